@@ -1,0 +1,38 @@
+# tether: `make run` serves a 1 GiB RAM LUN on 127.0.0.1:3260; `make check` runs every test.
+BUILD ?= build
+SANBUILD ?= build-san
+PORTAL ?= 127.0.0.1:3260
+
+.PHONY: all deps build run check check-quick bench clean
+
+all: build
+
+deps-%:
+	@scripts/deps.sh $*
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) -Dwerror=true
+
+$(SANBUILD)/build.ninja:
+	meson setup $(SANBUILD) -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false
+
+build: deps-build $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+run: deps-run build
+	$(BUILD)/src/cmd/tetherd --portal $(PORTAL) --lun ram:1G
+
+# The whole suite: unit tests on the normal build and on an ASan+UBSan build, then every
+# interop, fault and VM test (against the sanitizer build where it matters).
+check: deps-check build $(SANBUILD)/build.ninja
+	ninja -C $(SANBUILD)
+	tests/run.sh --build $(BUILD) --san-build $(SANBUILD)
+
+check-quick: deps-check build
+	tests/run.sh --build $(BUILD) --quick
+
+bench: build
+	bench/run.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(SANBUILD)

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the Debian packages tether needs to build, run and test. Idempotent: only missing
+# packages are installed. Usage: scripts/deps.sh [build|run|check]
+set -euo pipefail
+what=${1:-check}
+build=(build-essential meson ninja-build pkg-config liburing-dev libisal-dev libjansson-dev
+       libssl-dev libcmocka-dev)
+run=(libiscsi-bin)
+check=(libiscsi-bin qemu-utils qemu-block-extra tgt nftables iproute2 python3 procps psmisc
+      )
+pkgs=("${build[@]}")
+case $what in
+	build) ;;
+	run) pkgs+=("${run[@]}") ;;
+	check) pkgs+=("${check[@]}") ;;
+	*) echo "usage: $0 [build|run|check]" >&2; exit 2 ;;
+esac
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo=sudo
+echo "installing: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null 2>&1 || {
+	$sudo apt-get update >/dev/null
+	$sudo apt-get install -y --no-install-recommends "${missing[@]}"
+}

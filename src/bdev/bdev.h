@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Block backends. A backend is opened from a spec string ("ram:1G", "file:/path,direct",
+ * "null:1G") and serves asynchronous I/O. Completions always run later on the loop that submitted
+ * the I/O (never inside tt_bdev_submit), so callers need not handle re-entry.
+ *
+ * Lifetime: a backend is reference counted. Holders: the creator (dropped by tt_bdev_put when the
+ * LUN is deleted), every in-flight I/O (taken by tt_bdev_submit, dropped after its done()) and,
+ * for a wrapped backend, the wrapper (dropped when the wrapper is destroyed).
+ *
+ * Threads: one backend may be used from several loop threads at once. Every I/O is submitted and
+ * completed on one loop; concurrent I/Os to overlapping ranges complete in no defined order.
+ */
+#ifndef TT_BDEV_BDEV_H
+#define TT_BDEV_BDEV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "base/loop.h"
+
+/* Buffers aligned to this (address and length) never need a bounce copy, even with O_DIRECT. */
+#define TT_BDEV_BUF_ALIGN 4096
+
+struct tt_bdev;
+
+enum tt_bdev_op {
+	TT_BDEV_READ,
+	TT_BDEV_WRITE,
+	TT_BDEV_FLUSH,        /* make everything written so far durable */
+	TT_BDEV_UNMAP,        /* deallocate [offset, offset+len): later reads return zeroes */
+	TT_BDEV_WRITE_ZEROES, /* write zeroes over [offset, offset+len) */
+};
+
+struct tt_bdev_io;
+typedef void (*tt_bdev_done_fn)(struct tt_bdev_io *io, int status);
+
+struct tt_bdev_io {
+	enum tt_bdev_op op;
+	uint64_t offset; /* bytes, a multiple of the block size */
+	uint64_t len;    /* bytes, a multiple of the block size */
+	struct iovec *iov; /* READ/WRITE data, total length == len */
+	int iovcnt;
+	bool fua;          /* WRITE: durable before done() */
+	tt_bdev_done_fn done; /* status: 0, or -EIO, -ENOSPC, ... */
+	void *ctx;            /* caller's */
+
+	/* private to the backend */
+	struct tt_bdev *bdev;
+	struct tt_loop *loop;
+	struct tt_work work;
+	int status;
+	uint64_t submit_ns;
+	struct tt_list node;
+};
+
+struct tt_bdev_ops {
+	const char *kind; /* "ram", "file", "null", "delay", "fail" */
+	/* Start @io; 0 when accepted (done() will run later), or -errno (done() will not run). */
+	int (*submit)(struct tt_bdev *bdev, struct tt_bdev_io *io);
+	/* Free the backend's resources; called when the last reference goes. */
+	void (*destroy)(struct tt_bdev *bdev);
+};
+
+struct tt_bdev {
+	const struct tt_bdev_ops *ops;
+	char *spec;           /* the string it was opened from, for saving the configuration */
+	uint64_t size;        /* bytes */
+	uint32_t block_size;  /* 512 or 4096 */
+	bool thin;            /* supports UNMAP (deallocated blocks read as zero) */
+	bool readonly;
+	bool volatile_cache;  /* writes need FLUSH to be durable (file without dsync) */
+	bool failed;          /* set when an I/O never completed within the wait bound */
+	int refs;             /* atomic */
+	uint64_t inflight;    /* atomic: I/Os submitted and not completed */
+	struct tt_bdev *inner; /* delay and fail: the wrapped backend; NULL otherwise */
+};
+
+/*
+ * Opens a backend from a spec "KIND:ARGS". ARGS is a comma-separated list; SIZE takes K, M, G, T
+ * (or KiB, MiB, GiB, TiB) suffixes, powers of 1024. Block size: bs=512 (default) or bs=4096.
+ *
+ *   ram:SIZE[,bs=4096][,ro]      anonymous memory, thin (unmapped pages read as zero); memory is
+ *                                used only where written
+ *   null:SIZE[,bs=4096][,nofill][,ro]
+ *                                reads return zeroes (nofill: buffers are left untouched), writes
+ *                                are discarded (benchmarks)
+ *   file:PATH[,size=SIZE][,create][,direct][,dsync][,bs=4096][,ro][,io=uring|sync]
+ *                                regular file or block device through io_uring (one ring per loop
+ *                                thread). A missing regular file is created when size= is given;
+ *                                with create, an existing smaller file is extended to size=.
+ *                                direct: O_DIRECT (unaligned buffers are bounced); dsync: O_DSYNC
+ *                                (every write durable, volatile_cache false); thin when the file
+ *                                system can punch holes (block devices: when they can write zeroes
+ *                                by deallocating). io=sync: synchronous system calls.
+ *   delay:[ms=N][,hang[=before|after]],SPEC
+ *                                test wrapper around SPEC: each completion is delayed N ms;
+ *                                with hang, I/Os are parked until tt_bdev_delay_release() (before:
+ *                                not yet passed to SPEC, the default; after: executed by SPEC but
+ *                                not completed)
+ *   fail:[lba=A[-B]][,op=read+write+flush+unmap+zeroes|all][,every=N][,count=N][,err=NAME][,off],SPEC
+ *                                test wrapper that fails matching I/Os with -EIO (or err=enospc,
+ *                                erofs, enomem, etimedout, enodata) without passing them to SPEC:
+ *                                I/Os of the listed kinds (default read+write) that touch blocks
+ *                                A..B, every Nth of them, at most count times; off: start
+ *                                disarmed (see tt_bdev_fail_arm)
+ * A wrapper's own options come first; the first element containing ':' starts the inner SPEC,
+ * which runs to the end of the string, so wrappers nest: "delay:ms=5,fail:lba=8,ram:1M".
+ *
+ * On error returns -errno and writes a message naming the bad part into @err ("file: missing
+ * path", "ram: bad size '1Q'", "unknown backend kind 'foo'").
+ */
+int tt_bdev_open(const char *spec, struct tt_bdev **out, char *err, size_t errlen);
+void tt_bdev_get(struct tt_bdev *bdev);
+void tt_bdev_put(struct tt_bdev *bdev);
+
+/*
+ * Submits on the calling thread's loop (tt_loop_current()). Returns 0 (done() runs later on that
+ * loop), or -errno and done() never runs: -EINVAL (no loop, offset/len not block multiples, iovec
+ * total != len), -ERANGE (beyond the end), -EROFS (write to a read-only backend), -EOPNOTSUPP
+ * (UNMAP on a backend that is not thin), -ENOMEM.
+ */
+int tt_bdev_submit(struct tt_bdev *bdev, struct tt_bdev_io *io);
+
+/* For backends: finish @io on its loop (deferred, never inline). Callable from any thread. */
+void tt_bdev_io_complete(struct tt_bdev_io *io, int status);
+
+/* Parse "64M", "1G", "2GiB", "4096" into bytes; -EINVAL on junk or overflow. */
+int tt_parse_size(const char *s, uint64_t *out);
+/* Formats @bytes as "1G", "512K" when exact, else as a byte count. Returns @buf. */
+char *tt_format_size(uint64_t bytes, char *buf, size_t len);
+
+/* --- test backends: control from any thread ------------------------------------------------- */
+enum tt_bdev_hang {
+	TT_BDEV_HANG_OFF,
+	TT_BDEV_HANG_BEFORE, /* park I/Os before they reach the inner backend */
+	TT_BDEV_HANG_AFTER,  /* park I/Os after the inner backend executed them */
+};
+/* These find the delay (fail) backend in @bdev or the backends it wraps; -EINVAL if none. */
+/* Changes the hang mode for I/Os submitted or completing from now on. */
+int tt_bdev_delay_set_hang(struct tt_bdev *bdev, enum tt_bdev_hang mode);
+/* Lets every parked I/O go on (each on its own loop); returns how many were released. */
+int tt_bdev_delay_release(struct tt_bdev *bdev);
+/* Number of I/Os parked right now. */
+int tt_bdev_delay_parked(struct tt_bdev *bdev);
+/* Arms or disarms failure injection; returns 0, or -EINVAL if there is no fail backend. */
+int tt_bdev_fail_arm(struct tt_bdev *bdev, bool on);
+
+#endif

@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Inside the SCSI core: logical unit state, the command table, sense construction and the
+ * handlers of each command set. Nothing here is for the transports (they use scsi.h).
+ */
+#ifndef TT_SCSI_CORE_H
+#define TT_SCSI_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "scsi/scsi.h"
+
+#define TT_SCSI_REVISION "0.1"
+#define TT_SCSI_VENDOR   "TETHER"
+
+/* IEEE company identifier in the NAA 6 designator (VPD 83h). */
+#define TT_SCSI_NAA_COMPANY_ID 0x000000u
+
+/* --- logical unit state ------------------------------------------------------------------------ */
+
+/* What one I_T nexus has pending on one LUN. */
+struct tt_lu_nexus {
+	struct tt_list node;     /* on tt_lu_state.nexuses */
+	uint64_t id;             /* tt_nexus.id */
+	uint32_t ua;             /* pending unit attentions: bit mask of enum tt_ua */
+};
+
+/*
+ * The LUN's tasks executing on one loop. Only that loop's thread touches @tasks, so the I/O path
+ * takes no lock; the slot is claimed by the first loop of that index that executes a task.
+ */
+struct tt_lu_tasks {
+	struct tt_loop *owner;   /* atomic: the loop that claimed the slot */
+	struct tt_list tasks;
+} __attribute__((aligned(64)));
+
+#define TT_LU_TASK_SLOTS 64
+
+struct tt_lu_state {
+	/* under lun->lock */
+	struct tt_list nexuses;  /* struct tt_lu_nexus */
+
+	/* written under lun->lock, read on the data path with atomic loads */
+	int ua_nexuses;          /* nexuses with a pending unit attention */
+	bool swp;                /* control mode page SWP: software write protect */
+	bool wce;                /* caching mode page WCE (false: every write is FUA) */
+	bool d_sense;            /* control mode page D_SENSE: descriptor format sense */
+
+	/* tasks of loops that found their slot taken by another loop of the same index */
+	pthread_mutex_t shared_lock;
+	struct tt_list shared_tasks;
+
+	struct tt_lu_tasks slots[TT_LU_TASK_SLOTS];
+};
+
+static inline bool tt_lun_swp(const struct tt_lun *lun)
+{
+	return __atomic_load_n(&lun->state->swp, __ATOMIC_RELAXED);
+}
+static inline bool tt_lun_wce(const struct tt_lun *lun)
+{
+	return __atomic_load_n(&lun->state->wce, __ATOMIC_RELAXED);
+}
+static inline bool tt_lun_d_sense(const struct tt_lun *lun)
+{
+	return lun && __atomic_load_n(&lun->state->d_sense, __ATOMIC_RELAXED);
+}
+/* Write protected by configuration, by the backend or by the SWP bit. */
+static inline bool tt_lun_write_protected(const struct tt_lun *lun)
+{
+	return lun->write_protect || tt_lun_swp(lun);
+}
+static inline uint64_t tt_lun_nblocks(const struct tt_lun *lun)
+{
+	return lun->bdev->size / lun->bdev->block_size;
+}
+
+/* Unit attentions (ua.c). Returns true when @task was answered with a unit attention. */
+bool tt_ua_check(struct tt_scsi_task *task);
+/* Takes the highest-priority unit attention of @nexus (clearing it); false when none. */
+bool tt_ua_take(struct tt_lun *lun, const struct tt_nexus *nexus, uint8_t *asc, uint8_t *ascq);
+void tt_ua_clear(struct tt_lun *lun, const struct tt_nexus *nexus, enum tt_ua ua);
+/* Frees every nexus entry (LUN destruction). */
+void tt_ua_free_all(struct tt_lun *lun);
+
+/* --- sense data (sense.c) -------------------------------------------------------------------- */
+
+/* Additional sense code and qualifier as one number: 0x2400 = 24h/00h. */
+enum tt_asc {
+	TT_ASC_NO_ADDITIONAL_SENSE = 0x0000,
+	TT_ASC_WRITE_ERROR = 0x0c00,
+	TT_ASC_UNRECOVERED_READ_ERROR = 0x1100,
+	TT_ASC_PARAMETER_LIST_LENGTH_ERROR = 0x1a00,
+	TT_ASC_MISCOMPARE_DURING_VERIFY = 0x1d00,
+	TT_ASC_INVALID_OPCODE = 0x2000,
+	TT_ASC_LBA_OUT_OF_RANGE = 0x2100,
+	TT_ASC_INVALID_FIELD_IN_CDB = 0x2400,
+	TT_ASC_LUN_NOT_SUPPORTED = 0x2500,
+	TT_ASC_INVALID_FIELD_IN_PARAM_LIST = 0x2600,
+	TT_ASC_WRITE_PROTECTED = 0x2700,
+	TT_ASC_SPACE_ALLOC_FAILED_WRITE_PROTECT = 0x2707,
+	TT_ASC_SAVING_PARAMS_NOT_SUPPORTED = 0x3900,
+	TT_ASC_INTERNAL_TARGET_FAILURE = 0x4400,
+	TT_ASC_INVALID_FIELD_IN_CMD_IU = 0x0e03,
+};
+
+struct tt_sense {
+	uint8_t key;
+	uint16_t asc;            /* enum tt_asc */
+	bool info_valid;
+	uint64_t info;
+	bool sks_valid;
+	uint8_t sks[3];          /* sense key specific: field pointer, ... (SKSV added on encoding) */
+};
+
+/* Encodes @s in fixed (18 bytes) or descriptor format into @buf; returns the length written
+ * (truncated to @len). */
+size_t tt_sense_encode(const struct tt_sense *s, bool descriptor, uint8_t *buf, size_t len);
+/* CHECK CONDITION with @s, in the format the LUN asks for. */
+void tt_scsi_sense(struct tt_scsi_task *task, const struct tt_sense *s);
+void tt_scsi_fail(struct tt_scsi_task *task, uint8_t key, uint16_t asc);
+/* ILLEGAL REQUEST, INVALID FIELD IN CDB / PARAMETER LIST with a field pointer at @byte, @bit
+ * (bit < 0: the whole byte). */
+void tt_scsi_invalid_cdb(struct tt_scsi_task *task, uint16_t byte, int bit);
+void tt_scsi_invalid_param(struct tt_scsi_task *task, uint16_t byte, int bit);
+/* A backend error: -EIO -> MEDIUM ERROR, -ENOSPC -> SPACE ALLOCATION FAILED, ... */
+void tt_scsi_fail_errno(struct tt_scsi_task *task, int err, bool write);
+
+/* --- execution (exec.c, task.c) ---------------------------------------------------------------- */
+
+enum tt_exec_rc {
+	TT_EXEC_DONE,     /* status is set: the core queues done() */
+	TT_EXEC_PENDING,  /* the handler calls tt_task_finish() later (from a backend completion) */
+};
+
+typedef enum tt_exec_rc (*tt_scsi_handler)(struct tt_scsi_task *task);
+
+enum tt_cmd_flags {
+	TT_CMD_NO_LUN_OK = 1 << 0,  /* runs for a LUN that does not exist */
+	TT_CMD_NO_UA = 1 << 1,      /* neither reports nor clears unit attentions */
+	TT_CMD_WRITES = 1 << 2,     /* modifies the medium: refused when write protected */
+};
+
+struct tt_scsi_cmd {
+	const char *name;
+	tt_scsi_handler handler;
+	uint8_t flags;           /* enum tt_cmd_flags */
+	uint8_t xfer;            /* enum tt_scsi_xfer */
+};
+
+/* The command an operation code selects, or NULL when unsupported. */
+const struct tt_scsi_cmd *tt_scsi_cmd_lookup(uint8_t opcode);
+
+void tt_task_set_state(struct tt_scsi_task *task, enum tt_task_state to);
+/* Ends a task whose handler returned TT_EXEC_PENDING; runs done() now (the caller already runs
+ * after tt_scsi_exec returned, e.g. in a backend completion). */
+void tt_task_finish(struct tt_scsi_task *task);
+/* Queues done() on the task's loop. */
+void tt_task_complete_later(struct tt_scsi_task *task);
+void tt_task_track(struct tt_scsi_task *task);
+void tt_task_untrack(struct tt_scsi_task *task);
+
+/* Data-In room the transport gave (0 when the initiator announced only a write). */
+static inline uint32_t tt_task_in_room(const struct tt_scsi_task *task)
+{
+	return (task->dir_read || !task->dir_write) ? task->edtl : 0;
+}
+/* Data-Out bytes the transport received. */
+static inline uint32_t tt_task_out_len(const struct tt_scsi_task *task)
+{
+	return (task->dir_write || !task->dir_read) ? task->edtl : 0;
+}
+/*
+ * Returns parameter data to the initiator: @alloc is the CDB's ALLOCATION LENGTH (cmd_len), @len
+ * the full size of @data; copies what fits in both and in edtl.
+ */
+void tt_task_data_in(struct tt_scsi_task *task, const void *data, uint32_t len, uint32_t alloc);
+
+/* --- SPC (spc.c, vpd.c, mode.c) ---------------------------------------------------------------- */
+enum tt_exec_rc tt_spc_inquiry(struct tt_scsi_task *task);
+enum tt_exec_rc tt_spc_report_luns(struct tt_scsi_task *task);
+enum tt_exec_rc tt_spc_test_unit_ready(struct tt_scsi_task *task);
+enum tt_exec_rc tt_spc_request_sense(struct tt_scsi_task *task);
+enum tt_exec_rc tt_spc_mode_sense(struct tt_scsi_task *task);
+enum tt_exec_rc tt_spc_mode_select(struct tt_scsi_task *task);
+
+#define TT_INQUIRY_STD_LEN 96
+/* Standard INQUIRY data of @lun (NULL: a LUN that does not exist) into @buf (96 bytes). */
+size_t tt_inquiry_std_build(const struct tt_lun *lun, uint8_t *buf);
+/* VPD page @page of @lun as seen through @port (may be NULL) into @buf (@len bytes); returns the
+ * page's full length, or -ENOENT for a page that is not supported. */
+int tt_vpd_build(const struct tt_lun *lun, const struct tt_scsi_port *port, uint8_t page,
+		 uint8_t *buf, size_t len);
+
+/* Mode page state of a new LUN. */
+void tt_mode_init(struct tt_lun *lun);
+
+/* --- SBC (sbc.c) -------------------------------------------------------------------------------- */
+enum tt_exec_rc tt_sbc_read_write(struct tt_scsi_task *task);
+enum tt_exec_rc tt_sbc_verify(struct tt_scsi_task *task);
+enum tt_exec_rc tt_sbc_synchronize_cache(struct tt_scsi_task *task);
+enum tt_exec_rc tt_sbc_read_capacity_10(struct tt_scsi_task *task);
+enum tt_exec_rc tt_sbc_service_action_in_16(struct tt_scsi_task *task);
+enum tt_exec_rc tt_sbc_start_stop_unit(struct tt_scsi_task *task);
+
+/* UNMAP and WRITE SAME are what logical block provisioning needs before it is advertised. */
+#define TT_SBC_UNMAP_SUPPORTED 0
+/* Logical block provisioning management reported (READ CAPACITY (16) LBPME, VPD B0h/B2h). */
+static inline bool tt_sbc_lbp(const struct tt_lun *lun)
+{
+	return TT_SBC_UNMAP_SUPPORTED && lun->thin;
+}
+
+/* Block limits the core reports and enforces. */
+#define TT_SBC_MAX_UNMAP_LBA_COUNT 0x400000u    /* blocks per UNMAP */
+#define TT_SBC_MAX_UNMAP_DESCRIPTORS 256u
+#define TT_SBC_MAX_WRITE_SAME_LEN 0x400000u     /* blocks per WRITE SAME */
+
+#endif

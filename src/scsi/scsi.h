@@ -1,0 +1,242 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * SCSI target core: logical units over block backends, and the execution of one SCSI task.
+ * Transport-independent: the iSCSI layer (and later SRP) fills a task, calls tt_scsi_exec(), and
+ * gets task->done() back on the same loop thread, always after tt_scsi_exec has returned.
+ */
+#ifndef TT_SCSI_SCSI_H
+#define TT_SCSI_SCSI_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/list.h"
+#include "bdev/bdev.h"
+
+/* SAM status codes */
+#define TT_SAM_GOOD                 0x00
+#define TT_SAM_CHECK_CONDITION      0x02
+#define TT_SAM_CONDITION_MET        0x04
+#define TT_SAM_BUSY                 0x08
+#define TT_SAM_RESERVATION_CONFLICT 0x18
+#define TT_SAM_TASK_SET_FULL        0x28
+#define TT_SAM_ACA_ACTIVE           0x30
+#define TT_SAM_TASK_ABORTED         0x40
+
+#define TT_SENSE_MAX 96
+
+/* A target port as SCSI sees it (VPD 83h, ALUA, PR). One per iSCSI target portal group. */
+struct tt_scsi_port {
+	const char *target_name;   /* iSCSI name of the target */
+	uint16_t tpgt;             /* iSCSI target portal group tag */
+	uint16_t rel_port_id;      /* relative target port identifier (non-zero) */
+	uint16_t port_group_id;    /* ALUA target port group */
+};
+
+/* I_T nexus: one per iSCSI session. */
+struct tt_nexus {
+	char initiator_name[224];    /* iSCSI initiator name */
+	uint8_t isid[6];
+	char initiator_port[256];    /* "<name>,i,0x<isid hex>" (SPC-4 iSCSI initiator port name) */
+	const struct tt_scsi_port *tport;
+	/* Fills @ids with the LUNs this nexus may see (at most @max); returns how many exist. */
+	int (*list_luns)(const struct tt_nexus *nexus, uint64_t *ids, int max);
+	void *owner;                 /* the session */
+	uint64_t id;                 /* unique for the target's lifetime (UA and PR bookkeeping) */
+};
+
+struct tt_lun_opts {
+	const char *vendor;   /* 8 chars max, default "TETHER" */
+	const char *product;  /* 16 chars max, default "VDISK" (or "RAMDISK", "NULLDISK") */
+	const char *revision; /* 4 chars max, default the project version */
+	const char *serial;   /* default derived from target name + LUN id */
+	uint64_t naa_id;      /* 0: derived from target name + LUN id; stable across restarts */
+	bool write_protect;
+	bool no_thin;         /* report a thin backend as fully provisioned */
+	uint32_t max_xfer_bytes;       /* largest READ/WRITE accepted; 0: TT_SCSI_MAX_XFER_DEFAULT */
+	uint32_t physical_block_size;  /* reported in READ CAPACITY (16); 0: the block size */
+};
+
+#define TT_SCSI_MAX_XFER_DEFAULT (8u << 20)
+
+struct tt_lu_state; /* private to the SCSI core: mode pages, UAs, reservations, ... */
+
+/*
+ * A logical unit. Shared by every loop: fields below are read-only after creation except where
+ * noted; mutable state lives in @state under @lock (control path and rare data-path events).
+ * Holders of a reference: the target's LUN map (dropped when the LUN is deleted) and every
+ * session that maps it (dropped at session end); tasks borrow the session's reference.
+ */
+struct tt_lun {
+	uint64_t id;
+	struct tt_bdev *bdev;
+	char vendor[9], product[17], revision[5];
+	char serial[64];
+	uint64_t naa_id;
+	bool write_protect;
+	bool thin;
+	int refs;
+	pthread_mutex_t lock;
+	struct tt_lu_state *state;
+	char *target_name;           /* VPD 83h target device name */
+	uint32_t max_xfer_blocks;    /* VPD B0h MAXIMUM TRANSFER LENGTH, enforced on READ/WRITE */
+	uint8_t lbppbe;              /* logical blocks per physical block exponent */
+};
+
+int tt_lun_create(const char *target_name, uint64_t id, struct tt_bdev *bdev,
+		  const struct tt_lun_opts *opts, struct tt_lun **out);
+void tt_lun_get(struct tt_lun *lun);
+void tt_lun_put(struct tt_lun *lun);
+/* A nexus appears (session login) or goes away (session end): per-nexus state such as pending
+ * unit attentions (POWER ON OCCURRED for a new nexus). */
+void tt_lun_nexus_add(struct tt_lun *lun, const struct tt_nexus *nexus);
+void tt_lun_nexus_del(struct tt_lun *lun, const struct tt_nexus *nexus);
+
+/*
+ * Unit attention conditions, in the order they are reported (SPC-4 5.14). A nexus holds at most one
+ * of each; POWER ON / RESET clears the others.
+ */
+enum tt_ua {
+	TT_UA_POWER_ON,                 /* 29h/00h POWER ON, RESET, OR BUS DEVICE RESET OCCURRED */
+	TT_UA_LUN_RESET,                /* 29h/03h BUS DEVICE RESET FUNCTION OCCURRED */
+	TT_UA_NEXUS_LOSS,               /* 29h/07h I_T NEXUS LOSS OCCURRED */
+	TT_UA_RESERVATIONS_PREEMPTED,   /* 2Ah/03h */
+	TT_UA_RESERVATIONS_RELEASED,    /* 2Ah/04h */
+	TT_UA_REGISTRATIONS_PREEMPTED,  /* 2Ah/05h */
+	TT_UA_ALUA_STATE_CHANGED,       /* 2Ah/06h ASYMMETRIC ACCESS STATE CHANGED */
+	TT_UA_MODE_PARAMETERS_CHANGED,  /* 2Ah/01h */
+	TT_UA_CAPACITY_CHANGED,         /* 2Ah/09h */
+	TT_UA_INQUIRY_DATA_CHANGED,     /* 3Fh/03h */
+	TT_UA_REPORTED_LUNS_CHANGED,    /* 3Fh/0Eh REPORTED LUNS DATA HAS CHANGED */
+	TT_UA_COUNT
+};
+
+/* Raises @ua for every nexus known to @lun except @except (NULL: all of them). */
+void tt_lun_ua_raise(struct tt_lun *lun, enum tt_ua ua, const struct tt_nexus *except);
+/* Raises @ua for @nexus only (registering the nexus if it is new). */
+void tt_lun_ua_raise_one(struct tt_lun *lun, const struct tt_nexus *nexus, enum tt_ua ua);
+/* Pending unit attentions of @nexus as a bit mask of (1u << enum tt_ua); 0 when none. */
+uint32_t tt_lun_ua_pending(struct tt_lun *lun, const struct tt_nexus *nexus);
+
+/* LUN numbers <-> 8-byte SAM LUN fields (peripheral device addressing below 256, flat space up to
+ * 16383). Decoding another addressing method returns TT_SCSI_LUN_INVALID. */
+#define TT_SCSI_LUN_MAX 16383
+#define TT_SCSI_LUN_INVALID UINT64_MAX
+void tt_scsi_lun_encode(uint64_t id, uint8_t out[8]);
+uint64_t tt_scsi_lun_decode(const uint8_t in[8]);
+
+enum tt_task_attr {
+	TT_TASK_SIMPLE = 0,
+	TT_TASK_ORDERED = 1,
+	TT_TASK_HEAD_OF_QUEUE = 2,
+	TT_TASK_ACA = 4,
+};
+
+struct tt_scsi_task;
+typedef void (*tt_scsi_done_fn)(struct tt_scsi_task *task);
+
+/* Data transfer the CDB implies, as the core decoded it. */
+enum tt_scsi_xfer {
+	TT_SCSI_XFER_NONE = 0,
+	TT_SCSI_XFER_IN,    /* Data-In: the core fills buf, data_len tells how much */
+	TT_SCSI_XFER_OUT,   /* Data-Out: the core consumes buf */
+};
+
+/*
+ * Lifecycle of a task inside the core (tt_scsi_task.state), changed only by the core's
+ * task_set_state(): IDLE -> ACTIVE (tt_scsi_exec) -> [BACKEND <-> ACTIVE] (a backend I/O is
+ * outstanding) -> COMPLETING (status set, done() queued) -> IDLE (done() called).
+ * Task management may look at it to know whether a task still has I/O in a backend.
+ */
+enum tt_task_state {
+	TT_TASK_IDLE = 0,
+	TT_TASK_ACTIVE,
+	TT_TASK_BACKEND,
+	TT_TASK_COMPLETING,
+};
+
+/*
+ * One SCSI command. The transport owns the memory; the core borrows it between tt_scsi_exec()
+ * and done().
+ */
+struct tt_scsi_task {
+	/* filled by the transport */
+	struct tt_lun *lun;              /* NULL when the LUN does not exist for this nexus */
+	uint64_t lun_id;                 /* as addressed */
+	const struct tt_nexus *nexus;
+	uint8_t cdb[260];
+	uint16_t cdb_len;
+	enum tt_task_attr attr;
+	uint64_t tag;                    /* the transport's task tag (ITT) */
+	bool dir_read, dir_write;        /* transport's R and W bits */
+	uint32_t edtl;                   /* expected data transfer length */
+	uint8_t *buf;                    /* edtl bytes: Data-Out received / Data-In to send */
+	tt_scsi_done_fn done;
+	void *priv;                      /* the transport's */
+
+	/* filled by the core */
+	uint8_t status;                  /* TT_SAM_* */
+	uint8_t sense[TT_SENSE_MAX];     /* fixed or descriptor format sense data */
+	uint8_t sense_len;
+	uint32_t data_len;               /* Data-In bytes placed in buf (reads), <= edtl */
+	uint32_t cmd_len;                /* bytes the CDB asks to transfer (for residuals) */
+	bool aborted;                    /* set by task management; done() still runs */
+	uint8_t xfer;                    /* enum tt_scsi_xfer */
+
+	/* private to the core */
+	struct tt_bdev_io io;
+	struct tt_iovec_small { struct iovec v[2]; } iov;
+	struct tt_work work;
+	struct tt_list lun_node;         /* on the LUN's task list of the executing loop */
+	int pending;                     /* backend I/Os outstanding */
+	int state;                       /* enum tt_task_state */
+	void *bounce;                    /* scratch memory of rare paths (partial block, VERIFY) */
+	void *list;                      /* which LUN task list holds lun_node */
+	uint32_t xfer_bytes;             /* bytes compared (VERIFY) */
+	uint8_t bytchk;                  /* VERIFY BYTCHK */
+};
+
+/*
+ * Residual for the transport's response (iSCSI, FCP): returns the byte count and sets *@overflow
+ * (true: the command wanted more than edtl; false: underflow, including 0).
+ *   cmd_len > edtl            overflow  cmd_len - edtl
+ *   Data-In otherwise         underflow edtl - data_len
+ *   Data-Out / none otherwise underflow edtl - cmd_len
+ */
+uint32_t tt_scsi_task_residual(const struct tt_scsi_task *task, bool *overflow);
+
+/*
+ * Calls @fn for each task of @lun that executes on the calling loop (task management walks every
+ * loop with tt_loop_send). @fn may set task->aborted; it must not complete or free the task.
+ */
+void tt_lun_for_each_task(struct tt_lun *lun, void (*fn)(struct tt_scsi_task *task, void *arg),
+			  void *arg);
+
+/*
+ * Executes @task. done() runs later on the calling loop's thread, with status (and sense) set.
+ * Data for writes must be in task->buf before the call.
+ */
+void tt_scsi_exec(struct tt_scsi_task *task);
+
+/* Sense helpers: CHECK CONDITION with fixed format sense (18 bytes), or descriptor format when the
+ * LUN's control mode page has D_SENSE set. */
+void tt_scsi_set_sense(struct tt_scsi_task *task, uint8_t key, uint8_t asc, uint8_t ascq);
+/* Same, with the INFORMATION field (VALID bit set). */
+void tt_scsi_set_sense_info(struct tt_scsi_task *task, uint8_t key, uint8_t asc, uint8_t ascq,
+			    uint64_t info);
+void tt_scsi_task_good(struct tt_scsi_task *task);
+
+/* Sense keys */
+#define TT_SK_NO_SENSE        0x0
+#define TT_SK_RECOVERED_ERROR 0x1
+#define TT_SK_NOT_READY       0x2
+#define TT_SK_MEDIUM_ERROR    0x3
+#define TT_SK_HARDWARE_ERROR  0x4
+#define TT_SK_ILLEGAL_REQUEST 0x5
+#define TT_SK_UNIT_ATTENTION  0x6
+#define TT_SK_DATA_PROTECT    0x7
+#define TT_SK_ABORTED_COMMAND 0xb
+#define TT_SK_MISCOMPARE      0xe
+
+#endif

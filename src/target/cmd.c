@@ -1,0 +1,542 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * SCSI commands over iSCSI: task creation, immediate/unsolicited/solicited write data, Data-In
+ * and status (with phase collapse), residuals, and the task lifecycle.
+ */
+#include "target/internal.h"
+
+#include "base/log.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const task_state_names[TT_ITASK_STATE_COUNT] = {
+	[TT_ITASK_NEW] = "new", [TT_ITASK_DATA_OUT] = "data-out", [TT_ITASK_WAIT_ORDER] = "wait-order",
+	[TT_ITASK_EXEC] = "exec", [TT_ITASK_RESPOND] = "respond", [TT_ITASK_DONE] = "done",
+};
+
+/* The only writer of task->state. */
+int tt_itask_set_state(struct tt_task *task, enum tt_itask_state to)
+{
+	enum tt_itask_state from = task->state;
+	bool ok;
+
+	switch (to) {
+	case TT_ITASK_DATA_OUT: ok = from == TT_ITASK_NEW; break;
+	case TT_ITASK_WAIT_ORDER: ok = from == TT_ITASK_NEW; break;
+	case TT_ITASK_EXEC: ok = from == TT_ITASK_NEW || from == TT_ITASK_DATA_OUT || from == TT_ITASK_WAIT_ORDER; break;
+	case TT_ITASK_RESPOND: ok = from == TT_ITASK_EXEC || from == TT_ITASK_NEW || from == TT_ITASK_DATA_OUT; break;
+	case TT_ITASK_DONE: ok = from != TT_ITASK_DONE; break;
+	default: ok = false; break;
+	}
+	if (!ok) {
+		tt_err("iscsi", "task 0x%08x: bad state change %s -> %s", task->itt,
+		       task_state_names[from], to < TT_ITASK_STATE_COUNT ? task_state_names[to] : "?");
+		return -EINVAL;
+	}
+	task->state = to;
+	return 0;
+}
+
+void tt_task_get(struct tt_task *task) { task->refs++; }
+
+void tt_task_free(struct tt_task *task)
+{
+	if (task->tmf_wait)
+		tt_tmf_task_gone(task);
+	free(task->scsi.buf);
+	tt_conn_put(task->conn);
+	tt_session_put(task->sess);
+	free(task);
+}
+
+void tt_task_put(struct tt_task *task)
+{
+	if (--task->refs == 0)
+		tt_task_free(task);
+}
+
+static void pdu_task_put(struct tt_task *task) { tt_task_put(task); }
+
+/* Leaves the connection's task list (response sent, or aborted). */
+static void task_unlink(struct tt_task *task)
+{
+	if (!tt_list_linked(&task->conn_node))
+		return;
+	tt_list_del(&task->conn_node);
+	task->conn->ntasks--;
+	tt_task_put(task); /* the list's reference */
+}
+
+void tt_task_abort(struct tt_task *task)
+{
+	if (task->aborted)
+		return;
+	task->aborted = true;
+	task->scsi.aborted = true;
+	if (task->state != TT_ITASK_EXEC)
+		tt_itask_set_state(task, TT_ITASK_DONE);
+	task_unlink(task);
+}
+
+struct tt_task *tt_task_find(struct tt_conn *conn, uint32_t itt)
+{
+	struct tt_list *pos;
+
+	tt_list_for_each(pos, &conn->tasks) {
+		struct tt_task *t = tt_list_entry(pos, struct tt_task, conn_node);
+		if (t->itt == itt)
+			return t;
+	}
+	return NULL;
+}
+
+/* ---- building PDUs ---- */
+
+static void residuals(const struct tt_task *task, uint8_t *flags, uint32_t *residual)
+{
+	const struct tt_scsi_task *st = &task->scsi;
+	uint32_t xfer = st->dir_read ? st->data_len : (st->cmd_len < st->edtl ? st->cmd_len : st->edtl);
+
+	*residual = 0;
+	if (st->cmd_len > st->edtl) {
+		*flags |= TT_RSP_OVERFLOW;
+		*residual = st->cmd_len - st->edtl;
+	} else if (xfer < st->edtl) {
+		*flags |= TT_RSP_UNDERFLOW;
+		*residual = st->edtl - xfer;
+	}
+}
+
+bool tt_task_status_collapsible(const struct tt_task *task)
+{
+	return task->scsi.status == TT_SAM_GOOD && task->scsi.sense_len == 0;
+}
+
+struct tt_pdu *tt_task_build_data_in(struct tt_task *task, uint32_t offset, uint32_t len,
+				     bool final, bool status)
+{
+	struct tt_pdu *pdu = tt_pdu_alloc();
+	struct tt_bhs_data_in *d;
+	uint32_t residual;
+
+	if (!pdu)
+		return NULL;
+	d = (struct tt_bhs_data_in *)pdu->raw;
+	d->opcode = TT_OP_DATA_IN;
+	d->flags = final || status ? TT_FLAG_FINAL : 0;
+	tt_put_be32(d->itt, task->itt);
+	tt_put_be32(d->ttt, TT_RSVD_TAG);
+	tt_put_be32(d->datasn, task->data_sn++);
+	tt_put_be32(d->offset, offset);
+	if (status) {
+		d->flags |= TT_DATAIN_STATUS;
+		d->status = task->scsi.status;
+		residuals(task, &d->flags, &residual);
+		tt_put_be32(d->residual, residual);
+	}
+	tt_bhs_set_dlength(&pdu->bhs, len);
+	pdu->data = task->scsi.buf + offset;
+	pdu->data_len = len;
+	pdu->task = task;
+	tt_task_get(task);
+	return pdu;
+}
+
+struct tt_pdu *tt_task_build_response(struct tt_task *task)
+{
+	struct tt_pdu *pdu = tt_pdu_alloc();
+	struct tt_bhs_scsi_rsp *r;
+	uint32_t residual;
+
+	if (!pdu)
+		return NULL;
+	r = (struct tt_bhs_scsi_rsp *)pdu->raw;
+	r->opcode = TT_OP_SCSI_RSP;
+	r->flags = TT_FLAG_FINAL;
+	r->response = 0;
+	r->status = task->scsi.status;
+	tt_put_be32(r->itt, task->itt);
+	tt_put_be32(r->expdatasn, task->scsi.dir_read ? task->data_sn : task->r2t_sn);
+	residuals(task, &r->flags, &residual);
+	tt_put_be32(r->residual, residual);
+	if (task->scsi.sense_len) {
+		uint32_t len = 2u + task->scsi.sense_len;
+		if (tt_pdu_alloc_data(pdu, len) < 0) {
+			tt_pdu_free(pdu);
+			return NULL;
+		}
+		tt_put_be16(pdu->data, task->scsi.sense_len);
+		memcpy(pdu->data + 2, task->scsi.sense, task->scsi.sense_len);
+		tt_bhs_set_dlength(&pdu->bhs, len);
+	}
+	return pdu;
+}
+
+struct tt_pdu *tt_task_build_r2t(struct tt_task *task, uint32_t offset, uint32_t len)
+{
+	struct tt_pdu *pdu = tt_pdu_alloc();
+	struct tt_bhs_r2t *r;
+
+	if (!pdu)
+		return NULL;
+	r = (struct tt_bhs_r2t *)pdu->raw;
+	r->opcode = TT_OP_R2T;
+	r->flags = TT_FLAG_FINAL;
+	memcpy(r->lun, task->lun_raw, 8);
+	tt_put_be32(r->itt, task->itt);
+	tt_put_be32(r->ttt, task->ttt);
+	tt_put_be32(r->r2tsn, task->r2t_sn++);
+	tt_put_be32(r->offset, offset);
+	tt_put_be32(r->desired_len, len);
+	return pdu;
+}
+
+/* ---- the generic Data-In and R2T senders (transports whose data travels in PDUs) ---- */
+
+int tt_iscsi_queue_data_in_pdus(struct tt_conn *conn, struct tt_task *task)
+{
+	uint32_t len = task->scsi.data_len, off = 0, seq = 0;
+	uint32_t max = conn->params.max_xmit_dsl ? conn->params.max_xmit_dsl : 8192;
+	uint32_t burst = task->sess->params.max_burst ? task->sess->params.max_burst : 262144;
+	bool collapse = tt_task_status_collapsible(task);
+	int rc;
+
+	while (off < len) {
+		uint32_t n = len - off;
+		bool last, seq_end;
+		struct tt_pdu *pdu;
+
+		if (n > max)
+			n = max;
+		if (n > burst - seq)
+			n = burst - seq;
+		last = off + n == len;
+		seq += n;
+		seq_end = last || seq == burst;
+		if (seq_end)
+			seq = 0;
+		pdu = tt_task_build_data_in(task, off, n, seq_end, last && collapse);
+		if (!pdu)
+			return -ENOMEM;
+		rc = tt_conn_send(conn, pdu);
+		if (rc < 0)
+			return rc;
+		off += n;
+	}
+	tt_task_data_in_queued(task, collapse && len > 0);
+	return 0;
+}
+
+int tt_iscsi_send_r2ts(struct tt_conn *conn, struct tt_task *task)
+{
+	uint32_t max_out = task->sess->params.max_outstanding_r2t ? task->sess->params.max_outstanding_r2t : 1;
+	uint32_t burst = task->sess->params.max_burst ? task->sess->params.max_burst : 262144;
+	int rc;
+
+	while (task->r2t_outstanding < max_out && task->r2t_offset < task->scsi.edtl) {
+		uint32_t n = task->scsi.edtl - task->r2t_offset;
+		struct tt_pdu *pdu;
+
+		if (n > burst)
+			n = burst;
+		pdu = tt_task_build_r2t(task, task->r2t_offset, n);
+		if (!pdu)
+			return -ENOMEM;
+		task->r2t_offset += n;
+		task->r2t_outstanding++;
+		rc = tt_conn_send(conn, pdu);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* ---- execution and completion ---- */
+
+static void task_send_response(struct tt_task *task)
+{
+	struct tt_pdu *pdu = tt_task_build_response(task);
+
+	if (!pdu) {
+		tt_conn_fail(task->conn, "out of memory");
+		return;
+	}
+	tt_conn_send(task->conn, pdu);
+}
+
+void tt_task_data_in_queued(struct tt_task *task, bool status_sent)
+{
+	task->status_sent = status_sent;
+}
+
+static void task_respond(struct tt_task *task)
+{
+	struct tt_conn *conn = task->conn;
+	int rc;
+
+	tt_itask_set_state(task, TT_ITASK_RESPOND);
+	if (task->scsi.dir_read && task->scsi.data_len > 0) {
+		rc = conn->ops->queue_data_in(conn, task);
+		if (rc < 0) {
+			tt_conn_fail(conn, "cannot send read data");
+			return;
+		}
+	}
+	if (!task->status_sent && conn->state != TT_CONN_CLEANUP)
+		task_send_response(task);
+	tt_itask_set_state(task, TT_ITASK_DONE);
+	task_unlink(task);
+}
+
+static void task_scsi_done(struct tt_scsi_task *st)
+{
+	struct tt_task *task = tt_container_of(st, struct tt_task, scsi);
+	struct tt_conn *conn = task->conn;
+
+	if (task->aborted || (conn->state != TT_CONN_LOGGED_IN && conn->state != TT_CONN_IN_LOGOUT)) {
+		if (task->state != TT_ITASK_DONE)
+			tt_itask_set_state(task, TT_ITASK_DONE);
+		task_unlink(task);
+	} else {
+		task_respond(task);
+	}
+	tt_task_put(task); /* the SCSI core's reference */
+}
+
+static void task_exec(struct tt_task *task)
+{
+	tt_itask_set_state(task, TT_ITASK_EXEC);
+	task->scsi.done = task_scsi_done;
+	tt_task_get(task); /* held by the SCSI core until done() */
+	tt_scsi_exec(&task->scsi);
+}
+
+/* Completes a task at once with CHECK CONDITION (no execution). */
+static void task_fail_check(struct tt_task *task, uint8_t key, uint8_t asc, uint8_t ascq)
+{
+	tt_scsi_set_sense(&task->scsi, key, asc, ascq);
+	task->scsi.data_len = 0;
+	task_respond(task);
+}
+
+/* ---- receiving commands ---- */
+
+static int task_create(struct tt_conn *conn, struct tt_pdu *pdu, struct tt_task **out)
+{
+	const struct tt_bhs_scsi_cmd *c = (const struct tt_bhs_scsi_cmd *)pdu->raw;
+	struct tt_task *task = calloc(1, sizeof(*task));
+	uint32_t edtl = tt_get_be32(c->edtl);
+
+	if (!task)
+		return -ENOMEM;
+	task->refs = 1; /* the connection's task list */
+	task->conn = conn;
+	tt_conn_get(conn);
+	task->sess = conn->sess;
+	tt_session_get(conn->sess);
+	task->state = TT_ITASK_NEW;
+	task->itt = tt_get_be32(c->itt);
+	task->cmd_sn = tt_get_be32(c->cmdsn);
+	task->immediate = tt_bhs_immediate(&pdu->bhs);
+	memcpy(task->lun_raw, c->lun, 8);
+	task->ttt = (uint32_t)(conn->id << 16) ^ task->itt;
+	if (task->ttt == TT_RSVD_TAG)
+		task->ttt = 0;
+	tt_list_init(&task->order_node);
+	task->scsi.lun_id = tt_lun_from_wire(c->lun);
+	task->scsi.nexus = &conn->sess->nexus;
+	task->scsi.tag = task->itt;
+	task->scsi.attr = (enum tt_task_attr)(c->flags & TT_CMD_ATTR_MASK);
+	task->scsi.dir_read = c->flags & TT_CMD_READ;
+	task->scsi.dir_write = c->flags & TT_CMD_WRITE;
+	task->scsi.edtl = edtl;
+	task->scsi.priv = task;
+	memcpy(task->scsi.cdb, c->cdb, 16);
+	task->scsi.cdb_len = 16;
+	if (pdu->ahs_len >= 4 && pdu->ahs[2] == 0x01) {
+		/* extended CDB AHS: AHSLength covers the reserved byte and the extra CDB bytes */
+		uint16_t ahs_len = tt_get_be16(pdu->ahs);
+		if (ahs_len >= 2 && ahs_len - 1u <= sizeof(task->scsi.cdb) - 16 && 3u + ahs_len <= pdu->ahs_len) {
+			memcpy(task->scsi.cdb + 16, pdu->ahs + 4, ahs_len - 1u);
+			task->scsi.cdb_len = (uint16_t)(16 + ahs_len - 1);
+		}
+	}
+	if (edtl && edtl <= TT_MAX_EDTL && (task->scsi.dir_read || task->scsi.dir_write)) {
+		uint32_t alloc = (edtl + 511) & ~511u;
+		void *buf;
+		if (posix_memalign(&buf, 4096, alloc)) {
+			tt_session_put(task->sess);
+			tt_conn_put(conn);
+			free(task);
+			return -ENOMEM;
+		}
+		if (task->scsi.dir_write)
+			memset(buf, 0, alloc);
+		task->scsi.buf = buf;
+		task->buf_len = alloc;
+	}
+	tt_list_add_tail(&conn->tasks, &task->conn_node);
+	conn->ntasks++;
+	*out = task;
+	return 0;
+}
+
+int tt_cmd_rx_header(struct tt_conn *conn, struct tt_pdu *pdu)
+{
+	const struct tt_bhs_scsi_cmd *c = (const struct tt_bhs_scsi_cmd *)pdu->raw;
+	uint32_t dlen = tt_bhs_dlength(&pdu->bhs);
+	struct tt_task *task;
+	int rc;
+
+	if (conn->sess->discovery) {
+		pdu->ctx = NULL;
+		return dlen ? tt_pdu_alloc_data(pdu, dlen) : 0;
+	}
+	if (tt_task_find(conn, tt_get_be32(c->itt))) {
+		/* an ITT still in use: refuse the new command, keep the old one */
+		pdu->ctx = (void *)1;
+		return 0;
+	}
+	if (dlen && (!(c->flags & TT_CMD_WRITE) || !conn->sess->params.immediate_data ||
+		     dlen > conn->sess->params.first_burst || dlen > tt_get_be32(c->edtl))) {
+		tt_warn("iscsi", "conn %llu %s: bad immediate data (%u bytes) on command 0x%08x",
+			(unsigned long long)conn->id, conn->peer, dlen, tt_get_be32(c->itt));
+		pdu->ctx = (void *)1;
+		return 0;
+	}
+	rc = task_create(conn, pdu, &task);
+	if (rc < 0)
+		return rc;
+	pdu->ctx = task;
+	pdu->task = task;
+	tt_task_get(task); /* the PDU's reference, dropped when the PDU is freed */
+	if (dlen) {
+		if (!task->scsi.buf) {
+			pdu->data = NULL; /* discard: the command fails */
+		} else {
+			pdu->data = task->scsi.buf;
+			task->data_received = dlen;
+		}
+	}
+	return 0;
+}
+
+void tt_cmd_rx(struct tt_conn *conn, struct tt_pdu *pdu)
+{
+	struct tt_task *task = pdu->ctx;
+	struct tt_session *s = conn->sess;
+
+	tt_pdu_free(pdu); /* drops the PDU's reference; the task list still holds the task */
+	if (!task || task->aborted)
+		return;
+	s->commands++;
+	task->dispatched = true;
+	task->scsi.lun = tt_session_lun(s, task->scsi.lun_id);
+	if (task->scsi.edtl > TT_MAX_EDTL) {
+		task_fail_check(task, TT_SK_ILLEGAL_REQUEST, 0x24, 0x00);
+		return;
+	}
+	if (task->scsi.dir_read && task->scsi.dir_write) {
+		/* bidirectional commands are not supported */
+		task_fail_check(task, TT_SK_ILLEGAL_REQUEST, 0x24, 0x00);
+		return;
+	}
+	if (!task->scsi.dir_write || task->data_received >= task->scsi.edtl) {
+		task_exec(task);
+		return;
+	}
+	/* a write still missing data: unsolicited Data-Out may follow, R2Ts fetch the rest */
+	if (!s->params.initial_r2t) {
+		uint32_t unsol = s->params.first_burst < task->scsi.edtl ? s->params.first_burst
+									 : task->scsi.edtl;
+		task->unsolicited_left = unsol > task->data_received ? unsol - task->data_received : 0;
+	}
+	task->r2t_offset = task->data_received + task->unsolicited_left;
+	tt_itask_set_state(task, TT_ITASK_DATA_OUT);
+	if (task->r2t_offset < task->scsi.edtl && conn->ops->get_data_out(conn, task) < 0)
+		tt_conn_fail(conn, "cannot solicit write data");
+}
+
+/* ---- Data-Out ---- */
+
+int tt_data_out_rx_header(struct tt_conn *conn, struct tt_pdu *pdu)
+{
+	const struct tt_bhs_data_out *d = (const struct tt_bhs_data_out *)pdu->raw;
+	uint32_t dlen = tt_bhs_dlength(&pdu->bhs);
+	uint32_t off = tt_get_be32(d->offset);
+	struct tt_task *task = tt_task_find(conn, tt_get_be32(d->itt));
+
+	pdu->ctx = NULL;
+	if (!task || task->aborted || !task->scsi.dir_write || !task->scsi.buf ||
+	    (task->state != TT_ITASK_NEW && task->state != TT_ITASK_DATA_OUT)) {
+		/* data for a task that is gone (aborted, failed): discard it */
+		tt_debug("iscsi", "conn %llu: Data-Out for unknown task 0x%08x discarded",
+			 (unsigned long long)conn->id, tt_get_be32(d->itt));
+		return 0;
+	}
+	if ((uint64_t)off + dlen > task->scsi.edtl) {
+		tt_warn("iscsi", "conn %llu %s: Data-Out beyond the expected length (offset %u + %u > %u)",
+			(unsigned long long)conn->id, conn->peer, off, dlen, task->scsi.edtl);
+		pdu->ctx = (void *)1;
+		return 0;
+	}
+	pdu->ctx = task;
+	pdu->task = task;
+	tt_task_get(task);
+	pdu->data = task->scsi.buf + off;
+	return 0;
+}
+
+void tt_data_out_rx(struct tt_conn *conn, struct tt_pdu *pdu, bool digest_ok)
+{
+	struct tt_bhs hdr = pdu->bhs;
+	struct tt_task *task = pdu->ctx;
+	bool final = hdr.flags & TT_FLAG_FINAL;
+	bool solicited = tt_get_be32(((const struct tt_bhs_data_out *)&hdr)->ttt) != TT_RSVD_TAG;
+	uint32_t dlen = tt_bhs_dlength(&hdr);
+
+	if (task == (void *)1) {
+		tt_conn_reject(conn, &hdr, TT_REJECT_PROTOCOL_ERROR);
+		tt_pdu_free(pdu);
+		return;
+	}
+	if (!task) {
+		tt_pdu_free(pdu);
+		return;
+	}
+	tt_task_get(task);
+	tt_pdu_free(pdu);
+	if (!digest_ok) {
+		/* ERL 0: end the task with PROTOCOL SERVICE CRC ERROR */
+		tt_conn_reject(conn, &hdr, TT_REJECT_DIGEST_ERROR);
+		if (task->state == TT_ITASK_DATA_OUT)
+			task_fail_check(task, TT_SK_ABORTED_COMMAND, 0x47, 0x05);
+		tt_task_put(task);
+		return;
+	}
+	task->data_received += dlen;
+	if (final) {
+		if (solicited && task->r2t_outstanding)
+			task->r2t_outstanding--;
+		else if (!solicited)
+			task->unsolicited_left = 0;
+	}
+	if (task->state == TT_ITASK_DATA_OUT) {
+		if (task->data_received >= task->scsi.edtl)
+			task_exec(task);
+		else if (final && solicited && conn->ops->get_data_out(conn, task) < 0)
+			tt_conn_fail(conn, "cannot solicit write data");
+	}
+	tt_task_put(task);
+}
+
+int tt_iscsi_target_init(void)
+{
+	tt_pdu_task_put = pdu_task_put;
+	tt_loops_on_thread_exit(tt_pdu_pool_drain);
+	return 0;
+}
+
+void tt_iscsi_target_fini(void) {}

@@ -1,0 +1,563 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Login (RFC 7143 §6.3, §11.12-13): security and operational stages, CHAP, multi-PDU text in
+ * both directions, and the session it creates, joins or reinstates.
+ */
+#include "target/internal.h"
+
+#include "base/log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+extern bool tt_iscsi_shutting_down;
+
+struct tt_login {
+	struct tt_negotiation neg;
+	struct tt_params_policy pol;
+	char hdigests[32], ddigests[32], auth[16];
+	struct tt_text req;
+	struct tt_text_out rsp;
+	size_t rsp_off;           /* bytes of rsp already sent */
+	bool rsp_more;            /* rsp still has chunks to send */
+	uint8_t rsp_flags;        /* T/CSG/NSG to send with the last chunk */
+	struct tt_chap chap;
+	bool chap_needed, chap_started, auth_done;
+	bool started;             /* the first request has been seen */
+	bool names_checked;
+	uint8_t isid[6];
+	uint16_t tsih, cid;
+	uint8_t itt[4];
+	uint32_t cmd_sn;
+	int stage;                /* current stage (CSG) */
+	struct tt_target *target; /* a reference once TargetName is known */
+	bool waiting;             /* for a reinstated session to go */
+};
+
+static void login_send_status(struct tt_conn *conn, uint16_t status);
+
+void tt_login_free(struct tt_conn *conn)
+{
+	struct tt_login *l = conn->login;
+
+	if (!l)
+		return;
+	conn->login = NULL;
+	tt_text_fini(&l->req);
+	tt_text_out_fini(&l->rsp);
+	tt_chap_fini(&l->chap);
+	if (l->target)
+		tt_target_put(l->target);
+	free(l);
+	tt_conn_put(conn); /* the login's reference */
+}
+
+static struct tt_login *login_get(struct tt_conn *conn)
+{
+	struct tt_login *l = conn->login;
+
+	if (l)
+		return l;
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return NULL;
+	tt_text_init(&l->req, 0);
+	tt_text_out_init(&l->rsp, 0);
+	tt_params_policy_defaults(&l->pol);
+	conn->login = l;
+	tt_conn_get(conn);
+	return l;
+}
+
+int tt_login_rx_header(struct tt_conn *conn, struct tt_pdu *pdu)
+{
+	uint32_t dlen = tt_bhs_dlength(&pdu->bhs);
+
+	(void)conn;
+	if (dlen > TT_LOGIN_MAX_DSL) {
+		pdu->ctx = (void *)1; /* read and discard; the login fails */
+		return 0;
+	}
+	pdu->ctx = NULL;
+	if (dlen)
+		return tt_pdu_alloc_data(pdu, dlen);
+	return 0;
+}
+
+void tt_conn_policy(struct tt_conn *conn, struct tt_params_policy *pol, char *hd, char *dd)
+{
+	const struct tt_tpg_params *tp = conn->tpg ? &conn->tpg->params : NULL;
+
+	tt_params_policy_defaults(pol);
+	if (tp) {
+		strcpy(hd, tp->header_digest ? "CRC32C,None" : "None");
+		strcpy(dd, tp->data_digest ? "CRC32C,None" : "None");
+		pol->header_digests = hd;
+		pol->data_digests = dd;
+		pol->max_recv_dsl = tp->max_recv_dsl;
+		pol->max_burst = tp->max_burst;
+		pol->first_burst = tp->first_burst;
+		pol->immediate_data = tp->immediate_data;
+		pol->initial_r2t = tp->initial_r2t;
+		pol->max_outstanding_r2t = tp->max_outstanding_r2t;
+		pol->max_connections = (uint16_t)tp->max_connections;
+		pol->erl_max = tp->max_erl;
+		pol->time2wait = (uint16_t)tp->time2wait;
+		pol->time2retain = (uint16_t)tp->time2retain;
+	}
+	pol->discovery_allowed = true;
+	pol->tpgt = conn->tpgt;
+}
+
+static void fill_policy(struct tt_login *l, struct tt_conn *conn)
+{
+	tt_conn_policy(conn, &l->pol, l->hdigests, l->ddigests);
+	snprintf(l->auth, sizeof(l->auth), "%s", l->chap_needed ? "CHAP" : "None");
+	l->pol.auth_methods = l->auth;
+	l->pol.target_alias = (l->target && l->target->alias[0]) ? l->target->alias : NULL;
+}
+
+/* After the first request's names are known: target, ACL, authentication needs.
+ * Returns 0 or a login status. */
+static int login_check_names(struct tt_conn *conn, struct tt_login *l)
+{
+	struct tt_params *p = &conn->params;
+	struct tt_acl *acl = NULL;
+	struct tt_acl_chap chap;
+	int status = 0;
+
+	memset(&chap, 0, sizeof(chap));
+	if (!p->initiator_name[0])
+		return TT_LOGIN_MISSING_PARAM;
+	if (p->session_type == TT_SESSION_DISCOVERY) {
+		l->chap_needed = false;
+		return 0;
+	}
+	if (!p->target_name[0])
+		return TT_LOGIN_MISSING_PARAM;
+	tt_model_lock();
+	l->target = tt_target_find(p->target_name);
+	if (!l->target || l->target->deleted || !conn->tpg || conn->tpg->target != l->target) {
+		l->target = NULL;
+		status = TT_LOGIN_NOT_FOUND;
+	} else {
+		tt_target_get(l->target);
+		acl = tt_acl_find(l->target, p->initiator_name);
+		if (acl)
+			chap = acl->chap;
+		if (!acl && !conn->tpg->allow_any_initiator)
+			status = TT_LOGIN_FORBIDDEN;
+		else if (conn->tpg->chap_required || chap.user[0])
+			l->chap_needed = true;
+	}
+	tt_model_unlock();
+	if (status)
+		return status;
+	if (l->chap_needed) {
+		struct tt_chap_cred peer = { .name = chap.user, .secret = (const uint8_t *)chap.secret,
+					     .secret_len = strlen(chap.secret) };
+		struct tt_chap_cred local = { .name = chap.mutual_user,
+					      .secret = (const uint8_t *)chap.mutual_secret,
+					      .secret_len = strlen(chap.mutual_secret) };
+		if (!chap.user[0] || tt_chap_target_init(&l->chap, &peer,
+							 chap.mutual_user[0] ? &local : NULL, 0) < 0) {
+			tt_warn("iscsi", "conn %llu: %s needs CHAP but has no usable credentials",
+				(unsigned long long)conn->id, p->initiator_name);
+			status = TT_LOGIN_AUTH_FAILED;
+		}
+		memset(&chap, 0, sizeof(chap));
+	}
+	return status;
+}
+
+static struct tt_pdu *login_rsp_pdu(struct tt_conn *conn, struct tt_login *l, uint8_t flags,
+				    uint16_t status)
+{
+	struct tt_pdu *pdu = tt_pdu_alloc();
+	struct tt_bhs_login_rsp *r;
+
+	if (!pdu)
+		return NULL;
+	r = (struct tt_bhs_login_rsp *)pdu->raw;
+	r->opcode = TT_OP_LOGIN_RSP;
+	r->flags = flags;
+	r->version_max = 0;
+	r->version_active = 0;
+	memcpy(r->isid, l->isid, 6);
+	tt_put_be16(r->tsih, status ? 0 : l->tsih);
+	memcpy(r->itt, l->itt, 4);
+	tt_put_be32(r->statsn, conn->stat_sn++);
+	if (conn->sess) {
+		tt_put_be32(r->expcmdsn, conn->sess->exp_cmd_sn);
+		tt_put_be32(r->maxcmdsn, conn->sess->max_cmd_sn);
+	} else {
+		tt_put_be32(r->expcmdsn, l->cmd_sn);
+		tt_put_be32(r->maxcmdsn, l->cmd_sn + TT_CMD_WINDOW - 1);
+	}
+	r->status_class = (uint8_t)(status >> 8);
+	r->status_detail = (uint8_t)status;
+	return pdu;
+}
+
+static void login_send_status(struct tt_conn *conn, uint16_t status)
+{
+	struct tt_login *l = conn->login;
+	struct tt_pdu *pdu;
+	struct tt_login dummy;
+
+	if (!l) {
+		memset(&dummy, 0, sizeof(dummy));
+		l = &dummy;
+	}
+	tt_notice("iscsi", "conn %llu %s: login of %s to %s refused: status 0x%04x",
+		  (unsigned long long)conn->id, conn->peer,
+		  conn->params.initiator_name[0] ? conn->params.initiator_name : "?",
+		  conn->params.target_name[0] ? conn->params.target_name : "discovery", status);
+	pdu = login_rsp_pdu(conn, l, 0, status);
+	if (!pdu) {
+		tt_conn_fail(conn, "out of memory");
+		return;
+	}
+	/* the connection closes once the response has gone out */
+	pdu->sent = tt_conn_close_after;
+	pdu->ctx = conn;
+	tt_conn_get(conn);
+	if (conn->ops->queue_pdu(conn, pdu) < 0) {
+		tt_pdu_free(pdu);
+		tt_conn_put(conn);
+		tt_conn_fail(conn, "login refused");
+		return;
+	}
+	tt_timer_arm_ms(&conn->login_timer, 2000); /* do not wait forever for the send */
+}
+
+/* Sends the next chunk of the prepared response text. */
+static void login_send_chunk(struct tt_conn *conn, struct tt_login *l)
+{
+	const char *chunk;
+	bool last;
+	size_t len = tt_text_next_chunk(&l->rsp, &l->rsp_off, TT_LOGIN_MAX_DSL, &chunk, &last);
+	uint8_t flags = last ? l->rsp_flags : (uint8_t)(l->rsp_flags & ~TT_LOGIN_TRANSIT) | TT_LOGIN_CONT;
+	struct tt_pdu *pdu;
+
+	if (!last)
+		flags &= (uint8_t)~3; /* NSG is reserved without T */
+	pdu = login_rsp_pdu(conn, l, flags, 0);
+	if (!pdu || (len && tt_pdu_alloc_data(pdu, (uint32_t)len) < 0)) {
+		tt_pdu_free(pdu);
+		tt_conn_fail(conn, "out of memory");
+		return;
+	}
+	if (len)
+		memcpy(pdu->data, chunk, len);
+	tt_bhs_set_dlength(&pdu->bhs, (uint32_t)len);
+	l->rsp_more = !last;
+	if (conn->ops->queue_pdu(conn, pdu) < 0) {
+		tt_pdu_free(pdu);
+		tt_conn_fail(conn, "transport refused a PDU");
+	}
+}
+
+/* The login reached full feature phase: session created/joined, final response sent. */
+static void login_complete(struct tt_conn *conn, struct tt_login *l)
+{
+	struct tt_session *s = conn->sess;
+	struct tt_params *p = &conn->params;
+	unsigned budget;
+
+	l->rsp_flags = (uint8_t)(TT_LOGIN_TRANSIT | (l->stage << 2) | TT_STAGE_FULL_FEATURE);
+	l->tsih = s->tsih;
+	login_send_chunk(conn, l);
+	if (conn->state == TT_CONN_CLEANUP)
+		return;
+	if (l->rsp_more) {
+		/* the final response needs more PDUs: the login goes on until they are fetched */
+		return;
+	}
+	tt_conn_set_state(conn, TT_CONN_LOGGED_IN);
+	if (s->state == TT_SESS_LOGGING_IN)
+		tt_session_set_state(s, TT_SESS_ACTIVE);
+	tt_notice("iscsi", "conn %llu %s: %s session %llu (tsih %u) for %s%s%s, cid %u",
+		  (unsigned long long)conn->id, conn->peer, s->discovery ? "discovery" : "normal",
+		  (unsigned long long)s->id, s->tsih, p->initiator_name, s->discovery ? "" : " to ",
+		  s->discovery ? "" : p->target_name, conn->cid);
+	tt_login_free(conn);
+	/* digests and sizes apply from the next PDU on */
+	conn->ops->apply_params(conn);
+	budget = conn->tpg ? conn->tpg->nop_interval_ms + conn->tpg->nop_timeout_ms : 0;
+	if (budget)
+		conn->ops->set_timeout(conn, budget);
+}
+
+static int login_bind_session(struct tt_conn *conn, struct tt_login *l);
+
+void tt_login_reinstate_done(void *arg)
+{
+	struct tt_conn *conn = arg;
+	struct tt_login *l = conn->login;
+	int status;
+
+	if (conn->state == TT_CONN_IN_LOGIN && l && l->waiting) {
+		l->waiting = false;
+		status = login_bind_session(conn, l);
+		if (status > 0)
+			login_send_status(conn, (uint16_t)status);
+		else if (status == 0 && !l->waiting)
+			login_complete(conn, l);
+	}
+	tt_conn_put(conn); /* the reference held while waiting */
+}
+
+/* Returns 0 (bound: conn->sess set), 0 with l->waiting (an old session must go first), or a
+ * login status. */
+static int login_bind_session(struct tt_conn *conn, struct tt_login *l)
+{
+	struct tt_params *p = &conn->params;
+	bool discovery = p->session_type == TT_SESSION_DISCOVERY;
+	struct tt_session *s, *old;
+	int rc;
+
+	if (tt_iscsi_shutting_down)
+		return TT_LOGIN_SERVICE_UNAVAIL;
+	tt_model_lock();
+	if (!discovery && (!l->target || l->target->deleted)) {
+		tt_model_unlock();
+		return TT_LOGIN_REMOVED;
+	}
+	if (l->tsih) {
+		/* a connection joining (or reinstating itself in) an existing session */
+		s = discovery ? NULL : tt_session_find_tsih(l->target, l->tsih);
+		if (!s || s->state != TT_SESS_ACTIVE || memcmp(s->isid, l->isid, 6) ||
+		    strcmp(s->initiator, p->initiator_name)) {
+			tt_model_unlock();
+			return TT_LOGIN_NO_SESSION;
+		}
+		if (s->loop != conn->loop || s->nconns >= s->params.max_connections) {
+			/* connections of one session must share a loop; only one is negotiated */
+			tt_model_unlock();
+			return TT_LOGIN_TOO_MANY_CONN;
+		}
+		tt_model_unlock();
+		tt_session_add_conn(s, conn);
+		return 0;
+	}
+	old = tt_session_find(l->target, p->initiator_name, l->isid, conn->tpgt, discovery);
+	if (old) {
+		/* session reinstatement: the old session and all its tasks go first */
+		tt_model_unlock();
+		tt_notice("iscsi", "conn %llu: reinstating session %llu of %s", (unsigned long long)conn->id,
+			  (unsigned long long)old->id, p->initiator_name);
+		l->waiting = true;
+		tt_conn_get(conn);
+		tt_session_end_and_wait(old, conn->loop, tt_login_reinstate_done, conn);
+		return 0;
+	}
+	rc = tt_session_create(conn, l->target, discovery, l->isid, tt_tsih_next(), &s);
+	tt_model_unlock();
+	if (rc < 0)
+		return TT_LOGIN_NO_RESOURCES;
+	s->exp_cmd_sn = l->cmd_sn;
+	s->max_cmd_sn = l->cmd_sn + s->queue_depth - 1;
+	s->params = *p;
+	tt_session_add_conn(s, conn);
+	tt_session_put(s); /* creation reference: the registry and the connection hold it now */
+	return 0;
+}
+
+/* Validates the header of a login request against the login so far. Returns 0 or a status. */
+static int login_check_header(struct tt_conn *conn, struct tt_login *l,
+			      const struct tt_bhs_login_req *r)
+{
+	uint8_t csg = TT_LOGIN_CSG(r->flags), nsg = TT_LOGIN_NSG(r->flags);
+	bool transit = r->flags & TT_LOGIN_TRANSIT;
+
+	if (r->version_min > 0)
+		return TT_LOGIN_UNSUPPORTED_VER;
+	if (!l->started) {
+		l->started = true;
+		memcpy(l->isid, r->isid, 6);
+		l->tsih = tt_get_be16(r->tsih);
+		l->cid = tt_get_be16(r->cid);
+		l->cmd_sn = tt_get_be32(r->cmdsn);
+		conn->stat_sn = tt_get_be32(r->expstatsn);
+		conn->cid = l->cid;
+		l->stage = csg;
+		tt_negotiation_init(&l->neg, TT_ROLE_TARGET, l->tsih == 0);
+	} else if (memcmp(l->isid, r->isid, 6) || l->tsih != tt_get_be16(r->tsih) ||
+		   l->cid != tt_get_be16(r->cid)) {
+		return TT_LOGIN_INIT_ERR;
+	}
+	memcpy(l->itt, r->itt, 4);
+	if (csg != l->stage || csg == 2 || csg == TT_STAGE_FULL_FEATURE)
+		return TT_LOGIN_INIT_ERR;
+	if (transit && ((r->flags & TT_LOGIN_CONT) || nsg <= csg || nsg == 2))
+		return TT_LOGIN_INIT_ERR;
+	return 0;
+}
+
+static int login_security(struct tt_conn *conn, struct tt_login *l, bool transit)
+{
+	bool has_chap = tt_text_find(&l->req, "CHAP_A") || tt_text_find(&l->req, "CHAP_N") ||
+			tt_text_find(&l->req, "CHAP_R") || tt_text_find(&l->req, "CHAP_C");
+	int rc;
+
+	if (has_chap) {
+		if (!l->chap_needed || conn->params.auth_method != TT_AUTH_CHAP)
+			return TT_LOGIN_INIT_ERR;
+		l->chap_started = true;
+		rc = tt_chap_target_step(&l->chap, &l->req, &l->rsp);
+		if (rc != 0)
+			return rc < 0 ? TT_LOGIN_TARGET_ERROR : rc;
+		if (tt_chap_done(&l->chap))
+			l->auth_done = true;
+	}
+	if (!l->chap_needed && (l->neg.received & (1ull << TT_KEY_AUTH_METHOD)))
+		l->auth_done = true;
+	if (transit && !l->auth_done) {
+		if (l->chap_needed)
+			return TT_LOGIN_AUTH_FAILED;
+		l->auth_done = true; /* no AuthMethod offered and none needed */
+	}
+	return 0;
+}
+
+static void login_process(struct tt_conn *conn, struct tt_login *l, const struct tt_bhs_login_req *r)
+{
+	uint8_t nsg = TT_LOGIN_NSG(r->flags);
+	bool transit = r->flags & TT_LOGIN_TRANSIT;
+	int rc;
+
+	tt_text_out_reset(&l->rsp);
+	l->rsp_off = 0;
+	if (!l->names_checked) {
+		/* the names come in the first request: look them up before answering anything */
+		const char *v;
+		if ((v = tt_text_find(&l->req, "InitiatorName")))
+			snprintf(conn->params.initiator_name, sizeof(conn->params.initiator_name), "%s", v);
+		if ((v = tt_text_find(&l->req, "TargetName")))
+			snprintf(conn->params.target_name, sizeof(conn->params.target_name), "%s", v);
+		v = tt_text_find(&l->req, "SessionType");
+		conn->params.session_type = v && strcmp(v, "Discovery") == 0 ? TT_SESSION_DISCOVERY
+									  : TT_SESSION_NORMAL;
+		rc = login_check_names(conn, l);
+		if (rc) {
+			login_send_status(conn, (uint16_t)rc);
+			return;
+		}
+		l->names_checked = true;
+		fill_policy(l, conn);
+	}
+	if (l->stage == TT_STAGE_OPERATIONAL && !l->auth_done) {
+		if (l->chap_needed) {
+			login_send_status(conn, TT_LOGIN_AUTH_FAILED);
+			return;
+		}
+		l->auth_done = true;
+	}
+	rc = tt_params_respond(&l->neg, &conn->params, &l->pol, (enum tt_login_stage)l->stage, &l->req,
+			       &l->rsp);
+	if (rc == 0 && l->stage == TT_STAGE_SECURITY)
+		rc = login_security(conn, l, transit);
+	if (rc == 0)
+		rc = tt_params_declare(&l->neg, &conn->params, &l->pol, (enum tt_login_stage)l->stage,
+				       &l->rsp);
+	if (rc == 0 && transit && nsg == TT_STAGE_FULL_FEATURE)
+		rc = tt_params_finish(&l->neg, &conn->params);
+	if (rc != 0) {
+		if (l->neg.error_key)
+			tt_notice("iscsi", "conn %llu: login key %s refused", (unsigned long long)conn->id,
+				  l->neg.error_key);
+		login_send_status(conn, rc < 0 ? TT_LOGIN_TARGET_ERROR : (uint16_t)rc);
+		return;
+	}
+	if (!transit) {
+		l->rsp_flags = (uint8_t)(l->stage << 2);
+		login_send_chunk(conn, l);
+		return;
+	}
+	if (nsg != TT_STAGE_FULL_FEATURE) {
+		l->rsp_flags = (uint8_t)(TT_LOGIN_TRANSIT | (l->stage << 2) | nsg);
+		login_send_chunk(conn, l);
+		if (!l->rsp_more)
+			l->stage = nsg;
+		return;
+	}
+	rc = login_bind_session(conn, l);
+	if (rc > 0) {
+		login_send_status(conn, (uint16_t)rc);
+		return;
+	}
+	if (!l->waiting)
+		login_complete(conn, l);
+}
+
+void tt_login_rx(struct tt_conn *conn, struct tt_pdu *pdu)
+{
+	const struct tt_bhs_login_req *r = (const struct tt_bhs_login_req *)pdu->raw;
+	struct tt_login *l;
+	int rc;
+
+	if (conn->state == TT_CONN_XPT_UP)
+		tt_conn_set_state(conn, TT_CONN_IN_LOGIN);
+	l = login_get(conn);
+	if (!l) {
+		tt_pdu_free(pdu);
+		tt_conn_fail(conn, "out of memory");
+		return;
+	}
+	if (pdu->ctx == (void *)1) {
+		tt_pdu_free(pdu);
+		login_send_status(conn, TT_LOGIN_INIT_ERR);
+		return;
+	}
+	if (l->waiting) {
+		/* nothing may come while the old session is being ended */
+		tt_pdu_free(pdu);
+		login_send_status(conn, TT_LOGIN_INIT_ERR);
+		return;
+	}
+	rc = login_check_header(conn, l, r);
+	if (rc) {
+		tt_pdu_free(pdu);
+		login_send_status(conn, (uint16_t)rc);
+		return;
+	}
+	if (l->rsp_more) {
+		/* the initiator fetches the rest of our multi-PDU response with empty requests */
+		if (pdu->data_len) {
+			tt_pdu_free(pdu);
+			login_send_status(conn, TT_LOGIN_INIT_ERR);
+			return;
+		}
+		tt_pdu_free(pdu);
+		login_send_chunk(conn, l);
+		if (!l->rsp_more && (l->rsp_flags & TT_LOGIN_TRANSIT)) {
+			if (TT_LOGIN_NSG(l->rsp_flags) == TT_STAGE_FULL_FEATURE)
+				login_complete(conn, l);
+			else
+				l->stage = TT_LOGIN_NSG(l->rsp_flags);
+		}
+		return;
+	}
+	rc = tt_text_append(&l->req, pdu->data, pdu->data_len, !(r->flags & TT_LOGIN_CONT));
+	if (rc < 0) {
+		tt_pdu_free(pdu);
+		login_send_status(conn, TT_LOGIN_INIT_ERR);
+		return;
+	}
+	if (r->flags & TT_LOGIN_CONT) {
+		/* more text to come: acknowledge with an empty response */
+		tt_pdu_free(pdu);
+		l->rsp_flags = (uint8_t)(l->stage << 2);
+		tt_text_out_reset(&l->rsp);
+		l->rsp_off = 0;
+		login_send_chunk(conn, l);
+		return;
+	}
+	login_process(conn, l, r);
+	tt_pdu_free(pdu);
+	if (conn->login && !conn->login->waiting && conn->state == TT_CONN_IN_LOGIN)
+		tt_text_reset(&conn->login->req);
+}

@@ -1,0 +1,666 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The model: targets, their TPGs, LUN maps and ACLs (portals are in portal.c).
+ *
+ * Threads and locking: only loop 0 changes the model. Each change is made under tt_model_lock()
+ * so that logins on other loops, which read under the lock, see whole lists; code on loop 0
+ * reads without the lock.
+ *
+ * Lifetimes and the holders of each object:
+ *   target   refs: the model's list (dropped by tt_target_delete / tt_model_clear) and each
+ *            session (tt_target_get at login, tt_target_put when the session is freed); anything
+ *            else that keeps a TPG or portal pointer (a connection's conn->tpg) should hold one
+ *            too. Freed at the last put, with its TPGs.
+ *   TPG      part of its target. A deleted TPG is retired (out of every list) and freed with
+ *            the target, because sessions point to it (sess->tpg, nexus->tport).
+ *   portal   retired when removed and freed with its TPG (portal.h).
+ *   LUN map  an entry holds one reference on its struct tt_lun, dropped when the LUN is removed
+ *            or the target deleted; sessions hold their own references.
+ *   ACL      freed when removed; only read under the lock.
+ */
+#include "target/model.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "target/iscsi_target.h"
+#include "target/portal.h"
+
+static pthread_mutex_t model_mutex = PTHREAD_MUTEX_INITIALIZER;
+static struct tt_list targets = TT_LIST_INIT(targets);
+
+/* Deleted TPGs whose target still has holders (node reused). */
+static pthread_mutex_t retired_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct tt_list retired_tpgs = TT_LIST_INIT(retired_tpgs);
+
+void tt_model_lock(void) { pthread_mutex_lock(&model_mutex); }
+void tt_model_unlock(void) { pthread_mutex_unlock(&model_mutex); }
+struct tt_list *tt_model_targets(void) { return &targets; }
+
+__attribute__((format(printf, 3, 4)))
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* ---- iSCSI names (RFC 7143 §4.2.7) ---------------------------------------------------------- */
+
+static bool all_hex(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return s[n] == '\0';
+}
+
+static bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+/* Lowercase names of the iqn., eui. and naa. forms, at most 223 bytes. @what: "target"... */
+static int check_iscsi_name(const char *what, const char *name, char *err, size_t errlen)
+{
+	size_t n = name ? strnlen(name, TT_ISCSI_NAME_MAX + 1) : 0;
+
+	if (n == 0) {
+		seterr(err, errlen, "%s name is empty", what);
+		return -EINVAL;
+	}
+	if (n > TT_ISCSI_NAME_MAX) {
+		seterr(err, errlen, "%s name '%.40s...' is longer than %u bytes", what, name,
+		       TT_ISCSI_NAME_MAX);
+		return -ENAMETOOLONG;
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		if (c >= 'A' && c <= 'Z') {
+			seterr(err, errlen, "%s name '%s': iSCSI names are lowercase ('%c')", what,
+			       name, c);
+			return -EINVAL;
+		}
+		if (!((c >= 'a' && c <= 'z') || is_digit((char)c) || c == '-' || c == '.' ||
+		      c == ':')) {
+			if (c >= 0x20 && c < 0x7f)
+				seterr(err, errlen, "%s name '%s': character '%c' is not allowed "
+				       "(a-z 0-9 - . :)", what, name, c);
+			else
+				seterr(err, errlen, "%s name '%s': byte 0x%02x is not allowed "
+				       "(a-z 0-9 - . :)", what, name, c);
+			return -EINVAL;
+		}
+	}
+	if (!strncmp(name, "iqn.", 4)) {
+		/* iqn.YYYY-MM.reversed.domain[:anything] */
+		if (n < 13 || !is_digit(name[4]) || !is_digit(name[5]) || !is_digit(name[6]) ||
+		    !is_digit(name[7]) || name[8] != '-' || !is_digit(name[9]) ||
+		    !is_digit(name[10]) || name[11] != '.' ||
+		    (name[9] - '0') * 10 + (name[10] - '0') < 1 ||
+		    (name[9] - '0') * 10 + (name[10] - '0') > 12 ||
+		    name[12] == '.' || name[12] == ':' || name[12] == '-') {
+			seterr(err, errlen, "%s name '%s': expected iqn.YYYY-MM.reversed.domain"
+			       "[:identifier]", what, name);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (!strncmp(name, "eui.", 4)) {
+		if (!all_hex(name + 4, 16)) {
+			seterr(err, errlen, "%s name '%s': expected eui. and 16 hex digits", what, name);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (!strncmp(name, "naa.", 4)) {
+		if (!all_hex(name + 4, 16) && !all_hex(name + 4, 32)) {
+			seterr(err, errlen, "%s name '%s': expected naa. and 16 or 32 hex digits", what,
+			       name);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	seterr(err, errlen, "%s name '%s': must start with iqn., eui. or naa.", what, name);
+	return -EINVAL;
+}
+
+/* ---- targets ------------------------------------------------------------------------------------ */
+
+struct tt_target *tt_target_find(const char *name)
+{
+	struct tt_list *n;
+
+	tt_list_for_each(n, &targets) {
+		struct tt_target *t = tt_list_entry(n, struct tt_target, node);
+
+		if (!strcmp(t->name, name))
+			return t;
+	}
+	return NULL;
+}
+
+int tt_target_create(const char *name, const char *alias, struct tt_target **out,
+		     char *err, size_t errlen)
+{
+	struct tt_target *t;
+	int rc;
+
+	rc = check_iscsi_name("target", name, err, errlen);
+	if (rc)
+		return rc;
+	if (alias && strlen(alias) >= sizeof(t->alias)) {
+		seterr(err, errlen, "target %s: alias is longer than %zu bytes", name,
+		       sizeof(t->alias) - 1);
+		return -ENAMETOOLONG;
+	}
+	if (tt_target_find(name)) {
+		seterr(err, errlen, "target %s already exists", name);
+		return -EEXIST;
+	}
+	t = calloc(1, sizeof(*t));
+	if (!t) {
+		seterr(err, errlen, "target %s: out of memory", name);
+		return -ENOMEM;
+	}
+	snprintf(t->name, sizeof(t->name), "%s", name);
+	snprintf(t->alias, sizeof(t->alias), "%s", alias ? alias : "");
+	tt_list_init(&t->node);
+	tt_list_init(&t->tpgs);
+	tt_list_init(&t->luns);
+	tt_list_init(&t->acls);
+	tt_list_init(&t->sessions);
+	t->refs = 1; /* the model's list */
+
+	tt_model_lock();
+	tt_list_add_tail(&targets, &t->node);
+	tt_model_unlock();
+	tt_info("target", "target %s created", name);
+	if (out)
+		*out = t;
+	return 0;
+}
+
+static void tpg_retire(struct tt_tpg *g)
+{
+	pthread_mutex_lock(&retired_lock);
+	tt_list_add_tail(&retired_tpgs, &g->node);
+	pthread_mutex_unlock(&retired_lock);
+}
+
+static void target_free(struct tt_target *t)
+{
+	struct tt_list mine = TT_LIST_INIT(mine);
+	struct tt_list *n, *tmp;
+
+	pthread_mutex_lock(&retired_lock);
+	tt_list_for_each_safe(n, tmp, &retired_tpgs) {
+		if (tt_list_entry(n, struct tt_tpg, node)->target == t) {
+			tt_list_del(n);
+			tt_list_add_tail(&mine, n);
+		}
+	}
+	pthread_mutex_unlock(&retired_lock);
+	tt_list_splice_tail(&mine, &t->tpgs); /* none left after a delete; defensive */
+	while ((n = tt_list_pop(&mine))) {
+		struct tt_tpg *g = tt_list_entry(n, struct tt_tpg, node);
+
+		tt_portal_free_retired(g);
+		free(g);
+	}
+	free(t);
+}
+
+void tt_target_get(struct tt_target *t)
+{
+	__atomic_add_fetch(&t->refs, 1, __ATOMIC_RELAXED);
+}
+
+void tt_target_put(struct tt_target *t)
+{
+	if (!t || __atomic_sub_fetch(&t->refs, 1, __ATOMIC_ACQ_REL) != 0)
+		return;
+	if (!t->deleted) {
+		tt_err("target", "target %s: last reference dropped while still in the model",
+		       t->name);
+		return;
+	}
+	target_free(t);
+}
+
+static void acl_free(struct tt_acl *a)
+{
+	explicit_bzero(&a->chap, sizeof(a->chap));
+	free(a);
+}
+
+static void target_delete(struct tt_target *t, const char *why)
+{
+	struct tt_list tpgs = TT_LIST_INIT(tpgs);
+	struct tt_list luns = TT_LIST_INIT(luns);
+	struct tt_list acls = TT_LIST_INIT(acls);
+	struct tt_list *n;
+
+	/* out of the model first: no login finds it from now on */
+	tt_model_lock();
+	tt_list_del(&t->node);
+	t->deleted = true;
+	tt_list_splice_tail(&tpgs, &t->tpgs);
+	tt_list_splice_tail(&luns, &t->luns);
+	tt_list_splice_tail(&acls, &t->acls);
+	tt_model_unlock();
+
+	tt_target_end_sessions(t, true, why);
+	while ((n = tt_list_pop(&tpgs))) {
+		struct tt_tpg *g = tt_list_entry(n, struct tt_tpg, node);
+
+		tt_portal_remove_all(g);
+		tpg_retire(g);
+	}
+	while ((n = tt_list_pop(&luns))) {
+		struct tt_target_lun *tl = tt_list_entry(n, struct tt_target_lun, node);
+
+		tt_lun_put(tl->lun);
+		free(tl);
+	}
+	while ((n = tt_list_pop(&acls)))
+		acl_free(tt_list_entry(n, struct tt_acl, node));
+	tt_info("target", "target %s deleted", t->name);
+	tt_target_put(t); /* the model's reference */
+}
+
+int tt_target_delete(const char *name, char *err, size_t errlen)
+{
+	struct tt_target *t = name ? tt_target_find(name) : NULL;
+
+	if (!t) {
+		seterr(err, errlen, "target %s: no such target", name ? name : "(null)");
+		return -ENOENT;
+	}
+	target_delete(t, "target deleted");
+	return 0;
+}
+
+void tt_model_clear(void)
+{
+	while (!tt_list_empty(&targets))
+		target_delete(tt_list_entry(targets.next, struct tt_target, node), "shutdown");
+}
+
+/* ---- target portal groups --------------------------------------------------------------------- */
+
+void tt_tpg_params_default(struct tt_tpg_params *p)
+{
+	*p = (struct tt_tpg_params){
+		.max_recv_dsl = 262144,
+		.max_burst = 1048576,
+		.first_burst = 262144,
+		.immediate_data = true,
+		.initial_r2t = false,
+		.max_outstanding_r2t = 1,
+		.max_connections = 1,
+		.max_erl = 0,
+		.header_digest = true,
+		.data_digest = true,
+		.time2wait = 2,
+		.time2retain = 20,
+	};
+}
+
+struct tt_tpg *tt_tpg_find(struct tt_target *t, uint16_t tag)
+{
+	struct tt_list *n;
+
+	tt_list_for_each(n, &t->tpgs) {
+		struct tt_tpg *g = tt_list_entry(n, struct tt_tpg, node);
+
+		if (g->tag == tag)
+			return g;
+	}
+	return NULL;
+}
+
+int tt_tpg_create(struct tt_target *t, uint16_t tag, struct tt_tpg **out, char *err, size_t errlen)
+{
+	struct tt_tpg *g;
+	struct tt_list *pos;
+
+	if (tag == 0) {
+		seterr(err, errlen, "target %s: tpg 0: the tag must be 1..65535", t->name);
+		return -EINVAL;
+	}
+	if (tt_tpg_find(t, tag)) {
+		seterr(err, errlen, "target %s: tpg %u already exists", t->name, tag);
+		return -EEXIST;
+	}
+	g = calloc(1, sizeof(*g));
+	if (!g) {
+		seterr(err, errlen, "target %s: tpg %u: out of memory", t->name, tag);
+		return -ENOMEM;
+	}
+	tt_list_init(&g->node);
+	tt_list_init(&g->portals);
+	g->target = t;
+	g->tag = tag;
+	g->scsi_port = (struct tt_scsi_port){
+		.target_name = t->name,
+		.tpgt = tag,
+		.rel_port_id = tag,   /* unique in the target, never 0 */
+		.port_group_id = 1,
+	};
+	g->allow_any_initiator = tt_list_empty(&t->acls);
+	g->chap_required = false;
+	g->nop_interval_ms = 5000;
+	g->nop_timeout_ms = 5000;
+	g->login_timeout_ms = 15000;
+	tt_tpg_params_default(&g->params);
+
+	/* sorted by tag */
+	for (pos = t->tpgs.next; pos != &t->tpgs; pos = pos->next)
+		if (tt_list_entry(pos, struct tt_tpg, node)->tag > tag)
+			break;
+	tt_model_lock();
+	tt_list__add(&g->node, pos->prev, pos);
+	tt_model_unlock();
+	tt_info("target", "target %s: tpg %u created", t->name, tag);
+	if (out)
+		*out = g;
+	return 0;
+}
+
+int tt_tpg_delete(struct tt_target *t, uint16_t tag, char *err, size_t errlen)
+{
+	struct tt_tpg *g = tt_tpg_find(t, tag);
+	char why[64];
+
+	if (!g) {
+		seterr(err, errlen, "tpg %u: no such TPG in target %s", tag, t->name);
+		return -ENOENT;
+	}
+	tt_model_lock();
+	tt_list_del(&g->node);
+	tt_model_unlock();
+	snprintf(why, sizeof(why), "tpg %u deleted", tag);
+	tt_target_end_sessions(t, true, why);
+	tt_portal_remove_all(g);
+	tpg_retire(g);
+	tt_info("target", "target %s: tpg %u deleted", t->name, tag);
+	return 0;
+}
+
+/* ---- LUNs ----------------------------------------------------------------------------------------- */
+
+static struct tt_target_lun *lun_find(struct tt_target *t, uint64_t id)
+{
+	struct tt_list *n;
+
+	tt_list_for_each(n, &t->luns) {
+		struct tt_target_lun *tl = tt_list_entry(n, struct tt_target_lun, node);
+
+		if (tl->id == id)
+			return tl;
+	}
+	return NULL;
+}
+
+struct tt_lun *tt_target_lun_get(struct tt_target *t, uint64_t id)
+{
+	struct tt_target_lun *tl = lun_find(t, id);
+
+	if (!tl)
+		return NULL;
+	tt_lun_get(tl->lun);
+	return tl->lun;
+}
+
+/* Copies an inquiry string of @opts into the map entry (the caller's memory goes away). */
+static int copy_opt(struct tt_target *t, uint64_t id, const char *what, const char *src,
+		    char *dst, size_t size, const char **ptr, char *err, size_t errlen)
+{
+	*ptr = NULL;
+	if (!src)
+		return 0;
+	if (strlen(src) >= size) {
+		seterr(err, errlen, "target %s: LUN %llu: %s '%s' is longer than %zu characters",
+		       t->name, (unsigned long long)id, what, src, size - 1);
+		return -EINVAL;
+	}
+	snprintf(dst, size, "%s", src);
+	*ptr = dst;
+	return 0;
+}
+
+int tt_target_lun_add(struct tt_target *t, uint64_t id, const char *backend,
+		      const struct tt_lun_opts *opts, char *err, size_t errlen)
+{
+	struct tt_target_lun *tl;
+	struct tt_bdev *bdev = NULL;
+	struct tt_list *pos;
+	char berr[256] = "";
+	int rc;
+
+	if (id > TT_SCSI_LUN_MAX) {
+		seterr(err, errlen, "target %s: LUN %llu is out of range (0..%u)", t->name,
+		       (unsigned long long)id, TT_SCSI_LUN_MAX);
+		return -EINVAL;
+	}
+	if (lun_find(t, id)) {
+		seterr(err, errlen, "target %s: LUN %llu already exists", t->name,
+		       (unsigned long long)id);
+		return -EEXIST;
+	}
+	if (!backend || !*backend) {
+		seterr(err, errlen, "target %s: LUN %llu: no backend given", t->name,
+		       (unsigned long long)id);
+		return -EINVAL;
+	}
+	tl = calloc(1, sizeof(*tl));
+	if (!tl) {
+		seterr(err, errlen, "target %s: LUN %llu: out of memory", t->name,
+		       (unsigned long long)id);
+		return -ENOMEM;
+	}
+	if (strlen(backend) >= sizeof(tl->backend)) {
+		seterr(err, errlen, "target %s: LUN %llu: backend spec is longer than %zu bytes",
+		       t->name, (unsigned long long)id, sizeof(tl->backend) - 1);
+		rc = -ENAMETOOLONG;
+		goto fail;
+	}
+	if (opts) {
+		tl->opts = *opts;
+		rc = copy_opt(t, id, "vendor", opts->vendor, tl->vendor, sizeof(tl->vendor),
+			      &tl->opts.vendor, err, errlen);
+		if (!rc)
+			rc = copy_opt(t, id, "product", opts->product, tl->product,
+				      sizeof(tl->product), &tl->opts.product, err, errlen);
+		if (!rc)
+			rc = copy_opt(t, id, "serial", opts->serial, tl->serial, sizeof(tl->serial),
+				      &tl->opts.serial, err, errlen);
+		if (rc)
+			goto fail;
+		/* the revision is kept by the LUN itself (below) */
+		if (opts->revision && strlen(opts->revision) > 4) {
+			seterr(err, errlen, "target %s: LUN %llu: revision '%s' is longer than 4 "
+			       "characters", t->name, (unsigned long long)id, opts->revision);
+			rc = -EINVAL;
+			goto fail;
+		}
+	}
+	rc = tt_bdev_open(backend, &bdev, berr, sizeof(berr));
+	if (rc < 0) {
+		seterr(err, errlen, "target %s: LUN %llu: %s", t->name, (unsigned long long)id,
+		       berr[0] ? berr : strerror(-rc));
+		goto fail;
+	}
+	rc = tt_lun_create(t->name, id, bdev, &tl->opts, &tl->lun);
+	tt_bdev_put(bdev); /* the LUN holds its own reference */
+	/* keep the revision where it lives as long as the entry: in the LUN */
+	tl->opts.revision = rc == 0 && opts && opts->revision ? tl->lun->revision : NULL;
+	if (rc < 0) {
+		seterr(err, errlen, "target %s: LUN %llu: cannot create the logical unit on %s: %s",
+		       t->name, (unsigned long long)id, backend, strerror(-rc));
+		goto fail;
+	}
+	tl->id = id;
+	snprintf(tl->backend, sizeof(tl->backend), "%s", backend);
+	tt_list_init(&tl->node);
+
+	for (pos = t->luns.next; pos != &t->luns; pos = pos->next)
+		if (tt_list_entry(pos, struct tt_target_lun, node)->id > id)
+			break;
+	tt_model_lock();
+	tt_list__add(&tl->node, pos->prev, pos);
+	tt_model_unlock();
+	tt_info("target", "target %s: LUN %llu on %s", t->name, (unsigned long long)id, backend);
+	return 0;
+fail:
+	free(tl);
+	return rc;
+}
+
+int tt_target_lun_remove(struct tt_target *t, uint64_t id, char *err, size_t errlen)
+{
+	struct tt_target_lun *tl = lun_find(t, id);
+	char why[64];
+
+	if (!tl) {
+		seterr(err, errlen, "target %s: LUN %llu: no such LUN", t->name,
+		       (unsigned long long)id);
+		return -ENOENT;
+	}
+	tt_model_lock();
+	tt_list_del(&tl->node);
+	tt_model_unlock();
+	/* sessions map their LUNs at login: make them log in again to see the change */
+	snprintf(why, sizeof(why), "LUN %llu removed", (unsigned long long)id);
+	tt_target_end_sessions(t, true, why);
+	tt_lun_put(tl->lun);
+	free(tl);
+	tt_info("target", "target %s: LUN %llu removed", t->name, (unsigned long long)id);
+	return 0;
+}
+
+/* ---- ACLs -------------------------------------------------------------------------------------- */
+
+struct tt_acl *tt_acl_find(struct tt_target *t, const char *initiator)
+{
+	struct tt_list *n;
+
+	tt_list_for_each(n, &t->acls) {
+		struct tt_acl *a = tt_list_entry(n, struct tt_acl, node);
+
+		if (!strcmp(a->initiator, initiator))
+			return a;
+	}
+	return NULL;
+}
+
+/* RFC 7143 §12.1.3: CHAP secrets of at least 12 bytes (96 bits) when not random binary ones. */
+#define CHAP_SECRET_MIN 12
+
+static int check_secret(struct tt_target *t, const char *initiator, const char *what,
+			const char *user, const char *secret, char *err, size_t errlen)
+{
+	size_t ulen = strnlen(user, 256), slen = strnlen(secret, 256);
+
+	if (ulen == 256 || slen == 256) {
+		seterr(err, errlen, "target %s: ACL %s: %s user or secret is longer than 255 bytes",
+		       t->name, initiator, what);
+		return -EINVAL;
+	}
+	if (!ulen && slen) {
+		seterr(err, errlen, "target %s: ACL %s: %s secret given without a user name",
+		       t->name, initiator, what);
+		return -EINVAL;
+	}
+	if (ulen && slen < CHAP_SECRET_MIN) {
+		seterr(err, errlen, "target %s: ACL %s: %s secret of user %s is %zu bytes; at least "
+		       "%u are required (RFC 7143 §12.1.3)", t->name, initiator, what, user, slen,
+		       CHAP_SECRET_MIN);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int check_chap(struct tt_target *t, const char *initiator, const struct tt_acl_chap *c,
+		      char *err, size_t errlen)
+{
+	int rc;
+
+	rc = check_secret(t, initiator, "CHAP", c->user, c->secret, err, errlen);
+	if (!rc)
+		rc = check_secret(t, initiator, "mutual CHAP", c->mutual_user, c->mutual_secret,
+				  err, errlen);
+	if (rc)
+		return rc;
+	if (c->mutual_user[0] && !c->user[0]) {
+		seterr(err, errlen, "target %s: ACL %s: mutual CHAP needs CHAP for the initiator too",
+		       t->name, initiator);
+		return -EINVAL;
+	}
+	if (c->mutual_user[0] && !strcmp(c->secret, c->mutual_secret)) {
+		seterr(err, errlen, "target %s: ACL %s: the mutual CHAP secret must differ from the "
+		       "initiator's secret (RFC 7143 §12.1.3)", t->name, initiator);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int tt_acl_add(struct tt_target *t, const char *initiator, const struct tt_acl_chap *chap,
+	       char *err, size_t errlen)
+{
+	struct tt_acl *a;
+	int rc;
+
+	rc = check_iscsi_name("initiator", initiator, err, errlen);
+	if (rc)
+		return rc;
+	if (tt_acl_find(t, initiator)) {
+		seterr(err, errlen, "target %s: ACL for %s already exists", t->name, initiator);
+		return -EEXIST;
+	}
+	if (chap) {
+		rc = check_chap(t, initiator, chap, err, errlen);
+		if (rc)
+			return rc;
+	}
+	a = calloc(1, sizeof(*a));
+	if (!a) {
+		seterr(err, errlen, "target %s: ACL %s: out of memory", t->name, initiator);
+		return -ENOMEM;
+	}
+	tt_list_init(&a->node);
+	snprintf(a->initiator, sizeof(a->initiator), "%s", initiator);
+	if (chap)
+		a->chap = *chap;
+	tt_model_lock();
+	tt_list_add_tail(&t->acls, &a->node);
+	tt_model_unlock();
+	tt_info("target", "target %s: ACL %s added%s", t->name, initiator,
+		a->chap.user[0] ? (a->chap.mutual_user[0] ? " (mutual CHAP)" : " (CHAP)") : "");
+	return 0;
+}
+
+int tt_acl_remove(struct tt_target *t, const char *initiator, char *err, size_t errlen)
+{
+	struct tt_acl *a = initiator ? tt_acl_find(t, initiator) : NULL;
+
+	if (!a) {
+		seterr(err, errlen, "target %s: no ACL for initiator %s", t->name,
+		       initiator ? initiator : "(null)");
+		return -ENOENT;
+	}
+	tt_model_lock();
+	tt_list_del(&a->node);
+	tt_model_unlock();
+	acl_free(a);
+	tt_info("target", "target %s: ACL %s removed", t->name, initiator);
+	return 0;
+}

@@ -1,0 +1,634 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The methods of the control socket. They run on loop 0 and change the model through
+ * target/model.h; objects with sub-objects (a target with TPGs, a TPG with portals, a LUN, an
+ * ACL) are read by the configuration file's parser, so both accept the same fields and give the
+ * same messages. Params are checked (-32602, the message names the param) before anything
+ * changes; a failure of the model is -32000 with the model's message.
+ */
+#include "target/rpc.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "target/config.h"
+#include "target/model.h"
+
+/* --- params and errors ------------------------------------------------------------------------- */
+
+__attribute__((format(printf, 3, 4)))
+static int set_error(struct tt_rpc_error *e, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	e->code = code;
+	va_start(ap, fmt);
+	vsnprintf(e->message, sizeof(e->message), fmt, ap);
+	va_end(ap);
+	return code == TT_RPC_FAILED ? -(e->errnum ? e->errnum : EIO) : -EINVAL;
+}
+
+#define invalid(e, ...) set_error(e, TT_RPC_INVALID_PARAMS, __VA_ARGS__)
+
+static int failed(struct tt_rpc_error *e, int rc, const char *msg)
+{
+	e->errnum = -rc;
+	set_error(e, TT_RPC_FAILED, "%s", msg[0] ? msg : strerror(-rc));
+	return rc;
+}
+
+/* Refuses a param outside @known (NULL-terminated). */
+static int check_params(json_t *params, const char *const *known, struct tt_rpc_error *e)
+{
+	const char *key;
+	json_t *val;
+
+	json_object_foreach(params, key, val) {
+		const char *const *k;
+
+		for (k = known; *k; k++)
+			if (strcmp(key, *k) == 0)
+				break;
+		if (!*k)
+			return invalid(e, "unknown param \"%s\"", key);
+	}
+	return 0;
+}
+
+static int param_str(json_t *params, const char *name, bool required, const char **out,
+		     struct tt_rpc_error *e)
+{
+	json_t *v = json_object_get(params, name);
+
+	*out = NULL;
+	if (!v) {
+		if (required)
+			return invalid(e, "missing param \"%s\"", name);
+		return 0;
+	}
+	if (!json_is_string(v) || json_string_length(v) == 0)
+		return invalid(e, "param \"%s\" must be a non-empty string", name);
+	*out = json_string_value(v);
+	return 0;
+}
+
+static int param_int(json_t *params, const char *name, long long min, long long max,
+		     long long *out, struct tt_rpc_error *e)
+{
+	json_t *v = json_object_get(params, name);
+
+	if (!v)
+		return invalid(e, "missing param \"%s\"", name);
+	if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max)
+		return invalid(e, "param \"%s\" must be an integer in %lld..%lld", name, min, max);
+	*out = json_integer_value(v);
+	return 0;
+}
+
+/* The target named by param @key. The pointer stays valid after the lock is dropped: only loop
+ * 0, which runs this, deletes targets. */
+static int lookup_target(json_t *params, const char *key, struct tt_target **out,
+			 struct tt_rpc_error *e)
+{
+	const char *name;
+	int rc = param_str(params, key, true, &name, e);
+
+	if (rc)
+		return rc;
+	tt_model_lock();
+	*out = tt_target_find(name);
+	tt_model_unlock();
+	if (!*out) {
+		e->errnum = ENOENT;
+		return set_error(e, TT_RPC_FAILED, "target \"%s\" not found", name);
+	}
+	return 0;
+}
+
+static int lookup_tpg(json_t *params, struct tt_target **t, struct tt_tpg **g,
+		      struct tt_rpc_error *e)
+{
+	long long tag;
+	int rc;
+
+	if ((rc = param_int(params, "tag", 1, 65535, &tag, e)))
+		return rc;
+	if ((rc = lookup_target(params, "target", t, e)))
+		return rc;
+	tt_model_lock();
+	*g = tt_tpg_find(*t, (uint16_t)tag);
+	tt_model_unlock();
+	if (!*g) {
+		e->errnum = ENOENT;
+		return set_error(e, TT_RPC_FAILED, "target \"%s\" has no TPG %lld", (*t)->name, tag);
+	}
+	return 0;
+}
+
+/* @params without the "target" member, for the configuration parser. */
+static json_t *without_target(json_t *params)
+{
+	json_t *copy = json_copy(params);
+
+	if (copy)
+		json_object_del(copy, "target");
+	return copy;
+}
+
+/* --- targets ----------------------------------------------------------------------------------- */
+
+static int m_target_create(json_t *params, json_t **result, struct tt_rpc_error *e)
+{
+	struct tt_config_target ct;
+	char err[1024];
+	int rc;
+
+	if (tt_config_parse_target(params, "params", &ct, err, sizeof(err)))
+		return invalid(e, "%s", err);
+	err[0] = '\0';
+	rc = tt_config_apply_target(&ct, "", err, sizeof(err));
+	tt_config_target_release(&ct);
+	if (rc)
+		return failed(e, rc, err);
+	*result = json_true();
+	return 0;
+}
+
+static int m_target_delete(json_t *params, json_t **result, struct tt_rpc_error *e)
+{
+	static const char *const keys[] = { "name", NULL };
+	const char *name;
+	char err[512] = "";
+	int rc;
+
+	if ((rc = check_params(params, keys, e)) || (rc = param_str(params, "name", true, &name, e)))
+		return rc;
+	if ((rc = tt_target_delete(name, err, sizeof(err))))
+		return failed(e, rc, err);
+	*result = json_true();
+	return 0;
+}
+
+static json_t *portal_json(const struct tt_portal *pt)
+{
+	json_t *o = json_pack("{ss ss}", "addr", pt->addr_str,
+			      "state", tt_portal_state_name(pt->state));
+
+	if (pt->last_error)
+		json_object_set_new(o, "error", json_string(strerror(-pt->last_error)));
+	return o;
+}
+
+static json_t *target_json(const struct tt_target *t)
+{
+	json_t *tpgs = json_array(), *luns = json_array(), *acls = json_array();
+	struct tt_list *n, *m;
+
+	tt_list_for_each(n, &t->tpgs) {
+		const struct tt_tpg *g = tt_list_entry(n, struct tt_tpg, node);
+		json_t *portals = json_array();
+
+		tt_list_for_each(m, &g->portals)
+			json_array_append_new(portals,
+					      portal_json(tt_list_entry(m, struct tt_portal, node)));
+		json_array_append_new(tpgs, json_pack("{si ss so}", "tag", g->tag,
+						      "auth", g->chap_required ? "chap" : "none",
+						      "portals", portals));
+	}
+	tt_list_for_each(n, &t->luns) {
+		const struct tt_target_lun *tl = tt_list_entry(n, struct tt_target_lun, node);
+		const struct tt_bdev *b = tl->lun ? tl->lun->bdev : NULL;
+
+		json_array_append_new(luns, json_pack("{sI ss sI sI sb}",
+						      "id", (json_int_t)tl->id,
+						      "backend", tl->backend,
+						      "size", (json_int_t)(b ? b->size : 0),
+						      "block_size", (json_int_t)(b ? b->block_size : 0),
+						      "write_protect",
+						      tl->lun ? tl->lun->write_protect
+							      : tl->opts.write_protect));
+	}
+	tt_list_for_each(n, &t->acls) {
+		const struct tt_acl *a = tt_list_entry(n, struct tt_acl, node);
+
+		json_array_append_new(acls, json_pack("{ss sb sb}", "initiator", a->initiator,
+						      "chap", a->chap.user[0] != '\0',
+						      "mutual_chap", a->chap.mutual_user[0] != '\0'));
+	}
+	return json_pack("{ss ss so so so}", "name", t->name, "alias", t->alias,
+			 "tpgs", tpgs, "luns", luns, "acls", acls);
+}
+
+static int m_target_list(json_t *params, json_t **result, struct tt_rpc_error *e)
+{
+	static const char *const keys[] = { "name", NULL };
+	const char *name;
+	json_t *list;
+	struct tt_list *n;
+	int rc;
+
+	if ((rc = check_params(params, keys, e)) || (rc = param_str(params, "name", false, &name, e)))
+		return rc;
+	list = json_array();
+	tt_model_lock();
+	tt_list_for_each(n, tt_model_targets()) {
+		const struct tt_target *t = tt_list_entry(n, struct tt_target, node);
+
+		if (!t->deleted && (!name || strcmp(name, t->name) == 0))
+			json_array_append_new(list, target_json(t));
+	}
+	tt_model_unlock();
+	if (name && json_array_size(list) == 0) {
+		json_decref(list);
+		e->errnum = ENOENT;
+		return set_error(e, TT_RPC_FAILED, "target \"%s\" not found", name);
+	}
+	*result = list;
+	return 0;
+}
+
+/* --- TPGs and portals -------------------------------------------------------------------------- */
+
+static int m_tpg_create(json_t *params, json_t **result, struct tt_rpc_error *e)
+{
+	struct tt_config_tpg cg;
+	struct tt_target *t;
+	json_t *rest;
+	char err[1024] = "";
+	int rc;
+
+	if ((rc = lookup_target(params, "target", &t, e)))
+		return rc;
+	if (!(rest = without_target(params)))
+		return failed(e, -ENOMEM, "");
+	rc = tt_config_parse_tpg(rest, "params", &cg, err, sizeof(err));
+	json_decref(rest);
+	if (rc)
+		return invalid(e, "%s", err);
+	err[0] = '\0';
+	rc = tt_config_apply_tpg(t, &cg, "", err, sizeof(err));
+	tt_config_tpg_release(&cg);
+	if (rc)
+		return failed(e, rc, err);
+	*result = json_true();
+	return 0;
+}
+
+static int m_tpg_delete(json_t *params, json_t **result, struct tt_rpc_error *e)
+{
+	static const char *const keys[] = { "target", "tag", NULL };
+	struct tt_target *t;
+	struct tt_tpg *g;
+	char err[512] = "";
+	int rc;
+
+	if ((rc = check_params(params, keys, e)) || (rc = lookup_tpg(params, &t, &g, e)))
+		return rc;
+	if ((rc = tt_tpg_delete(t, g->tag, err, sizeof(err))))
+		return failed(e, rc, err);
+	*result = json_true();
+	return 0;
+}
+
+static int portal_params(json_t *params, struct tt_tpg **g, const char **addr,
+			 struct tt_rpc_error *e)
+{
+	static const char *const keys[] = { "target", "tag", "addr", NULL };
+	struct sockaddr_storage ss;
+	struct tt_target *t;
+	socklen_t sslen;
+	char msg[256];
+	int rc;
+
+	if ((rc = check_params(params, keys, e)) || (rc = param_str(params, "addr", true, addr, e)))
+		return rc;
+	if (tt_config_parse_portal(*addr, &ss, &sslen, msg, sizeof(msg)))
+		return invalid(e, "param \"addr\": %s", msg);
+	return lookup_tpg(params, &t, g, e);
+}
+
+static int m_portal_add(json_t *params, json_t **result, struct tt_rpc_error *e)
+{
+	struct tt_portal *pt = NULL;
+	struct tt_tpg *g;
+	const char *addr;
+	char err[512] = "";
+	int rc;
+
+	if ((rc = portal_params(params, &g, &addr, e)))
+		return rc;
+	if ((rc = tt_portal_add(g, addr, &pt, err, sizeof(err))))
+		return failed(e, rc, err);
+	tt_model_lock();
+	*result = pt ? portal_json(pt) : json_true();
+	tt_model_unlock();
+	return 0;
+}
+
+static int m_portal_remove(json_t *params, json_t **result, struct tt_rpc_error *e)
+{
+	struct tt_tpg *g;
+	const char *addr;
+	char err[512] = "";
+	int rc;
+
+	if ((rc = portal_params(params, &g, &addr, e)))
+		return rc;
+	if ((rc = tt_portal_remove(g, addr, err, sizeof(err))))
+		return failed(e, rc, err);
+	*result = json_true();
+	return 0;
+}
+
+static int m_portal_list(json_t *params, json_t **result, struct tt_rpc_error *e)
+{
+	static const char *const keys[] = { "target", NULL };
+	const char *name;
+	struct tt_list *n, *m, *p;
+	json_t *list;
+	int rc;
+
+	if ((rc = check_params(params, keys, e)) ||
+	    (rc = param_str(params, "target", false, &name, e)))
+		return rc;
+	list = json_array();
+	tt_model_lock();
+	tt_list_for_each(n, tt_model_targets()) {
+		const struct tt_target *t = tt_list_entry(n, struct tt_target, node);
+
+		if (t->deleted || (name && strcmp(name, t->name) != 0))
+			continue;
+		tt_list_for_each(m, &t->tpgs) {
+			const struct tt_tpg *g = tt_list_entry(m, struct tt_tpg, node);
+
+			tt_list_for_each(p, &g->portals) {
+				json_t *o = portal_json(tt_list_entry(p, struct tt_portal, node));
+
+				json_object_set_new(o, "target", json_string(t->name));
+				json_object_set_new(o, "tag", json_integer(g->tag));
+				json_array_append_new(list, o);
+			}
+		}
+	}
+	tt_model_unlock();
+	*result = list;
+	return 0;
+}
+
+/* --- LUNs and ACLs ----------------------------------------------------------------------------- */
+
+static int m_lun_add(json_t *params, json_t **result, struct tt_rpc_error *e)
+{
+	struct tt_config_lun cl;
+	struct tt_target *t;
+	json_t *rest;
+	char err[1024] = "";
+	int rc;
+
+	if ((rc = lookup_target(params, "target", &t, e)))
+		return rc;
+	if (!(rest = without_target(params)))
+		return failed(e, -ENOMEM, "");
+	rc = tt_config_parse_lun(rest, "params", &cl, err, sizeof(err));
+	json_decref(rest);
+	if (rc)
+		return invalid(e, "%s", err);
+	err[0] = '\0';
+	if ((rc = tt_config_apply_lun(t, &cl, "", err, sizeof(err))))
+		return failed(e, rc, err);
+	*result = json_true();
+	return 0;
+}
+
+static int m_lun_remove(json_t *params, json_t **result, struct tt_rpc_error *e)
+{
+	static const char *const keys[] = { "target", "id", NULL };
+	struct tt_target *t;
+	long long id;
+	char err[512] = "";
+	int rc;
+
+	if ((rc = check_params(params, keys, e)) ||
+	    (rc = param_int(params, "id", 0, TT_CONFIG_LUN_ID_MAX, &id, e)) ||
+	    (rc = lookup_target(params, "target", &t, e)))
+		return rc;
+	if ((rc = tt_target_lun_remove(t, (uint64_t)id, err, sizeof(err))))
+		return failed(e, rc, err);
+	*result = json_true();
+	return 0;
+}
+
+static int m_acl_add(json_t *params, json_t **result, struct tt_rpc_error *e)
+{
+	struct tt_config_acl ca;
+	struct tt_target *t;
+	json_t *rest;
+	char err[1024] = "";
+	int rc;
+
+	if ((rc = lookup_target(params, "target", &t, e)))
+		return rc;
+	if (!(rest = without_target(params)))
+		return failed(e, -ENOMEM, "");
+	rc = tt_config_parse_acl(rest, "params", &ca, err, sizeof(err));
+	json_decref(rest);
+	if (rc)
+		return invalid(e, "%s", err);
+	err[0] = '\0';
+	rc = tt_config_apply_acl(t, &ca, "", err, sizeof(err));
+	memset(&ca.chap, 0, sizeof(ca.chap));
+	if (rc)
+		return failed(e, rc, err);
+	*result = json_true();
+	return 0;
+}
+
+static int m_acl_remove(json_t *params, json_t **result, struct tt_rpc_error *e)
+{
+	static const char *const keys[] = { "target", "initiator", NULL };
+	struct tt_target *t;
+	const char *initiator;
+	char err[512] = "";
+	int rc;
+
+	if ((rc = check_params(params, keys, e)) ||
+	    (rc = param_str(params, "initiator", true, &initiator, e)) ||
+	    (rc = lookup_target(params, "target", &t, e)))
+		return rc;
+	if ((rc = tt_acl_remove(t, initiator, err, sizeof(err))))
+		return failed(e, rc, err);
+	*result = json_true();
+	return 0;
+}
+
+/* --- sessions, configuration, logs, shutdown --------------------------------------------------- */
+
+static int m_session_list(json_t *params, json_t **result, struct tt_rpc_error *e)
+{
+	static const char *const keys[] = { NULL };
+	struct tt_session_info *s = NULL;
+	size_t count = 0;
+	json_t *list;
+	int rc;
+
+	if ((rc = check_params(params, keys, e)))
+		return rc;
+	if ((rc = tt_sessions_snapshot(&s, &count)))
+		return failed(e, rc, "cannot take a snapshot of the sessions");
+	list = json_array();
+	for (size_t i = 0; i < count; i++) {
+		json_t *conns = json_array();
+
+		for (unsigned k = 0; k < s[i].nconns && k < 8; k++) {
+			const struct tt_conn_info *c = &s[i].conns[k];
+
+			json_array_append_new(conns, json_pack("{si ss ss ss si}", "cid", c->cid,
+							       "peer", c->peer, "local", c->local,
+							       "state", c->state ? c->state : "?",
+							       "loop", (int)c->loop));
+		}
+		json_array_append_new(list, json_pack(
+			"{sI si ss ss ss si sb ss sI so}",
+			"id", (json_int_t)s[i].id, "tsih", s[i].tsih,
+			"initiator", s[i].initiator, "isid", s[i].isid, "target", s[i].target,
+			"tpgt", s[i].tpgt, "discovery", s[i].discovery,
+			"state", s[i].state ? s[i].state : "?",
+			"commands", (json_int_t)s[i].commands, "connections", conns));
+	}
+	free(s);
+	*result = list;
+	return 0;
+}
+
+static int m_config_dump(json_t *params, json_t **result, struct tt_rpc_error *e)
+{
+	static const char *const keys[] = { NULL };
+	int rc;
+
+	if ((rc = check_params(params, keys, e)))
+		return rc;
+	if ((rc = tt_config_dump(result)))
+		return failed(e, rc, "");
+	return 0;
+}
+
+static int debug_list(json_t *params, const char *name, struct tt_rpc_error *e)
+{
+	json_t *v = json_object_get(params, name), *c;
+	size_t i;
+
+	if (!v)
+		return 0;
+	if (!json_is_array(v))
+		return invalid(e, "param \"%s\" must be an array of component names", name);
+	json_array_foreach(v, i, c)
+		if (!json_is_string(c) || json_string_length(c) == 0 || json_string_length(c) > 15)
+			return invalid(e, "param \"%s[%zu]\" must be a component name "
+				       "(1..15 characters)", name, i);
+	return 0;
+}
+
+static int m_log_set(json_t *params, json_t **result, struct tt_rpc_error *e)
+{
+	static const char *const keys[] = { "level", "debug", "nodebug", NULL };
+	const char *level;
+	json_t *c, *g, *d;
+	size_t i;
+	int rc, lvl = -1;
+
+	if ((rc = check_params(params, keys, e)) ||
+	    (rc = param_str(params, "level", false, &level, e)) ||
+	    (rc = debug_list(params, "debug", e)) || (rc = debug_list(params, "nodebug", e)))
+		return rc;
+	if (level && (lvl = tt_log_parse_level(level)) < 0)
+		return invalid(e, "param \"level\": unknown level \"%s\" "
+			       "(err, warn, notice, info, debug)", level);
+	if (lvl >= 0)
+		tt_log_set_level((enum tt_log_level)lvl);
+	json_array_foreach(json_object_get(params, "nodebug"), i, c) {
+		tt_log_debug_enable(json_string_value(c), false);
+		tt_config_note_debug(json_string_value(c), false);
+	}
+	json_array_foreach(json_object_get(params, "debug"), i, c) {
+		rc = tt_log_debug_enable(json_string_value(c), true);
+		if (rc)
+			return failed(e, rc, "too many debug components");
+		tt_config_note_debug(json_string_value(c), true);
+	}
+	g = tt_config_dump_global();
+	d = json_object_get(g, "debug");
+	*result = json_pack("{sO so}", "level", json_object_get(g, "log_level"),
+			    "debug", d ? json_incref(d) : json_array());
+	json_decref(g);
+	return 0;
+}
+
+static int m_shutdown(json_t *params, json_t **result, struct tt_rpc_error *e)
+{
+	static const char *const keys[] = { NULL };
+	int rc;
+
+	if ((rc = check_params(params, keys, e)))
+		return rc;
+	tt_rpc_request_shutdown();
+	*result = json_true();
+	return 0;
+}
+
+static int m_rpc_methods(json_t *params, json_t **result, struct tt_rpc_error *e)
+{
+	static const char *const keys[] = { NULL };
+	int rc;
+
+	if ((rc = check_params(params, keys, e)))
+		return rc;
+	*result = tt_rpc_method_names();
+	return 0;
+}
+
+/* --- table ------------------------------------------------------------------------------------- */
+
+static const struct {
+	const char *name;
+	tt_rpc_method_fn fn;
+} methods[] = {
+	{ "target_create", m_target_create },
+	{ "target_delete", m_target_delete },
+	{ "target_list", m_target_list },
+	{ "tpg_create", m_tpg_create },
+	{ "tpg_delete", m_tpg_delete },
+	{ "portal_add", m_portal_add },
+	{ "portal_remove", m_portal_remove },
+	{ "portal_list", m_portal_list },
+	{ "lun_add", m_lun_add },
+	{ "lun_remove", m_lun_remove },
+	{ "acl_add", m_acl_add },
+	{ "acl_remove", m_acl_remove },
+	{ "session_list", m_session_list },
+	{ "config_dump", m_config_dump },
+	{ "log_set", m_log_set },
+	{ "shutdown", m_shutdown },
+	{ "rpc_methods", m_rpc_methods },
+};
+
+tt_rpc_method_fn tt_rpc_method_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+		if (strcmp(methods[i].name, name) == 0)
+			return methods[i].fn;
+	return NULL;
+}
+
+json_t *tt_rpc_method_names(void)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+		json_array_append_new(a, json_string(methods[i].name));
+	return a;
+}

@@ -1,0 +1,257 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Listening TCP sockets. A listener lives on the loop that created it (loop 0); each accepted
+ * connection is given to the next loop (round robin) and set up there by tt_conn_accepted().
+ *
+ * struct tt_listener is never defined: the core holds an opaque pointer that is a
+ * struct tcp_listener here.
+ */
+#include "xport/tcp.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "base/log.h"
+
+#define ACCEPT_BUDGET 64        /* accepts per wakeup */
+#define ACCEPT_PAUSE_MS 100     /* out of file descriptors or memory: try again later */
+
+struct tcp_listener {
+	struct tt_portal *portal;
+	char name[80];                  /* the portal's address, for logs */
+	int fd;
+	struct tt_watch watch;
+	struct tt_timer pause_timer;
+};
+
+static struct tcp_listener *tcp_listener_of(struct tt_listener *l)
+{
+	return (struct tcp_listener *)(void *)l;
+}
+
+void tt_tcp_format_addr(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+	char host[INET6_ADDRSTRLEN];
+	char scope[IF_NAMESIZE + 1] = "";
+
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)(const void *)ss;
+
+		if (!inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host)))
+			snprintf(host, sizeof(host), "?");
+		snprintf(buf, len, "%s:%u", host, ntohs(sin->sin_port));
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)(const void *)ss;
+		char ifname[IF_NAMESIZE];
+
+		if (!inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host)))
+			snprintf(host, sizeof(host), "?");
+		if (sin6->sin6_scope_id && if_indextoname(sin6->sin6_scope_id, ifname))
+			snprintf(scope, sizeof(scope), "%%%s", ifname);
+		snprintf(buf, len, "[%s%s]:%u", host, scope, ntohs(sin6->sin6_port));
+	} else {
+		snprintf(buf, len, "(family %u)", (unsigned)ss->ss_family);
+	}
+}
+
+/* Runs on the connection's loop. */
+static void tcp_conn_handoff(void *arg)
+{
+	struct tt_tcp_conn *tc = arg;
+
+	tt_conn_accepted(&tc->conn);
+}
+
+static void tcp_accepted(struct tcp_listener *l, int fd, const struct sockaddr_storage *peer)
+{
+	struct sockaddr_storage local;
+	socklen_t llen = sizeof(local);
+	char peer_str[80];
+	struct tt_tcp_conn *tc;
+	struct tt_loop *loop;
+	int one = 1, rc;
+
+	tt_tcp_format_addr(peer, peer_str, sizeof(peer_str));
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
+		tt_debug("tcp", "%s: TCP_NODELAY: %s", peer_str, strerror(errno));
+	if (getsockname(fd, (struct sockaddr *)&local, &llen) < 0) {
+		tt_log_ratelimited(TT_LOG_WARN, "tcp", "%s: getsockname: %s", peer_str, strerror(errno));
+		close(fd);
+		return;
+	}
+	loop = tt_loops_next();
+	tc = tt_tcp_conn_alloc(fd, loop);
+	if (!tc) {
+		tt_log_ratelimited(TT_LOG_WARN, "tcp", "%s: out of memory, connection refused", peer_str);
+		close(fd);
+		return;
+	}
+	tt_conn_init(&tc->conn, &tt_xport_tcp, l->portal, loop);
+	snprintf(tc->conn.peer, sizeof(tc->conn.peer), "%s", peer_str);
+	tt_tcp_format_addr(&local, tc->conn.local, sizeof(tc->conn.local));
+	tc->conn.local_addr = local;
+	tt_debug("tcp", "conn %llu %s: accepted on %s, loop %u", (unsigned long long)tc->conn.id,
+		 tc->conn.peer, tc->conn.local, tt_loop_index(loop));
+	rc = tt_loop_send(loop, tcp_conn_handoff, tc);
+	if (rc < 0) {
+		/* the core has not seen it on its loop yet: tt_conn_init() has nothing to undo */
+		tt_log_ratelimited(TT_LOG_WARN, "tcp", "%s: cannot hand the connection over: %s", peer_str,
+				   strerror(-rc));
+		tt_tcp_conn_free(tc);
+	}
+}
+
+static void tcp_listener_pause(struct tcp_listener *l)
+{
+	tt_watch_mod(&l->watch, 0);
+	tt_timer_arm_ms(&l->pause_timer, ACCEPT_PAUSE_MS);
+}
+
+static void tcp_listener_resume(struct tt_timer *t)
+{
+	struct tcp_listener *l = tt_container_of(t, struct tcp_listener, pause_timer);
+	int rc = tt_watch_mod(&l->watch, EPOLLIN);
+
+	if (rc < 0) {
+		tt_log_ratelimited(TT_LOG_ERR, "tcp", "%s: cannot watch the listener: %s",
+				   l->name, strerror(-rc));
+		tt_timer_arm_ms(&l->pause_timer, ACCEPT_PAUSE_MS);
+	}
+}
+
+static void tcp_listener_ready(struct tt_watch *w, uint32_t events)
+{
+	struct tcp_listener *l = tt_container_of(w, struct tcp_listener, watch);
+
+	(void)events;
+	for (int i = 0; i < ACCEPT_BUDGET; i++) {
+		struct sockaddr_storage peer;
+		socklen_t plen = sizeof(peer);
+		int fd = accept4(l->fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd >= 0) {
+			tcp_accepted(l, fd, &peer);
+			continue;
+		}
+		switch (errno) {
+		case EAGAIN:
+#if EWOULDBLOCK != EAGAIN
+		case EWOULDBLOCK:
+#endif
+			return;
+		case EINTR:
+		case ECONNABORTED:
+		/* errors of the pending connection, not of the listener (accept(2)) */
+		case EPROTO:
+		case ENOPROTOOPT:
+		case ENETDOWN:
+		case ENETUNREACH:
+		case EHOSTDOWN:
+		case EHOSTUNREACH:
+		case ENONET:
+		case EOPNOTSUPP:
+		case EPERM:
+			continue;
+		case EMFILE:
+		case ENFILE:
+		case ENOBUFS:
+		case ENOMEM:
+			tt_log_ratelimited(TT_LOG_WARN, "tcp", "%s: accept: %s; pausing %d ms",
+					   l->name, strerror(errno), ACCEPT_PAUSE_MS);
+			tcp_listener_pause(l);
+			return;
+		default:
+			tt_log_ratelimited(TT_LOG_ERR, "tcp", "%s: accept: %s", l->name,
+					   strerror(errno));
+			tcp_listener_pause(l);
+			return;
+		}
+	}
+}
+
+int tt_tcp_listen(struct tt_portal *portal, struct tt_listener **out)
+{
+	int family = portal->addr.ss_family;
+	struct tt_loop *loop = tt_loop_current();
+	socklen_t addrlen = portal->addrlen;
+	struct tcp_listener *l;
+	int one = 1, rc;
+
+	if (!loop)
+		loop = tt_loops_get(0);
+	if (!loop)
+		return -EINVAL;
+	if (family == AF_INET && (!addrlen || addrlen > sizeof(struct sockaddr_in)))
+		addrlen = sizeof(struct sockaddr_in);
+	else if (family == AF_INET6 && (!addrlen || addrlen > sizeof(struct sockaddr_in6)))
+		addrlen = sizeof(struct sockaddr_in6);
+	else if (family != AF_INET && family != AF_INET6)
+		return -EAFNOSUPPORT;
+
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	l->portal = portal;
+	if (portal->addr_str[0])
+		snprintf(l->name, sizeof(l->name), "%s", portal->addr_str);
+	else
+		tt_tcp_format_addr(&portal->addr, l->name, sizeof(l->name));
+	l->watch.fd = -1;
+	tt_timer_init(&l->pause_timer, loop, tcp_listener_resume);
+	l->fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+	if (l->fd < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	if (setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	if (family == AF_INET6 && setsockopt(l->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	if (bind(l->fd, (const struct sockaddr *)&portal->addr, addrlen) < 0) {
+		/* -EADDRNOTAVAIL: not on the host (yet); the caller retries */
+		rc = -errno;
+		goto fail;
+	}
+	if (listen(l->fd, TT_TCP_LISTEN_BACKLOG) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	rc = tt_watch_add(loop, &l->watch, l->fd, EPOLLIN, tcp_listener_ready);
+	if (rc < 0)
+		goto fail;
+	tt_info("tcp", "listening on %s", l->name);
+	*out = (struct tt_listener *)(void *)l;
+	return 0;
+fail:
+	tt_debug("tcp", "%s: cannot listen: %s", l->name, strerror(-rc));
+	if (l->fd >= 0)
+		close(l->fd);
+	free(l);
+	return rc;
+}
+
+void tt_tcp_unlisten(struct tt_listener *tl)
+{
+	struct tcp_listener *l;
+
+	if (!tl)
+		return;
+	l = tcp_listener_of(tl);
+	tt_watch_del(&l->watch);
+	tt_timer_cancel(&l->pause_timer);
+	close(l->fd);
+	tt_info("tcp", "stopped listening on %s", l->name);
+	free(l);
+}

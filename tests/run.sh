@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Runs the whole test suite and ends with one line: "N passed, N failed, N skipped".
+# Each test is an executable: exit 0 = pass, 77 = skip (it prints why), anything else = fail.
+#   unit tests:   <build>/tests/unit/*/*_test       (normal build, and the sanitizer build)
+#   black-box:    tests/{interop,fault,vm}/*.sh     (TT_BUILD points at the build to test)
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=$top/build san="" quick=0 filter=""
+while [ $# -gt 0 ]; do
+	case $1 in
+	--build) build=$(cd "$2" && pwd); shift ;;
+	--san-build) san=$(cd "$2" && pwd); shift ;;
+	--quick) quick=1 ;;
+	--filter) filter=$2; shift ;;
+	*) echo "usage: $0 [--build DIR] [--san-build DIR] [--quick] [--filter REGEX]" >&2; exit 2 ;;
+	esac
+	shift
+done
+logs=$build/test-logs
+rm -rf "$logs"; mkdir -p "$logs"
+pass=0 fail=0 skip=0 failed=()
+
+run_one() { # name timeout env... -- cmd...
+	local name=$1 tmo=$2; shift 2
+	local envs=()
+	while [ "$1" != -- ]; do envs+=("$1"); shift; done
+	shift
+	[ -n "$filter" ] && ! [[ $name =~ $filter ]] && return 0
+	local log=$logs/$(echo "$name" | tr '/ ' '__').log t0=$SECONDS rc
+	env "${envs[@]}" timeout -k 10 "$tmo" "$@" >"$log" 2>&1 </dev/null
+	rc=$?
+	local dt=$((SECONDS - t0))
+	case $rc in
+	0) pass=$((pass + 1)); printf 'PASS  %-50s %4ss\n' "$name" "$dt" ;;
+	77) skip=$((skip + 1)); printf 'SKIP  %-50s %4ss  %s\n' "$name" "$dt" "$(grep -i -m1 'skip' "$log" | cut -c1-100)" ;;
+	*) fail=$((fail + 1)); failed+=("$name")
+	   printf 'FAIL  %-50s %4ss  (exit %s%s)\n' "$name" "$dt" "$rc" "$([ $rc = 124 ] && echo ', timed out')"
+	   sed 's/^/    | /' "$log" | tail -n 40 ;;
+	esac
+}
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:halt_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$top/tests/lsan.supp}
+
+for b in "$build" $san; do
+	tag=""; [ "$b" = "$san" ] && tag=" [asan]"
+	for t in $(find "$b/tests/unit" -type f -name '*_test' -perm -u+x 2>/dev/null | sort); do
+		run_one "unit/${t#"$b"/tests/unit/}$tag" 300 TT_TOP="$top" -- "$t"
+	done
+done
+
+blackbox_build=${san:-$build}
+for dir in interop fault vm; do
+	[ $quick = 1 ] && [ $dir = vm ] && continue
+	for t in $(find "$top/tests/$dir" -maxdepth 1 -type f -name '*.sh' -perm -u+x 2>/dev/null | sort); do
+		b=$blackbox_build tmo=900
+		# the VM tests run the kernel initiator under TCG: they use the optimised build
+		[ $dir = vm ] && b=$build tmo=1800
+		run_one "$dir/$(basename "$t" .sh)" $tmo TT_BUILD="$b" TT_TOP="$top" -- "$t"
+	done
+done
+
+echo
+[ ${#failed[@]} -gt 0 ] && printf 'failed: %s\n' "${failed[*]}"
+echo "logs: $logs"
+echo "$pass passed, $fail failed, $skip skipped"
+[ $fail -eq 0 ]

@@ -1,0 +1,250 @@
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# host-lib.sh - host side of the VM tests, sourced by tests/vm/*.sh.
+#
+# Layout of one test run (everything lives in a private network namespace,
+# removed at exit together with its taps and nft rules):
+#
+#   netns tt-vm-PID                                   guest (QEMU, TCG)
+#     tt0 10.77.1.1/24  <-- tap / virtio-net -->  eth0 10.77.1.2/24
+#     tt1 10.77.2.1/24  <-- tap / virtio-net -->  eth1 10.77.2.2/24
+#     target: tetherd (or tgtd) listening on 10.77.1.1:3260 and 10.77.2.1:3260
+#
+# The guest asks the host to cut or restore a portal by writing a request file
+# into the shared control folder (/mnt/ctl in the guest); the host answers with
+# an ack file. A cut is an nft drop of all IPv4 traffic to and from the portal
+# address inside the namespace: silent, no RST, no FIN.
+#
+# Environment [default]:
+#   TT_BUILD      [<repo>/build]  where tetherd is built (src/cmd/tetherd)
+#   TT_VM_TARGET  [tetherd]       tetherd | tgtd (Debian tgt, to prove the harness)
+#   TT_VM_LUN_MB  [256]           LUN size
+#   TT_VM_KEEP    [0]             1 = keep the run folder (logs) after the test
+#   and those of guest.sh (TT_VM_DIR, TT_VM_TIMEOUT, ...).
+
+VM_HOME=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+TT_ROOT=$(cd "$VM_HOME/../.." && pwd)
+TT_BUILD=${TT_BUILD:-$TT_ROOT/build}
+TT_VM_TARGET=${TT_VM_TARGET:-tetherd}
+TT_VM_DIR=${TT_VM_DIR:-/var/tmp/tether-vm}
+TT_VM_LUN_MB=${TT_VM_LUN_MB:-256}
+TT_VM_KEEP=${TT_VM_KEEP:-0}
+export TT_VM_DIR
+
+VM_NS=tt-vm-$$
+VM_PORTALS=(10.77.1.1 10.77.2.1)
+VM_GUEST_IPS="10.77.1.2/24 10.77.2.2/24"
+VM_TGT_IQN=iqn.2026-11.org.tether:disk0
+VM_TGT_CP=$((20000 + $$ % 20000))
+VM_RUN=
+VM_TARGET_PID=
+VM_WATCH_PID=
+VM_NAME=$(basename "$0" .sh)
+
+vm_log() { printf '[%s %s] %s\n' "$VM_NAME" "$(date +%T)" "$*" >&2; }
+vm_skip() {
+	echo "SKIP: $*"
+	exit 77
+}
+vm_fail() {
+	echo "FAIL: $*"
+	exit 1
+}
+
+vm_require() {
+	[[ $(id -u) == 0 ]] || vm_skip "not root (network namespaces, taps and nft need root)"
+	[[ -c /dev/net/tun ]] || vm_skip "no /dev/net/tun"
+	command -v ip >/dev/null || vm_skip "no ip (iproute2)"
+	command -v nft >/dev/null || vm_skip "no nft (nftables)"
+	ip netns add "$VM_NS-probe" 2>/dev/null || vm_skip "cannot create a network namespace"
+	ip netns del "$VM_NS-probe"
+	case $TT_VM_TARGET in
+	tetherd)
+		[[ -x $TT_BUILD/src/cmd/tetherd ]] || vm_skip "tetherd not built ($TT_BUILD/src/cmd/tetherd)"
+		;;
+	tgtd)
+		command -v tgtd >/dev/null && command -v tgtadm >/dev/null || vm_skip "tgtd/tgtadm not installed"
+		;;
+	*) vm_fail "TT_VM_TARGET must be tetherd or tgtd, not '$TT_VM_TARGET'" ;;
+	esac
+}
+
+vm_build_guest() {
+	local t0=$SECONDS rc=0
+	"$VM_HOME/guest.sh" build || rc=$?
+	((rc == 77)) && exit 77
+	((rc == 0)) || vm_fail "guest build failed (status $rc)"
+	vm_log "guest image ready ($((SECONDS - t0)) s)"
+}
+
+vm_cleanup() {
+	local rc=$? pid
+	trap - EXIT INT TERM HUP
+	[[ -n $VM_WATCH_PID ]] && kill "$VM_WATCH_PID" 2>/dev/null && wait "$VM_WATCH_PID" 2>/dev/null
+	if [[ -n $VM_TARGET_PID ]]; then
+		kill "$VM_TARGET_PID" 2>/dev/null
+		wait "$VM_TARGET_PID" 2>/dev/null
+	fi
+	if ip netns list 2>/dev/null | grep -qw "$VM_NS"; then
+		# anything still running in our namespace was started by this test
+		for pid in $(ip netns pids "$VM_NS" 2>/dev/null); do kill "$pid" 2>/dev/null; done
+		sleep 0.2
+		for pid in $(ip netns pids "$VM_NS" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
+		ip netns del "$VM_NS"
+	fi
+	if [[ -n $VM_RUN && -d $VM_RUN ]]; then
+		if ((TT_VM_KEEP)) || ((rc != 0 && rc != 77)); then
+			vm_log "logs kept in $VM_RUN"
+		else
+			rm -rf "$VM_RUN"
+		fi
+	fi
+	exit "$rc"
+}
+
+vm_netns_up() {
+	local i
+	ip netns add "$VM_NS"
+	ip -n "$VM_NS" link set lo up
+	for i in 0 1; do
+		ip -n "$VM_NS" tuntap add dev "tt$i" mode tap
+		ip -n "$VM_NS" addr add "${VM_PORTALS[$i]}/24" dev "tt$i"
+		ip -n "$VM_NS" link set "tt$i" up
+	done
+}
+
+vm_ns() { ip netns exec "$VM_NS" "$@"; }
+
+vm_target_listening() {
+	local p s
+	s=$(vm_ns ss -Htln 2>/dev/null) || return 1
+	for p in "${VM_PORTALS[@]}"; do grep -q "$p:3260 " <<<"$s" || return 1; done
+}
+
+vm_tgtd_setup() {
+	local c=(tgtadm -C "$VM_TGT_CP" --lld iscsi)
+	truncate -s "${TT_VM_LUN_MB}M" "$VM_RUN/lun0.img"
+	"${c[@]}" --op new --mode portal --param "portal=${VM_PORTALS[1]}:3260" &&
+		"${c[@]}" --op new --mode target --tid 1 -T "$VM_TGT_IQN" &&
+		"${c[@]}" --op new --mode logicalunit --tid 1 --lun 1 -b "$VM_RUN/lun0.img" &&
+		"${c[@]}" --op update --mode logicalunit --tid 1 --lun 1 \
+			--params vendor_id=TETHER,product_id=VDISK,scsi_sn=tgt0001 &&
+		"${c[@]}" --op bind --mode target --tid 1 -I ALL
+}
+
+vm_target_start() {
+	local i
+	case $TT_VM_TARGET in
+	tetherd)
+		vm_ns "$TT_BUILD/src/cmd/tetherd" --portal "${VM_PORTALS[0]}:3260" --portal "${VM_PORTALS[1]}:3260" \
+			--lun "ram:${TT_VM_LUN_MB}M" >"$VM_RUN/target.log" 2>&1 &
+		VM_TARGET_PID=$!
+		;;
+	tgtd)
+		vm_ns tgtd -f -C "$VM_TGT_CP" --iscsi "portal=${VM_PORTALS[0]}:3260" >"$VM_RUN/target.log" 2>&1 &
+		VM_TARGET_PID=$!
+		for i in $(seq 50); do
+			tgtadm -C "$VM_TGT_CP" --lld iscsi --op show --mode portal >/dev/null 2>&1 && break
+			sleep 0.1
+		done
+		vm_tgtd_setup >>"$VM_RUN/target.log" 2>&1 || vm_target_died "tgtadm setup failed"
+		;;
+	esac
+	for i in $(seq 100); do
+		vm_target_listening && break
+		kill -0 "$VM_TARGET_PID" 2>/dev/null || vm_target_died "exited at start"
+		sleep 0.1
+	done
+	vm_target_listening || vm_target_died "not listening on both portals after 10 s"
+	vm_log "$TT_VM_TARGET (pid $VM_TARGET_PID) listening on ${VM_PORTALS[*]}:3260 in netns $VM_NS"
+}
+
+vm_target_died() {
+	echo "--- $TT_VM_TARGET log (last 30 lines)"
+	tail -30 "$VM_RUN/target.log" 2>/dev/null || true
+	vm_fail "$TT_VM_TARGET: $*"
+}
+
+vm_target_alive() { kill -0 "$VM_TARGET_PID" 2>/dev/null; }
+
+vm_cut_table() { echo "tt_cut_${1//./_}"; }
+
+# Host actions the guest may ask for; only our portal addresses are accepted.
+vm_host_action() {
+	local verb=$1 addr=${2:-} p ok=0 table
+	for p in "${VM_PORTALS[@]}"; do [[ $addr == "$p" ]] && ok=1; done
+	((ok)) || {
+		echo "error: not a portal address: $addr"
+		return 0
+	}
+	table=$(vm_cut_table "$addr")
+	case $verb in
+	cut)
+		vm_ns nft -f - <<EOF || echo "error: nft failed"
+table inet $table {
+	chain in { type filter hook input priority -10; policy accept; ip daddr $addr drop; }
+	chain out { type filter hook output priority -10; policy accept; ip saddr $addr drop; }
+}
+EOF
+		vm_log "portal $addr cut (nft drop)"
+		echo ok
+		;;
+	restore)
+		vm_ns nft delete table inet "$table" 2>/dev/null || echo "error: $addr was not cut"
+		vm_log "portal $addr restored"
+		echo ok
+		;;
+	*) echo "error: unknown request $verb" ;;
+	esac
+}
+
+vm_watch() {
+	local f n verb addr
+	while :; do
+		for f in "$VM_RUN"/ctl/req.*; do
+			[[ -f $f ]] || continue
+			n=${f##*/req.}
+			read -r verb addr <"$f" || true
+			rm -f "$f"
+			vm_host_action "$verb" "$addr" >"$VM_RUN/ctl/ack.$n.tmp" 2>&1
+			mv "$VM_RUN/ctl/ack.$n.tmp" "$VM_RUN/ctl/ack.$n"
+		done
+		sleep 0.1
+	done
+}
+
+# Everything a test needs before it boots the guest.
+vm_prepare() {
+	vm_require
+	vm_build_guest
+	mkdir -p "$TT_VM_DIR/run"
+	VM_RUN=$(mktemp -d "$TT_VM_DIR/run/$VM_NAME.XXXXXX")
+	mkdir -p "$VM_RUN/ctl"
+	trap vm_cleanup EXIT
+	trap 'exit 143' INT TERM HUP
+	vm_netns_up
+	vm_target_start
+	vm_watch &
+	VM_WATCH_PID=$!
+}
+
+# vm_guest SCRIPT [VAR=value ...]: run tests/vm/lib/SCRIPT in the guest with
+# the given variables; returns the guest's status.
+vm_guest() {
+	local script=$1 t0=$SECONDS rc=0 cmd
+	shift
+	cmd="cd /root && env TT_VM_TARGET=$TT_VM_TARGET TT_VM_LUN_MB=$TT_VM_LUN_MB $* bash /mnt/host/tests/vm/lib/$script"
+	vm_ns env TT_VM_TAPS="tt0 tt1" TT_VM_IPS="$VM_GUEST_IPS" TT_VM_CTL="$VM_RUN/ctl" \
+		TT_VM_SHARE="$TT_ROOT" "$VM_HOME/guest.sh" run "$cmd" || rc=$?
+	vm_log "guest finished with status $rc after $((SECONDS - t0)) s"
+	if ! vm_target_alive; then
+		echo "--- $TT_VM_TARGET log (last 30 lines)"
+		tail -30 "$VM_RUN/target.log"
+		vm_fail "$TT_VM_TARGET died during the test"
+	fi
+	if ((rc != 0)); then
+		echo "--- $TT_VM_TARGET log (last 20 lines)"
+		tail -20 "$VM_RUN/target.log"
+	fi
+	return "$rc"
+}
