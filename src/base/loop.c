@@ -29,7 +29,7 @@ struct tt_loop {
 	struct tt_list on_destroy;
 	pthread_mutex_t msg_lock;
 	struct tt_list msgs;
-	volatile int stop;
+	int stop; /* atomic */
 	pthread_t thread;
 	bool has_thread;
 	void *slots[TT_LOOP_SLOT_MAX];
@@ -295,18 +295,18 @@ int tt_loop_run(struct tt_loop *loop)
 	int rc = 0;
 
 	current_loop = loop;
-	while (!loop->stop) {
+	while (!__atomic_load_n(&loop->stop, __ATOMIC_ACQUIRE)) {
 		rc = tt_loop_run_once(loop, -1);
 		if (rc < 0)
 			break;
 	}
-	loop->stop = 0;
+	__atomic_store_n(&loop->stop, 0, __ATOMIC_RELEASE);
 	return rc;
 }
 
 void tt_loop_stop(struct tt_loop *loop)
 {
-	loop->stop = 1;
+	__atomic_store_n(&loop->stop, 1, __ATOMIC_RELEASE);
 	loop_wake(loop);
 }
 

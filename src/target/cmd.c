@@ -429,13 +429,17 @@ void tt_cmd_rx(struct tt_conn *conn, struct tt_pdu *pdu)
 	struct tt_session *s = conn->sess;
 
 	tt_pdu_free(pdu); /* drops the PDU's reference; the task list still holds the task */
-	if (!task || task->aborted)
+	if (!task || task->aborted || task->state == TT_ITASK_DONE)
 		return;
 	s->commands++;
 	task->dispatched = true;
 	task->scsi.lun = tt_session_lun(s, task->scsi.lun_id);
 	if (task->scsi.edtl > TT_MAX_EDTL) {
 		task_fail_check(task, TT_SK_ILLEGAL_REQUEST, 0x24, 0x00);
+		return;
+	}
+	if (task->data_error) {
+		task_fail_check(task, TT_SK_ABORTED_COMMAND, 0x4b, 0x00);
 		return;
 	}
 	if (task->scsi.dir_read && task->scsi.dir_write) {
@@ -476,6 +480,20 @@ int tt_data_out_rx_header(struct tt_conn *conn, struct tt_pdu *pdu)
 			 (unsigned long long)conn->id, tt_get_be32(d->itt));
 		return 0;
 	}
+	if (tt_get_be32(d->datasn) != task->exp_data_sn) {
+		/* ERL 0 cannot recover a lost or repeated Data-Out: the command fails, the
+		 * connection stays */
+		tt_warn("iscsi", "conn %llu %s: Data-Out DataSN %u, expected %u (task 0x%08x)",
+			(unsigned long long)conn->id, conn->peer, tt_get_be32(d->datasn),
+			task->exp_data_sn, task->itt);
+		task->data_error = true;
+		pdu->ctx = task;
+		pdu->task = task;
+		tt_task_get(task);
+		return 0; /* data discarded */
+	}
+	/* DataSN counts within each sequence (unsolicited burst, or one R2T) */
+	task->exp_data_sn = (d->flags & TT_FLAG_FINAL) ? 0 : task->exp_data_sn + 1;
 	if ((uint64_t)off + dlen > task->scsi.edtl) {
 		tt_warn("iscsi", "conn %llu %s: Data-Out beyond the expected length (offset %u + %u > %u)",
 			(unsigned long long)conn->id, conn->peer, off, dlen, task->scsi.edtl);
@@ -513,6 +531,12 @@ void tt_data_out_rx(struct tt_conn *conn, struct tt_pdu *pdu, bool digest_ok)
 		tt_conn_reject(conn, &hdr, TT_REJECT_DIGEST_ERROR);
 		if (task->state == TT_ITASK_DATA_OUT)
 			task_fail_check(task, TT_SK_ABORTED_COMMAND, 0x47, 0x05);
+		tt_task_put(task);
+		return;
+	}
+	if (task->data_error) {
+		if (task->state == TT_ITASK_DATA_OUT)
+			task_fail_check(task, TT_SK_ABORTED_COMMAND, 0x4b, 0x00); /* DATA PHASE ERROR */
 		tt_task_put(task);
 		return;
 	}

@@ -257,6 +257,7 @@ struct tt_task {
 	bool aborted;
 	bool status_sent;
 	bool dispatched;              /* its CmdSN turn has come */
+	bool data_error;              /* a Data-Out broke the sequence: fail the command */
 	struct tt_tmf_wait *tmf_wait; /* a task management response waiting for this task */
 };
 

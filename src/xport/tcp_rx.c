@@ -295,6 +295,8 @@ static int rx_recv(struct tt_tcp_conn *tc, bool *drained)
 	if (r == 0) {
 		if (tc->rx_st == TT_TCP_RX_BHS && !tc->rx_pdu) {
 			tt_info("tcp", "conn %llu %s: closed by the peer", rx_id(tc), tc->conn.peer);
+			/* a peer that only half-closed still gets the answers already queued */
+			tt_tcp_tx_flush(tc);
 			tt_tcp_conn_down(tc, 0, NULL);
 		} else {
 			tt_tcp_conn_down(tc, -ECONNRESET, "closed by the peer inside a PDU");

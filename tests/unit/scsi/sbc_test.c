@@ -497,7 +497,8 @@ static void test_task_list(void **state)
 /* Several loops on several threads share one LUN, each on its own blocks. */
 struct worker {
 	struct env *e;
-	unsigned index;
+	unsigned index;  /* of the worker's loop */
+	unsigned region; /* of the blocks it owns */
 	int errors;
 };
 
@@ -514,9 +515,9 @@ static void *worker_main(void *arg)
 	local = *wk->e;
 	local.loop = loop;
 	for (uint32_t i = 0; i < 200; i++) {
-		uint32_t lba = wk->index * 1000 + (i % 100) * 8;
+		uint32_t lba = wk->region * 1000 + (i % 100) * 8;
 
-		fill(w->data, 8 * 512, (uint8_t)(i + wk->index));
+		fill(w->data, 8 * 512, (uint8_t)(i + wk->region));
 		run_out(&local, w, c, cdb_rw10(c, TT_OP_WRITE_10, lba, 8, 0), 8 * 512);
 		run_in(&local, r, c, cdb_rw10(c, TT_OP_READ_10, lba, 8, 0), 8 * 512);
 		if (w->t.status || r->t.status || memcmp(w->data, r->data, 8 * 512))
@@ -533,7 +534,7 @@ static void test_threads(void **state)
 {
 	struct env *e = env_new("ram:4M");
 	/* loops 1 and 2 own their slots; the second loop of index 1 uses the shared list */
-	struct worker wk[3] = { { e, 1, 0 }, { e, 2, 0 }, { e, 1, 0 } };
+	struct worker wk[3] = { { e, 1, 0, 0 }, { e, 2, 1, 0 }, { e, 1, 2, 0 } };
 	pthread_t th[3];
 
 	(void)state;
