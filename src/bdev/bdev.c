@@ -165,6 +165,34 @@ int tt_bdev_submit(struct tt_bdev *bdev, struct tt_bdev_io *io)
 	return rc;
 }
 
+int tt_bdev_get_status(struct tt_bdev *bdev, uint64_t offset, uint64_t max, bool *mapped,
+		       uint64_t *len)
+{
+	struct tt_bdev *b = bdev;
+	uint32_t bs = bdev->block_size;
+	int rc;
+
+	if (!max || offset % bs || max % bs || offset > bdev->size || max > bdev->size - offset)
+		return -EINVAL;
+	/* a wrapper without its own answer shows its inner backend's */
+	while (!b->ops->get_status && b->inner)
+		b = b->inner;
+	if (!b->ops->get_status) {
+		*mapped = true;
+		*len = max;
+		return 0;
+	}
+	rc = b->ops->get_status(b, offset, max, mapped, len);
+	if (rc < 0)
+		return rc;
+	if (*len < bs)
+		*len = bs;
+	if (*len > max)
+		*len = max;
+	*len -= *len % bs;
+	return 0;
+}
+
 void tt_bdev_send(struct tt_loop *loop, void (*fn)(void *arg), void *arg)
 {
 	while (tt_loop_send(loop, fn, arg) < 0) {

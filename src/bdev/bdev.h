@@ -62,6 +62,9 @@ struct tt_bdev_ops {
 	int (*submit)(struct tt_bdev *bdev, struct tt_bdev_io *io);
 	/* Free the backend's resources; called when the last reference goes. */
 	void (*destroy)(struct tt_bdev *bdev);
+	/* Optional, see tt_bdev_get_status (NULL: the wrapped backend answers, or all mapped). */
+	int (*get_status)(struct tt_bdev *bdev, uint64_t offset, uint64_t max, bool *mapped,
+			  uint64_t *len);
 };
 
 struct tt_bdev {
@@ -123,6 +126,17 @@ void tt_bdev_put(struct tt_bdev *bdev);
  * (UNMAP on a backend that is not thin), -ENOMEM.
  */
 int tt_bdev_submit(struct tt_bdev *bdev, struct tt_bdev_io *io);
+
+/*
+ * Provisioning status (synchronous, any thread): whether the bytes at @offset are mapped (hold
+ * data) or deallocated (read as zeroes without using space), and in *@len how many bytes from
+ * @offset share that status: a block multiple, at least one block, at most @max. @offset and
+ * @max are block multiples, @max > 0, @offset + @max <= size. ram: pages written since their
+ * last deallocation; regular files: SEEK_DATA / SEEK_HOLE; everything else reports mapped.
+ * Returns 0 or -errno (-EINVAL for a bad range).
+ */
+int tt_bdev_get_status(struct tt_bdev *bdev, uint64_t offset, uint64_t max, bool *mapped,
+		       uint64_t *len);
 
 /* For backends: finish @io on its loop (deferred, never inline). Callable from any thread. */
 void tt_bdev_io_complete(struct tt_bdev_io *io, int status);

@@ -419,10 +419,47 @@ static void file_destroy(struct tt_bdev *bdev)
 	free(fb);
 }
 
+/* Provisioning from the file's holes (SEEK_DATA / SEEK_HOLE); a block device reports mapped. */
+static int file_get_status(struct tt_bdev *bdev, uint64_t offset, uint64_t max, bool *mapped,
+			   uint64_t *len)
+{
+	struct file_bdev *fb = tt_container_of(bdev, struct file_bdev, bdev);
+	uint64_t end = offset + max;
+	off_t data, hole;
+
+	*mapped = true;
+	*len = max;
+	if (fb->blkdev)
+		return 0;
+	data = lseek(fb->fd, (off_t)offset, SEEK_DATA);
+	if (data < 0 && errno != ENXIO)
+		return errno == EINVAL ? 0 : -errno; /* EINVAL: no SEEK_DATA here, all data */
+	if (data < 0 || (uint64_t)data > offset) {
+		/* a hole up to the next data (ENXIO: up to the end of the file); a partly written
+		 * block at its end counts as mapped */
+		uint64_t next = data < 0 ? end : (uint64_t)data;
+
+		next -= next % bdev->block_size;
+		if (next > offset) {
+			*mapped = false;
+			*len = (next < end ? next : end) - offset;
+		}
+		return 0;
+	}
+	hole = lseek(fb->fd, (off_t)offset, SEEK_HOLE);
+	if (hole < 0)
+		return -errno;
+	if ((uint64_t)hole < end) /* data up to the hole, rounded up to whole blocks */
+		*len = ((uint64_t)hole - offset + bdev->block_size - 1) / bdev->block_size *
+		       bdev->block_size;
+	return 0;
+}
+
 static const struct tt_bdev_ops file_ops = {
 	.kind = "file",
 	.submit = file_submit,
 	.destroy = file_destroy,
+	.get_status = file_get_status,
 };
 
 /* ---- opening ---- */

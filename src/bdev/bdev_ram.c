@@ -3,7 +3,9 @@
  * RAM backend: one anonymous private mapping, reserved lazily (MAP_NORESERVE) so that memory is
  * used only where written. Deallocation gives whole pages back with MADV_DONTNEED (they read as
  * zero afterwards) and zeroes partial pages. I/Os to disjoint ranges from several loop threads
- * are plain memory copies and need no lock.
+ * are plain memory copies and need no lock. A bit per page (set atomically) records the pages
+ * written since their last deallocation: the provisioning status that tt_bdev_get_status
+ * reports (reading an unwritten page maps the shared zero page, so residency would not do).
  */
 #include "bdev/bdev_impl.h"
 #include "base/log.h"
@@ -18,7 +20,22 @@ struct ram_bdev {
 	struct tt_bdev bdev;
 	uint8_t *base;
 	size_t page;
+	uint64_t *written; /* bit per page */
 };
+
+static void ram_mark(struct ram_bdev *rb, uint64_t off, uint64_t len, bool written)
+{
+	for (uint64_t p = off / rb->page; p < (off + len + rb->page - 1) / rb->page; p++) {
+		uint64_t *w = &rb->written[p / 64], bit = 1ull << (p % 64);
+
+		if (!!(__atomic_load_n(w, __ATOMIC_RELAXED) & bit) == written)
+			continue;
+		if (written)
+			__atomic_fetch_or(w, bit, __ATOMIC_RELAXED);
+		else
+			__atomic_fetch_and(w, ~bit, __ATOMIC_RELAXED);
+	}
+}
 
 static void ram_zero(struct ram_bdev *rb, uint64_t off, uint64_t len)
 {
@@ -33,6 +50,8 @@ static void ram_zero(struct ram_bdev *rb, uint64_t off, uint64_t len)
 	memset(rb->base + off, 0, pfirst - off);
 	if (madvise(rb->base + pfirst, plast - pfirst, MADV_DONTNEED) < 0)
 		memset(rb->base + pfirst, 0, plast - pfirst);
+	else
+		ram_mark(rb, pfirst, plast - pfirst, false);
 	memset(rb->base + plast, 0, end - plast);
 }
 
@@ -46,6 +65,7 @@ static int ram_submit(struct tt_bdev *bdev, struct tt_bdev_io *io)
 		break;
 	case TT_BDEV_WRITE:
 		tt_iov_to_buf(io->iov, io->iovcnt, rb->base + io->offset, io->len);
+		ram_mark(rb, io->offset, io->len, true);
 		break;
 	case TT_BDEV_FLUSH:
 		break;
@@ -63,13 +83,38 @@ static void ram_destroy(struct tt_bdev *bdev)
 	struct ram_bdev *rb = tt_container_of(bdev, struct ram_bdev, bdev);
 
 	munmap(rb->base, bdev->size);
+	free(rb->written);
 	free(rb);
+}
+
+static int ram_get_status(struct tt_bdev *bdev, uint64_t offset, uint64_t max, bool *mapped,
+			  uint64_t *len)
+{
+	struct ram_bdev *rb = tt_container_of(bdev, struct ram_bdev, bdev);
+	uint64_t p = offset / rb->page, last = (offset + max - 1) / rb->page;
+	bool state = __atomic_load_n(&rb->written[p / 64], __ATOMIC_RELAXED) >> (p % 64) & 1;
+
+	/* whole words of the same state at a time */
+	for (p++; p <= last; p++) {
+		uint64_t w = __atomic_load_n(&rb->written[p / 64], __ATOMIC_RELAXED);
+
+		if (p % 64 == 0 && last - p >= 63 && w == (state ? ~0ull : 0)) {
+			p += 63;
+			continue;
+		}
+		if ((w >> (p % 64) & 1) != state)
+			break;
+	}
+	*mapped = state;
+	*len = p * rb->page - offset < max ? p * rb->page - offset : max;
+	return 0;
 }
 
 static const struct tt_bdev_ops ram_ops = {
 	.kind = "ram",
 	.submit = ram_submit,
 	.destroy = ram_destroy,
+	.get_status = ram_get_status,
 };
 
 int tt_bdev_ram_open(const char *args, struct tt_bdev **out, char *err, size_t errlen)
@@ -121,6 +166,12 @@ int tt_bdev_ram_open(const char *args, struct tt_bdev **out, char *err, size_t e
 				   tt_format_size(size, sz, sizeof(sz)), strerror(-rc));
 	}
 	rb->page = (size_t)sysconf(_SC_PAGESIZE);
+	rb->written = calloc((size + rb->page * 64 - 1) / (rb->page * 64), sizeof(uint64_t));
+	if (!rb->written) {
+		munmap(rb->base, size);
+		free(rb);
+		return tt_bdev_err(err, errlen, -ENOMEM, "ram: out of memory");
+	}
 	tt_bdev_init(&rb->bdev, &ram_ops);
 	rb->bdev.size = size;
 	rb->bdev.block_size = bs;

@@ -337,7 +337,7 @@ static int setup_quick_target(const struct options *o, char *err, size_t errlen)
 	if (!t) {
 		rc = tt_target_create(name, NULL, &t, msg, sizeof(msg));
 		if (rc) {
-			snprintf(err, errlen, "--target '%s': %s", name, msg);
+			snprintf(err, errlen, "--target: %s", msg);
 			return rc;
 		}
 		new_target = true;
@@ -375,7 +375,7 @@ static int setup_quick_target(const struct options *o, char *err, size_t errlen)
 
 		rc = tt_portal_add(tpg, portals[i], &p, msg, sizeof(msg));
 		if (rc) {
-			snprintf(err, errlen, "--portal '%s': %s", portals[i], msg);
+			snprintf(err, errlen, "--portal: %s", msg);
 			return rc;
 		}
 		if (p->state != TT_PORTAL_LISTENING)
@@ -528,12 +528,14 @@ int main(int argc, char **argv)
 	}
 
 	if (cfg) {
+		if (o.log_level >= 0) /* the command line wins over the file */
+			cfg->global.set &= ~(unsigned)TT_CFG_G_LOG_LEVEL;
 		rc = tt_config_apply(cfg, err, sizeof(err));
 		if (rc) {
 			fprintf(stderr, "tetherd: %s: %s\n", o.config, err);
 			goto stop_all;
 		}
-		apply_log_options(&o); /* the command line wins over the file */
+		apply_log_options(&o);
 	}
 	if (!cfg || o.nportals || o.nluns || o.target) {
 		rc = setup_quick_target(&o, err, sizeof(err));

@@ -147,10 +147,23 @@ struct tt_scsi_cmd {
 	tt_scsi_handler handler;
 	uint8_t flags;           /* enum tt_cmd_flags */
 	uint8_t xfer;            /* enum tt_scsi_xfer */
+	uint8_t cdb_len;
+	/* CDB USAGE DATA (SPC-4 6.35.3): the bits the device server looks at; a bit set outside it
+	 * is refused with INVALID FIELD IN CDB. Byte 0: the operation code; the service action
+	 * field holds the service action. */
+	uint8_t usage[16];
+	/* An operation code with service actions (cdb[1] & 0x1f) lists them here, ended by an
+	 * entry without handler; the entry itself then only names the operation code. */
+	const struct tt_scsi_cmd *by_sa;
+	uint8_t sa;
 };
 
-/* The command an operation code selects, or NULL when unsupported. */
-const struct tt_scsi_cmd *tt_scsi_cmd_lookup(uint8_t opcode);
+/*
+ * The command @cdb selects: NULL when the operation code is not supported; *@bad_sa is set when
+ * the operation code is but the service action is not.
+ */
+const struct tt_scsi_cmd *tt_scsi_cmd_lookup(const uint8_t *cdb, bool *bad_sa);
+enum tt_exec_rc tt_spc_report_supported_opcodes(struct tt_scsi_task *task);
 
 void tt_task_set_state(struct tt_scsi_task *task, enum tt_task_state to);
 /* Ends a task whose handler returned TT_EXEC_PENDING; runs done() now (the caller already runs
@@ -204,17 +217,28 @@ enum tt_exec_rc tt_sbc_read_capacity_10(struct tt_scsi_task *task);
 enum tt_exec_rc tt_sbc_service_action_in_16(struct tt_scsi_task *task);
 enum tt_exec_rc tt_sbc_start_stop_unit(struct tt_scsi_task *task);
 
-/* UNMAP and WRITE SAME are what logical block provisioning needs before it is advertised. */
-#define TT_SBC_UNMAP_SUPPORTED 0
-/* Logical block provisioning management reported (READ CAPACITY (16) LBPME, VPD B0h/B2h). */
+/* Logical block provisioning management reported (READ CAPACITY (16) LBPME, VPD B0h/B2h) and
+ * UNMAP / WRITE SAME with UNMAP accepted: on thin backends. */
 static inline bool tt_sbc_lbp(const struct tt_lun *lun)
 {
-	return TT_SBC_UNMAP_SUPPORTED && lun->thin;
+	return lun->thin;
 }
 
 /* Block limits the core reports and enforces. */
-#define TT_SBC_MAX_UNMAP_LBA_COUNT 0x400000u    /* blocks per UNMAP */
+#define TT_SBC_MAX_UNMAP_LBA_COUNT 0xffffffffu  /* no limit per UNMAP */
 #define TT_SBC_MAX_UNMAP_DESCRIPTORS 256u
 #define TT_SBC_MAX_WRITE_SAME_LEN 0x400000u     /* blocks per WRITE SAME */
+#define TT_SBC_WRITE_SAME_IOV 256u              /* blocks per backend I/O of a pattern */
+
+/* Logical block provisioning (lbp.c) */
+enum tt_exec_rc tt_sbc_unmap(struct tt_scsi_task *task);
+enum tt_exec_rc tt_sbc_write_same(struct tt_scsi_task *task);
+
+/* Shared by the SBC files (sbc.c) */
+bool tt_sbc_lba_range_ok(struct tt_scsi_task *task, uint64_t lba, uint64_t nblocks);
+/* Submits task->io; TT_EXEC_DONE with the error set when the backend refuses it. */
+enum tt_exec_rc tt_sbc_submit(struct tt_scsi_task *task, bool write);
+/* In a backend completion: the task is back from the backend. */
+struct tt_scsi_task *tt_sbc_io_returned(struct tt_bdev_io *io);
 
 #endif

@@ -1,59 +1,141 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Execution of one task: the table from operation code to handler, and the checks every command
- * goes through before its handler (logical unit present, unit attention, control byte, write
- * protection).
+ * Execution of one task: the table of commands (operation code, service action, CDB usage data,
+ * handler), the checks every command goes through before its handler (logical unit present,
+ * unit attention, reserved CDB bits, control byte, write protection), and REPORT SUPPORTED
+ * OPERATION CODES, which reports that same table.
  */
 #include "scsi/core.h"
 #include "scsi/cdb.h"
 #include "base/log.h"
 
-#define IN  TT_SCSI_XFER_IN
-#define OUT TT_SCSI_XFER_OUT
+#include <string.h>
+
+#define IN   TT_SCSI_XFER_IN
+#define OUT  TT_SCSI_XFER_OUT
 #define NONE TT_SCSI_XFER_NONE
+#define USAGE(...) .usage = { __VA_ARGS__ }
+#define FF4 0xff, 0xff, 0xff, 0xff
+#define FF8 FF4, FF4
+
+static const struct tt_scsi_cmd service_action_in_16[] = {
+	{ "READ CAPACITY(16)", tt_sbc_service_action_in_16, 0, IN, 16,
+	  USAGE(0x9e, TT_SAI_READ_CAPACITY_16, FF8, FF4, 0x01, 0), .sa = TT_SAI_READ_CAPACITY_16 },
+	{ 0 },
+};
+
+static const struct tt_scsi_cmd maintenance_in[] = {
+	{ "REPORT SUPPORTED OPERATION CODES", tt_spc_report_supported_opcodes, 0, IN, 12, USAGE(0xa3, TT_MI_REPORT_SUPPORTED_OPCODES, 0x87, 0xff, 0xff, 0xff,
+				       FF4, 0, 0), .sa = TT_MI_REPORT_SUPPORTED_OPCODES },
+	{ 0 },
+};
 
 static const struct tt_scsi_cmd cmd_table[256] = {
 	/* SPC */
-	[TT_OP_TEST_UNIT_READY] = { "TEST UNIT READY", tt_spc_test_unit_ready, 0, NONE },
+	[TT_OP_TEST_UNIT_READY] = { "TEST UNIT READY", tt_spc_test_unit_ready, 0, NONE, 6,
+				    USAGE(0x00, 0, 0, 0, 0, 0) },
 	[TT_OP_REQUEST_SENSE] = { "REQUEST SENSE", tt_spc_request_sense,
-				  TT_CMD_NO_LUN_OK | TT_CMD_NO_UA, IN },
-	[TT_OP_INQUIRY] = { "INQUIRY", tt_spc_inquiry, TT_CMD_NO_LUN_OK | TT_CMD_NO_UA, IN },
-	[TT_OP_REPORT_LUNS] = { "REPORT LUNS", tt_spc_report_luns,
-				TT_CMD_NO_LUN_OK | TT_CMD_NO_UA, IN },
-	[TT_OP_MODE_SENSE_6] = { "MODE SENSE(6)", tt_spc_mode_sense, 0, IN },
-	[TT_OP_MODE_SENSE_10] = { "MODE SENSE(10)", tt_spc_mode_sense, 0, IN },
-	[TT_OP_MODE_SELECT_6] = { "MODE SELECT(6)", tt_spc_mode_select, 0, OUT },
-	[TT_OP_MODE_SELECT_10] = { "MODE SELECT(10)", tt_spc_mode_select, 0, OUT },
+				  TT_CMD_NO_LUN_OK | TT_CMD_NO_UA, IN, 6,
+				  USAGE(0x03, 0x01, 0, 0, 0xff, 0) },
+	[TT_OP_INQUIRY] = { "INQUIRY", tt_spc_inquiry, TT_CMD_NO_LUN_OK | TT_CMD_NO_UA, IN, 6,
+			    USAGE(0x12, 0x01, 0xff, 0xff, 0xff, 0) },
+	[TT_OP_REPORT_LUNS] = { "REPORT LUNS", tt_spc_report_luns, TT_CMD_NO_LUN_OK | TT_CMD_NO_UA,
+				IN, 12, USAGE(0xa0, 0, 0xff, 0, 0, 0, FF4, 0, 0) },
+	[TT_OP_MODE_SENSE_6] = { "MODE SENSE(6)", tt_spc_mode_sense, 0, IN, 6,
+				 USAGE(0x1a, 0x08, 0xff, 0xff, 0xff, 0) },
+	[TT_OP_MODE_SENSE_10] = { "MODE SENSE(10)", tt_spc_mode_sense, 0, IN, 10,
+				  USAGE(0x5a, 0x18, 0xff, 0xff, 0, 0, 0, 0xff, 0xff, 0) },
+	[TT_OP_MODE_SELECT_6] = { "MODE SELECT(6)", tt_spc_mode_select, 0, OUT, 6,
+				  USAGE(0x15, 0x11, 0, 0, 0xff, 0) },
+	[TT_OP_MODE_SELECT_10] = { "MODE SELECT(10)", tt_spc_mode_select, 0, OUT, 10,
+				   USAGE(0x55, 0x11, 0, 0, 0, 0, 0, 0xff, 0xff, 0) },
+	[TT_OP_MAINTENANCE_IN] = { "MAINTENANCE IN", NULL, 0, IN, 12, USAGE(0xa3),
+				   .by_sa = maintenance_in },
 	/* SBC */
-	[TT_OP_READ_6] = { "READ(6)", tt_sbc_read_write, 0, IN },
-	[TT_OP_READ_10] = { "READ(10)", tt_sbc_read_write, 0, IN },
-	[TT_OP_READ_12] = { "READ(12)", tt_sbc_read_write, 0, IN },
-	[TT_OP_READ_16] = { "READ(16)", tt_sbc_read_write, 0, IN },
-	[TT_OP_WRITE_6] = { "WRITE(6)", tt_sbc_read_write, TT_CMD_WRITES, OUT },
-	[TT_OP_WRITE_10] = { "WRITE(10)", tt_sbc_read_write, TT_CMD_WRITES, OUT },
-	[TT_OP_WRITE_12] = { "WRITE(12)", tt_sbc_read_write, TT_CMD_WRITES, OUT },
-	[TT_OP_WRITE_16] = { "WRITE(16)", tt_sbc_read_write, TT_CMD_WRITES, OUT },
-	[TT_OP_VERIFY_10] = { "VERIFY(10)", tt_sbc_verify, 0, OUT },
-	[TT_OP_VERIFY_12] = { "VERIFY(12)", tt_sbc_verify, 0, OUT },
-	[TT_OP_VERIFY_16] = { "VERIFY(16)", tt_sbc_verify, 0, OUT },
-	[TT_OP_SYNCHRONIZE_CACHE_10] = { "SYNCHRONIZE CACHE(10)", tt_sbc_synchronize_cache, 0, NONE },
-	[TT_OP_SYNCHRONIZE_CACHE_16] = { "SYNCHRONIZE CACHE(16)", tt_sbc_synchronize_cache, 0, NONE },
-	[TT_OP_READ_CAPACITY_10] = { "READ CAPACITY(10)", tt_sbc_read_capacity_10, 0, IN },
-	[TT_OP_SERVICE_ACTION_IN_16] = { "SERVICE ACTION IN(16)", tt_sbc_service_action_in_16, 0, IN },
-	[TT_OP_START_STOP_UNIT] = { "START STOP UNIT", tt_sbc_start_stop_unit, 0, NONE },
+	[TT_OP_READ_6] = { "READ(6)", tt_sbc_read_write, 0, IN, 6,
+			   USAGE(0x08, 0x1f, 0xff, 0xff, 0xff, 0) },
+	[TT_OP_READ_10] = { "READ(10)", tt_sbc_read_write, 0, IN, 10,
+			    USAGE(0x28, 0xfe, FF4, 0x3f, 0xff, 0xff, 0) },
+	[TT_OP_READ_12] = { "READ(12)", tt_sbc_read_write, 0, IN, 12,
+			    USAGE(0xa8, 0xfe, FF4, FF4, 0x3f, 0) },
+	[TT_OP_READ_16] = { "READ(16)", tt_sbc_read_write, 0, IN, 16,
+			    USAGE(0x88, 0xfe, FF8, FF4, 0x3f, 0) },
+	[TT_OP_WRITE_6] = { "WRITE(6)", tt_sbc_read_write, TT_CMD_WRITES, OUT, 6,
+			    USAGE(0x0a, 0x1f, 0xff, 0xff, 0xff, 0) },
+	[TT_OP_WRITE_10] = { "WRITE(10)", tt_sbc_read_write, TT_CMD_WRITES, OUT, 10,
+			     USAGE(0x2a, 0xfa, FF4, 0x3f, 0xff, 0xff, 0) },
+	[TT_OP_WRITE_12] = { "WRITE(12)", tt_sbc_read_write, TT_CMD_WRITES, OUT, 12,
+			     USAGE(0xaa, 0xfa, FF4, FF4, 0x3f, 0) },
+	[TT_OP_WRITE_16] = { "WRITE(16)", tt_sbc_read_write, TT_CMD_WRITES, OUT, 16,
+			     USAGE(0x8a, 0xfa, FF8, FF4, 0x3f, 0) },
+	[TT_OP_VERIFY_10] = { "VERIFY(10)", tt_sbc_verify, 0, OUT, 10,
+			      USAGE(0x2f, 0xf6, FF4, 0x3f, 0xff, 0xff, 0) },
+	[TT_OP_VERIFY_12] = { "VERIFY(12)", tt_sbc_verify, 0, OUT, 12,
+			      USAGE(0xaf, 0xf6, FF4, FF4, 0x3f, 0) },
+	[TT_OP_VERIFY_16] = { "VERIFY(16)", tt_sbc_verify, 0, OUT, 16,
+			      USAGE(0x8f, 0xf6, FF8, FF4, 0x3f, 0) },
+	[TT_OP_SYNCHRONIZE_CACHE_10] = { "SYNCHRONIZE CACHE(10)", tt_sbc_synchronize_cache, 0, NONE,
+					 10, USAGE(0x35, 0x06, FF4, 0x3f, 0xff, 0xff, 0) },
+	[TT_OP_SYNCHRONIZE_CACHE_16] = { "SYNCHRONIZE CACHE(16)", tt_sbc_synchronize_cache, 0, NONE,
+					 16, USAGE(0x91, 0x06, FF8, FF4, 0x3f, 0) },
+	[TT_OP_WRITE_SAME_10] = { "WRITE SAME(10)", tt_sbc_write_same, TT_CMD_WRITES, OUT, 10,
+				  USAGE(0x41, 0xf8, FF4, 0x3f, 0xff, 0xff, 0) },
+	[TT_OP_WRITE_SAME_16] = { "WRITE SAME(16)", tt_sbc_write_same, TT_CMD_WRITES, OUT, 16,
+				  USAGE(0x93, 0xf9, FF8, FF4, 0x3f, 0) },
+	[TT_OP_UNMAP] = { "UNMAP", tt_sbc_unmap, TT_CMD_WRITES, OUT, 10,
+			  USAGE(0x42, 0x01, 0, 0, 0, 0, 0x3f, 0xff, 0xff, 0) },
+	[TT_OP_READ_CAPACITY_10] = { "READ CAPACITY(10)", tt_sbc_read_capacity_10, 0, IN, 10,
+				     USAGE(0x25, 0, FF4, 0, 0, 0x01, 0) },
+	[TT_OP_SERVICE_ACTION_IN_16] = { "SERVICE ACTION IN(16)", NULL, 0, IN, 16, USAGE(0x9e),
+					 .by_sa = service_action_in_16 },
+	[TT_OP_START_STOP_UNIT] = { "START STOP UNIT", tt_sbc_start_stop_unit, 0, NONE, 6,
+				    USAGE(0x1b, 0x01, 0, 0x0f, 0xf7, 0) },
 };
 
-const struct tt_scsi_cmd *tt_scsi_cmd_lookup(uint8_t opcode)
+static const struct tt_scsi_cmd *find_sa(const struct tt_scsi_cmd *list, unsigned sa)
 {
-	const struct tt_scsi_cmd *cmd = &cmd_table[opcode];
-
-	return cmd->handler ? cmd : NULL;
+	for (; list->handler; list++)
+		if (list->sa == sa)
+			return list;
+	return NULL;
 }
 
-static enum tt_exec_rc check_and_run(struct tt_scsi_task *task, const struct tt_scsi_cmd *cmd)
+const struct tt_scsi_cmd *tt_scsi_cmd_lookup(const uint8_t *cdb, bool *bad_sa)
 {
-	unsigned len;
+	const struct tt_scsi_cmd *cmd = &cmd_table[cdb[0]];
 
+	*bad_sa = false;
+	if (!cmd->name)
+		return NULL;
+	if (cmd->by_sa) {
+		cmd = find_sa(cmd->by_sa, cdb[1] & 0x1f);
+		*bad_sa = !cmd;
+	}
+	return cmd;
+}
+
+/* A bit set where the CDB usage data has none: reserved, or a feature we do not have. */
+static bool cdb_fields_ok(struct tt_scsi_task *task, const struct tt_scsi_cmd *cmd)
+{
+	for (unsigned i = 1; i + 1 < cmd->cdb_len; i++) {
+		uint8_t bad = task->cdb[i] & (uint8_t)~cmd->usage[i];
+		if (bad) {
+			tt_scsi_invalid_cdb(task, (uint16_t)i, 31 - __builtin_clz(bad));
+			return false;
+		}
+	}
+	/* CONTROL byte: NACA (no ACA support) and the obsolete LINK bit must be zero */
+	uint8_t control = task->cdb[cmd->cdb_len - 1];
+	if (control & 0x05) {
+		tt_scsi_invalid_cdb(task, (uint16_t)(cmd->cdb_len - 1), control & 0x04 ? 2 : 0);
+		return false;
+	}
+	return true;
+}
+
+static enum tt_exec_rc check_and_run(struct tt_scsi_task *task, const struct tt_scsi_cmd *cmd,
+				     bool bad_sa)
+{
 	if (!task->lun) {
 		if (!cmd || !(cmd->flags & TT_CMD_NO_LUN_OK)) {
 			tt_scsi_fail(task, TT_SK_ILLEGAL_REQUEST, TT_ASC_LUN_NOT_SUPPORTED);
@@ -62,23 +144,16 @@ static enum tt_exec_rc check_and_run(struct tt_scsi_task *task, const struct tt_
 	} else if (!(cmd && (cmd->flags & TT_CMD_NO_UA)) && tt_ua_check(task)) {
 		return TT_EXEC_DONE;
 	}
+	if (bad_sa) {
+		tt_scsi_invalid_cdb(task, 1, 4);
+		return TT_EXEC_DONE;
+	}
 	if (!cmd) {
 		tt_scsi_fail(task, TT_SK_ILLEGAL_REQUEST, TT_ASC_INVALID_OPCODE);
 		return TT_EXEC_DONE;
 	}
-	/* CONTROL byte: NACA (no ACA support) and the obsolete LINK bit must be zero */
-	len = tt_cdb_length(task->cdb[0]);
-	if (len && len <= sizeof(task->cdb)) {
-		uint8_t control = task->cdb[len - 1];
-		if (control & 0x04) {
-			tt_scsi_invalid_cdb(task, (uint16_t)(len - 1), 2);
-			return TT_EXEC_DONE;
-		}
-		if (control & 0x01) {
-			tt_scsi_invalid_cdb(task, (uint16_t)(len - 1), 0);
-			return TT_EXEC_DONE;
-		}
-	}
+	if (!cdb_fields_ok(task, cmd))
+		return TT_EXEC_DONE;
 	if ((cmd->flags & TT_CMD_WRITES) && tt_lun_write_protected(task->lun)) {
 		tt_scsi_fail(task, TT_SK_DATA_PROTECT, TT_ASC_WRITE_PROTECTED);
 		return TT_EXEC_DONE;
@@ -88,8 +163,9 @@ static enum tt_exec_rc check_and_run(struct tt_scsi_task *task, const struct tt_
 
 void tt_scsi_exec(struct tt_scsi_task *task)
 {
-	const struct tt_scsi_cmd *cmd = tt_scsi_cmd_lookup(task->cdb[0]);
 	struct tt_loop *loop = tt_loop_current();
+	const struct tt_scsi_cmd *cmd;
+	bool bad_sa;
 
 	if (!loop) {
 		/* completions need a loop: a transport bug, answered without one */
@@ -104,6 +180,7 @@ void tt_scsi_exec(struct tt_scsi_task *task)
 	if (task->state > TT_TASK_IDLE && task->state <= TT_TASK_COMPLETING)
 		tt_err("scsi", "task 0x%llx executed again before its completion",
 		       (unsigned long long)task->tag);
+	cmd = tt_scsi_cmd_lookup(task->cdb, &bad_sa);
 	task->state = TT_TASK_IDLE;
 	task->status = TT_SAM_GOOD;
 	task->sense_len = 0;
@@ -119,6 +196,99 @@ void tt_scsi_exec(struct tt_scsi_task *task)
 	tt_task_set_state(task, TT_TASK_ACTIVE);
 	if (task->lun)
 		tt_task_track(task);
-	if (check_and_run(task, cmd) == TT_EXEC_DONE)
+	if (check_and_run(task, cmd, bad_sa) == TT_EXEC_DONE)
 		tt_task_complete_later(task);
+}
+
+/* --- REPORT SUPPORTED OPERATION CODES (SPC-4 6.35) ---------------------------------------------- */
+
+#define RSOC_TIMEOUTS_LEN 12
+
+static size_t put_timeouts(uint8_t *p)
+{
+	memset(p, 0, RSOC_TIMEOUTS_LEN);
+	tt_put_be16(p, RSOC_TIMEOUTS_LEN - 2); /* no nominal / recommended timeouts given */
+	return RSOC_TIMEOUTS_LEN;
+}
+
+static size_t put_descriptor(uint8_t *p, const struct tt_scsi_cmd *cmd, bool servactv, bool rctd)
+{
+	memset(p, 0, 8);
+	p[0] = cmd->usage[0];
+	tt_put_be16(p + 2, servactv ? cmd->sa : 0);
+	p[5] = (uint8_t)((rctd ? 0x02 : 0) | (servactv ? 0x01 : 0)); /* CTDP, SERVACTV */
+	tt_put_be16(p + 6, cmd->cdb_len);
+	return 8 + (rctd ? put_timeouts(p + 8) : 0);
+}
+
+/* One command (reporting options 001b..011b): SUPPORT 011b with its usage data, or 001b. */
+static size_t put_one(uint8_t *p, const struct tt_scsi_cmd *cmd, bool rctd)
+{
+	size_t n = 4;
+
+	memset(p, 0, 4);
+	if (!cmd) {
+		p[1] = 0x01; /* not supported */
+		return n;
+	}
+	p[1] = (uint8_t)((rctd ? 0x80 : 0) | 0x03);
+	tt_put_be16(p + 2, cmd->cdb_len);
+	memcpy(p + 4, cmd->usage, cmd->cdb_len);
+	n += cmd->cdb_len;
+	if (rctd)
+		n += put_timeouts(p + n);
+	return n;
+}
+
+enum tt_exec_rc tt_spc_report_supported_opcodes(struct tt_scsi_task *task)
+{
+	const uint8_t *cdb = task->cdb;
+	bool rctd = cdb[2] & 0x80;
+	uint8_t options = cdb[2] & 0x07, opcode = cdb[3];
+	uint16_t sa = tt_get_be16(cdb + 4);
+	uint32_t alloc = tt_get_be32(cdb + 6);
+	const struct tt_scsi_cmd *cmd = cmd_table[opcode].name ? &cmd_table[opcode] : NULL;
+	uint8_t buf[4096];
+	size_t n = 4;
+
+	task->cmd_len = alloc;
+	switch (options) {
+	case 0: /* all commands */
+		for (unsigned op = 0; op < 256; op++) {
+			const struct tt_scsi_cmd *c = &cmd_table[op];
+
+			if (!c->name)
+				continue;
+			if (!c->by_sa) {
+				n += put_descriptor(buf + n, c, false, rctd);
+				continue;
+			}
+			for (c = c->by_sa; c->handler; c++)
+				n += put_descriptor(buf + n, c, true, rctd);
+		}
+		tt_put_be32(buf, (uint32_t)(n - 4));
+		break;
+	case 1: /* an operation code without service actions */
+		if (cmd && cmd->by_sa) {
+			tt_scsi_invalid_cdb(task, 2, 2);
+			return TT_EXEC_DONE;
+		}
+		n = put_one(buf, cmd, rctd);
+		break;
+	case 2: /* an operation code and service action */
+		if (cmd && !cmd->by_sa) {
+			tt_scsi_invalid_cdb(task, 2, 2);
+			return TT_EXEC_DONE;
+		}
+		n = put_one(buf, cmd ? find_sa(cmd->by_sa, sa) : NULL, rctd);
+		break;
+	case 3: /* either */
+		n = put_one(buf, cmd && cmd->by_sa ? find_sa(cmd->by_sa, sa) : cmd, rctd);
+		break;
+	default:
+		tt_scsi_invalid_cdb(task, 2, 2);
+		return TT_EXEC_DONE;
+	}
+	tt_task_data_in(task, buf, (uint32_t)n, alloc);
+	return TT_EXEC_DONE;
 }

@@ -31,7 +31,7 @@ static uint16_t xfer_len_byte(uint8_t opcode)
 	}
 }
 
-static bool lba_range_ok(struct tt_scsi_task *task, uint64_t lba, uint64_t nblocks)
+bool tt_sbc_lba_range_ok(struct tt_scsi_task *task, uint64_t lba, uint64_t nblocks)
 {
 	uint64_t capacity = tt_lun_nblocks(task->lun);
 
@@ -42,7 +42,7 @@ static bool lba_range_ok(struct tt_scsi_task *task, uint64_t lba, uint64_t nbloc
 	return true;
 }
 
-static enum tt_exec_rc submit(struct tt_scsi_task *task, bool write)
+enum tt_exec_rc tt_sbc_submit(struct tt_scsi_task *task, bool write)
 {
 	int rc;
 
@@ -59,7 +59,7 @@ static enum tt_exec_rc submit(struct tt_scsi_task *task, bool write)
 }
 
 /* Back from the backend: the task is active in the core again. */
-static struct tt_scsi_task *io_returned(struct tt_bdev_io *io)
+struct tt_scsi_task *tt_sbc_io_returned(struct tt_bdev_io *io)
 {
 	struct tt_scsi_task *task = io->ctx;
 
@@ -72,7 +72,7 @@ static struct tt_scsi_task *io_returned(struct tt_bdev_io *io)
 
 static void rw_done(struct tt_bdev_io *io, int status)
 {
-	struct tt_scsi_task *task = io_returned(io);
+	struct tt_scsi_task *task = tt_sbc_io_returned(io);
 	bool write = io->op == TT_BDEV_WRITE;
 
 	if (status)
@@ -98,7 +98,7 @@ enum tt_exec_rc tt_sbc_read_write(struct tt_scsi_task *task)
 		tt_scsi_invalid_cdb(task, 1, 7);
 		return TT_EXEC_DONE;
 	}
-	if (!lba_range_ok(task, rw.lba, rw.nblocks))
+	if (!tt_sbc_lba_range_ok(task, rw.lba, rw.nblocks))
 		return TT_EXEC_DONE;
 	if (rw.nblocks > lun->max_xfer_blocks) {
 		tt_scsi_invalid_cdb(task, xfer_len_byte(task->cdb[0]), -1);
@@ -139,14 +139,14 @@ enum tt_exec_rc tt_sbc_read_write(struct tt_scsi_task *task)
 		task->io.iovcnt = 2;
 		task->io.len += tail;
 	}
-	return submit(task, write);
+	return tt_sbc_submit(task, write);
 }
 
 /* --- VERIFY ------------------------------------------------------------------------------------ */
 
 static void verify_done(struct tt_bdev_io *io, int status)
 {
-	struct tt_scsi_task *task = io_returned(io);
+	struct tt_scsi_task *task = tt_sbc_io_returned(io);
 	uint32_t bs = task->lun->bdev->block_size;
 	const uint8_t *medium = task->bounce;
 	size_t len = (size_t)io->len;
@@ -192,7 +192,7 @@ enum tt_exec_rc tt_sbc_verify(struct tt_scsi_task *task)
 		want = rw.bytchk == 1 ? (uint64_t)rw.nblocks * bs : (rw.nblocks ? bs : 0);
 		task->cmd_len = want > UINT32_MAX ? UINT32_MAX : (uint32_t)want;
 	}
-	if (!lba_range_ok(task, rw.lba, rw.nblocks))
+	if (!tt_sbc_lba_range_ok(task, rw.lba, rw.nblocks))
 		return TT_EXEC_DONE;
 	if (rw.bytchk == 0 || rw.nblocks == 0)
 		return TT_EXEC_DONE; /* the range is all there is to check */
@@ -226,14 +226,14 @@ enum tt_exec_rc tt_sbc_verify(struct tt_scsi_task *task)
 	task->io.fua = false;
 	task->io.done = verify_done;
 	task->io.ctx = task;
-	return submit(task, false);
+	return tt_sbc_submit(task, false);
 }
 
 /* --- SYNCHRONIZE CACHE, START STOP UNIT -------------------------------------------------------- */
 
 static void flush_done(struct tt_bdev_io *io, int status)
 {
-	struct tt_scsi_task *task = io_returned(io);
+	struct tt_scsi_task *task = tt_sbc_io_returned(io);
 
 	if (status)
 		tt_scsi_fail_errno(task, status, true);
@@ -250,7 +250,7 @@ static enum tt_exec_rc flush(struct tt_scsi_task *task)
 	task->io.fua = false;
 	task->io.done = flush_done;
 	task->io.ctx = task;
-	return submit(task, true);
+	return tt_sbc_submit(task, true);
 }
 
 enum tt_exec_rc tt_sbc_synchronize_cache(struct tt_scsi_task *task)
@@ -261,7 +261,7 @@ enum tt_exec_rc tt_sbc_synchronize_cache(struct tt_scsi_task *task)
 	uint32_t nblocks = sixteen ? tt_get_be32(cdb + 10) : tt_get_be16(cdb + 7);
 
 	/* IMMED may be honoured by answering after the flush: the cache is then synchronized */
-	if (!lba_range_ok(task, lba, nblocks))
+	if (!tt_sbc_lba_range_ok(task, lba, nblocks))
 		return TT_EXEC_DONE;
 	return flush(task);
 }

@@ -193,6 +193,8 @@ struct tt_scsi_task {
 	int state;                       /* enum tt_task_state */
 	void *bounce;                    /* scratch memory of rare paths (partial block, VERIFY) */
 	void *list;                      /* which LUN task list holds lun_node */
+	uint64_t cursor;                 /* commands of several I/Os: next LBA or descriptor */
+	uint64_t remaining;              /* commands of several I/Os: blocks or descriptors left */
 	uint32_t xfer_bytes;             /* bytes compared (VERIFY) */
 	uint8_t bytchk;                  /* VERIFY BYTCHK */
 };

@@ -45,10 +45,6 @@ enum tt_exec_rc tt_spc_inquiry(struct tt_scsi_task *task)
 	int n;
 
 	task->cmd_len = alloc;
-	if (cdb[1] & 0x02) { /* CMDDT: obsolete */
-		tt_scsi_invalid_cdb(task, 1, 1);
-		return TT_EXEC_DONE;
-	}
 	if (!evpd) {
 		if (page) {
 			tt_scsi_invalid_cdb(task, 2, -1);

@@ -123,14 +123,15 @@ static size_t page_device_id(const struct tt_lun *lun, const struct tt_scsi_port
 static size_t page_block_limits(const struct tt_lun *lun, uint8_t *p)
 {
 	memset(p + 4, 0, 0x3c);
+	p[4] = 0x01;                                       /* WSNZ */
 	tt_put_be16(p + 6, (uint16_t)(1u << lun->lbppbe)); /* OPTIMAL TRANSFER LENGTH GRANULARITY */
 	tt_put_be32(p + 8, lun->max_xfer_blocks);          /* MAXIMUM TRANSFER LENGTH */
 	if (tt_sbc_lbp(lun)) {
 		tt_put_be32(p + 20, TT_SBC_MAX_UNMAP_LBA_COUNT);
 		tt_put_be32(p + 24, TT_SBC_MAX_UNMAP_DESCRIPTORS);
 		tt_put_be32(p + 28, 1u << lun->lbppbe);    /* OPTIMAL UNMAP GRANULARITY */
-		tt_put_be64(p + 36, TT_SBC_MAX_WRITE_SAME_LEN);
 	}
+	tt_put_be64(p + 36, TT_SBC_MAX_WRITE_SAME_LEN);
 	return 4 + 0x3c;
 }
 

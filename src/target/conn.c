@@ -34,6 +34,8 @@ static void conn_release(struct tt_work *w)
 
 	tt_debug("iscsi", "conn %llu: released", (unsigned long long)conn->id);
 	__atomic_fetch_sub(&conn_live, 1, __ATOMIC_RELEASE);
+	if (conn->target)
+		tt_target_put(conn->target);
 	conn->ops->release(conn);
 }
 
@@ -45,6 +47,9 @@ void tt_conn_init(struct tt_conn *conn, const struct tt_xport_ops *ops, struct t
 	conn->portal = portal;
 	conn->tpg = portal ? portal->tpg : NULL;
 	conn->tpgt = conn->tpg ? conn->tpg->tag : 1;
+	conn->target = conn->tpg ? conn->tpg->target : NULL;
+	if (conn->target)
+		tt_target_get(conn->target); /* the portal's TPG and target outlive the connection */
 	conn->id = __atomic_add_fetch(&conn_ids, 1, __ATOMIC_RELAXED);
 	conn->state = TT_CONN_FREE;
 	conn->refs = 1; /* the transport's */

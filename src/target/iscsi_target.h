@@ -72,6 +72,7 @@ struct tt_conn {
 	struct tt_loop *loop;
 	struct tt_portal *portal;     /* may be NULL once the portal is removed */
 	struct tt_tpg *tpg;           /* the portal's TPG at accept time */
+	struct tt_target *target;     /* a reference: the TPG's target */
 	uint16_t tpgt;
 	char peer[80], local[80];     /* "addr:port" for logs and the control socket */
 	struct sockaddr_storage local_addr;

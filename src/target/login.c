@@ -361,8 +361,7 @@ static int login_bind_session(struct tt_conn *conn, struct tt_login *l)
 	s->exp_cmd_sn = l->cmd_sn;
 	s->max_cmd_sn = l->cmd_sn + s->queue_depth - 1;
 	s->params = *p;
-	tt_session_add_conn(s, conn);
-	tt_session_put(s); /* creation reference: the registry and the connection hold it now */
+	tt_session_add_conn(s, conn); /* the creation reference is the registry's */
 	return 0;
 }
 

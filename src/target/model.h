@@ -44,7 +44,7 @@ struct tt_acl_chap {
 };
 
 enum tt_portal_state {
-	TT_PORTAL_BINDING,   /* waiting for the address to appear; retried every second */
+	TT_PORTAL_BINDING,   /* waiting for the address to appear; retried every 250 ms */
 	TT_PORTAL_LISTENING,
 	TT_PORTAL_FAILED,    /* a permanent error (bad address family, ...) */
 };

@@ -522,6 +522,8 @@ static void shutdown_poll(struct tt_timer *t)
 
 void tt_iscsi_shutdown(bool graceful, unsigned timeout_ms, void (*done)(void *arg), void *arg)
 {
+	bool again = tt_iscsi_shutting_down;
+
 	shutdown_state.done = done;
 	shutdown_state.arg = arg;
 	shutdown_state.deadline_ns = tt_now_ns() + (uint64_t)timeout_ms * 1000000ULL;
@@ -530,7 +532,8 @@ void tt_iscsi_shutdown(bool graceful, unsigned timeout_ms, void (*done)(void *ar
 	tt_notice("iscsi", "shutting down%s: %u connection(s)", graceful ? "" : " now",
 		  tt_iscsi_conn_count());
 	end_all(graceful, "shutting down");
-	tt_timer_init(&shutdown_state.poll, tt_loop_current(), shutdown_poll);
+	if (!again)
+		tt_timer_init(&shutdown_state.poll, tt_loop_current(), shutdown_poll);
 	tt_timer_arm_ms(&shutdown_state.poll, 1);
 }
 

@@ -119,7 +119,7 @@ void tt_tcp_format_addr(const struct sockaddr_storage *ss, char *buf, size_t len
 
 /* tcp_conn.c */
 /* A connection for @fd that will run on @loop; NULL when out of memory (the caller closes @fd).
- * Frees with tt_tcp_conn_free() until tt_conn_init(), with ops->release after. */
+ * Freed by ops->release, or by tt_tcp_conn_free() when it never reached its loop. */
 struct tt_tcp_conn *tt_tcp_conn_alloc(int fd, struct tt_loop *loop);
 void tt_tcp_conn_free(struct tt_tcp_conn *tc);
 int tt_tcp_conn_set_state(struct tt_tcp_conn *tc, enum tt_tcp_conn_state to);

@@ -30,6 +30,7 @@ struct tcp_listener {
 	int fd;
 	struct tt_watch watch;
 	struct tt_timer pause_timer;
+	bool starved;                   /* accept failed for lack of resources (logged once) */
 };
 
 static struct tcp_listener *tcp_listener_of(struct tt_listener *l)
@@ -102,7 +103,8 @@ static void tcp_accepted(struct tcp_listener *l, int fd, const struct sockaddr_s
 		 tc->conn.peer, tc->conn.local, tt_loop_index(loop));
 	rc = tt_loop_send(loop, tcp_conn_handoff, tc);
 	if (rc < 0) {
-		/* the core has not seen it on its loop yet: tt_conn_init() has nothing to undo */
+		/* it never reached its loop: the core has not started it (tt_conn_init() only
+		 * counted it) */
 		tt_log_ratelimited(TT_LOG_WARN, "tcp", "%s: cannot hand the connection over: %s", peer_str,
 				   strerror(-rc));
 		tt_tcp_conn_free(tc);
@@ -115,6 +117,8 @@ static void tcp_listener_pause(struct tcp_listener *l)
 	tt_timer_arm_ms(&l->pause_timer, ACCEPT_PAUSE_MS);
 }
 
+static void tcp_listener_ready(struct tt_watch *w, uint32_t events);
+
 static void tcp_listener_resume(struct tt_timer *t)
 {
 	struct tcp_listener *l = tt_container_of(t, struct tcp_listener, pause_timer);
@@ -124,7 +128,10 @@ static void tcp_listener_resume(struct tt_timer *t)
 		tt_log_ratelimited(TT_LOG_ERR, "tcp", "%s: cannot watch the listener: %s",
 				   l->name, strerror(-rc));
 		tt_timer_arm_ms(&l->pause_timer, ACCEPT_PAUSE_MS);
+		return;
 	}
+	/* try now: tells whether descriptors are available again */
+	tcp_listener_ready(&l->watch, EPOLLIN);
 }
 
 static void tcp_listener_ready(struct tt_watch *w, uint32_t events)
@@ -146,6 +153,11 @@ static void tcp_listener_ready(struct tt_watch *w, uint32_t events)
 #if EWOULDBLOCK != EAGAIN
 		case EWOULDBLOCK:
 #endif
+			/* (accept reserves a descriptor before it looks at the queue) */
+			if (l->starved) {
+				l->starved = false;
+				tt_notice("tcp", "%s: accepting again", l->name);
+			}
 			return;
 		case EINTR:
 		case ECONNABORTED:
@@ -164,8 +176,10 @@ static void tcp_listener_ready(struct tt_watch *w, uint32_t events)
 		case ENFILE:
 		case ENOBUFS:
 		case ENOMEM:
-			tt_log_ratelimited(TT_LOG_WARN, "tcp", "%s: accept: %s; pausing %d ms",
-					   l->name, strerror(errno), ACCEPT_PAUSE_MS);
+			if (!l->starved)
+				tt_log_ratelimited(TT_LOG_WARN, "tcp", "%s: accept: %s; retrying every %d ms",
+						   l->name, strerror(errno), ACCEPT_PAUSE_MS);
+			l->starved = true;
 			tcp_listener_pause(l);
 			return;
 		default:

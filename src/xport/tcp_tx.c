@@ -138,9 +138,12 @@ static void tx_advance(struct tt_tcp_conn *tc, size_t n, struct tt_list *done)
 {
 	while (n > 0) {
 		struct tt_pdu *pdu = tt_list_first(&tc->txq, struct tt_pdu, node);
-		uint32_t written = pdu->xmit_done & TT_TCP_TX_DONE_MASK;
-		uint32_t left = tx_wire_len(pdu) - written;
+		uint32_t written, left;
 
+		if (!pdu) /* never: the socket took at most what was offered */
+			return;
+		written = pdu->xmit_done & TT_TCP_TX_DONE_MASK;
+		left = tx_wire_len(pdu) - written;
 		if (n < left) {
 			pdu->xmit_done += (uint32_t)n;
 			return;

@@ -26,12 +26,15 @@ TT_BUILD=${TT_BUILD:-$TT_TOP/build}
 TETHERD=$TT_BUILD/src/cmd/tetherd
 TT_TOOLS=$TT_TOP/tests/tools
 TT_IQN=iqn.2026-11.org.tether:default
+# the distribution's Python 3 (quick to start) unless another is asked for
+TT_PYTHON=${TT_PYTHON:-$(command -v /usr/bin/python3 || command -v python3 || echo python3)}
 TT_WORK=
 OUT=
 
 declare -A TT_PID=()   # tetherd instance name -> pid
 declare -A TT_LOG=()   # tetherd instance name -> log file
 TT_BG=()               # other background processes of the test
+TT_AT_EXIT=()          # commands (strings) run at exit, after tetherd is stopped
 TT_PORTS_TAKEN=" "     # ports handed out by tt_free_port and not yet bound
 
 skip() {
@@ -42,6 +45,7 @@ skip() {
 fail() {
 	echo "FAIL: $*"
 	tt_dump_logs
+	TT_DUMPED=1
 	exit 1
 }
 
@@ -127,7 +131,10 @@ tt_cleanup() {
 	for p in "${TT_BG[@]}"; do
 		kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
 	done
-	if [ "$rc" != 0 ] && [ "$rc" != 77 ]; then
+	for p in "${TT_AT_EXIT[@]}"; do
+		eval "$p"
+	done
+	if [ "$rc" != 0 ] && [ "$rc" != 77 ] && [ -z "${TT_DUMPED:-}" ]; then
 		tt_dump_logs
 	fi
 	if [ -n "$TT_WORK" ] && [ "${TT_KEEP:-0}" != 1 ]; then
@@ -140,6 +147,10 @@ tt_cleanup() {
 
 # tt_bg PID: a background process to kill at exit.
 tt_bg() { TT_BG+=("$1"); }
+
+# tt_at_exit COMMAND: a shell command (one string) to run at exit, e.g. removing a directory
+# made outside $TT_WORK.
+tt_at_exit() { TT_AT_EXIT+=("$1"); }
 
 tt_port_used() { [ -n "$(ss -Htan "sport = :$1" 2>/dev/null)" ]; }
 
@@ -243,11 +254,11 @@ tt_url() {
 	echo "iscsi://${3:-127.0.0.1}:$1/${4:-$TT_IQN}/$2"
 }
 
-# tt_pdu SCRIPT ARGS...: runs tests/tools/SCRIPT (Python 3) with a 60 s limit.
+# tt_pdu SCRIPT ARGS...: runs tests/tools/SCRIPT with $TT_PYTHON and a 60 s limit.
 tt_pdu() {
 	local script=$1
 	shift
-	timeout -k 5 60 python3 "$TT_TOOLS/$script" "$@"
+	timeout -k 5 60 "$TT_PYTHON" "$TT_TOOLS/$script" "$@"
 }
 
 # tt_inq_ok PORT [WHAT]: a fresh, well-behaved initiator gets a standard INQUIRY answer.

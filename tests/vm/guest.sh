@@ -88,12 +88,19 @@ check_space() {
 kernel_fetch() {
 	# shellcheck disable=SC2016 # an awk program
 	local q='/Depends: linux-image-[0-9]/{print $2; exit}'
-	KPKG=$(apt-cache depends linux-image-amd64 2>/dev/null | awk "$q")
+	# apt-cache is slow on a busy host: reuse the answer until the lists change
+	local memo=$TT_VM_DIR/kernel.pkg
+	KPKG=
+	if [[ -s $memo ]] && [[ -z $(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -newer "$memo" 2>/dev/null) ]]; then
+		KPKG=$(cat "$memo")
+	fi
+	[[ -n $KPKG ]] || KPKG=$(apt-cache depends linux-image-amd64 2>/dev/null | awk "$q")
 	if [[ -z $KPKG ]]; then
 		timeout 300 apt-get update -q >/dev/null 2>&1 || true
 		KPKG=$(apt-cache depends linux-image-amd64 2>/dev/null | awk "$q")
 	fi
 	[[ -n $KPKG ]] || skip "no package archive: cannot resolve linux-image-amd64"
+	echo "$KPKG" >"$memo"
 	KVER=${KPKG#linux-image-}
 	KDIR=$TT_VM_DIR/kernel-$KVER
 	local vmlinuz=$KDIR/boot/vmlinuz-$KVER

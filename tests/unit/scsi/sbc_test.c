@@ -38,7 +38,7 @@ static void test_read_capacity(void **state)
 	assert_true(tt_get_be64(tt->data) == (64 << 20) / 512 - 1);
 	assert_int_equal(tt_get_be32(tt->data + 8), 512);
 	assert_int_equal(tt->data[13] & 0x0f, 0);
-	assert_int_equal(tt->data[14] & 0x80, TT_SBC_UNMAP_SUPPORTED ? 0x80 : 0); /* LBPME */
+	assert_int_equal(tt->data[14] & 0xc0, 0xc0); /* LBPME, LBPRZ: ram is thin */
 	/* an allocation length of 0..15 is not an error */
 	tt_put_be32(c + 10, 4);
 	run_in(e, tt, c, 16, 4);

@@ -327,6 +327,7 @@ static void test_unit_attention(void **state)
 	tt_lun_ua_raise_one(e->lun, &e->nexus, TT_UA_MODE_PARAMETERS_CHANGED);
 	tt_lun_ua_raise_one(e->lun, &e->nexus, TT_UA_LUN_RESET);
 	assert_int_equal(tt_lun_ua_pending(e->lun, &e->nexus), 1u << TT_UA_LUN_RESET);
+	memset(c, 0, sizeof(c));
 	c[0] = TT_OP_TEST_UNIT_READY;
 	run_in(e, tt, c, 6, 0);
 	assert_sense(tt, TT_SK_UNIT_ATTENTION, 0x29, 0x03);
@@ -377,6 +378,106 @@ static void test_invalid_opcode_and_control(void **state)
 	env_free(e);
 }
 
+static void test_reserved_bits(void **state)
+{
+	struct env *e = env_new("ram:1M");
+	struct ttask *tt = ttask_new();
+	uint8_t c[16] = { 0 };
+
+	(void)state;
+	c[0] = TT_OP_INQUIRY;
+	c[1] = 0x02; /* CMDDT */
+	tt_put_be16(c + 3, 96);
+	run_in(e, tt, c, 6, 96);
+	assert_sense(tt, TT_SK_ILLEGAL_REQUEST, 0x24, 0x00);
+	assert_int_equal(tt->t.sense[15], 0x80 | 0x40 | 0x08 | 1);
+	assert_int_equal(tt_get_be16(tt->t.sense + 16), 1);
+	/* READ (10): DPO, FUA, RARC, FUA_NV accepted; bit 0 and byte 6 bits 7:6 are not */
+	cdb_rw10(c, TT_OP_READ_10, 0, 1, 0x1e);
+	run_in(e, tt, c, 10, 512);
+	assert_good(tt);
+	cdb_rw10(c, TT_OP_READ_10, 0, 1, 0x01);
+	run_in(e, tt, c, 10, 512);
+	assert_sense(tt, TT_SK_ILLEGAL_REQUEST, 0x24, 0x00);
+	cdb_rw10(c, TT_OP_READ_10, 0, 1, 0);
+	c[6] = 0x80;
+	run_in(e, tt, c, 10, 512);
+	assert_sense(tt, TT_SK_ILLEGAL_REQUEST, 0x24, 0x00);
+	assert_int_equal(tt_get_be16(tt->t.sense + 16), 6);
+	assert_int_equal(tt->t.sense[15] & 0x0f, 0x08 | 7);
+	free(tt);
+	env_free(e);
+}
+
+static size_t rsoc_cdb(uint8_t *c, uint8_t options, uint8_t op, uint16_t sa, uint32_t alloc)
+{
+	memset(c, 0, 12);
+	c[0] = TT_OP_MAINTENANCE_IN;
+	c[1] = TT_MI_REPORT_SUPPORTED_OPCODES;
+	c[2] = options;
+	c[3] = op;
+	tt_put_be16(c + 4, sa);
+	tt_put_be32(c + 6, alloc);
+	return 12;
+}
+
+static void test_report_supported_opcodes(void **state)
+{
+	struct env *e = env_new("ram:1M");
+	struct ttask *tt = ttask_new(), *one = ttask_new();
+	uint8_t c[16];
+	uint32_t len;
+	int seen_rc16 = 0, count = 0;
+
+	(void)state;
+	run_in(e, tt, c, rsoc_cdb(c, 0, 0, 0, 65535), 65535);
+	assert_good(tt);
+	len = tt_get_be32(tt->data);
+	assert_int_equal(len % 8, 0);
+	assert_int_equal(tt->t.data_len, len + 4);
+	for (uint32_t off = 4; off < len + 4; off += 8) {
+		const uint8_t *d = tt->data + off;
+		bool servactv = d[5] & 1;
+
+		count++;
+		assert_int_equal(d[5] & 0x02, 0); /* CTDP without RCTD */
+		if (!servactv)
+			assert_int_equal(tt_get_be16(d + 2), 0);
+		if (d[0] == TT_OP_SERVICE_ACTION_IN_16 && tt_get_be16(d + 2) == TT_SAI_READ_CAPACITY_16)
+			seen_rc16++;
+		/* each one on its own, with its usage data */
+		run_in(e, one, c, rsoc_cdb(c, servactv ? 2 : 1, d[0], tt_get_be16(d + 2), 512), 512);
+		assert_good(one);
+		assert_int_equal(one->data[1] & 0x07, 3);
+		assert_int_equal(tt_get_be16(one->data + 2), tt_get_be16(d + 6));
+		assert_int_equal(one->data[4], d[0]);
+		/* the other reporting option is refused */
+		run_in(e, one, c, rsoc_cdb(c, servactv ? 1 : 2, d[0], tt_get_be16(d + 2), 512), 512);
+		assert_sense(one, TT_SK_ILLEGAL_REQUEST, 0x24, 0x00);
+	}
+	assert_int_equal(seen_rc16, 1);
+	assert_true(count > 20);
+
+	/* with timeouts descriptors */
+	run_in(e, tt, c, rsoc_cdb(c, 0x80, 0, 0, 65535), 65535);
+	assert_good(tt);
+	assert_int_equal(tt_get_be32(tt->data), count * 20);
+	assert_int_equal(tt->data[4 + 5] & 0x02, 0x02);
+	assert_int_equal(tt_get_be16(tt->data + 12), 0x0a);
+
+	/* an operation code that is not supported */
+	run_in(e, one, c, rsoc_cdb(c, 1, 0xe7, 0, 512), 512);
+	assert_good(one);
+	assert_int_equal(one->data[1] & 0x07, 1);
+	/* READ (10) usage data */
+	run_in(e, one, c, rsoc_cdb(c, 1, TT_OP_READ_10, 0, 512), 512);
+	assert_int_equal(tt_get_be16(one->data + 2), 10);
+	assert_int_equal(one->data[4 + 1], 0xfe);
+	free(tt);
+	free(one);
+	env_free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -387,6 +488,8 @@ int main(void)
 		cmocka_unit_test(test_report_luns),
 		cmocka_unit_test(test_unit_attention),
 		cmocka_unit_test(test_invalid_opcode_and_control),
+		cmocka_unit_test(test_reserved_bits),
+		cmocka_unit_test(test_report_supported_opcodes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
