@@ -70,7 +70,7 @@ static int error(const char *fmt, ...)
 	return EXIT_FAILURE;
 }
 
-/* --- the socket -------------------------------------------------------------------------------- */
+/* --- the socket ------------------------------------------------------------------------------ */
 
 static int write_all(int fd, const char *buf, size_t len)
 {
@@ -226,7 +226,7 @@ static int rpc_call(struct ctx *c, const char *method, json_t *params, json_t **
 	return 0;
 }
 
-/* --- printing ---------------------------------------------------------------------------------- */
+/* --- printing -------------------------------------------------------------------------------- */
 
 static void print_json(json_t *v)
 {
@@ -362,7 +362,7 @@ static void print_log(json_t *r)
 	printf("\n");
 }
 
-/* --- argument helpers -------------------------------------------------------------------------- */
+/* --- argument helpers ------------------------------------------------------------------------ */
 
 static const char *opt(const struct ctx *c, const char *name)
 {
@@ -438,7 +438,7 @@ static json_t *param_value(const char *key, const char *val)
 	return json_string(val);
 }
 
-/* --- commands ---------------------------------------------------------------------------------- */
+/* --- commands -------------------------------------------------------------------------------- */
 
 static int c_target_create(struct ctx *c)
 {

@@ -229,14 +229,23 @@ struct tt_negotiation {
 void tt_negotiation_init(struct tt_negotiation *n, enum tt_params_role role, bool leading);
 
 /*
- * Target: answer the initiator's pairs of one Login (or Text) request.
- * Appends the answers to rsp and records the results in p.  Keys we do not know
- * and X-/X# keys are answered NotUnderstood; keys irrelevant to this session
- * Irrelevant; bad values Reject.  CHAP_* keys are skipped (chap.h).
- * Returns 0, a positive TT_NEG_STATUS_* when the login must fail with that status
- * (a key sent twice, a key not allowed in this stage or login, a missing
- * InitiatorName/TargetName on the first request, an unsupported SessionType), or
- * a negative errno (-ENOMEM, -EMSGSIZE from rsp).  n->error_key names the key.
+ * Target: answer the initiator's pairs of one Login (or Text) request, once the
+ * request is complete (C=0).  Appends the answers to rsp and records the
+ * results in p.  Keys we do not know and X-/X# keys are answered NotUnderstood;
+ * keys irrelevant to this session (discovery, iSER keys without
+ * RDMAExtensions=Yes, FirstBurstLength with InitialR2T=Yes and ImmediateData=No,
+ * LO keys on a non-leading login) Irrelevant; bad or out-of-range values Reject
+ * (the value keeps its current value).  Answers to our own offers (made by
+ * tt_params_declare) are checked, not answered.  CHAP_* keys are skipped in the
+ * security stage (chap.h); SendTargets is skipped in full feature phase.
+ * Returns 0, a positive TT_NEG_STATUS_* when the login must fail with that
+ * status: INITIATOR_ERROR (a key sent twice, a key not allowed in this stage or
+ * from an initiator, a reserved word offered as a value, a digest list without a
+ * value the policy accepts), MISSING_PARAM (no InitiatorName, or no TargetName
+ * for a normal session, in the first request), SESSION_TYPE (unknown, or
+ * Discovery not allowed), AUTH_FAILED (no AuthMethod in common); or a negative
+ * errno (-ENOMEM, -EMSGSIZE from rsp).  n->error_key names the key (it points
+ * into req or is a literal).
  */
 int tt_params_respond(struct tt_negotiation *n, struct tt_params *p,
 		      const struct tt_params_policy *pol, enum tt_login_stage stage,

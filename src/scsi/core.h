@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "scsi/scsi.h"
+#include "scsi/range_lock.h"
 
 #define TT_SCSI_REVISION "0.1"
 #define TT_SCSI_VENDOR   "TETHER"
@@ -40,6 +41,7 @@ struct tt_lu_tasks {
 struct tt_lu_state {
 	/* under lun->lock */
 	struct tt_list nexuses;  /* struct tt_lu_nexus */
+	struct tt_pr *pr;        /* reservations and registrations (pr.c) */
 
 	/* written under lun->lock, read on the data path with atomic loads */
 	int ua_nexuses;          /* nexuses with a pending unit attention */
@@ -52,6 +54,9 @@ struct tt_lu_state {
 	struct tt_list shared_tasks;
 
 	struct tt_lu_tasks slots[TT_LU_TASK_SLOTS];
+
+	/* blocks held by COMPARE AND WRITE, ORWRITE, WRITE AND VERIFY, WRITE ATOMIC (sbc_write.c) */
+	struct tt_range_lock ranges;
 };
 
 static inline bool tt_lun_swp(const struct tt_lun *lun)
@@ -83,6 +88,8 @@ bool tt_ua_take(struct tt_lun *lun, const struct tt_nexus *nexus, uint8_t *asc, 
 void tt_ua_clear(struct tt_lun *lun, const struct tt_nexus *nexus, enum tt_ua ua);
 /* Frees every nexus entry (LUN destruction). */
 void tt_ua_free_all(struct tt_lun *lun);
+/* Under lun->lock: raises @ua for the nexus @nexus_id if the LUN knows it (no entry created). */
+void tt_ua_raise_locked(struct tt_lun *lun, uint64_t nexus_id, enum tt_ua ua);
 
 /* --- sense data (sense.c) -------------------------------------------------------------------- */
 
@@ -227,12 +234,33 @@ static inline bool tt_sbc_lbp(const struct tt_lun *lun)
 /* Block limits the core reports and enforces. */
 #define TT_SBC_MAX_UNMAP_LBA_COUNT 0xffffffffu  /* no limit per UNMAP */
 #define TT_SBC_MAX_UNMAP_DESCRIPTORS 256u
-#define TT_SBC_MAX_WRITE_SAME_LEN 0x400000u     /* blocks per WRITE SAME */
+#define TT_SBC_MAX_WRITE_SAME_LEN 0xffffu       /* blocks per WRITE SAME: what (10) can ask */
 #define TT_SBC_WRITE_SAME_IOV 256u              /* blocks per backend I/O of a pattern */
 
 /* Logical block provisioning (lbp.c) */
 enum tt_exec_rc tt_sbc_unmap(struct tt_scsi_task *task);
 enum tt_exec_rc tt_sbc_write_same(struct tt_scsi_task *task);
+
+/* Read-then-write and atomic writes (sbc_write.c) */
+enum tt_exec_rc tt_sbc_compare_and_write(struct tt_scsi_task *task);
+enum tt_exec_rc tt_sbc_orwrite(struct tt_scsi_task *task);
+enum tt_exec_rc tt_sbc_write_verify(struct tt_scsi_task *task);
+enum tt_exec_rc tt_sbc_write_atomic(struct tt_scsi_task *task);
+/* MAXIMUM COMPARE AND WRITE LENGTH and MAXIMUM ATOMIC TRANSFER LENGTH of @lun, in blocks. */
+uint32_t tt_sbc_max_compare_and_write(const struct tt_lun *lun);
+uint32_t tt_sbc_max_atomic(const struct tt_lun *lun);
+/* Fills the block limits VPD page (B0h) fields of these commands: byte 5, bytes 44..63. */
+void tt_sbc_write_limits(const struct tt_lun *lun, uint8_t *page);
+/* Provisioning status (sbc_prov.c) */
+enum tt_exec_rc tt_sbc_get_lba_status(struct tt_scsi_task *task);
+/* PRE-FETCH, READ DEFECT DATA, PREVENT ALLOW MEDIUM REMOVAL (sbc_misc.c) */
+enum tt_exec_rc tt_sbc_prefetch(struct tt_scsi_task *task);
+enum tt_exec_rc tt_sbc_read_defect_data(struct tt_scsi_task *task);
+enum tt_exec_rc tt_sbc_prevent_allow(struct tt_scsi_task *task);
+/* SANITIZE: BLOCK ERASE and EXIT FAILURE MODE (sbc_misc.c) */
+#define TT_SANITIZE_BLOCK_ERASE       0x02
+#define TT_SANITIZE_EXIT_FAILURE_MODE 0x1f
+enum tt_exec_rc tt_sbc_sanitize(struct tt_scsi_task *task);
 
 /* Shared by the SBC files (sbc.c) */
 bool tt_sbc_lba_range_ok(struct tt_scsi_task *task, uint64_t lba, uint64_t nblocks);

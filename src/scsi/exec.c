@@ -7,6 +7,7 @@
  */
 #include "scsi/core.h"
 #include "scsi/cdb.h"
+#include "scsi/pr.h"
 #include "base/log.h"
 
 #include <string.h>
@@ -21,6 +22,18 @@
 static const struct tt_scsi_cmd service_action_in_16[] = {
 	{ "READ CAPACITY(16)", tt_sbc_service_action_in_16, 0, IN, 16,
 	  USAGE(0x9e, TT_SAI_READ_CAPACITY_16, FF8, FF4, 0x01, 0), .sa = TT_SAI_READ_CAPACITY_16 },
+	{ "GET LBA STATUS", tt_sbc_get_lba_status, 0, IN, 16,
+	  USAGE(0x9e, TT_SAI_GET_LBA_STATUS, FF8, FF4, 0x07, 0), .sa = TT_SAI_GET_LBA_STATUS },
+	{ 0 },
+};
+
+static const struct tt_scsi_cmd sanitize[] = {
+	{ "SANITIZE BLOCK ERASE", tt_sbc_sanitize, TT_CMD_WRITES, OUT, 10,
+	  USAGE(0x48, 0xa0 | TT_SANITIZE_BLOCK_ERASE, 0, 0, 0, 0, 0, 0xff, 0xff, 0),
+	  .sa = TT_SANITIZE_BLOCK_ERASE },
+	{ "SANITIZE EXIT FAILURE MODE", tt_sbc_sanitize, 0, OUT, 10,
+	  USAGE(0x48, 0xa0 | TT_SANITIZE_EXIT_FAILURE_MODE, 0, 0, 0, 0, 0, 0xff, 0xff, 0),
+	  .sa = TT_SANITIZE_EXIT_FAILURE_MODE },
 	{ 0 },
 };
 
@@ -51,6 +64,17 @@ static const struct tt_scsi_cmd cmd_table[256] = {
 				   USAGE(0x55, 0x11, 0, 0, 0, 0, 0, 0xff, 0xff, 0) },
 	[TT_OP_MAINTENANCE_IN] = { "MAINTENANCE IN", NULL, 0, IN, 12, USAGE(0xa3),
 				   .by_sa = maintenance_in },
+	/* reservations (pr.c) */
+	[TT_OP_PERSISTENT_RESERVE_IN] = { "PERSISTENT RESERVE IN", NULL, 0, IN, 10, USAGE(0x5e),
+					  .by_sa = tt_pr_in_cmds },
+	[TT_OP_PERSISTENT_RESERVE_OUT] = { "PERSISTENT RESERVE OUT", NULL, 0, OUT, 10, USAGE(0x5f),
+					   .by_sa = tt_pr_out_cmds },
+	[TT_PR_OP_RESERVE_6] = { "RESERVE(6)", tt_pr_reserve, 0, NONE, 6, USAGE(0x16, 0, 0, 0, 0, 0) },
+	[TT_PR_OP_RELEASE_6] = { "RELEASE(6)", tt_pr_release, 0, NONE, 6, USAGE(0x17, 0, 0, 0, 0, 0) },
+	[TT_PR_OP_RESERVE_10] = { "RESERVE(10)", tt_pr_reserve, 0, NONE, 10,
+				  USAGE(0x56, 0, 0, 0, 0, 0, 0, 0, 0, 0) },
+	[TT_PR_OP_RELEASE_10] = { "RELEASE(10)", tt_pr_release, 0, NONE, 10,
+				  USAGE(0x57, 0, 0, 0, 0, 0, 0, 0, 0, 0) },
 	/* SBC */
 	[TT_OP_READ_6] = { "READ(6)", tt_sbc_read_write, 0, IN, 6,
 			   USAGE(0x08, 0x1f, 0xff, 0xff, 0xff, 0) },
@@ -90,6 +114,30 @@ static const struct tt_scsi_cmd cmd_table[256] = {
 					 .by_sa = service_action_in_16 },
 	[TT_OP_START_STOP_UNIT] = { "START STOP UNIT", tt_sbc_start_stop_unit, 0, NONE, 6,
 				    USAGE(0x1b, 0x01, 0, 0x0f, 0xf7, 0) },
+	/* SBC: read-then-write, atomic, provisioning status, no-ops (sbc_write.c, sbc_misc.c) */
+	[TT_OP_COMPARE_AND_WRITE] = { "COMPARE AND WRITE", tt_sbc_compare_and_write, TT_CMD_WRITES,
+				      OUT, 16, USAGE(0x89, 0x1a, FF8, 0, 0, 0, 0xff, 0x3f, 0) },
+	[TT_OP_ORWRITE_16] = { "ORWRITE(16)", tt_sbc_orwrite, TT_CMD_WRITES, OUT, 16,
+			       USAGE(0x8b, 0x1a, FF8, FF4, 0x3f, 0) },
+	[TT_OP_WRITE_VERIFY_10] = { "WRITE AND VERIFY(10)", tt_sbc_write_verify, TT_CMD_WRITES, OUT,
+				    10, USAGE(0x2e, 0x16, FF4, 0x3f, 0xff, 0xff, 0) },
+	[TT_OP_WRITE_VERIFY_12] = { "WRITE AND VERIFY(12)", tt_sbc_write_verify, TT_CMD_WRITES, OUT,
+				    12, USAGE(0xae, 0x16, FF4, FF4, 0x3f, 0) },
+	[TT_OP_WRITE_VERIFY_16] = { "WRITE AND VERIFY(16)", tt_sbc_write_verify, TT_CMD_WRITES, OUT,
+				    16, USAGE(0x8e, 0x16, FF8, FF4, 0x3f, 0) },
+	[TT_OP_WRITE_ATOMIC_16] = { "WRITE ATOMIC(16)", tt_sbc_write_atomic, TT_CMD_WRITES, OUT, 16,
+				    USAGE(0x9c, 0x18, FF8, 0, 0, 0xff, 0xff, 0x3f, 0) },
+	[TT_OP_PRE_FETCH_10] = { "PRE-FETCH(10)", tt_sbc_prefetch, 0, NONE, 10,
+				 USAGE(0x34, 0x02, FF4, 0x3f, 0xff, 0xff, 0) },
+	[TT_OP_PRE_FETCH_16] = { "PRE-FETCH(16)", tt_sbc_prefetch, 0, NONE, 16,
+				 USAGE(0x90, 0x02, FF8, FF4, 0x3f, 0) },
+	[TT_OP_READ_DEFECT_DATA_10] = { "READ DEFECT DATA(10)", tt_sbc_read_defect_data, 0, IN, 10,
+					USAGE(0x37, 0, 0x1f, 0, 0, 0, 0, 0xff, 0xff, 0) },
+	[TT_OP_READ_DEFECT_DATA_12] = { "READ DEFECT DATA(12)", tt_sbc_read_defect_data, 0, IN, 12,
+					USAGE(0xb7, 0x1f, FF4, FF4, 0, 0) },
+	[TT_OP_PREVENT_ALLOW_MEDIUM_REMOVAL] = { "PREVENT ALLOW MEDIUM REMOVAL", tt_sbc_prevent_allow,
+						 0, NONE, 6, USAGE(0x1e, 0, 0, 0, 0x03, 0) },
+	[TT_OP_SANITIZE] = { "SANITIZE", NULL, 0, OUT, 10, USAGE(0x48), .by_sa = sanitize },
 };
 
 static const struct tt_scsi_cmd *find_sa(const struct tt_scsi_cmd *list, unsigned sa)
@@ -153,6 +201,8 @@ static enum tt_exec_rc check_and_run(struct tt_scsi_task *task, const struct tt_
 		return TT_EXEC_DONE;
 	}
 	if (!cdb_fields_ok(task, cmd))
+		return TT_EXEC_DONE;
+	if (task->lun && tt_pr_conflict(task))
 		return TT_EXEC_DONE;
 	if ((cmd->flags & TT_CMD_WRITES) && tt_lun_write_protected(task->lun)) {
 		tt_scsi_fail(task, TT_SK_DATA_PROTECT, TT_ASC_WRITE_PROTECTED);

@@ -2,6 +2,7 @@
 /* Logical units: creation, identity (names, serial, NAA), references, LUN numbers. */
 #include "scsi/core.h"
 #include "scsi/cdb.h"
+#include "scsi/pr.h"
 #include "base/log.h"
 
 #include <errno.h>
@@ -105,6 +106,9 @@ int tt_lun_create(const char *target_name, uint64_t id, struct tt_bdev *bdev,
 		snprintf(lun->serial, sizeof(lun->serial), "%016llx", (unsigned long long)lun->naa_id);
 	if (rc)
 		goto fail;
+	rc = tt_pr_init(lun, opts->pr_file); /* the last step that can fail */
+	if (rc)
+		goto fail;
 	lun->write_protect = opts->write_protect || bdev->readonly;
 	lun->thin = bdev->thin && !opts->no_thin;
 	lun->max_xfer_blocks = max_xfer / bs;
@@ -139,6 +143,7 @@ void tt_lun_put(struct tt_lun *lun)
 		return;
 	/* no task can be left: each borrows a session's reference */
 	tt_ua_free_all(lun);
+	tt_pr_free(lun);
 	pthread_mutex_destroy(&lun->state->shared_lock);
 	pthread_mutex_destroy(&lun->lock);
 	tt_bdev_put(lun->bdev);

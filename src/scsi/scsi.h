@@ -56,6 +56,9 @@ struct tt_lun_opts {
 	bool no_thin;         /* report a thin backend as fully provisioned */
 	uint32_t max_xfer_bytes;       /* largest READ/WRITE accepted; 0: TT_SCSI_MAX_XFER_DEFAULT */
 	uint32_t physical_block_size;  /* reported in READ CAPACITY (16); 0: the block size */
+	/* Persistent reservations state file (APTPL): restored at creation, rewritten on each change
+	 * while APTPL is on. NULL: APTPL is refused (PTPL_C 0). Copied by tt_lun_create. */
+	const char *pr_file;
 };
 
 #define TT_SCSI_MAX_XFER_DEFAULT (8u << 20)
@@ -84,14 +87,34 @@ struct tt_lun {
 	uint8_t lbppbe;              /* logical blocks per physical block exponent */
 };
 
+/*
+ * Creates LUN @id (0..TT_SCSI_LUN_MAX) of target @target_name over @bdev, with one reference (the
+ * creator's). The LUN takes its own reference on @bdev (dropped when the LUN is freed): the caller
+ * keeps its own. @opts may be NULL. Returns 0 or -EINVAL (bad name, option or geometry), -ENOMEM.
+ */
 int tt_lun_create(const char *target_name, uint64_t id, struct tt_bdev *bdev,
 		  const struct tt_lun_opts *opts, struct tt_lun **out);
 void tt_lun_get(struct tt_lun *lun);
 void tt_lun_put(struct tt_lun *lun);
-/* A nexus appears (session login) or goes away (session end): per-nexus state such as pending
- * unit attentions (POWER ON OCCURRED for a new nexus). */
+/* A nexus appears (session login, or the LUN is added to the map of a live session) or goes away
+ * (session end): per-nexus state such as pending unit attentions (a new nexus gets POWER ON, RESET
+ * OR BUS DEVICE RESET OCCURRED). A nexus that was never added gets no unit attention. */
 void tt_lun_nexus_add(struct tt_lun *lun, const struct tt_nexus *nexus);
 void tt_lun_nexus_del(struct tt_lun *lun, const struct tt_nexus *nexus);
+
+/*
+ * Reservations (src/scsi/pr.c). A LOGICAL UNIT RESET, TARGET WARM RESET or TARGET COLD RESET
+ * reaching @lun: the transport calls tt_lun_pr_reset() to end the RESERVE (6)/(10) reservation
+ * (persistent reservations and registrations survive resets, SPC-4 5.13.1).
+ * PREEMPT AND ABORT aborts the tasks of the preempted I_T nexuses on @lun: the transport, which
+ * owns the tasks, registers once (before serving) a function the core calls for each preempted
+ * nexus (tt_nexus.id), on the loop thread executing the PERSISTENT RESERVE OUT, before that
+ * command completes and with no lock held; it must not block (send work to the loops owning the
+ * tasks). The issuing nexus is never passed. No hook registered: nothing is aborted.
+ */
+void tt_lun_pr_reset(struct tt_lun *lun);
+typedef void (*tt_scsi_abort_fn)(struct tt_lun *lun, uint64_t nexus_id);
+void tt_scsi_set_abort_hook(tt_scsi_abort_fn fn);
 
 /*
  * Unit attention conditions, in the order they are reported (SPC-4 5.14). A nexus holds at most one
@@ -191,7 +214,7 @@ struct tt_scsi_task {
 	struct tt_list lun_node;         /* on the LUN's task list of the executing loop */
 	int pending;                     /* backend I/Os outstanding */
 	int state;                       /* enum tt_task_state */
-	void *bounce;                    /* scratch memory of rare paths (partial block, VERIFY) */
+	void *bounce;                    /* scratch memory of rare paths, freed at completion */
 	void *list;                      /* which LUN task list holds lun_node */
 	uint64_t cursor;                 /* commands of several I/Os: next LBA or descriptor */
 	uint64_t remaining;              /* commands of several I/Os: blocks or descriptors left */
@@ -216,8 +239,12 @@ void tt_lun_for_each_task(struct tt_lun *lun, void (*fn)(struct tt_scsi_task *ta
 			  void *arg);
 
 /*
- * Executes @task. done() runs later on the calling loop's thread, with status (and sense) set.
- * Data for writes must be in task->buf before the call.
+ * Executes @task; call it on a loop thread. done() runs later on that loop's thread (never inside
+ * tt_scsi_exec), with status, sense, data_len and cmd_len set. Data-Out must be in task->buf
+ * before the call. A task is reusable once done() ran. Data-In goes into buf only when dir_read
+ * is set (or neither R nor W is), Data-Out is taken from buf only when dir_write is set (or
+ * neither is); a READ flagged as a write by the initiator transfers nothing and ends GOOD.
+ * Tasks to different blocks run concurrently: the data path takes no lock.
  */
 void tt_scsi_exec(struct tt_scsi_task *task);
 

@@ -41,7 +41,7 @@ enum tt_exec_rc tt_spc_inquiry(struct tt_scsi_task *task)
 	uint32_t alloc = tt_get_be16(cdb + 3);
 	bool evpd = cdb[1] & 0x01;
 	uint8_t page = cdb[2];
-	uint8_t buf[512];
+	uint8_t buf[1024]; /* VPD 83h with two 223-byte iSCSI names fits */
 	int n;
 
 	task->cmd_len = alloc;
@@ -90,12 +90,16 @@ enum tt_exec_rc tt_spc_report_luns(struct tt_scsi_task *task)
 		if (task->nexus && task->nexus->list_luns) {
 			count = task->nexus->list_luns(task->nexus, ids, 256);
 			if (count > 256) {
-				ids = calloc((size_t)count, sizeof(*ids));
+				int max = count;
+
+				ids = calloc((size_t)max, sizeof(*ids));
 				if (!ids) {
 					tt_scsi_fail_errno(task, -ENOMEM, false);
 					return TT_EXEC_DONE;
 				}
-				count = task->nexus->list_luns(task->nexus, ids, count);
+				count = task->nexus->list_luns(task->nexus, ids, max);
+				if (count > max)
+					count = max; /* LUNs added meanwhile: for the next REPORT LUNS */
 			}
 			if (count < 0)
 				count = 0;

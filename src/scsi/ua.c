@@ -6,6 +6,7 @@
  */
 #include "scsi/core.h"
 #include "scsi/cdb.h"
+#include "scsi/pr.h"
 
 #include <stdlib.h>
 
@@ -79,6 +80,7 @@ void tt_lun_nexus_add(struct tt_lun *lun, const struct tt_nexus *nexus)
 {
 	pthread_mutex_lock(&lun->lock);
 	nexus_get(lun->state, nexus->id);
+	tt_pr_nexus_add(lun, nexus);
 	pthread_mutex_unlock(&lun->lock);
 }
 
@@ -93,7 +95,16 @@ void tt_lun_nexus_del(struct tt_lun *lun, const struct tt_nexus *nexus)
 		tt_list_del(&n->node);
 		free(n);
 	}
+	tt_pr_nexus_del(lun, nexus);
 	pthread_mutex_unlock(&lun->lock);
+}
+
+void tt_ua_raise_locked(struct tt_lun *lun, uint64_t nexus_id, enum tt_ua ua)
+{
+	struct tt_lu_nexus *n = nexus_find(lun->state, nexus_id);
+
+	if (n && ua < TT_UA_COUNT)
+		nexus_raise(lun->state, n, ua);
 }
 
 void tt_ua_free_all(struct tt_lun *lun)

@@ -132,6 +132,7 @@ static size_t page_block_limits(const struct tt_lun *lun, uint8_t *p)
 		tt_put_be32(p + 28, 1u << lun->lbppbe);    /* OPTIMAL UNMAP GRANULARITY */
 	}
 	tt_put_be64(p + 36, TT_SBC_MAX_WRITE_SAME_LEN);
+	tt_sbc_write_limits(lun, p);                       /* COMPARE AND WRITE, WRITE ATOMIC */
 	return 4 + 0x3c;
 }
 
@@ -139,6 +140,7 @@ static size_t page_block_characteristics(uint8_t *p)
 {
 	memset(p + 4, 0, 0x3c);
 	tt_put_be16(p + 4, 0x0001); /* MEDIUM ROTATION RATE: non-rotating medium */
+	p[7] = 0x40;                /* WABEREQ 01b: reads after SANITIZE BLOCK ERASE succeed */
 	return 4 + 0x3c;
 }
 

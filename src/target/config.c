@@ -49,7 +49,7 @@ void tt_config_note_debug(const char *component, bool on)
 	}
 }
 
-/* --- apply ------------------------------------------------------------------------------------- */
+/* --- apply ----------------------------------------------------------------------------------- */
 
 /* "PATH: the model's message" (or strerror when the model said nothing). */
 static int apply_fail(char *err, size_t errlen, const char *path, const char *msg, int rc)
@@ -247,7 +247,7 @@ int tt_config_apply(const struct tt_config *cfg, char *err, size_t errlen)
 	return 0;
 }
 
-/* --- dump -------------------------------------------------------------------------------------- */
+/* --- dump ------------------------------------------------------------------------------------ */
 
 /* Whole seconds as integers, the rest as fractions: what the parser reads back to the same ms. */
 static json_t *json_seconds(uint32_t ms)

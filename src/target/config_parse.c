@@ -20,7 +20,7 @@
 #include "base/log.h"
 #include "iscsi/chap.h" /* TT_CHAP_SECRET_MIN */
 
-/* --- JSON path and messages -------------------------------------------------------------------- */
+/* --- JSON path and messages ------------------------------------------------------------------ */
 
 struct pctx {
 	char path[512];
@@ -100,7 +100,7 @@ static const char *json_type_name(const json_t *v)
 	return "?";
 }
 
-/* --- unknown keys ------------------------------------------------------------------------------ */
+/* --- unknown keys ---------------------------------------------------------------------------- */
 
 /* Edit distance of two short strings, case-insensitive; large for long ones. */
 static unsigned edit_distance(const char *a, const char *b)
@@ -167,7 +167,7 @@ static int check_object(struct pctx *c, const json_t *obj, const char *const *kn
 	return 0;
 }
 
-/* --- typed values ------------------------------------------------------------------------------ */
+/* --- typed values ---------------------------------------------------------------------------- */
 /* Each takes the key's value (NULL: absent) and fails with the key's path. */
 
 static int get_int(struct pctx *c, const json_t *v, long long min, long long max, long long *out)
@@ -257,7 +257,7 @@ static int get_seconds(struct pctx *c, const json_t *v, bool zero_ok, double max
 	return 0;
 }
 
-/* --- iSCSI names ------------------------------------------------------------------------------- */
+/* --- iSCSI names ----------------------------------------------------------------------------- */
 
 __attribute__((format(printf, 3, 4)))
 static int msg_fail(char *msg, size_t msglen, const char *fmt, ...)
@@ -345,7 +345,7 @@ int tt_config_check_iscsi_name(const char *name, char *msg, size_t msglen)
 	return 0;
 }
 
-/* --- portals ----------------------------------------------------------------------------------- */
+/* --- portals --------------------------------------------------------------------------------- */
 
 int tt_config_parse_portal(const char *addr, struct sockaddr_storage *ss, socklen_t *sslen,
 			   char *msg, size_t msglen)
@@ -430,7 +430,7 @@ static bool same_portal(const struct tt_config_portal *a, const struct tt_config
 	return a->sslen == b->sslen && memcmp(&a->ss, &b->ss, a->sslen) == 0;
 }
 
-/* --- global ------------------------------------------------------------------------------------ */
+/* --- global ---------------------------------------------------------------------------------- */
 
 static const char *const global_keys[] = { "loops", "rpc_socket", "log_level", "debug", NULL };
 
@@ -518,7 +518,7 @@ static int parse_global(struct pctx *c, json_t *obj, struct tt_config_global *g)
 	return 0;
 }
 
-/* --- TPGs -------------------------------------------------------------------------------------- */
+/* --- TPGs ------------------------------------------------------------------------------------ */
 
 static const char *const tpg_keys[] = {
 	"tag", "portals", "nop_interval", "nop_timeout", "login_timeout", "auth",
@@ -763,7 +763,7 @@ int tt_config_parse_tpg(json_t *obj, const char *path, struct tt_config_tpg *out
 	return rc;
 }
 
-/* --- LUNs -------------------------------------------------------------------------------------- */
+/* --- LUNs ------------------------------------------------------------------------------------ */
 
 static const char *const lun_keys[] = {
 	"id", "backend", "vendor", "product", "serial", "write_protect", NULL
@@ -830,7 +830,7 @@ int tt_config_parse_lun(json_t *obj, const char *path, struct tt_config_lun *out
 	return parse_lun(&c, obj, out);
 }
 
-/* --- ACLs -------------------------------------------------------------------------------------- */
+/* --- ACLs ------------------------------------------------------------------------------------ */
 
 static const char *const acl_keys[] = { "initiator", "chap", NULL };
 static const char *const chap_keys[] = {
@@ -930,7 +930,7 @@ int tt_config_parse_acl(json_t *obj, const char *path, struct tt_config_acl *out
 	return parse_acl(&c, obj, out);
 }
 
-/* --- targets ----------------------------------------------------------------------------------- */
+/* --- targets --------------------------------------------------------------------------------- */
 
 static const char *const target_keys[] = { "name", "alias", "tpgs", "luns", "acls", NULL };
 
@@ -1086,9 +1086,36 @@ int tt_config_parse_target(json_t *obj, const char *path, struct tt_config_targe
 	return rc;
 }
 
-/* --- whole file -------------------------------------------------------------------------------- */
+/* --- whole file ------------------------------------------------------------------------------ */
 
 static const char *const top_keys[] = { "global", "targets", NULL };
+
+/* A listening address serves one TPG of the whole daemon: the portals of targets[@i] must not
+ * appear in an earlier target. (@c's path is "targets[i]".) */
+static int check_portals_unique(struct pctx *c, const struct tt_config *cfg, size_t i)
+{
+	const struct tt_config_target *t = &cfg->targets[i];
+
+	for (size_t j = 0; j < t->ntpgs; j++)
+		for (size_t k = 0; k < t->tpgs[j].nportals; k++) {
+			const struct tt_config_portal *pt = &t->tpgs[j].portals[k];
+
+			for (size_t u = 0; u < i; u++)
+				for (size_t v = 0; v < cfg->targets[u].ntpgs; v++)
+					for (size_t w = 0; w < cfg->targets[u].tpgs[v].nportals; w++) {
+						if (!same_portal(pt, &cfg->targets[u].tpgs[v].portals[w]))
+							continue;
+						path_key(c, "tpgs");
+						path_index(c, j);
+						path_key(c, "portals");
+						path_index(c, k);
+						return fail(c, "portal \"%s\" is already in "
+							    "targets[%zu].tpgs[%zu] (an address serves "
+							    "one TPG)", pt->addr, u, v);
+					}
+		}
+	return 0;
+}
 
 void tt_config_free(struct tt_config *cfg)
 {
@@ -1151,6 +1178,8 @@ int tt_config_parse(json_t *root, struct tt_config **out, char *err, size_t errl
 						  "targets[%zu])", t->name, k);
 					goto fail;
 				}
+			if ((rc = check_portals_unique(&c, cfg, i)))
+				goto fail;
 			path_restore(&c, strlen("targets"));
 		}
 	}

@@ -39,6 +39,8 @@ void tt_task_free(struct tt_task *task);
 
 /* tmf.c */
 void tt_tmf_rx(struct tt_conn *conn, struct tt_pdu *pdu);
+/* Registers the SCSI core's hook for aborting another nexus's tasks (PREEMPT AND ABORT). */
+void tt_tmf_init(void);
 /* A task that a TMF waits for has finished (runs on its loop). */
 void tt_tmf_task_gone(struct tt_task *task);
 

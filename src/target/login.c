@@ -462,6 +462,8 @@ static void login_process(struct tt_conn *conn, struct tt_login *l, const struct
 	if (rc == 0)
 		rc = tt_params_declare(&l->neg, &conn->params, &l->pol, (enum tt_login_stage)l->stage,
 				       &l->rsp);
+	if (rc == 0 && transit && !tt_params_offers_answered(&l->neg))
+		transit = false; /* our own offers need an answer first: stay in this stage */
 	if (rc == 0 && transit && nsg == TT_STAGE_FULL_FEATURE)
 		rc = tt_params_finish(&l->neg, &conn->params);
 	if (rc != 0) {

@@ -53,7 +53,7 @@ static struct {
 	unsigned next_id;
 } rpc = { .fd = -1 };
 
-/* --- JSON-RPC envelope ------------------------------------------------------------------------- */
+/* --- JSON-RPC envelope ----------------------------------------------------------------------- */
 
 static json_t *make_error(json_t *id, int code, const char *message, int errnum)
 {
@@ -174,7 +174,7 @@ json_t *tt_rpc_handle(json_t *request)
 	return responses;
 }
 
-/* --- clients ----------------------------------------------------------------------------------- */
+/* --- clients --------------------------------------------------------------------------------- */
 
 static void reap_clients(struct tt_work *w)
 {
@@ -438,7 +438,7 @@ static void listener_ready(struct tt_watch *w, uint32_t events)
 	}
 }
 
-/* --- socket ------------------------------------------------------------------------------------ */
+/* --- socket ---------------------------------------------------------------------------------- */
 
 static void run_shutdown(struct tt_work *w)
 {

@@ -19,7 +19,7 @@
 #include "target/config.h"
 #include "target/model.h"
 
-/* --- params and errors ------------------------------------------------------------------------- */
+/* --- params and errors ----------------------------------------------------------------------- */
 
 __attribute__((format(printf, 3, 4)))
 static int set_error(struct tt_rpc_error *e, int code, const char *fmt, ...)
@@ -140,7 +140,7 @@ static json_t *without_target(json_t *params)
 	return copy;
 }
 
-/* --- targets ----------------------------------------------------------------------------------- */
+/* --- targets --------------------------------------------------------------------------------- */
 
 static int m_target_create(json_t *params, json_t **result, struct tt_rpc_error *e)
 {
@@ -252,7 +252,7 @@ static int m_target_list(json_t *params, json_t **result, struct tt_rpc_error *e
 	return 0;
 }
 
-/* --- TPGs and portals -------------------------------------------------------------------------- */
+/* --- TPGs and portals ------------------------------------------------------------------------ */
 
 static int m_tpg_create(json_t *params, json_t **result, struct tt_rpc_error *e)
 {
@@ -380,7 +380,7 @@ static int m_portal_list(json_t *params, json_t **result, struct tt_rpc_error *e
 	return 0;
 }
 
-/* --- LUNs and ACLs ----------------------------------------------------------------------------- */
+/* --- LUNs and ACLs --------------------------------------------------------------------------- */
 
 static int m_lun_add(json_t *params, json_t **result, struct tt_rpc_error *e)
 {
@@ -466,7 +466,7 @@ static int m_acl_remove(json_t *params, json_t **result, struct tt_rpc_error *e)
 	return 0;
 }
 
-/* --- sessions, configuration, logs, shutdown --------------------------------------------------- */
+/* --- sessions, configuration, logs, shutdown ------------------------------------------------- */
 
 static int m_session_list(json_t *params, json_t **result, struct tt_rpc_error *e)
 {
@@ -591,7 +591,7 @@ static int m_rpc_methods(json_t *params, json_t **result, struct tt_rpc_error *e
 	return 0;
 }
 
-/* --- table ------------------------------------------------------------------------------------- */
+/* --- table ----------------------------------------------------------------------------------- */
 
 static const struct {
 	const char *name;

@@ -45,6 +45,74 @@ static void tmf_abort(struct tt_tmf_wait *w, struct tt_task *task)
 	tt_task_abort(task);
 }
 
+/* ---- tasks of other sessions (LU reset, PREEMPT AND ABORT) ---- */
+
+struct abort_msg {
+	struct tt_session *s;
+	struct tt_lun *lun;
+};
+
+static void abort_msg_run(void *arg)
+{
+	struct abort_msg *m = arg;
+	struct tt_list *cpos, *pos, *tmp;
+
+	tt_list_for_each(cpos, &m->s->conns) {
+		struct tt_conn *c = tt_list_entry(cpos, struct tt_conn, sess_node);
+		tt_list_for_each_safe(pos, tmp, &c->tasks) {
+			struct tt_task *t = tt_list_entry(pos, struct tt_task, conn_node);
+			if (t->scsi.lun == m->lun)
+				tt_task_abort(t);
+		}
+	}
+	tt_lun_put(m->lun);
+	tt_session_put(m->s);
+	free(m);
+}
+
+/* Aborts, on their own loops, the tasks for @lun of every session (or of the session whose
+ * nexus is @nexus_id), except @except's. */
+static void abort_lun_tasks(struct tt_lun *lun, uint64_t nexus_id, struct tt_session *except)
+{
+	struct tt_list *tpos, *pos;
+
+	tt_model_lock();
+	tt_list_for_each(tpos, tt_model_targets()) {
+		struct tt_target *t = tt_list_entry(tpos, struct tt_target, node);
+		tt_list_for_each(pos, &t->sessions) {
+			struct tt_session *s = tt_list_entry(pos, struct tt_session, model_node);
+			struct abort_msg *m;
+
+			if (s == except || (nexus_id && s->nexus.id != nexus_id) ||
+			    s->state == TT_SESS_ENDING || !tt_session_lun(s, lun->id) ||
+			    tt_session_lun(s, lun->id) != lun)
+				continue;
+			m = calloc(1, sizeof(*m));
+			if (!m)
+				continue;
+			m->s = s;
+			m->lun = lun;
+			tt_session_get(s);
+			tt_lun_get(lun);
+			if (tt_loop_send(s->loop, abort_msg_run, m) < 0) {
+				tt_session_put(s);
+				tt_lun_put(lun);
+				free(m);
+			}
+		}
+	}
+	tt_model_unlock();
+}
+
+/* PREEMPT AND ABORT: the SCSI core asks for a nexus's tasks on a LUN to go. */
+static void pr_abort_hook(struct tt_lun *lun, uint64_t nexus_id)
+{
+	if (nexus_id)
+		abort_lun_tasks(lun, nexus_id, NULL);
+}
+
+void tt_tmf_init(void) { tt_scsi_set_abort_hook(pr_abort_hook); }
+
 static bool task_matches_lun(const struct tt_task *task, uint64_t lun_id)
 {
 	return task->scsi.lun_id == lun_id;
@@ -94,10 +162,11 @@ void tt_tmf_rx(struct tt_conn *conn, struct tt_pdu *pdu)
 			rsp->response = task ? TT_TMF_RSP_SUCCEEDED : TT_TMF_RSP_COMPLETE;
 		} else if (task) {
 			tmf_abort(w, task);
-		} else if (tt_sn_lt(ref_sn, s->exp_cmd_sn) || !tt_sn_gt(ref_sn, s->max_cmd_sn)) {
-			/* already completed (or never came): nothing left to abort */
+		} else if (!tt_sn_lt(ref_sn, s->exp_cmd_sn) && !tt_sn_gt(ref_sn, s->max_cmd_sn)) {
+			/* a command that never arrived (RFC 7143 §11.5.1): it counts as aborted */
 			rsp->response = TT_TMF_RSP_COMPLETE;
 		} else {
+			/* received and already completed */
 			rsp->response = TT_TMF_RSP_NO_TASK;
 		}
 		break;
@@ -122,6 +191,13 @@ void tt_tmf_rx(struct tt_conn *conn, struct tt_pdu *pdu)
 				tmf_abort(w, t);
 			}
 		}
+		if (fn == TT_TMF_LU_RESET) {
+			struct tt_lun *l = tt_session_lun(s, lun_id);
+			/* a reset ends every nexus's tasks, SPC-2 reservations, and tells the others */
+			abort_lun_tasks(l, 0, s);
+			tt_lun_pr_reset(l);
+			tt_lun_ua_raise(l, TT_UA_LUN_RESET, NULL);
+		}
 		break;
 	case TT_TMF_TARGET_WARM_RESET:
 	case TT_TMF_TARGET_COLD_RESET:
@@ -131,6 +207,11 @@ void tt_tmf_rx(struct tt_conn *conn, struct tt_pdu *pdu)
 				struct tt_task *t = tt_list_entry(pos, struct tt_task, conn_node);
 				tmf_abort(w, t);
 			}
+		}
+		for (unsigned i = 0; i < s->nluns; i++) {
+			abort_lun_tasks(s->luns[i], 0, s);
+			tt_lun_pr_reset(s->luns[i]);
+			tt_lun_ua_raise(s->luns[i], TT_UA_POWER_ON, NULL);
 		}
 		break;
 	case TT_TMF_TASK_REASSIGN:

@@ -27,7 +27,7 @@ qi_need
 
 tt_free_port P
 tt_free_port PT
-tt_start main --portal "127.0.0.1:$P" --lun ram:64M
+tt_start main --portal "127.0.0.1:$P" --lun ram:8M
 TAPLOG=$TT_WORK/tap.log
 : >"$TAPLOG"
 "$TT_PYTHON" "$TT_TOOLS/tap.py" --listen "$PT" --to "127.0.0.1:$P" --log "$TAPLOG" &

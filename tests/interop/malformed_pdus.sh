@@ -4,8 +4,11 @@
 # malformed_pdus.sh - tetherd against PDUs built by hand (tests/tools/malformed.py): garbage
 # instead of a login, an unsupported version, PDUs before login, failed logins (0x0203,
 # 0x0207), an unknown opcode (Reject 04h/05h with the header), a data segment above
-# MaxRecvDataSegmentLength, data without the W bit, Data-Out for no task, SCSI errors (sense
-# 5/21h, 5/20h), connections cut inside a PDU, and 1,000 random PDUs. After every case a
+# MaxRecvDataSegmentLength, data without the W bit, Data-Out for no task, Data-Out sequences
+# that break the rules (DataSN gap or repeat: the command fails; offsets out of order, data past
+# the transfer length, unsolicited data ending early: a response, the right data or a failure,
+# nothing written outside the command's blocks), SCSI errors (sense 5/21h, 5/20h),
+# connections cut inside a PDU, and 1,000 random PDUs. After every case a
 # fresh iscsi-inq must work and tetherd must still run; at the end it must stop cleanly.
 #
 # Exit: 0 pass, 77 skip (reason printed), 1 fail.
@@ -35,7 +38,7 @@ echo "    seed $SEED (TT_SEED=$SEED reproduces the fuzzing)"
 
 failed=()
 for c in garbage version-min no-login-first login-errors unknown-opcode oversized-segment \
-	data-without-w dataout-unknown-itt scsi-errors truncated fuzz; do
+	data-without-w dataout-unknown-itt dataout-errors scsi-errors truncated fuzz; do
 	step "$c"
 	if ! tt_pdu malformed.py --port "$P" --seed "$SEED" --opt login_timeout=$LOGIN_TIMEOUT "$c"; then
 		failed+=("$c")

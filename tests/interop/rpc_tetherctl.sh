@@ -132,16 +132,16 @@ check_target() { # the target as built below, whoever built it
 	contains "acl $I2  (mutual CHAP)" "target list"
 	wait_listening
 
-	OUT=$(iscsi-ls -s -i "$I1" "iscsi://127.0.0.1:$P2" 2>&1) || fail "iscsi-ls: $OUT"
+	OUT=$(timeout 30 iscsi-ls -s -i "$I1" "iscsi://127.0.0.1:$P2" 2>&1) || fail "iscsi-ls: $OUT"
 	contains "Target:$T Portal:127.0.0.1:$P2,1" "iscsi-ls"
 	contains "Lun:0" "iscsi-ls"
 	contains "Lun:3" "iscsi-ls"
-	OUT=$(iscsi-inq -i "$I1" "iscsi://127.0.0.1:$P2/$T/3" 2>&1) || fail "iscsi-inq as $I1: $OUT"
+	OUT=$(timeout 30 iscsi-inq -i "$I1" "iscsi://127.0.0.1:$P2/$T/3" 2>&1) || fail "iscsi-inq as $I1: $OUT"
 	contains "RPCDISK" "standard INQUIRY data of LUN 3 (product)"
-	OUT=$(iscsi-inq -e 1 -c 128 -i "$I1" "iscsi://127.0.0.1:$P2/$T/0" 2>&1) ||
+	OUT=$(timeout 30 iscsi-inq -e 1 -c 128 -i "$I1" "iscsi://127.0.0.1:$P2/$T/0" 2>&1) ||
 		fail "iscsi-inq serial page: $OUT"
 	contains "RPCTEST0" "unit serial number of LUN 0"
-	if iscsi-inq -i "$IX" "iscsi://127.0.0.1:$P2/$T/0" >"$WORK/inq" 2>&1; then
+	if timeout 30 iscsi-inq -i "$IX" "iscsi://127.0.0.1:$P2/$T/0" >"$WORK/inq" 2>&1; then
 		fail "$IX logged in to $T although the TPG admits only its ACLs: $(cat "$WORK/inq")"
 	fi
 }

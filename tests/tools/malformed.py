@@ -274,6 +274,151 @@ def dataout_unknown_itt(args):
     c.close()
 
 
+def write_pattern(c, lba, blocks, byte):
+    data = bytes([byte]) * (blocks * 512)
+    w = c.write(lba, data)
+    check(w.status == GOOD, "WRITE of a pattern: %r" % w)
+    return data
+
+
+def bad_write(c, what, lba, data, chunks, expect_fail):
+    """A WRITE(16) of data at lba, InitialR2T=No, ImmediateData=No (negotiated by the caller):
+    the unsolicited Data-Out PDUs are chunks = [(datasn, offset, bytes, final)...], wrong on
+    purpose. R2Ts are answered with the right data. The target must end the command with a
+    SCSI Response (perhaps after Rejects) and keep the connection; GOOD is allowed only when
+    not expect_fail, and then the blocks must hold the data. Returns the response PDU."""
+    itt = c.next_itt()
+    c.send(pdu.scsi_cmd(itt, c.cmdsn, c.expstatsn, pdu.cdb_write16(lba, len(data) // 512),
+                        edtl=len(data), write=True, final=False))
+    c.cmdsn += 1
+    for datasn, off, chunk, final in chunks:
+        c.send(pdu.data_out(itt, RSVD, c.expstatsn, datasn, off, chunk, final))
+    r2ts = []
+    while True:
+        try:
+            rsp = c.recv_until(lambda p: p.opcode in (SCSI_RSP, pdu.R2T) and p.itt == itt, 5.0,
+                               "SCSI Response")
+        except (Closed, Timeout) as e:
+            raise Fail("%s: no SCSI Response (%s)" % (what, e))
+        if rsp.opcode == SCSI_RSP:
+            break
+        r2ts.append((rsp.offset, rsp.desired))
+        end = min(rsp.offset + rsp.desired, len(data))
+        c.send(pdu.data_out(itt, rsp.ttt, c.expstatsn, 0, rsp.offset, data[rsp.offset:end], True))
+    rejects = [p for p in c.unexpected if p.opcode == REJECT]
+    c.unexpected.clear()
+    sl = int.from_bytes(rsp.data[:2], "big") if len(rsp.data) >= 2 else 0
+    sense = pdu.parse_sense(rsp.data[2:2 + sl])
+    good = rsp.response == 0 and rsp.status == GOOD
+    say("%s: %s%s%s, sense %s" % (
+        what, "Reject %s, then " % [reject_name(r.reason) for r in rejects] if rejects else "",
+        "R2Ts %s, then " % r2ts if r2ts else "",
+        "GOOD" if good else "response 0x%02x status 0x%02x" % (rsp.response, rsp.status),
+        sense))
+    if expect_fail:
+        check(not good, "%s: GOOD, although the data did not arrive as announced" % what)
+    elif good:
+        r = c.read(lba, len(data) // 512)
+        check(r.data == data, "%s: GOOD, but the blocks do not hold the data sent" % what)
+    still_usable(c, what)
+    return rsp
+
+
+@case
+def dataout_errors(args):
+    """Unsolicited Data-Out sequences that break the rules: a DataSN gap, a DataSN repeated
+    (must fail), offsets out of order, data past the Expected Data Transfer Length, an F bit
+    too early (may succeed, then with the right data). Never a write outside the command's
+    blocks; the connection goes on."""
+    c = login_ffp(args, op_keys={"InitialR2T": "No", "ImmediateData": "No",
+                                 "FirstBurstLength": 65536})
+    lba, n = 4096, 16                    # 8 KiB written, guard blocks around
+    before = write_pattern(c, lba - 4, 4, 0xAA)
+    after = write_pattern(c, lba + n, 4, 0xBB)
+    d = random.randbytes(n * 512)
+    q = len(d) // 4
+    parts = [d[i * q:(i + 1) * q] for i in range(4)]
+    bad_write(c, "DataSN gap (0, 1, 3, 4)", lba, d,
+              [(0, 0, parts[0], False), (1, q, parts[1], False), (3, 2 * q, parts[2], False),
+               (4, 3 * q, parts[3], True)], expect_fail=True)
+    bad_write(c, "DataSN repeated (0, 1, 1, 2)", lba, d,
+              [(0, 0, parts[0], False), (1, q, parts[1], False), (1, 2 * q, parts[2], False),
+               (2, 3 * q, parts[3], True)], expect_fail=True)
+    bad_write(c, "offsets out of order (0, 2q, q, 3q)", lba, d,
+              [(0, 0, parts[0], False), (1, 2 * q, parts[2], False), (2, q, parts[1], False),
+               (3, 3 * q, parts[3], True)], expect_fail=False)
+    # 4 KiB more than announced: a protocol error the target may reject (0x04) or ignore,
+    # but those bytes must not reach the blocks after the command's
+    bad_write(c, "data past the transfer length", lba, d,
+              [(0, 0, parts[0] + parts[1], False), (1, 2 * q, parts[2] + parts[3], False),
+               (2, 4 * q, random.randbytes(4096), True)], expect_fail=False)
+    r = c.read(lba + n, 4)
+    check(r.data == after, "the 4 KiB sent past the transfer length reached the next blocks")
+    # unsolicited data ending (F) before FirstBurstLength and the transfer length: the target
+    # fails the command or asks for the rest with R2T
+    rsp = bad_write(c, "unsolicited data ending after 2 of 8 KiB", lba, d,
+                    [(0, 0, parts[0], True)], expect_fail=False)
+    # the rest of that sequence, sent anyway after the response: not for any command
+    for i in (1, 2, 3):
+        c.send(pdu.data_out(rsp.itt, RSVD, c.expstatsn, i, i * q, parts[i], i == 3))
+    still_usable(c, "Data-Out after the command ended")
+    r = c.read(lba - 4, 4)
+    check(r.data == before, "the 4 blocks before the command's blocks changed")
+    r = c.read(lba + n, 4)
+    check(r.data == after, "the 4 blocks after the command's blocks changed")
+    say("the blocks around were not touched")
+    c.logout()
+    c.close()
+
+
+@case
+def abort_queued(args):
+    """ABORT TASK for a command held back by a CmdSN gap (CmdSN N+1 sent, N missing), then
+    the gap plugged: the TMF is answered (function complete or task does not exist), the
+    plugging command completes GOOD, the aborted one gets no response, and the connection
+    goes on. Also a LUN RESET and a connection closed with commands held back."""
+    for fn, name in ((1, "ABORT TASK"), (5, "LOGICAL UNIT RESET")):
+        c = login_ffp(args)
+        n = c.cmdsn
+        held = c.next_itt()
+        c.send(pdu.scsi_cmd(held, (n + 1) & 0xFFFFFFFF, c.expstatsn, pdu.cdb_read16(0, 8),
+                            edtl=4096, read=True))
+        tmf = c.next_itt()
+        c.send(pdu.tmf_req(tmf, n, c.expstatsn, fn, rtt=held if fn == 1 else RSVD,
+                           refcmdsn=(n + 1) & 0xFFFFFFFF))
+        try:
+            r = c.recv_until(lambda p: p.opcode == pdu.TMF_RSP and p.itt == tmf, 5.0,
+                             "TMF response")
+        except (Closed, Timeout) as e:
+            raise Fail("%s of a held-back command: no answer (%s)" % (name, e))
+        check(r.response in (0, 1), "%s of a held-back command: response %d" % (name, r.response))
+        say("%s of the command held back by the CmdSN gap: response %d" % (name, r.response))
+        # plug the gap: CmdSN n, then the next command is n+2 (n+1 was used by the aborted
+        # task; the target may also still hold its slot)
+        res = c.scsi(pdu.cdb_tur(), timeout=5)
+        if res.status == CHECK_CONDITION and res.sense_tuple()[0] == 0x06:
+            res = c.scsi(pdu.cdb_tur(), timeout=5)   # the unit attention of the reset
+        c.cmdsn = (n + 2) & 0xFFFFFFFF
+        check(res.status == GOOD, "TEST UNIT READY plugging the gap: %r" % res)
+        late = [p for p in c.unexpected if p.itt == held and p.opcode in (SCSI_RSP, pdu.DATA_IN)]
+        check(not late, "the aborted command was executed: %r" % late)
+        still_usable(c, name)
+        res = c.scsi(pdu.cdb_tur(), timeout=5)
+        check(res.status == GOOD, "TEST UNIT READY after the gap: %r" % res)
+        c.logout()
+        c.close()
+    # a connection that ends with commands waiting for a CmdSN that never comes
+    c = login_ffp(args)
+    for i in range(1, 6):
+        c.send(pdu.scsi_cmd(c.next_itt(), (c.cmdsn + i) & 0xFFFFFFFF, c.expstatsn,
+                            pdu.cdb_write16(64 * i, 8), edtl=4096, write=True,
+                            data=bytes(4096)))
+    time.sleep(0.1)
+    c.close()
+    say("a connection closed with 5 commands held back by a CmdSN gap")
+    time.sleep(0.2)
+
+
 @case
 def scsi_errors(args):
     """READ(10) beyond the capacity: CHECK CONDITION, ILLEGAL REQUEST, LBA OUT OF RANGE
@@ -363,9 +508,7 @@ def random_pdu(rnd, c):
         p.cmdsn = (c.cmdsn + rnd.randrange(-2, 3)) & 0xFFFFFFFF
         p.expstatsn = c.expstatsn
     if op == 0x01 and rnd.random() < 0.7:
-        cdb_ops = [0x00, 0x03, 0x12, 0x1A, 0x25, 0x28, 0x2A, 0x35, 0x88, 0x8A, 0x9E, 0xA0,
-                   0x5A, 0x55, 0x41, 0x93, 0x42, 0x2F, 0x8F, 0x89, 0x5E, 0x5F, 0xA3, 0x4D]
-        p.bhs[32] = rnd.choice(cdb_ops)
+        p.bhs[32] = rnd.choice(CDB_OPS)
         if rnd.random() < 0.5:
             p.edtl = rnd.choice([0, 512, 4096, 65536, 1 << 20, rnd.randrange(1 << 32)])
     if rnd.random() < 0.4:
@@ -383,28 +526,95 @@ def random_pdu(rnd, c):
     return p
 
 
+CDB_OPS = [0x00, 0x03, 0x12, 0x1A, 0x25, 0x28, 0x2A, 0x35, 0x88, 0x8A, 0x9E, 0xA0, 0x5A,
+           0x55, 0x41, 0x93, 0x42, 0x2F, 0x8F, 0x89, 0x5E, 0x5F, 0xA3, 0x4D, 0x15, 0x5A,
+           0x1B, 0x1E, 0x2E, 0x3C, 0x3B, 0x83, 0x84, 0x9F, 0xA4]
+
+
+def valid_pdu(rnd, c, recent):
+    """A well-formed PDU of a kind the target serves: a ping, a READ or WRITE (with immediate
+    data), a Data-Out for a recent WRITE, a TMF, a SendTargets; recent: ITTs of WRITEs."""
+    k = rnd.random()
+    itt = c.next_itt()
+    lun = rnd.choice([0, 0, 0, 1, 7])
+    blocks = rnd.choice([1, 8, 128, 2048])
+    lba = rnd.choice([0, 1, rnd.randrange(1 << 17), (1 << 17) - blocks, 1 << 17])
+    if k < 0.15:
+        return pdu.nop_out(itt, c.cmdsn, c.expstatsn, data=rnd.randbytes(rnd.randrange(64)))
+    if k < 0.40:
+        p = pdu.scsi_cmd(itt, c.cmdsn, c.expstatsn, pdu.cdb_read16(lba, blocks), lun=lun,
+                         edtl=blocks * 512, read=True)
+    elif k < 0.65:
+        n = min(blocks * 512, 65536, c.target_mrdsl)
+        n = rnd.choice([0, n, n // 2])
+        p = pdu.scsi_cmd(itt, c.cmdsn, c.expstatsn, pdu.cdb_write16(lba, blocks), lun=lun,
+                         edtl=blocks * 512, write=True, final=rnd.random() < 0.5,
+                         data=rnd.randbytes(n))
+        recent.append((itt, blocks * 512))
+        del recent[:-8]
+    elif k < 0.80 and recent:
+        witt, total = rnd.choice(recent)
+        off = rnd.choice([0, 512, 4096, total - 512, total])
+        n = rnd.choice([512, 4096, 8192])
+        return pdu.data_out(witt, rnd.choice([RSVD, RSVD, rnd.randrange(1 << 32)]),
+                            c.expstatsn, rnd.randrange(4), off, rnd.randbytes(n),
+                            rnd.random() < 0.5, lun=lun)
+    elif k < 0.90:
+        fn = rnd.choice([1, 2, 3, 4, 5, 6, 7, 8, 14])
+        rtt = rnd.choice(recent)[0] if recent and rnd.random() < 0.6 else rnd.randrange(1 << 32)
+        return pdu.tmf_req(itt, c.cmdsn, c.expstatsn, fn, lun=lun, rtt=rtt, refcmdsn=c.cmdsn - 1)
+    elif k < 0.95:
+        p = pdu.scsi_cmd(itt, c.cmdsn, c.expstatsn, bytes([rnd.choice(CDB_OPS)]) +
+                         rnd.randbytes(15), lun=lun, edtl=rnd.choice([0, 36, 512, 4096]),
+                         read=True)
+    else:
+        return pdu.text_req(itt, c.cmdsn, c.expstatsn, {"SendTargets": "All"})
+    c.cmdsn = (c.cmdsn + 1) & 0xFFFFFFFF
+    return p
+
+
+def mutate(rnd, p):
+    """Changes 1 to 3 random bytes of the BHS, leaving the framing (bytes 4-7) alone."""
+    for _ in range(rnd.randrange(1, 4)):
+        i = rnd.choice([x for x in range(48) if x not in (4, 5, 6, 7)])
+        p.bhs[i] = rnd.randrange(256)
+    return p
+
+
 @case
 def fuzz(args):
-    """1,000 random PDUs with valid framing on logged-in connections (a new one whenever the
-    target drops it); answers are read and dropped. The target must survive."""
+    """1,000 PDUs with valid framing on logged-in connections (a new one whenever the target
+    drops it): a third random, a third well-formed (pings, READ, WRITE with immediate data,
+    Data-Out, TMF, SendTargets), a third well-formed with 1 to 3 BHS bytes changed. Answers
+    are read and dropped. The target must survive, and keep reading."""
     rnd = random.Random(args.seed)
     total = int(args.opts.get("count", 1000))
     say("seed %d, %d PDUs" % (args.seed, total))
     sent = drops = answers = 0
     c = None
+    recent = []
     t0 = time.monotonic()
     while sent < total:
         if c is None:
-            c = login_ffp(args, clear_ua=())
+            c = login_ffp(args, clear_ua=(), op_keys={"InitialR2T": "No"})
             c.sock.settimeout(10)
-        p = random_pdu(rnd, c)
+            recent = []
+        k = rnd.random()
+        if k < 1 / 3:
+            p = random_pdu(rnd, c)
+        elif k < 2 / 3:
+            p = valid_pdu(rnd, c, recent)
+        else:
+            p = mutate(rnd, valid_pdu(rnd, c, recent))
         try:
             c.send(p)
             sent += 1
             while True:     # drain without waiting
                 try:
-                    c.recv(0.0 if rnd.random() < 0.9 else 0.02)
+                    x = c.recv(0.0 if rnd.random() < 0.9 else 0.02)
                     answers += 1
+                    if x.opcode == NOP_IN and x.itt == RSVD and x.ttt != RSVD:
+                        c.answer_nop_in(x)
                 except Timeout:
                     break
         except (Closed, Fail):

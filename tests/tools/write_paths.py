@@ -193,7 +193,7 @@ def target_limits(args):
                   MaxRecvDataSegmentLength=mrdsl)
     check(c.target_mrdsl == mrdsl, "the target declared MaxRecvDataSegmentLength=%d, "
           "expected %d" % (c.target_mrdsl, mrdsl))
-    w = run_write(c, 36864, MIB, min(fb, mrdsl), fb, "1 MiB WRITE")
+    w = run_write(c, 1024, MIB, min(fb, mrdsl), fb, "1 MiB WRITE")
     most = max(o for _, _, _, o in w.r2ts)
     say("at most %d R2Ts outstanding at once (MaxOutstandingR2T %d)" % (most, r2t))
     c.logout()

@@ -160,6 +160,10 @@ mountpoint -q /proc || mount -t proc proc /proc
 mountpoint -q /sys || mount -t sysfs sys /sys
 mountpoint -q /dev || mount -t devtmpfs dev /dev
 mkdir -p /dev/pts /dev/shm /run /tmp /mnt/host /mnt/ctl
+ln -sfn /proc/self/fd /dev/fd
+ln -sfn /proc/self/fd/0 /dev/stdin
+ln -sfn /proc/self/fd/1 /dev/stdout
+ln -sfn /proc/self/fd/2 /dev/stderr
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
 mount -t tmpfs tmpfs /run
@@ -186,8 +190,16 @@ mount -t 9p -o ro,trans=virtio,version=9p2000.L,msize=512000,cache=none tthost /
 echo "TT-VM-UP uptime=$(cut -d' ' -f1 /proc/uptime)s kernel=$(uname -r)"
 if [ "$(arg tt.job)" = 1 ] && [ -f /mnt/ctl/cmd.sh ]; then
 	cd /root
-	bash /mnt/ctl/cmd.sh </dev/null 2>&1 | tee /mnt/ctl/out.log
-	echo "${PIPESTATUS[0]}" >/mnt/ctl/rc
+	bash /mnt/ctl/cmd.sh </dev/null > >(tee /mnt/ctl/out.log) 2>&1
+	echo $? >/mnt/ctl/rc
+	tee_pid=$!
+	# what the job left running holds tee's input open: end it (a process
+	# stuck in D state may survive; then give up after 5 s)
+	for p in /proc/[0-9]*; do
+		p=${p#/proc/}
+		[ "$p" = 1 ] || [ "$p" = "$tee_pid" ] || [ ! -s "/proc/$p/cmdline" ] || kill -9 "$p" 2>/dev/null
+	done
+	for _ in $(seq 50); do [ -d "/proc/$tee_pid" ] || break; sleep 0.1; done
 else
 	echo "tt-init: interactive shell; 'poweroff' or Ctrl-D to stop"
 	printf '#!/bin/sh\nsync; echo o >/proc/sysrq-trigger\n' >/run/poweroff
@@ -223,11 +235,6 @@ EOF
 	rm -f "$r"/etc/apt/sources.list "$r"/etc/apt/sources.list.d/*
 }
 
-spec_hash() {
-	{ echo "$KVER $SUITE $GUEST_PKGS $INITIATOR_IQN"; declare -f write_guest_init write_guest_config rootfs_build; } |
-		sha256sum | cut -c1-16
-}
-
 apt_sources() {
 	local f
 	for f in /etc/apt/sources.list.d/*.sources /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
@@ -236,45 +243,61 @@ apt_sources() {
 	return 0
 }
 
-# Sets IMG.
-rootfs_build() {
-	local spec; spec=$(spec_hash)
-	IMG=$TT_VM_DIR/root-$KVER.img
-	[[ -f $IMG && $(cat "$IMG.spec" 2>/dev/null) == "$spec" ]] && return 0
+# Two cache levels: the root tree (mmdebstrap + kernel modules, slow, keyed by
+# kernel and package list) and the image made from it (init + configuration,
+# seconds, keyed by the tree and the functions that write them).
+tree_spec() { { echo "$KVER $SUITE $GUEST_PKGS"; declare -f rootfs_tree; } | sha256sum | cut -c1-16; }
+image_spec() {
+	{ tree_spec; echo "$INITIATOR_IQN"; declare -f write_guest_init write_guest_config rootfs_image; } |
+		sha256sum | cut -c1-16
+}
+
+# Sets ROOT: $TT_VM_DIR/rootfs, a Debian tree with the kernel's modules.
+rootfs_tree() {
+	local spec; spec=$(tree_spec)
+	ROOT=$TT_VM_DIR/rootfs
+	[[ -d $ROOT && $(cat "$ROOT.spec" 2>/dev/null) == "$spec" ]] && return 0
 	local src=()
 	mapfile -t src < <(apt_sources)
 	((${#src[@]})) || skip "no Debian apt sources configured on the host"
-	local r=$TT_VM_DIR/rootfs
-	rm -rf "$r" "$r.tmp"
-	log "mmdebstrap $SUITE -> $r (${GUEST_PKGS//,/ })"
+	rm -rf "$ROOT" "$ROOT.tmp" "$ROOT.spec"
+	log "mmdebstrap $SUITE -> $ROOT (${GUEST_PKGS//,/ })"
 	if ! timeout 1500 mmdebstrap --variant=essential --include="$GUEST_PKGS" \
 		--dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-exclude=/usr/share/man/*' \
 		--dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-exclude=/usr/share/info/*' \
-		"$SUITE" "$r.tmp" "${src[@]}" >"$TT_VM_DIR/mmdebstrap.log" 2>&1; then
+		"$SUITE" "$ROOT.tmp" "${src[@]}" >"$TT_VM_DIR/mmdebstrap.log" 2>&1; then
 		tail -15 "$TT_VM_DIR/mmdebstrap.log" >&2
-		rm -rf "$r.tmp"
+		rm -rf "$ROOT.tmp"
 		skip "mmdebstrap failed, no usable package archive? (log: $TT_VM_DIR/mmdebstrap.log)"
 	fi
-	mv "$r.tmp" "$r"
 	log "adding kernel modules $KVER"
-	mkdir -p "$r/lib/modules"
-	cp -a "$KDIR/lib/modules/$KVER" "$r/lib/modules/"
-	chroot "$r" depmod -a "$KVER"
-	write_guest_init "$r/sbin/tt-init"
-	write_guest_config "$r"
-	local mb; mb=$(($(du -sm "$r" | cut -f1) + 768))
+	mkdir -p "$ROOT.tmp/lib/modules"
+	cp -a "$KDIR/lib/modules/$KVER" "$ROOT.tmp/lib/modules/"
+	chroot "$ROOT.tmp" depmod -a "$KVER"
+	mv "$ROOT.tmp" "$ROOT"
+	echo "$spec" >"$ROOT.spec"
+}
+
+# Sets IMG: the ext4 image QEMU boots (with snapshot=on: never modified).
+rootfs_image() {
+	local spec; spec=$(image_spec)
+	IMG=$TT_VM_DIR/root-$KVER.img
+	[[ -f $IMG && $(cat "$IMG.spec" 2>/dev/null) == "$spec" ]] && return 0
+	write_guest_init "$ROOT/sbin/tt-init"
+	write_guest_config "$ROOT"
+	local mb; mb=$(($(du -sm "$ROOT" | cut -f1) + 768))
 	log "mke2fs ${mb} MiB image"
 	rm -f "$IMG" "$IMG.spec"
-	mke2fs -q -t ext4 -L ttroot -O ^metadata_csum -E root_owner=0:0 -d "$r" "$IMG" "${mb}M" >/dev/null
+	mke2fs -q -t ext4 -L ttroot -O ^metadata_csum -E root_owner=0:0 -d "$ROOT" "$IMG" "${mb}M" >/dev/null
 	echo "$spec" >"$IMG.spec"
 }
 
 # Sets INITRD: busybox + the modules needed to mount /dev/vda, then switch_root.
 initrd_build() {
 	INITRD=$TT_VM_DIR/initrd-$KVER.cpio.gz
-	local spec; spec="$(cat "$IMG.spec")-$(declare -f initrd_build | sha256sum | cut -c1-16)"
+	local spec; spec="$(cat "$ROOT.spec")-$(declare -f initrd_build | sha256sum | cut -c1-16)"
 	[[ -f $INITRD && $(cat "$INITRD.spec" 2>/dev/null) == "$spec" ]] && return 0
-	local r=$TT_VM_DIR/rootfs t=$TT_VM_DIR/initrd.tmp
+	local r=$ROOT t=$TT_VM_DIR/initrd.tmp
 	local m=$r/lib/modules/$KVER
 	[[ -f $m/modules.dep ]] || die "root tree $r is missing; run: $0 clean; $0 build"
 	rm -rf "$t"
@@ -338,7 +361,8 @@ build() {
 	flock 9
 	host_deps
 	kernel_fetch
-	rootfs_build
+	rootfs_tree
+	rootfs_image
 	initrd_build
 	flock -u 9
 	exec 9>&-

@@ -180,6 +180,40 @@ static void test_identity_stable(void **state)
 	tt_bdev_put(bdev);
 }
 
+static void test_vpd_long_names(void **state)
+{
+	char name[224];
+	struct tt_bdev *bdev;
+	struct tt_lun *lun;
+	struct tt_scsi_port port = { .tpgt = 7, .rel_port_id = 2, .port_group_id = 3 };
+	uint8_t buf[1024], len;
+	const uint8_t *d;
+	char err[64];
+	int n;
+
+	(void)state;
+	memset(name, 'a', sizeof(name) - 1);
+	memcpy(name, "iqn.2024-01.org.tether:", 23);
+	name[sizeof(name) - 1] = '\0';
+	port.target_name = name;
+	assert_int_equal(tt_bdev_open("ram:1M", &bdev, err, sizeof(err)), 0);
+	assert_int_equal(tt_lun_create(name, 1, bdev, NULL, &lun), 0);
+	n = tt_vpd_build(lun, &port, 0x83, buf, sizeof(buf));
+	assert_true(n > 0);
+	assert_int_equal(n, 4 + tt_get_be16(buf + 2));
+	d = find_designator(buf, 0x8, 1, &len);
+	assert_non_null(d);
+	assert_int_equal(len, 236);
+	assert_int_equal(strlen((const char *)d + 4), 223 + 9);
+	d = find_designator(buf, 0x8, 2, &len);
+	assert_non_null(d);
+	assert_int_equal(len, 224);
+	assert_string_equal((const char *)d + 4, name);
+	assert_int_equal(tt_vpd_build(lun, &port, 0x84, buf, sizeof(buf)), -ENOENT);
+	tt_lun_put(lun);
+	tt_bdev_put(bdev);
+}
+
 static void test_missing_lun(void **state)
 {
 	struct env *e = env_new("ram:1M");
@@ -484,6 +518,7 @@ int main(void)
 		cmocka_unit_test(test_inquiry_standard),
 		cmocka_unit_test(test_inquiry_vpd),
 		cmocka_unit_test(test_identity_stable),
+		cmocka_unit_test(test_vpd_long_names),
 		cmocka_unit_test(test_missing_lun),
 		cmocka_unit_test(test_report_luns),
 		cmocka_unit_test(test_unit_attention),

@@ -125,7 +125,7 @@ static void target_ok(const char *body)
 	expect_ok(text);
 }
 
-/* --- good files -------------------------------------------------------------------------------- */
+/* --- good files ------------------------------------------------------------------------------ */
 
 static void test_full_example(void **state)
 {
@@ -205,12 +205,13 @@ static void test_minimal_files(void **state)
 	tpg_ok("{\"tag\": 1, \"auth\": \"chap\", \"allow_any_initiator\": false}");
 }
 
-/* --- unknown keys ------------------------------------------------------------------------------ */
+/* --- unknown keys ---------------------------------------------------------------------------- */
 
 static void test_unknown_keys(void **state)
 {
 	(void)state;
-	expect_error("{\"target\": []}", "(top level): unknown key \"target\" (did you mean \"targets\"?)");
+	expect_error("{\"target\": []}",
+		     "(top level): unknown key \"target\" (did you mean \"targets\"?)");
 	expect_error("{\"global\": {\"log-level\": \"info\"}}",
 		     "global: unknown key \"log-level\" (did you mean \"log_level\"?)");
 	target_error("\"lun\": []", "targets[0]: unknown key \"lun\" (did you mean \"luns\"?)");
@@ -232,7 +233,7 @@ static void test_unknown_keys(void **state)
 		     "targets[0].acls[0].chap: unknown key \"mutual\"");
 }
 
-/* --- types ------------------------------------------------------------------------------------- */
+/* --- types ----------------------------------------------------------------------------------- */
 
 static void test_types(void **state)
 {
@@ -281,7 +282,7 @@ static void test_types(void **state)
 	target_error("\"alias\": \"a\\nb\"", "targets[0].alias: control character at offset 1");
 }
 
-/* --- missing fields ---------------------------------------------------------------------------- */
+/* --- missing fields -------------------------------------------------------------------------- */
 
 static void test_missing(void **state)
 {
@@ -302,7 +303,7 @@ static void test_missing(void **state)
 		     "targets[0].acls[0].chap.mutual_secret: missing");
 }
 
-/* --- ranges ------------------------------------------------------------------------------------ */
+/* --- ranges ---------------------------------------------------------------------------------- */
 
 static void test_ranges(void **state)
 {
@@ -359,7 +360,7 @@ static void test_ranges(void **state)
 		  "targets[0].tpgs[0].allow_any_initiator: cannot be true with \"auth\": \"chap\"");
 }
 
-/* --- iSCSI names ------------------------------------------------------------------------------- */
+/* --- iSCSI names ----------------------------------------------------------------------------- */
 
 static void name_bad(const char *name, const char *fragment)
 {
@@ -433,7 +434,7 @@ static void test_iscsi_names(void **state)
 		     "targets[0].acls[1].initiator: \"host2\": an iSCSI name starts with");
 }
 
-/* --- portals ----------------------------------------------------------------------------------- */
+/* --- portals --------------------------------------------------------------------------------- */
 
 static void portal_bad(const char *addr, const char *fragment)
 {
@@ -488,7 +489,7 @@ static void test_portals(void **state)
 		  "targets[0].tpgs[1].portals[2]: cannot parse address \"1.2.3\"");
 }
 
-/* --- duplicates -------------------------------------------------------------------------------- */
+/* --- duplicates ------------------------------------------------------------------------------ */
 
 static void test_duplicates(void **state)
 {
@@ -507,17 +508,23 @@ static void test_duplicates(void **state)
 	tpg_error("{\"tag\": 1, \"portals\": [\"[::1]:3260\"]}, "
 		  "{\"tag\": 2, \"portals\": [\"[0:0::1]\"]}",
 		  "targets[0].tpgs[1].portals[0]: portal \"[0:0::1]\" is already in tpgs[0]");
-	/* different ports, or different targets: fine */
+	/* an address serves one TPG of the daemon, whatever the target */
+	expect_error("{\"targets\": [{\"name\": \"iqn.2026-11.org.x:a\", \"tpgs\": [{\"tag\": 1, "
+		     "\"portals\": [\"0.0.0.0\"]}]}, {\"name\": \"iqn.2026-11.org.x:b\", \"tpgs\": "
+		     "[{\"tag\": 1, \"portals\": [\"10.0.0.1\", \"0.0.0.0:3260\"]}]}]}",
+		     "targets[1].tpgs[0].portals[1]: portal \"0.0.0.0:3260\" is already in "
+		     "targets[0].tpgs[0]");
+	/* other ports, other addresses: fine */
 	tpg_ok("{\"tag\": 1, \"portals\": [\"127.0.0.1:3260\", \"127.0.0.1:3261\"]}");
 	expect_ok("{\"targets\": [{\"name\": \"iqn.2026-11.org.x:a\", \"tpgs\": [{\"tag\": 1, "
 		  "\"portals\": [\"0.0.0.0\"]}]}, {\"name\": \"iqn.2026-11.org.x:b\", \"tpgs\": "
-		  "[{\"tag\": 1, \"portals\": [\"0.0.0.0\"]}]}]}");
+		  "[{\"tag\": 1, \"portals\": [\"0.0.0.0:3261\", \"[::]\"]}]}]}");
 	target_error("\"acls\": [{\"initiator\": \"iqn.2026-11.org.x:i\"}, "
 		     "{\"initiator\": \"iqn.2026-11.org.x:i\"}]",
 		     "targets[0].acls[1].initiator: duplicate initiator \"iqn.2026-11.org.x:i\"");
 }
 
-/* --- the pieces the control socket uses -------------------------------------------------------- */
+/* --- the pieces the control socket uses ------------------------------------------------------ */
 
 static void test_pieces(void **state)
 {
@@ -551,7 +558,7 @@ static void test_pieces(void **state)
 	json_decref(o);
 }
 
-/* --- files ------------------------------------------------------------------------------------- */
+/* --- files ----------------------------------------------------------------------------------- */
 
 static void write_file(const char *path, const char *text)
 {

@@ -12,6 +12,13 @@ PORTAL_B=10.77.2.1
 G_FAILS=0
 G_REQ=0
 
+# background jobs of a test end with it
+g_reap() {
+	local p
+	for p in $(jobs -p); do kill "$p" 2>/dev/null; done
+}
+trap g_reap EXIT
+
 g_now() { cut -d' ' -f1 /proc/uptime; }
 g_since() { awk -v a="$1" -v b="$(g_now)" 'BEGIN { printf "%.2f", b - a }'; }
 g_log() { echo "[guest $(g_now)] $*"; }
@@ -51,8 +58,8 @@ g_host() {
 	local n i ack
 	G_REQ=$((G_REQ + 1))
 	n=$G_REQ
-	echo "$*" >"/mnt/ctl/req.$n.tmp"
-	mv "/mnt/ctl/req.$n.tmp" "/mnt/ctl/req.$n"
+	echo "$*" >"/mnt/ctl/.req.$n"
+	mv "/mnt/ctl/.req.$n" "/mnt/ctl/req.$n"
 	for i in $(seq 200); do
 		if [ -f "/mnt/ctl/ack.$n" ]; then
 			ack=$(cat "/mnt/ctl/ack.$n")

@@ -145,8 +145,8 @@ scenario() {
 		--write_lat_log="/tmp/lat.$s" >"/tmp/fio.$s" 2>&1 &
 	cut=$!
 	sleep "$PRE_S"
-	t_cut=$(g_now)
 	g_host cut "$portal"
+	t_cut=$(g_now)
 	sleep "$CUT_S"
 	g_host restore "$portal"
 	t_rest=$(g_now)

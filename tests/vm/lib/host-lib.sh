@@ -35,7 +35,7 @@ VM_NS=tt-vm-$$
 VM_PORTALS=(10.77.1.1 10.77.2.1)
 VM_GUEST_IPS="10.77.1.2/24 10.77.2.2/24"
 VM_TGT_IQN=iqn.2026-11.org.tether:disk0
-VM_TGT_CP=$((20000 + $$ % 20000))
+VM_TGT_CP=$((1000 + $$ % 30000)) # tgtd control port (its socket name), <= 32767
 VM_RUN=
 VM_TARGET_PID=
 VM_WATCH_PID=
@@ -77,14 +77,33 @@ vm_build_guest() {
 	vm_log "guest image ready ($((SECONDS - t0)) s)"
 }
 
+vm_target_stop() {
+	local i
+	[[ -n $VM_TARGET_PID ]] || return 0
+	if [[ $TT_VM_TARGET == tgtd ]]; then
+		# tgtd ignores SIGTERM while it has targets
+		tgtadm -C "$VM_TGT_CP" --lld iscsi --op delete --mode target --tid 1 --force >/dev/null 2>&1
+		tgtadm -C "$VM_TGT_CP" --op delete --mode system >/dev/null 2>&1
+	fi
+	kill "$VM_TARGET_PID" 2>/dev/null
+	for i in $(seq 50); do
+		kill -0 "$VM_TARGET_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -9 "$VM_TARGET_PID" 2>/dev/null
+	wait "$VM_TARGET_PID" 2>/dev/null
+	VM_TARGET_PID=
+}
+
 vm_cleanup() {
 	local rc=$? pid
+	set +e
 	trap - EXIT INT TERM HUP
-	[[ -n $VM_WATCH_PID ]] && kill "$VM_WATCH_PID" 2>/dev/null && wait "$VM_WATCH_PID" 2>/dev/null
-	if [[ -n $VM_TARGET_PID ]]; then
-		kill "$VM_TARGET_PID" 2>/dev/null
-		wait "$VM_TARGET_PID" 2>/dev/null
+	if [[ -n $VM_WATCH_PID ]]; then
+		kill "$VM_WATCH_PID" 2>/dev/null
+		wait "$VM_WATCH_PID" 2>/dev/null
 	fi
+	vm_target_stop
 	if ip netns list 2>/dev/null | grep -qw "$VM_NS"; then
 		# anything still running in our namespace was started by this test
 		for pid in $(ip netns pids "$VM_NS" 2>/dev/null); do kill "$pid" 2>/dev/null; done
@@ -136,12 +155,13 @@ vm_target_start() {
 	local i
 	case $TT_VM_TARGET in
 	tetherd)
-		vm_ns "$TT_BUILD/src/cmd/tetherd" --portal "${VM_PORTALS[0]}:3260" --portal "${VM_PORTALS[1]}:3260" \
+		# not through vm_ns: $! must be the target itself (ip execs it)
+		ip netns exec "$VM_NS" "$TT_BUILD/src/cmd/tetherd" --portal "${VM_PORTALS[0]}:3260" --portal "${VM_PORTALS[1]}:3260" \
 			--lun "ram:${TT_VM_LUN_MB}M" >"$VM_RUN/target.log" 2>&1 &
 		VM_TARGET_PID=$!
 		;;
 	tgtd)
-		vm_ns tgtd -f -C "$VM_TGT_CP" --iscsi "portal=${VM_PORTALS[0]}:3260" >"$VM_RUN/target.log" 2>&1 &
+		ip netns exec "$VM_NS" tgtd -f -C "$VM_TGT_CP" --iscsi "portal=${VM_PORTALS[0]}:3260" >"$VM_RUN/target.log" 2>&1 &
 		VM_TARGET_PID=$!
 		for i in $(seq 50); do
 			tgtadm -C "$VM_TGT_CP" --lld iscsi --op show --mode portal >/dev/null 2>&1 && break
@@ -180,7 +200,7 @@ vm_host_action() {
 	table=$(vm_cut_table "$addr")
 	case $verb in
 	cut)
-		vm_ns nft -f - <<EOF || echo "error: nft failed"
+		vm_ns nft -f - <<EOF 2>&1 || echo "error: nft failed"
 table inet $table {
 	chain in { type filter hook input priority -10; policy accept; ip daddr $addr drop; }
 	chain out { type filter hook output priority -10; policy accept; ip saddr $addr drop; }
@@ -201,12 +221,12 @@ EOF
 vm_watch() {
 	local f n verb addr
 	while :; do
-		for f in "$VM_RUN"/ctl/req.*; do
+		for f in "$VM_RUN"/ctl/req.[0-9]*; do
 			[[ -f $f ]] || continue
 			n=${f##*/req.}
 			read -r verb addr <"$f" || true
 			rm -f "$f"
-			vm_host_action "$verb" "$addr" >"$VM_RUN/ctl/ack.$n.tmp" 2>&1
+			vm_host_action "$verb" "$addr" >"$VM_RUN/ctl/ack.$n.tmp"
 			mv "$VM_RUN/ctl/ack.$n.tmp" "$VM_RUN/ctl/ack.$n"
 		done
 		sleep 0.1

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# libiscsi's iscsi-test-cu --dataloss against tetherd, with two initiator names and two portal
+# URLs of the same LUN (so that the MultipathIO suite runs), on a thin RAM LUN, a thin sparse
+# file LUN (the whole suite on each), and the read-only suite on a write-protected LUN. Fails on
+# any failed test; prints every skip reason.
+. "$(dirname "$0")/../lib/common.sh"
+tt_setup conformance
+tt_need iscsi-test-cu
+tt_free_port P1
+tt_free_port P2
+tt_start main --portal 127.0.0.1:$P1 --portal 127.0.0.1:$P2 \
+	--lun ram:128M --lun "file:$TT_WORK/sparse.img,size=128M,create" --lun ram:64M,ro
+
+I1=iqn.2007-10.com.github:sahlberg:libiscsi:iscsi-test
+I2=iqn.2007-10.com.github:sahlberg:libiscsi:iscsi-test-2
+total_ran=0 total_failed=0 rc=0
+for lun in 0 1 2; do
+	suite=()
+	[ $lun = 2 ] && suite=(-t ALL.ReadOnly)
+	step "iscsi-test-cu --dataloss ${suite[*]} on LUN $lun over two portals"
+	log=$TT_WORK/cu-lun$lun.log
+	timeout 300 iscsi-test-cu --dataloss "${suite[@]}" -i $I1 -I $I2 \
+		"iscsi://127.0.0.1:$P1/$TT_IQN/$lun" "iscsi://127.0.0.1:$P2/$TT_IQN/$lun" >"$log" 2>&1
+	summary=$(awk '/^ +tests /{print $2, $3, $4, $5}' "$log")
+	read -r total ran passed failed <<<"${summary:-0 0 0 0}"
+	skipped=$(grep -c '\[SKIPPED\]' "$log")
+	echo "    LUN $lun: $ran ran, $failed failed, $skipped skip messages"
+	grep -oE '\[SKIPPED\].*' "$log" | sed -E 's/\. Skipping test//' | sort | uniq -c | sort -rn | sed 's/^/      /'
+	if [ -z "$summary" ]; then
+		tail -20 "$log"
+		fail "iscsi-test-cu printed no summary for LUN $lun"
+	fi
+	if [ "$failed" != 0 ]; then
+		grep -E 'FAILED|CU_ASSERT' "$log" | head -40
+		rc=1
+	fi
+	total_ran=$((total_ran + ran))
+	total_failed=$((total_failed + failed))
+done
+echo "FIGURE conformance_ran=$total_ran conformance_failed=$total_failed"
+[ $rc = 0 ] || fail "iscsi-test-cu reported $total_failed failed tests"
+tt_stop main
+echo "iscsi-test-cu: $total_ran tests ran, 0 failed"
