@@ -216,6 +216,20 @@ int tt_vpd_build(const struct tt_lun *lun, const struct tt_scsi_port *port, uint
 /* Mode page state of a new LUN. */
 void tt_mode_init(struct tt_lun *lun);
 
+/* --- third-party copy (xcopy.c) ------------------------------------------------------------------ */
+enum tt_exec_rc tt_spc_extended_copy(struct tt_scsi_task *task);
+enum tt_exec_rc tt_spc_receive_copy_results(struct tt_scsi_task *task);
+/* Third-party Copy VPD page (8Fh) of @lun into @buf (@len bytes); returns its full length. */
+size_t tt_xcopy_vpd_page(const struct tt_lun *lun, uint8_t *buf, size_t len);
+/* LUNs by NAA identifier, for the CSCD descriptors of EXTENDED COPY: tt_lun_create adds a LUN,
+ * its last tt_lun_put removes it. tt_lun_find_naa returns a LUN with a reference taken, or NULL. */
+void tt_lun_registry_add(struct tt_lun *lun);
+void tt_lun_registry_del(struct tt_lun *lun);
+struct tt_lun *tt_lun_find_naa(uint64_t naa_id);
+
+/* --- ALUA (alua.c) ---------------------------------------------------------------------------- */
+enum tt_exec_rc tt_spc_report_target_port_groups(struct tt_scsi_task *task);
+
 /* --- SBC (sbc.c) -------------------------------------------------------------------------------- */
 enum tt_exec_rc tt_sbc_read_write(struct tt_scsi_task *task);
 enum tt_exec_rc tt_sbc_verify(struct tt_scsi_task *task);

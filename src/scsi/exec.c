@@ -40,6 +40,28 @@ static const struct tt_scsi_cmd sanitize[] = {
 static const struct tt_scsi_cmd maintenance_in[] = {
 	{ "REPORT SUPPORTED OPERATION CODES", tt_spc_report_supported_opcodes, 0, IN, 12, USAGE(0xa3, TT_MI_REPORT_SUPPORTED_OPCODES, 0x87, 0xff, 0xff, 0xff,
 				       FF4, 0, 0), .sa = TT_MI_REPORT_SUPPORTED_OPCODES },
+	{ "REPORT TARGET PORT GROUPS", tt_spc_report_target_port_groups, 0, IN, 12,
+	  USAGE(0xa3, 0x20 | TT_MI_REPORT_TARGET_PORT_GROUPS, 0, 0, 0, 0, FF4, 0, 0),
+	  .sa = TT_MI_REPORT_TARGET_PORT_GROUPS },
+	{ 0 },
+};
+
+/* third-party copy (xcopy.c) */
+static const struct tt_scsi_cmd extended_copy[] = {
+	{ "EXTENDED COPY(LID1)", tt_spc_extended_copy, 0, OUT, 16,
+	  USAGE(0x83, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, FF4, 0, 0), .sa = 0x00 },
+	{ 0 },
+};
+
+static const struct tt_scsi_cmd receive_copy_results[] = {
+	{ "RECEIVE COPY RESULTS COPY STATUS", tt_spc_receive_copy_results, 0, IN, 16,
+	  USAGE(0x84, 0x00, 0xff, 0, 0, 0, 0, 0, 0, 0, FF4, 0, 0), .sa = 0x00 },
+	{ "RECEIVE COPY RESULTS RECEIVE DATA", tt_spc_receive_copy_results, 0, IN, 16,
+	  USAGE(0x84, 0x01, 0xff, 0, 0, 0, 0, 0, 0, 0, FF4, 0, 0), .sa = 0x01 },
+	{ "RECEIVE COPY RESULTS OPERATING PARAMETERS", tt_spc_receive_copy_results, 0, IN, 16,
+	  USAGE(0x84, 0x03, 0, 0, 0, 0, 0, 0, 0, 0, FF4, 0, 0), .sa = 0x03 },
+	{ "RECEIVE COPY RESULTS FAILED SEGMENT DETAILS", tt_spc_receive_copy_results, 0, IN, 16,
+	  USAGE(0x84, 0x04, 0xff, 0, 0, 0, 0, 0, 0, 0, FF4, 0, 0), .sa = 0x04 },
 	{ 0 },
 };
 
@@ -64,6 +86,10 @@ static const struct tt_scsi_cmd cmd_table[256] = {
 				   USAGE(0x55, 0x11, 0, 0, 0, 0, 0, 0xff, 0xff, 0) },
 	[TT_OP_MAINTENANCE_IN] = { "MAINTENANCE IN", NULL, 0, IN, 12, USAGE(0xa3),
 				   .by_sa = maintenance_in },
+	[TT_OP_EXTENDED_COPY] = { "EXTENDED COPY", NULL, 0, OUT, 16, USAGE(0x83),
+				  .by_sa = extended_copy },
+	[TT_OP_RECEIVE_COPY_RESULTS] = { "RECEIVE COPY RESULTS", NULL, 0, IN, 16, USAGE(0x84),
+					 .by_sa = receive_copy_results },
 	/* reservations (pr.c) */
 	[TT_OP_PERSISTENT_RESERVE_IN] = { "PERSISTENT RESERVE IN", NULL, 0, IN, 10, USAGE(0x5e),
 					  .by_sa = tt_pr_in_cmds },

@@ -123,6 +123,7 @@ int tt_lun_create(const char *target_name, uint64_t id, struct tt_bdev *bdev,
 	tt_bdev_get(bdev);
 	lun->bdev = bdev;
 	tt_mode_init(lun);
+	tt_lun_registry_add(lun);
 	*out = lun;
 	return 0;
 fail:
@@ -142,6 +143,7 @@ void tt_lun_put(struct tt_lun *lun)
 	if (!lun || __atomic_sub_fetch(&lun->refs, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
 	/* no task can be left: each borrows a session's reference */
+	tt_lun_registry_del(lun);
 	tt_ua_free_all(lun);
 	tt_pr_free(lun);
 	pthread_mutex_destroy(&lun->state->shared_lock);

@@ -117,6 +117,14 @@ typedef void (*tt_scsi_abort_fn)(struct tt_lun *lun, uint64_t nexus_id);
 void tt_scsi_set_abort_hook(tt_scsi_abort_fn fn);
 
 /*
+ * Target ports REPORT TARGET PORT GROUPS lists for their target (matched by target_name): the
+ * transport registers each port while it exists (@port stays valid until unregistered). Returns 0
+ * or -ENOSPC (more than 256 ports).
+ */
+int tt_scsi_port_register(const struct tt_scsi_port *port);
+void tt_scsi_port_unregister(const struct tt_scsi_port *port);
+
+/*
  * Unit attention conditions, in the order they are reported (SPC-4 5.14). A nexus holds at most one
  * of each; POWER ON / RESET clears the others.
  */

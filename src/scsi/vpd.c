@@ -10,12 +10,14 @@
 #define VPD_SUPPORTED     0x00
 #define VPD_SERIAL        0x80
 #define VPD_DEVICE_ID     0x83
+#define VPD_THIRD_PARTY_COPY 0x8f
 #define VPD_BLOCK_LIMITS  0xb0
 #define VPD_BLOCK_CHARS   0xb1
 #define VPD_LBP           0xb2
 
 static const uint8_t supported_pages[] = {
-	VPD_SUPPORTED, VPD_SERIAL, VPD_DEVICE_ID, VPD_BLOCK_LIMITS, VPD_BLOCK_CHARS, VPD_LBP,
+	VPD_SUPPORTED, VPD_SERIAL, VPD_DEVICE_ID, VPD_THIRD_PARTY_COPY, VPD_BLOCK_LIMITS,
+	VPD_BLOCK_CHARS, VPD_LBP,
 };
 
 /* designation descriptor header fields (SPC-4 7.8.6.1) */
@@ -185,6 +187,9 @@ int tt_vpd_build(const struct tt_lun *lun, const struct tt_scsi_port *port, uint
 		break;
 	case VPD_LBP:
 		n = page_lbp(lun, buf);
+		break;
+	case VPD_THIRD_PARTY_COPY:
+		n = tt_xcopy_vpd_page(lun, buf, len);
 		break;
 	default:
 		return -ENOENT;

@@ -190,6 +190,7 @@ int tt_target_create(const char *name, const char *alias, struct tt_target **out
 
 static void tpg_retire(struct tt_tpg *g)
 {
+	tt_scsi_port_unregister(&g->scsi_port); /* REPORT TARGET PORT GROUPS no longer lists it */
 	pthread_mutex_lock(&retired_lock);
 	tt_list_add_tail(&retired_tpgs, &g->node);
 	pthread_mutex_unlock(&retired_lock);
@@ -353,7 +354,7 @@ int tt_tpg_create(struct tt_target *t, uint16_t tag, struct tt_tpg **out, char *
 		.target_name = t->name,
 		.tpgt = tag,
 		.rel_port_id = tag,   /* unique in the target, never 0 */
-		.port_group_id = 1,
+		.port_group_id = tag, /* one ALUA target port group per TPG */
 	};
 	g->allow_any_initiator = tt_list_empty(&t->acls);
 	g->chap_required = false;
@@ -369,6 +370,8 @@ int tt_tpg_create(struct tt_target *t, uint16_t tag, struct tt_tpg **out, char *
 	tt_model_lock();
 	tt_list__add(&g->node, pos->prev, pos);
 	tt_model_unlock();
+	if (tt_scsi_port_register(&g->scsi_port) < 0)
+		tt_warn("target", "target %s: tpg %u: not listed in REPORT TARGET PORT GROUPS", t->name, tag);
 	tt_info("target", "target %s: tpg %u created", t->name, tag);
 	if (out)
 		*out = g;

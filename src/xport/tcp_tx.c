@@ -8,9 +8,9 @@
  * On the wire: BHS, AHS, header digest (CRC32C of BHS + AHS), data segment, zero padding to a
  * multiple of 4, data digest (CRC32C of data + padding, only when the segment is not empty).
  *
- * A PDU is finished when its last byte has been taken by the socket: then pdu->sent runs (it
- * must not free the PDU) and the PDU is freed. PDUs dropped by a shutdown are freed without
- * pdu->sent.
+ * A PDU is finished when its last byte has been taken by the socket: then it is freed with
+ * tt_pdu_free(), which runs its sent hook. PDUs dropped by a shutdown are freed the same way (the
+ * hook runs too: it means "finished with", not "delivered").
  */
 #include "xport/tcp.h"
 
@@ -52,7 +52,7 @@ void tt_tcp_tx_drop(struct tt_tcp_conn *tc)
 
 /*
  * Never fails as seen by the caller: the PDU is always the transport's once this is called.
- * On a connection already shut down it is freed at once (pdu->sent does not run).
+ * On a connection already shut down it is freed at once.
  */
 int tt_tcp_queue_pdu(struct tt_conn *conn, struct tt_pdu *pdu)
 {
@@ -159,11 +159,8 @@ static void tx_complete(struct tt_list *done)
 	struct tt_list *n;
 
 	while ((n = tt_list_pop(done))) {
-		struct tt_pdu *pdu = tt_list_entry(n, struct tt_pdu, node);
-
-		if (pdu->sent)
-			pdu->sent(pdu);
-		tt_pdu_free(pdu);
+		/* tt_pdu_free runs the PDU's sent hook */
+		tt_pdu_free(tt_list_entry(n, struct tt_pdu, node));
 	}
 }
 

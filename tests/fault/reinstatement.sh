@@ -12,13 +12,17 @@
 #           B to X after its login: X reads B, also 3 s later (A never lands after B);
 #   window  a write held in the old session's command window (its CmdSN one ahead of its turn)
 #           never runs: the login does not wait for it, X keeps its content;
+#   ghost   the design notes' test: the old path is cut silently (nftables) with a WRITE of A
+#           still in the network; the initiator reinstates through a second portal of the same
+#           portal group, writes B, and the cut is lifted: the retransmitted A never lands and
+#           the old connection ends;
 #   drain   a write that never completes (delay:hang): the login waits for the drain bound
 #           (30 s), then completes (the LUN with stuck I/O is failed); then SIGTERM must end
 #           tetherd within its grace period (exit 0, no sanitizer report).
-# After wait, fence and window no session is left (the new one logs out) and tetherd stops
+# After wait, fence, window and ghost no session is left (the new one logs out) and tetherd stops
 # cleanly; each variant runs against its own tetherd.
 # Figures: reinstate_login_ms, reinstate_after_write_ms, reinstate_window_login_ms,
-# reinstate_drain_login_ms.
+# reinstate_ghost_login_ms, reinstate_drain_login_ms.
 #
 # Exit: 0 pass, 77 skip (reason printed), 1 fail.
 # Environment: TT_BUILD, TT_TOP (see tests/lib/common.sh); FT_SKIP_DRAIN=1 leaves out the 30 s
@@ -80,6 +84,11 @@ EOF
 ft_start window --config "$TT_WORK/window.json"
 run_case window reinstate-window
 stop window "window"
+
+ft_add_path
+ft_start ghost --portal "$FT_TADDR:$FT_PORT" --portal "$FT_TADDR2:$FT_PORT" --lun ram:64M
+run_case ghost reinstate-ghost --opt host2="$FT_TADDR2"
+stop ghost "ghost"
 
 if [ "${FT_SKIP_DRAIN:-0}" != 1 ]; then
 	ft_start stuck --portal "$FT_TADDR:$FT_PORT" --lun delay:hang,ram:64M

@@ -74,19 +74,28 @@ tt_log_has_report() {
 	grep -E -q 'ERROR: [A-Za-z]+Sanitizer|SUMMARY: [A-Za-z]+Sanitizer|runtime error:|Assertion .* failed' "$1" 2>/dev/null
 }
 
+# tt_dump_logs: the end of every tetherd log of the test (also of instances restarted after a
+# crash), or, where there is one, the sanitizer report without its shadow-byte table.
 tt_dump_logs() {
-	local name
-	for name in "${!TT_LOG[@]}"; do
-		[ -s "${TT_LOG[$name]}" ] || continue
-		echo "--- last lines of the log of tetherd '$name' (${TT_LOG[$name]}):"
-		tail -n 40 "${TT_LOG[$name]}"
+	local f
+	[ -n "$TT_WORK" ] || return 0
+	for f in "$TT_WORK"/tetherd-*.log*; do
+		[ -s "$f" ] || continue
+		if tt_log_has_report "$f"; then
+			echo "--- sanitizer report in $(basename "$f"):"
+			sed -n '/ERROR: [A-Za-z]*Sanitizer\|runtime error:/,/SUMMARY:/p' "$f" |
+				grep -v '^ *$' | head -n 60
+		else
+			echo "--- last lines of $(basename "$f"):"
+			tail -n 25 "$f"
+		fi
 	done
 }
 
-# tt_stop_check NAME: SIGTERM, wait, check. Prints a message and returns 1 on a problem.
-# Never calls fail (it also runs from the exit trap).
+# tt_stop_check NAME [SECONDS]: SIGTERM, wait (20 s by default), check. Prints a message and
+# returns 1 on a problem. Never calls fail (it also runs from the exit trap).
 tt_stop_check() {
-	local name=$1 pid=${TT_PID[$1]:-} log=${TT_LOG[$1]} rc i
+	local name=$1 pid=${TT_PID[$1]:-} log=${TT_LOG[$1]} rc i secs=${2:-20}
 	[ -n "$pid" ] || return 0
 	unset "TT_PID[$name]"
 	if ! kill -0 "$pid" 2>/dev/null; then
@@ -96,12 +105,14 @@ tt_stop_check() {
 	fi
 	kill -TERM "$pid" 2>/dev/null
 	# SIGTERM logs initiators out for at most 10 s; a sanitizer build writes its report after.
-	for i in $(seq 200); do
+	for i in $(seq $((secs * 10))); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
 	if kill -0 "$pid" 2>/dev/null; then
-		echo "tetherd '$name' (pid $pid) still running 20 s after SIGTERM: killed"
+		echo "tetherd '$name' (pid $pid) still running $secs s after SIGTERM: killed"
+		echo "    its last log lines:"
+		tail -n 5 "$log" | sed 's/^/    | /'
 		kill -KILL "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
 		return 1
@@ -214,25 +225,52 @@ tt_start() {
 	echo "    tetherd '$name' running (pid $pid): $*"
 }
 
-# tt_stop NAME: SIGTERM; tetherd must exit 0 with no sanitizer report in its log.
+# tt_stop NAME [SECONDS]: SIGTERM; tetherd must exit 0 within SECONDS (20) with no sanitizer
+# report in its log.
 tt_stop() {
-	tt_stop_check "$1" || fail "tetherd '$1' did not stop cleanly"
+	tt_stop_check "$1" "${2:-20}" || fail "tetherd '$1' did not stop cleanly"
 	ok "tetherd '$1' stopped cleanly (exit 0, no sanitizer report)"
 }
 
-# tt_alive NAME [WHAT]: fails when tetherd NAME is no longer running or its log has a report.
-tt_alive() {
-	local pid=${TT_PID[$1]:-}
-	[ -n "$pid" ] || fail "tetherd '$1' was not started"
+# tt_running NAME [WHAT]: 0 when tetherd NAME runs and its log has no sanitizer report;
+# otherwise prints why and returns 1 (a dead instance is forgotten: tt_restart starts it again).
+tt_running() {
+	local pid=${TT_PID[$1]:-} rc
+	if [ -z "$pid" ]; then
+		echo "tetherd '$1' is not running"
+		return 1
+	fi
 	if ! kill -0 "$pid" 2>/dev/null; then
 		wait "$pid" 2>/dev/null
-		local rc=$?
+		rc=$?
 		unset "TT_PID[$1]"
-		fail "tetherd '$1' died${2:+ after $2} (exit status $rc)"
+		echo "tetherd '$1' died${2:+ after $2} (exit status $rc)"
+		return 1
 	fi
 	if tt_log_has_report "${TT_LOG[$1]}"; then
-		fail "tetherd '$1': sanitizer report in its log${2:+ after $2}"
+		echo "tetherd '$1': sanitizer report in its log${2:+ after $2}"
+		return 1
 	fi
+	return 0
+}
+
+# tt_alive NAME [WHAT]: fails unless tt_running.
+tt_alive() {
+	local msg
+	msg=$(tt_running "$@") || fail "$msg"
+}
+
+# tt_restart NAME [TETHERD ARGS...]: after a crash: keeps the old log aside (it stays in the
+# report) and starts tetherd NAME again.
+tt_restart() {
+	local name=$1 n=1
+	shift
+	[ -n "${TT_PID[$name]:-}" ] && kill -KILL "${TT_PID[$name]}" 2>/dev/null &&
+		wait "${TT_PID[$name]}" 2>/dev/null
+	unset "TT_PID[$name]"
+	while [ -e "${TT_LOG[$name]}.crash$n" ]; do n=$((n + 1)); done
+	mv "${TT_LOG[$name]}" "${TT_LOG[$name]}.crash$n"
+	tt_start "$name" "$@"
 }
 
 # tt_capture SECONDS CMD...: runs CMD with a time limit; stdout and stderr in $OUT;

@@ -376,7 +376,7 @@ def abort_queued(args):
     """ABORT TASK for a command held back by a CmdSN gap (CmdSN N+1 sent, N missing), then
     the gap plugged: the TMF is answered (function complete or task does not exist), the
     plugging command completes GOOD, the aborted one gets no response, and the connection
-    goes on. Also a LUN RESET and a connection closed with commands held back."""
+    goes on. The same with a LOGICAL UNIT RESET."""
     for fn, name in ((1, "ABORT TASK"), (5, "LOGICAL UNIT RESET")):
         c = login_ffp(args)
         n = c.cmdsn
@@ -393,12 +393,15 @@ def abort_queued(args):
             raise Fail("%s of a held-back command: no answer (%s)" % (name, e))
         check(r.response in (0, 1), "%s of a held-back command: response %d" % (name, r.response))
         say("%s of the command held back by the CmdSN gap: response %d" % (name, r.response))
-        # plug the gap: CmdSN n, then the next command is n+2 (n+1 was used by the aborted
-        # task; the target may also still hold its slot)
+        # plug the gap with CmdSN n; n+1 was taken by the aborted command, so the next
+        # command is n+2
         res = c.scsi(pdu.cdb_tur(), timeout=5)
-        if res.status == CHECK_CONDITION and res.sense_tuple()[0] == 0x06:
-            res = c.scsi(pdu.cdb_tur(), timeout=5)   # the unit attention of the reset
         c.cmdsn = (n + 2) & 0xFFFFFFFF
+        if fn == 5:
+            check(res.status == CHECK_CONDITION and res.sense_tuple()[:2] == (0x06, 0x29),
+                  "the first command after a LUN RESET: %r, expected a unit attention 6/29h"
+                  % res)
+            res = c.scsi(pdu.cdb_tur(), timeout=5)
         check(res.status == GOOD, "TEST UNIT READY plugging the gap: %r" % res)
         late = [p for p in c.unexpected if p.itt == held and p.opcode in (SCSI_RSP, pdu.DATA_IN)]
         check(not late, "the aborted command was executed: %r" % late)
@@ -407,13 +410,19 @@ def abort_queued(args):
         check(res.status == GOOD, "TEST UNIT READY after the gap: %r" % res)
         c.logout()
         c.close()
-    # a connection that ends with commands waiting for a CmdSN that never comes
+
+
+@case
+def held_back_close(args):
+    """A connection closed while commands wait for a CmdSN that never comes (N+1..N+5 sent,
+    N missing): the session must end and free them (malformed_pdus.sh then checks that
+    tetherd still stops at once on SIGTERM)."""
     c = login_ffp(args)
     for i in range(1, 6):
         c.send(pdu.scsi_cmd(c.next_itt(), (c.cmdsn + i) & 0xFFFFFFFF, c.expstatsn,
                             pdu.cdb_write16(64 * i, 8), edtl=4096, write=True,
                             data=bytes(4096)))
-    time.sleep(0.1)
+    c.ping()
     c.close()
     say("a connection closed with 5 commands held back by a CmdSN gap")
     time.sleep(0.2)

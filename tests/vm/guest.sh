@@ -161,17 +161,17 @@ mountpoint -q /sys || mount -t sysfs sys /sys
 mountpoint -q /dev || mount -t devtmpfs dev /dev
 mkdir -p /dev/pts /dev/shm /run /tmp /mnt/host /mnt/ctl
 ln -sfn /proc/self/fd /dev/fd
-ln -sfn /proc/self/fd/0 /dev/stdin
-ln -sfn /proc/self/fd/1 /dev/stdout
-ln -sfn /proc/self/fd/2 /dev/stderr
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
 mount -t tmpfs tmpfs /run
 mount -t tmpfs tmpfs /tmp
 mkdir -p /run/lock /run/lock/iscsi
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+mark() { echo "tt-init: $*" >/dev/kmsg; }
+mark start
 # no udev: load what uevents would have loaded
 modprobe -a -q virtio_net virtio_rng 9pnet_virtio 9p sd_mod sg
+mark modules loaded
 hostname tt-vm
 arg() { tr ' ' '\n' </proc/cmdline | sed -n "s/^$1=//p" | tail -1; }
 ip link set lo up
@@ -187,19 +187,25 @@ else
 fi
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,cache=none ttctl /mnt/ctl || echo "tt-init: 9p ctl mount failed"
 mount -t 9p -o ro,trans=virtio,version=9p2000.L,msize=512000,cache=none tthost /mnt/host || echo "tt-init: 9p host mount failed"
+mark up
 echo "TT-VM-UP uptime=$(cut -d' ' -f1 /proc/uptime)s kernel=$(uname -r)"
 if [ "$(arg tt.job)" = 1 ] && [ -f /mnt/ctl/cmd.sh ]; then
 	cd /root
-	bash /mnt/ctl/cmd.sh </dev/null > >(tee /mnt/ctl/out.log) 2>&1
-	echo $? >/mnt/ctl/rc
+	mkfifo /run/job.out
+	tee /mnt/ctl/out.log </run/job.out &
 	tee_pid=$!
+	bash /mnt/ctl/cmd.sh </dev/null >/run/job.out 2>&1
+	echo $? >/mnt/ctl/rc
+	mark "job done"
 	# what the job left running holds tee's input open: end it (a process
 	# stuck in D state may survive; then give up after 5 s)
 	for p in /proc/[0-9]*; do
 		p=${p#/proc/}
 		[ "$p" = 1 ] || [ "$p" = "$tee_pid" ] || [ ! -s "/proc/$p/cmdline" ] || kill -9 "$p" 2>/dev/null
 	done
+	mark "killed"
 	for _ in $(seq 50); do [ -d "/proc/$tee_pid" ] || break; sleep 0.1; done
+	mark "job reaped $tee_pid $(cat /proc/$tee_pid/status 2>&1 | head -3 | tr '\n' ' ')"
 else
 	echo "tt-init: interactive shell; 'poweroff' or Ctrl-D to stop"
 	printf '#!/bin/sh\nsync; echo o >/proc/sysrq-trigger\n' >/run/poweroff
@@ -287,8 +293,10 @@ rootfs_image() {
 	write_guest_config "$ROOT"
 	local mb; mb=$(($(du -sm "$ROOT" | cut -f1) + 768))
 	log "mke2fs ${mb} MiB image"
-	rm -f "$IMG" "$IMG.spec"
-	mke2fs -q -t ext4 -L ttroot -O ^metadata_csum -E root_owner=0:0 -d "$ROOT" "$IMG" "${mb}M" >/dev/null
+	# a new file, renamed over the old one: guests still running keep theirs
+	rm -f "$IMG.tmp"
+	mke2fs -q -t ext4 -L ttroot -O ^metadata_csum -E root_owner=0:0 -d "$ROOT" "$IMG.tmp" "${mb}M" >/dev/null
+	mv "$IMG.tmp" "$IMG"
 	echo "$spec" >"$IMG.spec"
 }
 

@@ -10,7 +10,7 @@
 # TT_VM_TARGET=tgtd runs the same test against tgtd; see docs/vm.md.
 set -euo pipefail
 
-# shellcheck source=tests/vm/lib/host-lib.sh
+# shellcheck source=lib/host-lib.sh source-path=SCRIPTDIR
 . "$(dirname "$0")/lib/host-lib.sh"
 
 vm_prepare

@@ -10,7 +10,7 @@
 # Exit 0 pass, 77 skip (reason printed), else fail. See docs/vm.md.
 set -euo pipefail
 
-# shellcheck source=tests/vm/lib/host-lib.sh
+# shellcheck source=lib/host-lib.sh source-path=SCRIPTDIR
 . "$(dirname "$0")/lib/host-lib.sh"
 
 vm_prepare

@@ -17,6 +17,8 @@ Each case is run by name (pdu.run_cases: --host, --port, --target, --opt KEY=VAL
   reinstate-fence   old session writes A to block X (parked), reinstate, new session writes B:
                     B stays
   reinstate-window  a write held in the old session's command window (CmdSN gap) never runs
+  reinstate-ghost   the old path cut silently with a WRITE in the network, reinstatement through
+                    a second portal (host2=ADDR), overwrite, cut lifted: the stale write never lands
   reinstate-drain   the old write never completes (hang): the login waits for the drain bound
   shutdown-logout   wait for the Async Message asking to log out, log out
   shutdown-ignore   wait for the Async Message, do not log out; report when the target closes
@@ -29,6 +31,7 @@ import os
 import random
 import socket
 import struct
+import subprocess
 import sys
 import threading
 import time
@@ -481,6 +484,55 @@ def case_reinstate_window(args):
     new.close()
 
 
+def _nft(rules):
+    subprocess.run(["nft", "-f", "-"], input=rules.encode(), check=True, timeout=10)
+
+
+def case_reinstate_ghost(args):
+    """The ghost write of the design notes: the old path is cut silently with a WRITE of A
+    still in the network; the initiator reinstates its session through a second portal,
+    overwrites with B, and the cut is lifted: the retransmitted A must never land."""
+    host2 = opt(args, "host2", "")
+    check(host2, "host2 (the second portal's address) is needed")
+    x = 500
+    old = login(args)
+    before, a, b = pattern("before", BS), pattern("ghost-A", BS), pattern("new-B", BS)
+    check(old.write(x, before).status == GOOD, "WRITE before")
+    _nft("table inet ttfghost {\n"
+         " chain input { type filter hook input priority -100; ip saddr %s drop; }\n"
+         " chain output { type filter hook output priority -100; ip daddr %s drop; }\n}\n"
+         % (args.host, args.host))
+    try:
+        itt = send_write(old, 0, x, a)    # stays in the initiator's socket, retransmitted
+        time.sleep(0.5)
+        t0 = time.monotonic()
+        new = Conn(host2, args.port, 20.0)
+        new.login(initiator=INITIATOR, target=args.target, isid=old.isid)
+        took = time.monotonic() - t0
+        say("reinstate-ghost: the reinstating login through %s took %.0f ms" % (host2, took * 1000))
+        say("FIGURE reinstate_ghost_login_ms=%d" % (took * 1000))
+        new.clear_ua()
+        check(new.write(x, b).status == GOOD, "WRITE B through the new session")
+        r = new.read(x, 1)
+        check(r.status == GOOD and r.data == b, "block %d is not B right after writing it" % x)
+    finally:
+        _nft("delete table inet ttfghost\n")
+    t_un = time.monotonic()
+    # the old connection's retransmissions now reach the target, which must refuse them
+    closed = old.is_closed(10.0)
+    say("the old connection %s %.1f s after the cut was lifted"
+        % ("ended" if closed else "is still open", time.monotonic() - t_un))
+    time.sleep(0.5)
+    r = new.read(x, 1)
+    check(r.status == GOOD, "READ after the cut was lifted: %r" % r)
+    check(r.data != a, "GHOST WRITE: the old session's write A landed after B")
+    check(r.data == b, "block %d holds neither B nor A" % x)
+    check(closed, "the old connection is still open 10 s after the cut was lifted")
+    _check_no_old_response(new, {itt}, "reinstate-ghost")
+    new.logout()
+    new.close()
+
+
 def case_reinstate_drain(args):
     bound = opt(args, "bound_ms", 30000, int) / 1000.0
     x = 400
@@ -578,6 +630,7 @@ CASES = {
     "reinstate-wait": case_reinstate_wait,
     "reinstate-fence": case_reinstate_fence,
     "reinstate-window": case_reinstate_window,
+    "reinstate-ghost": case_reinstate_ghost,
     "reinstate-drain": case_reinstate_drain,
     "shutdown-logout": case_shutdown_logout,
     "shutdown-ignore": case_shutdown_ignore,

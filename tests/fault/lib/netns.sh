@@ -60,6 +60,19 @@ ft_setup() {
 	echo "    namespaces $FT_NST ($FT_TADDR) <-> $FT_NSI ($FT_IADDR)"
 }
 
+# ft_add_path: a second veth pair between the namespaces, $FT_TADDR2 (target) <-> $FT_IADDR2.
+ft_add_path() {
+	FT_TADDR2=10.199.2.1
+	FT_IADDR2=10.199.2.2
+	ip link add "${FT_TVETH}2" netns "$FT_NST" type veth peer name "${FT_IVETH}2" \
+		netns "$FT_NSI" || fail "cannot create a second veth pair"
+	ip -n "$FT_NST" addr add "$FT_TADDR2/24" dev "${FT_TVETH}2" || fail "address $FT_TADDR2"
+	ip -n "$FT_NSI" addr add "$FT_IADDR2/24" dev "${FT_IVETH}2" || fail "address $FT_IADDR2"
+	ip -n "$FT_NST" link set "${FT_TVETH}2" up || fail "${FT_TVETH}2 up"
+	ip -n "$FT_NSI" link set "${FT_IVETH}2" up || fail "${FT_IVETH}2 up"
+	echo "    second path $FT_TADDR2 <-> $FT_IADDR2"
+}
+
 # ft_ns_remove NS: kills what still runs in NS (only our namespaces hold our processes), then
 # deletes it.
 ft_ns_remove() {

@@ -86,9 +86,9 @@ static void test_inquiry_vpd(void **state)
 	run_in(e, tt, c, 6, 255);
 	assert_good(tt);
 	assert_int_equal(tt->data[1], 0x00);
-	assert_int_equal(tt_get_be16(tt->data + 2), 6);
-	assert_memory_equal(tt->data + 4, "\x00\x80\x83\xb0\xb1\xb2", 6);
-	assert_int_equal(tt->t.data_len, 10);
+	assert_int_equal(tt_get_be16(tt->data + 2), 7);
+	assert_memory_equal(tt->data + 4, "\x00\x80\x83\x8f\xb0\xb1\xb2", 7);
+	assert_int_equal(tt->t.data_len, 11);
 
 	inquiry_cdb(c, true, 0x80, 255);
 	run_in(e, tt, c, 6, 255);

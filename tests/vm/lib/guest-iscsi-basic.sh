@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: BSD-3-Clause
+# shellcheck shell=bash
 #
 # guest-iscsi-basic.sh - guest side of iscsi_basic.sh: SendTargets discovery,
 # login over TCP, identity of the LUN, ext4 with checksummed files, fio crc32c
@@ -7,7 +8,7 @@
 # Variables: TT_VM_LUN_MB (expected size), TT_VM_EXPECT_VENDOR [TETHER],
 # TT_VM_EXPECT_PRODUCT [any non-empty].
 
-# shellcheck source=tests/vm/lib/guest-lib.sh
+# shellcheck source=guest-lib.sh source-path=SCRIPTDIR
 . /mnt/host/tests/vm/lib/guest-lib.sh
 
 LUN_MB=${TT_VM_LUN_MB:-256}
@@ -25,7 +26,7 @@ t0=$(g_now)
 out=$(g_discover "$PORTAL_A") || g_die "SendTargets on $PORTAL_A failed: $out"
 g_figure basic_discovery_s "$(g_since "$t0")"
 echo "SendTargets on $PORTAL_A:"
-echo "$out" | sed 's/^/  /'
+echo "  ${out//$'\n'/$'\n'  }"
 IQN=$(echo "$out" | awk '{ print $2; exit }')
 [ -n "$IQN" ] || g_die "SendTargets returned no target"
 g_ok "SendTargets returned target $IQN"
@@ -47,18 +48,20 @@ lsscsi
 
 # ---- identity
 sectors=$(cat "/sys/block/$DEV/size")
-[ "$sectors" = $((LUN_MB * 2048)) ] && g_ok "size $LUN_MB MiB" ||
-	g_bad "size is $sectors sectors, expected $((LUN_MB * 2048))"
+if [ "$sectors" = $((LUN_MB * 2048)) ]; then g_ok "size $LUN_MB MiB"
+else g_bad "size is $sectors sectors, expected $((LUN_MB * 2048))"; fi
 vendor=$(sed 's/ *$//' "/sys/block/$DEV/device/vendor")
 product=$(sed 's/ *$//' "/sys/block/$DEV/device/model")
-[ "$vendor" = "$EXPECT_VENDOR" ] && g_ok "vendor '$vendor'" || g_bad "vendor '$vendor', expected '$EXPECT_VENDOR'"
-if [ -n "$EXPECT_PRODUCT" ]; then
-	[ "$product" = "$EXPECT_PRODUCT" ] && g_ok "product '$product'" || g_bad "product '$product', expected '$EXPECT_PRODUCT'"
+if [ "$vendor" = "$EXPECT_VENDOR" ]; then g_ok "vendor '$vendor'"
+else g_bad "vendor '$vendor', expected '$EXPECT_VENDOR'"; fi
+if [ -n "$product" ] && { [ -z "$EXPECT_PRODUCT" ] || [ "$product" = "$EXPECT_PRODUCT" ]; }; then
+	g_ok "product '$product'"
 else
-	[ -n "$product" ] && g_ok "product '$product'" || g_bad "empty product"
+	g_bad "product '$product', expected '${EXPECT_PRODUCT:-non-empty}'"
 fi
 serial=$(sg_inq -p 0x80 "/dev/$DEV" 2>/dev/null | sed -n 's/^ *Unit serial number: *//p' | sed 's/ *$//')
-[ -n "$serial" ] && g_ok "unit serial number (VPD 80h) '$serial'" || g_bad "no unit serial number (VPD 80h)"
+if [ -n "$serial" ]; then g_ok "unit serial number (VPD 80h) '$serial'"
+else g_bad "no unit serial number (VPD 80h)"; fi
 wwid=$(cat "/sys/block/$DEV/device/wwid" 2>/dev/null)
 scsi_id=$(/lib/udev/scsi_id -g -u -d "/dev/$DEV" 2>/dev/null)
 echo "VPD 83h:"
@@ -67,12 +70,14 @@ case $wwid in
 naa.* | eui.* | t10.* | "") ;;
 *) g_bad "unexpected wwid form '$wwid'" ;;
 esac
-[ -n "$wwid" ] && g_ok "wwid (sysfs, from VPD 83h) '$wwid'" || g_bad "no wwid in sysfs (VPD 83h)"
-[ -n "$scsi_id" ] && g_ok "scsi_id '$scsi_id'" || g_bad "scsi_id returned nothing"
+if [ -n "$wwid" ]; then g_ok "wwid (sysfs, from VPD 83h) '$wwid'"
+else g_bad "no wwid in sysfs (VPD 83h)"; fi
+if [ -n "$scsi_id" ]; then g_ok "scsi_id '$scsi_id'"
+else g_bad "scsi_id returned nothing"; fi
 case $wwid in
 naa.*)
-	[ "${scsi_id#3}" = "${wwid#naa.}" ] && g_ok "scsi_id and sysfs wwid agree (NAA)" ||
-		g_bad "scsi_id '$scsi_id' does not match wwid '$wwid'"
+	if [ "${scsi_id#3}" = "${wwid#naa.}" ]; then g_ok "scsi_id and sysfs wwid agree (NAA)"
+	else g_bad "scsi_id '$scsi_id' does not match wwid '$wwid'"; fi
 	;;
 esac
 
@@ -105,13 +110,14 @@ g_ok "ext4 created, 8 files written, sha256 recorded"
 # ---- logout, login again
 t0=$(g_now)
 g_logout "$IQN" "$PORTAL_A" || g_die "logout failed"
-[ -b "/dev/$DEV" ] && g_bad "/dev/$DEV still present after logout" || g_ok "logout removed /dev/$DEV"
+if [ -b "/dev/$DEV" ]; then g_bad "/dev/$DEV still present after logout"
+else g_ok "logout removed /dev/$DEV"; fi
 g_login "$IQN" "$PORTAL_A" || g_die "second login failed"
 DEV=$(g_disk "$IQN" "$PORTAL_A") || g_die "no disk after second login"
 g_figure basic_relogin_s "$(g_since "$t0")"
 g_ok "logged in again, LUN is /dev/$DEV"
-[ "$(cat "/sys/block/$DEV/device/wwid" 2>/dev/null)" = "$wwid" ] && g_ok "same wwid after re-login" ||
-	g_bad "wwid changed across re-login"
+if [ "$(cat "/sys/block/$DEV/device/wwid" 2>/dev/null)" = "$wwid" ]; then g_ok "same wwid after re-login"
+else g_bad "wwid changed across re-login"; fi
 
 mount "/dev/$DEV" /mnt/lun || g_die "mount after re-login failed"
 if g_sha_files /mnt/lun | cmp -s - /tmp/sums; then

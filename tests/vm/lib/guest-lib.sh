@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: BSD-3-Clause
+# shellcheck shell=bash
 #
 # guest-lib.sh - sourced by the guest side of the VM tests (runs inside the
 # guest booted by guest.sh, as root, without systemd).
@@ -7,8 +8,8 @@
 # with the host test (read-write). Times are seconds since guest boot.
 
 set -u
-PORTAL_A=10.77.1.1
-PORTAL_B=10.77.2.1
+# shellcheck disable=SC2034 # used by the scripts that source this file
+PORTAL_A=10.77.1.1 PORTAL_B=10.77.2.1
 G_FAILS=0
 G_REQ=0
 
@@ -20,6 +21,7 @@ g_reap() {
 trap g_reap EXIT
 
 g_now() { cut -d' ' -f1 /proc/uptime; }
+g_epoch() { date +%s.%3N; }
 g_since() { awk -v a="$1" -v b="$(g_now)" 'BEGIN { printf "%.2f", b - a }'; }
 g_log() { echo "[guest $(g_now)] $*"; }
 g_ok() { echo "ok: $*"; }
@@ -55,12 +57,12 @@ g_end() {
 
 # g_host VERB ADDR: ask the host to cut or restore a portal; waits for the ack.
 g_host() {
-	local n i ack
+	local n ack
 	G_REQ=$((G_REQ + 1))
 	n=$G_REQ
 	echo "$*" >"/mnt/ctl/.req.$n"
 	mv "/mnt/ctl/.req.$n" "/mnt/ctl/req.$n"
-	for i in $(seq 200); do
+	for _ in $(seq 200); do
 		if [ -f "/mnt/ctl/ack.$n" ]; then
 			ack=$(cat "/mnt/ctl/ack.$n")
 			rm -f "/mnt/ctl/ack.$n"
@@ -83,8 +85,8 @@ g_udev_start() {
 g_iscsi_start() {
 	modprobe iscsi_tcp || g_die "modprobe iscsi_tcp"
 	iscsid || g_die "iscsid did not start"
-	local i rc
-	for i in $(seq 50); do
+	local rc
+	for _ in $(seq 50); do
 		rc=0
 		iscsiadm -m session >/dev/null 2>&1 || rc=$?
 		# 0 = sessions, 21 = no sessions: both mean iscsid answers
@@ -106,8 +108,8 @@ g_set() { iscsiadm -m node -T "$1" -p "$2:3260" -o update -n "$3" -v "$4" >/dev/
 # g_disk IQN PORTAL: prints the sdX attached to the session on that portal
 # (waits up to 20 s for the LUN scan)
 g_disk() {
-	local i d
-	for i in $(seq 100); do
+	local d
+	for _ in $(seq 100); do
 		d=$(iscsiadm -m session -P 3 2>/dev/null | awk -v t="$1" -v p="$2:3260" '
 			/^Target: / { tgt = $2 }
 			/Current Portal: / { cur = $3; sub(/,.*/, "", cur) }

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: BSD-3-Clause
+# shellcheck shell=bash
 #
 # guest-multipath.sh - guest side of multipath_failover.sh.
 #
@@ -11,20 +12,25 @@
 #
 # Scenarios:
 #   stock        the settings Debian ships (iscsid.conf, multipath-tools
-#                built-in defaults)
+#                built-in defaults). multipathd sets each iSCSI session's
+#                recovery_tmo to its fast_io_fail_tmo (5 s), whatever
+#                node.session.timeo.replacement_timeout says.
 #   recommended  node.conn[0].timeo.noop_out_interval=5, noop_out_timeout=5,
 #                node.session.timeo.replacement_timeout=15, no_path_retry queue
+#   untuned      as stock, but fast_io_fail_tmo off: the session keeps
+#                iscsid's replacement_timeout (120 s), I/O waits for the path
+#                (not run unless asked for)
 #
 # Variables: TT_MP_SCENARIOS ["stock recommended"], TT_MP_CUT_S [30],
-# TT_MP_PRE_S [5], TT_MP_POST_S [15] (seconds of fio before/after the cut).
+# TT_MP_PRE_S [3], TT_MP_POST_S [10] (seconds of fio before/after the cut).
 
-# shellcheck source=tests/vm/lib/guest-lib.sh
+# shellcheck source=guest-lib.sh source-path=SCRIPTDIR
 . /mnt/host/tests/vm/lib/guest-lib.sh
 
 SCENARIOS=${TT_MP_SCENARIOS:-stock recommended}
 CUT_S=${TT_MP_CUT_S:-30}
-PRE_S=${TT_MP_PRE_S:-5}
-POST_S=${TT_MP_POST_S:-15}
+PRE_S=${TT_MP_PRE_S:-3}
+POST_S=${TT_MP_POST_S:-10}
 
 dmesg -n 1
 g_udev_start
@@ -34,12 +40,12 @@ g_iscsi_start
 # ---- discovery on both portals (a target may announce only the portal asked)
 out=$(g_discover "$PORTAL_A") || g_die "SendTargets on $PORTAL_A failed: $out"
 echo "SendTargets on $PORTAL_A:"
-echo "$out" | sed 's/^/  /'
+echo "  ${out//$'\n'/$'\n'  }"
 IQN=$(echo "$out" | awk '{ print $2; exit }')
 [ -n "$IQN" ] || g_die "SendTargets returned no target"
 outb=$(g_discover "$PORTAL_B") || g_die "SendTargets on $PORTAL_B failed: $outb"
 echo "SendTargets on $PORTAL_B:"
-echo "$outb" | sed 's/^/  /'
+echo "  ${outb//$'\n'/$'\n'  }"
 echo "$outb" | awk '{ print $2 }' | grep -qx "$IQN" || g_die "$IQN is not offered on $PORTAL_B"
 
 mp_conf() {
@@ -48,6 +54,7 @@ mp_conf() {
 		echo "	user_friendly_names yes"
 		echo "	find_multipaths no"
 		[ "$1" = recommended ] && echo "	no_path_retry queue"
+		[ "$1" = untuned ] && echo "	fast_io_fail_tmo off"
 		echo "}"
 	} >/etc/multipath.conf
 }
@@ -107,19 +114,19 @@ active_disk() {
 
 watch_paths() {
 	while :; do
-		multipathd show paths format "%d %t %T" 2>/dev/null | awk -v t="$(g_now)" 'NR > 1 { print t, $0 }'
+		multipathd show paths format "%d %t %T" 2>/dev/null | awk -v t="$(g_epoch)" 'NR > 1 { print t, $0 }'
 		sleep 0.5
 	done >"/tmp/paths.$1" 2>/dev/null
 }
 
-# first guest time >= FROM at which DISK has dm state STATE (and checker CHK)
+# first time (epoch) >= FROM at which DISK has dm state STATE (and checker CHK)
 first_state() {
 	awk -v from="$1" -v d="$2" -v st="$3" -v chk="${4:-}" \
 		'$1 >= from && $2 == d && $3 == st && (chk == "" || $4 == chk) { print $1; exit }' "$5"
 }
 
 scenario() {
-	local s=$1 cut dev portal sess conn t_fio t_cut t_rest rc=0 wp i
+	local s=$1 cut dev portal sess conn t_cut t_rest rc=0 wp i
 	g_log "=== scenario $s"
 	up "$s"
 	dev=$(active_disk)
@@ -138,18 +145,18 @@ scenario() {
 
 	watch_paths "$s" &
 	wp=$!
-	t_fio=$(g_now)
 	fio --name=mp --filename="/dev/mapper/$MAP" --direct=1 --ioengine=libaio --iodepth=4 \
 		--rw=randwrite --bs=4k --size=64M --time_based --runtime=$((PRE_S + CUT_S + POST_S)) \
 		--verify=crc32c --verify_backlog=256 --verify_fatal=1 \
-		--write_lat_log="/tmp/lat.$s" >"/tmp/fio.$s" 2>&1 &
+		--write_lat_log="/tmp/lat.$s" --log_unix_epoch=1 >"/tmp/fio.$s" 2>&1 &
 	cut=$!
 	sleep "$PRE_S"
+	t_cut=$(g_epoch)
 	g_host cut "$portal"
-	t_cut=$(g_now)
+	g_figure "${s}_cut_request_to_ack_s" "$(awk -v a="$t_cut" -v b="$(g_epoch)" 'BEGIN { printf "%.2f", b - a }')"
 	sleep "$CUT_S"
+	t_rest=$(g_epoch)
 	g_host restore "$portal"
-	t_rest=$(g_now)
 	wait "$cut" || rc=$?
 	if [ $rc = 0 ] && grep -q 'err= 0' "/tmp/fio.$s" && ! grep -qE 'err= *[1-9]|verify:|bad' "/tmp/fio.$s"; then
 		g_ok "$s: fio saw no I/O error and no verify mismatch through the cut"
@@ -171,13 +178,13 @@ scenario() {
 		g_bad "$s: $dev did not come back into $MAP"
 	fi
 
-	# figures (guest clock; fio logs count from its start, which is ~t_fio)
-	cat /tmp/lat."$s"_clat.*.log | sort -t, -k1,1n | awk -F', *' -v f="$t_fio" -v c="$t_cut" -v r="$t_rest" -v s="$s" '
+	# figures (wall clock in ms since the epoch, as fio logs it)
+	cat /tmp/lat."$s"_clat.*.log | sort -t, -k1,1n | awk -F', *' -v c="$t_cut" -v r="$t_rest" -v s="$s" '
 		{ if (NR > 1 && $1 - p > gap) { gap = $1 - p; at = p } p = $1; n++ }
 		END {
 			printf "FIGURE %s_max_completion_gap_s=%.2f\n", s, gap / 1000
-			printf "FIGURE %s_gap_began_after_cut_s=%.2f\n", s, f + at / 1000 - c
-			printf "FIGURE %s_io_resumed_after_restore_s=%.2f\n", s, f + (at + gap) / 1000 - r
+			printf "FIGURE %s_gap_began_after_cut_s=%.2f\n", s, at / 1000 - c
+			printf "FIGURE %s_io_resumed_after_restore_s=%.2f\n", s, (at + gap) / 1000 - r
 			printf "FIGURE %s_ios_completed=%d\n", s, n
 		}'
 	cat /tmp/lat."$s"_lat.*.log | awk -F', *' -v s="$s" '
@@ -194,7 +201,7 @@ scenario() {
 
 for s in $SCENARIOS; do
 	case $s in
-	stock | recommended) scenario "$s" ;;
+	stock | recommended | untuned) scenario "$s" ;;
 	*) g_die "unknown scenario $s" ;;
 	esac
 done

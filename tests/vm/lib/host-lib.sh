@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: BSD-3-Clause
+# shellcheck shell=bash
 #
 # host-lib.sh - host side of the VM tests, sourced by tests/vm/*.sh.
 #
@@ -20,6 +21,7 @@
 #   TT_VM_TARGET  [tetherd]       tetherd | tgtd (Debian tgt, to prove the harness)
 #   TT_VM_LUN_MB  [256]           LUN size
 #   TT_VM_KEEP    [0]             1 = keep the run folder (logs) after the test
+#   TT_VM_TETHERD_ARGS [""]       more tetherd options (word-split), e.g. --debug all
 #   and those of guest.sh (TT_VM_DIR, TT_VM_TIMEOUT, ...).
 
 VM_HOME=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -29,6 +31,7 @@ TT_VM_TARGET=${TT_VM_TARGET:-tetherd}
 TT_VM_DIR=${TT_VM_DIR:-/var/tmp/tether-vm}
 TT_VM_LUN_MB=${TT_VM_LUN_MB:-256}
 TT_VM_KEEP=${TT_VM_KEEP:-0}
+TT_VM_TETHERD_ARGS=${TT_VM_TETHERD_ARGS:-}
 export TT_VM_DIR
 
 VM_NS=tt-vm-$$
@@ -63,7 +66,9 @@ vm_require() {
 		[[ -x $TT_BUILD/src/cmd/tetherd ]] || vm_skip "tetherd not built ($TT_BUILD/src/cmd/tetherd)"
 		;;
 	tgtd)
-		command -v tgtd >/dev/null && command -v tgtadm >/dev/null || vm_skip "tgtd/tgtadm not installed"
+		if ! command -v tgtd >/dev/null || ! command -v tgtadm >/dev/null; then
+			vm_skip "tgtd/tgtadm not installed (Debian package tgt)"
+		fi
 		;;
 	*) vm_fail "TT_VM_TARGET must be tetherd or tgtd, not '$TT_VM_TARGET'" ;;
 	esac
@@ -156,8 +161,10 @@ vm_target_start() {
 	case $TT_VM_TARGET in
 	tetherd)
 		# not through vm_ns: $! must be the target itself (ip execs it)
+		# shellcheck disable=SC2086 # TT_VM_TETHERD_ARGS holds several words
 		ip netns exec "$VM_NS" "$TT_BUILD/src/cmd/tetherd" --portal "${VM_PORTALS[0]}:3260" --portal "${VM_PORTALS[1]}:3260" \
-			--lun "ram:${TT_VM_LUN_MB}M" >"$VM_RUN/target.log" 2>&1 &
+			--lun "ram:${TT_VM_LUN_MB}M" --rpc-socket "$VM_RUN/tetherd.sock" ${TT_VM_TETHERD_ARGS} \
+			>"$VM_RUN/target.log" 2>&1 &
 		VM_TARGET_PID=$!
 		;;
 	tgtd)
