@@ -106,6 +106,7 @@ enum tt_asc {
 	TT_ASC_LUN_NOT_SUPPORTED = 0x2500,
 	TT_ASC_INVALID_FIELD_IN_PARAM_LIST = 0x2600,
 	TT_ASC_WRITE_PROTECTED = 0x2700,
+	TT_ASC_LUN_FAILURE = 0x3e01,
 	TT_ASC_SPACE_ALLOC_FAILED_WRITE_PROTECT = 0x2707,
 	TT_ASC_SAVING_PARAMS_NOT_SUPPORTED = 0x3900,
 	TT_ASC_INTERNAL_TARGET_FAILURE = 0x4400,
@@ -228,7 +229,14 @@ void tt_lun_registry_del(struct tt_lun *lun);
 struct tt_lun *tt_lun_find_naa(uint64_t naa_id);
 
 /* --- ALUA (alua.c) ---------------------------------------------------------------------------- */
+/* MAINTENANCE OUT service action */
+#define TT_MO_SET_TARGET_PORT_GROUPS 0x0a
+
 enum tt_exec_rc tt_spc_report_target_port_groups(struct tt_scsi_task *task);
+enum tt_exec_rc tt_spc_set_target_port_groups(struct tt_scsi_task *task);
+/* True when the access state of the group of the port @task came through refuses it: the task
+ * is then answered NOT READY, LOGICAL UNIT NOT ACCESSIBLE (SPC-4 5.16.2.4). No lock taken. */
+bool tt_alua_refused(struct tt_scsi_task *task);
 
 /* --- SBC (sbc.c) -------------------------------------------------------------------------------- */
 enum tt_exec_rc tt_sbc_read_write(struct tt_scsi_task *task);

@@ -230,6 +230,12 @@ static enum tt_exec_rc check_and_run(struct tt_scsi_task *task, const struct tt_
 		return TT_EXEC_DONE;
 	if (task->lun && tt_pr_conflict(task))
 		return TT_EXEC_DONE;
+	if (task->lun && __atomic_load_n(&task->lun->bdev->failed, __ATOMIC_ACQUIRE) &&
+	    !(cmd->flags & TT_CMD_NO_LUN_OK)) {
+		/* its backend left an I/O unfinished past the drain bound: nothing more may run */
+		tt_scsi_fail(task, TT_SK_HARDWARE_ERROR, TT_ASC_LUN_FAILURE);
+		return TT_EXEC_DONE;
+	}
 	if ((cmd->flags & TT_CMD_WRITES) && tt_lun_write_protected(task->lun)) {
 		tt_scsi_fail(task, TT_SK_DATA_PROTECT, TT_ASC_WRITE_PROTECTED);
 		return TT_EXEC_DONE;

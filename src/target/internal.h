@@ -8,7 +8,7 @@
 #define TT_CMD_WINDOW 128          /* commands the initiator may have outstanding */
 #define TT_MAX_EDTL (64u << 20)    /* largest transfer one command may ask for */
 #define TT_LOGIN_MAX_DSL 8192      /* data segment limit before MaxRecvDataSegmentLength applies */
-#define TT_DRAIN_TIMEOUT_MS 30000  /* how long an ending session waits for backend I/O */
+#define TT_DRAIN_TIMEOUT_MS 10000  /* how long an ending session waits for backend I/O */
 
 /* login.c */
 int tt_login_rx_header(struct tt_conn *conn, struct tt_pdu *pdu);

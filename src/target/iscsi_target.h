@@ -194,6 +194,7 @@ struct tt_session {
 	uint64_t commands;
 	struct tt_work order_work;    /* runs held requests once they are in order */
 	struct tt_list waiters;       /* told when the session is freed */
+	bool abandoned;               /* ended, but backend I/O outlived the drain bound */
 	struct tt_timer drain_timer;  /* bounds the wait for backend I/O while ENDING */
 };
 

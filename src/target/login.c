@@ -351,6 +351,8 @@ static int login_bind_session(struct tt_conn *conn, struct tt_login *l)
 			  (unsigned long long)old->id, p->initiator_name);
 		l->waiting = true;
 		tt_conn_get(conn);
+		/* the old session's backend I/O may take up to the drain bound: wait that long */
+		tt_timer_arm_ms(&conn->login_timer, TT_DRAIN_TIMEOUT_MS + 5000);
 		tt_session_end_and_wait(old, conn->loop, tt_login_reinstate_done, conn);
 		return 0;
 	}

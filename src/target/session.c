@@ -37,6 +37,26 @@ uint16_t tt_tsih_next(void)
 }
 
 static void session_drain_timeout(struct tt_timer *t);
+
+/* Requests held for their CmdSN turn: they never run once the session ends (and the references
+ * they hold must not keep the session alive). */
+static void drop_pending(struct tt_session *s)
+{
+	struct tt_list *n;
+
+	while ((n = tt_list_pop(&s->pending))) {
+		struct tt_pdu *pdu = tt_list_entry(n, struct tt_pdu, node);
+		struct tt_conn *owner = pdu->owner;
+
+		s->npending--;
+		if (tt_bhs_opcode(&pdu->bhs) == TT_OP_SCSI_CMD && pdu->ctx)
+			tt_task_abort(pdu->ctx);
+		pdu->owner = NULL;
+		tt_pdu_free(pdu);
+		if (owner)
+			tt_conn_put(owner);
+	}
+}
 static void session_order_work(struct tt_work *w);
 
 static void notify_waiters(struct tt_session *s)
@@ -62,14 +82,7 @@ static void session_free(void *arg)
 	tt_model_lock();
 	tt_list_del(&s->model_node);
 	tt_model_unlock();
-	while ((n = tt_list_pop(&s->pending))) {
-		struct tt_pdu *pdu = tt_list_entry(n, struct tt_pdu, node);
-		if (tt_bhs_opcode(&pdu->bhs) == TT_OP_SCSI_CMD && pdu->ctx)
-			tt_task_abort(pdu->ctx);
-		if (pdu->owner)
-			tt_conn_put(pdu->owner);
-		tt_pdu_free(pdu);
-	}
+	drop_pending(s);
 	for (unsigned i = 0; i < s->nluns; i++) {
 		tt_lun_nexus_del(s->luns[i], &s->nexus);
 		tt_lun_put(s->luns[i]);
@@ -133,6 +146,7 @@ void tt_session_end(struct tt_session *s, const char *why)
 	tt_notice("iscsi", "session %llu (%s): ending: %s", (unsigned long long)s->id, s->initiator, why);
 	tt_session_get(s);
 	tt_session_set_state(s, TT_SESS_ENDING);
+	drop_pending(s);
 	tt_list_for_each_safe(pos, tmp, &s->conns)
 		tt_conn_fail(tt_list_entry(pos, struct tt_conn, sess_node), why);
 	tt_timer_arm_ms(&s->drain_timer, TT_DRAIN_TIMEOUT_MS);
@@ -151,6 +165,9 @@ static void session_drain_timeout(struct tt_timer *t)
 	for (unsigned i = 0; i < s->nluns; i++)
 		if (__atomic_load_n(&s->luns[i]->bdev->inflight, __ATOMIC_RELAXED))
 			__atomic_store_n(&s->luns[i]->bdev->failed, true, __ATOMIC_RELEASE);
+	tt_model_lock();
+	s->abandoned = true; /* a new login no longer waits for it */
+	tt_model_unlock();
 	notify_waiters(s);
 }
 
@@ -207,7 +224,8 @@ struct tt_session *tt_session_find(struct tt_target *t, const char *initiator,
 
 	tt_list_for_each(pos, head) {
 		struct tt_session *s = tt_list_entry(pos, struct tt_session, model_node);
-		if (s->tpgt == tpgt && isid_eq(s->isid, isid) && strcmp(s->initiator, initiator) == 0)
+		if (!s->abandoned && s->tpgt == tpgt && isid_eq(s->isid, isid) &&
+		    strcmp(s->initiator, initiator) == 0)
 			return s;
 	}
 	return NULL;
@@ -487,6 +505,7 @@ void tt_target_end_sessions(struct tt_target *t, bool graceful, const char *why)
 static struct {
 	struct tt_timer poll;
 	uint64_t deadline_ns;
+	uint64_t forced_ns;
 	bool forced;
 	void (*done)(void *);
 	void *arg;
@@ -509,12 +528,23 @@ static void end_all(bool graceful, const char *why)
 
 static void shutdown_poll(struct tt_timer *t)
 {
+	uint64_t now = tt_now_ns();
+
 	if (tt_iscsi_conn_count() == 0) {
 		shutdown_state.done(shutdown_state.arg);
 		return;
 	}
-	if (!shutdown_state.forced && tt_now_ns() >= shutdown_state.deadline_ns) {
+	if (shutdown_state.forced &&
+	    now >= shutdown_state.forced_ns + (TT_DRAIN_TIMEOUT_MS + 1000) * TT_NS_PER_MS) {
+		/* what is left is held by backend I/O that does not come back: do not wait for ever */
+		tt_err("iscsi", "shutdown: %u connection(s) still held by unfinished backend I/O; "
+		       "exiting without them", tt_iscsi_conn_count());
+		shutdown_state.done(shutdown_state.arg);
+		return;
+	}
+	if (!shutdown_state.forced && now >= shutdown_state.deadline_ns) {
 		shutdown_state.forced = true;
+		shutdown_state.forced_ns = now;
 		end_all(false, "shutting down");
 	}
 	tt_timer_arm_ms(t, 20);
@@ -527,7 +557,9 @@ void tt_iscsi_shutdown(bool graceful, unsigned timeout_ms, void (*done)(void *ar
 	shutdown_state.done = done;
 	shutdown_state.arg = arg;
 	shutdown_state.deadline_ns = tt_now_ns() + (uint64_t)timeout_ms * 1000000ULL;
-	shutdown_state.forced = !graceful;
+	if (!graceful && !shutdown_state.forced)
+		shutdown_state.forced_ns = tt_now_ns();
+	shutdown_state.forced = shutdown_state.forced || !graceful;
 	tt_iscsi_shutting_down = true;
 	tt_notice("iscsi", "shutting down%s: %u connection(s)", graceful ? "" : " now",
 		  tt_iscsi_conn_count());
