@@ -75,7 +75,6 @@ static void notify_waiters(struct tt_session *s)
 static void session_free(void *arg)
 {
 	struct tt_session *s = arg;
-	struct tt_list *n;
 
 	tt_timer_cancel(&s->drain_timer);
 	tt_work_cancel(&s->order_work);
