@@ -505,6 +505,7 @@ static struct {
 	struct tt_timer poll;
 	uint64_t deadline_ns;
 	uint64_t forced_ns;
+	uint64_t quiet_ns;
 	bool forced;
 	void (*done)(void *);
 	void *arg;
@@ -525,11 +526,41 @@ static void end_all(bool graceful, const char *why)
 	tt_model_unlock();
 }
 
+/* True while a session that is not abandoned to stuck backend I/O exists. */
+static bool live_sessions(void)
+{
+	struct tt_list *tpos, *pos;
+	bool live = false;
+
+	tt_model_lock();
+	tt_list_for_each(tpos, tt_model_targets()) {
+		struct tt_target *t = tt_list_entry(tpos, struct tt_target, node);
+		tt_list_for_each(pos, &t->sessions)
+			live |= !tt_list_entry(pos, struct tt_session, model_node)->abandoned;
+	}
+	tt_list_for_each(pos, &discovery_sessions)
+		live |= !tt_list_entry(pos, struct tt_session, model_node)->abandoned;
+	tt_model_unlock();
+	return live;
+}
+
 static void shutdown_poll(struct tt_timer *t)
 {
 	uint64_t now = tt_now_ns();
 
 	if (tt_iscsi_conn_count() == 0) {
+		shutdown_state.done(shutdown_state.arg);
+		return;
+	}
+	if (live_sessions()) {
+		shutdown_state.quiet_ns = 0;
+	} else if (!shutdown_state.quiet_ns) {
+		shutdown_state.quiet_ns = now;
+	} else if (now - shutdown_state.quiet_ns >= 2 * TT_NS_PER_SEC) {
+		/* every session has ended; what remains is held by backend I/O past its bound, or
+		 * by logins that will not finish */
+		tt_warn("iscsi", "shutdown: %u connection(s) left without a session; exiting",
+			tt_iscsi_conn_count());
 		shutdown_state.done(shutdown_state.arg);
 		return;
 	}

@@ -17,7 +17,7 @@
 #           portal group, writes B, and the cut is lifted: the retransmitted A never lands and
 #           the old connection ends;
 #   drain   a write that never completes (delay:hang): the login waits for the drain bound
-#           (30 s), then completes (the LUN with stuck I/O is failed); then SIGTERM must end
+#           (10 s), then completes (the LUN with stuck I/O is failed); then SIGTERM must end
 #           tetherd within its grace period (exit 0, no sanitizer report).
 # After wait, fence, window and ghost no session is left (the new one logs out) and tetherd stops
 # cleanly; each variant runs against its own tetherd.
@@ -25,7 +25,7 @@
 # reinstate_ghost_login_ms, reinstate_drain_login_ms.
 #
 # Exit: 0 pass, 77 skip (reason printed), 1 fail.
-# Environment: TT_BUILD, TT_TOP (see tests/lib/common.sh); FT_SKIP_DRAIN=1 leaves out the 30 s
+# Environment: TT_BUILD, TT_TOP (see tests/lib/common.sh); FT_SKIP_DRAIN=1 leaves out the 10 s
 # drain variant.
 
 . "$(dirname "$0")/../lib/common.sh"
@@ -93,7 +93,7 @@ stop ghost "ghost"
 if [ "${FT_SKIP_DRAIN:-0}" != 1 ]; then
 	ft_start stuck --portal "$FT_TADDR:$FT_PORT" --lun delay:hang,ram:64M
 	# the old session keeps its parked write: it stays listed (ending)
-	LEFT=1 run_case stuck reinstate-drain --opt bound_ms=30000
+	LEFT=1 run_case stuck reinstate-drain --opt bound_ms=10000
 	# a write parked for ever: SIGTERM, and SIGTERM again when the first does not end it
 	step "stop with a write parked in the backend: SIGTERM, again after 12 s if needed"
 	ft_term stuck 12 5

@@ -534,7 +534,7 @@ def case_reinstate_ghost(args):
 
 
 def case_reinstate_drain(args):
-    bound = opt(args, "bound_ms", 30000, int) / 1000.0
+    bound = opt(args, "bound_ms", 10000, int) / 1000.0
     x = 400
     old = login(args)
     itt = send_write(old, 0, x, pattern("never", BS))
@@ -546,8 +546,15 @@ def case_reinstate_drain(args):
     check(took <= bound + 5.0, "the login took %.1f s (drain bound %.0f s)" % (took, bound))
     # the LUN with stuck I/O is failed: nothing of the old session can land unseen
     r = new.scsi(pdu.cdb_tur())
+    for _ in range(3):  # a new nexus first reports its unit attentions
+        if not (r.status == 0x02 and r.sense_tuple()[0] == 0x6):
+            break
+        r = new.scsi(pdu.cdb_tur())
     say("after the drain bound: TEST UNIT READY -> status %s sense %s"
         % (r.status, r.sense_tuple()))
+    check(r.status == 0x02 and r.sense_tuple()[:3] == (0x4, 0x3e, 0x01),
+          "TEST UNIT READY on a LUN with stuck I/O: expected HARDWARE ERROR / LOGICAL UNIT "
+          "FAILURE (4/3e/01), got status %s sense %s" % (r.status, r.sense_tuple()))
     _check_no_old_response(new, {itt}, "reinstate-drain")
     new.close()
 
