@@ -33,14 +33,14 @@ tgtadm --lld iscsi --op new --mode target --tid 1 -T iqn.2026-11.org.tether:benc
 tgtadm --lld iscsi --op new --mode logicalunit --tid 1 --lun 1 -b "$work/tgt.img"
 tgtadm --lld iscsi --op bind --mode target --tid 1 -I ALL
 
-# iscsi-perf prints running totals; the last "IOPS" line is the average over the run.
+# iscsi-perf ends with "iops average N (M MB/s)" over the whole run.
 perf() { # url blocks qd extra...
 	local url=$1 blocks=$2 qd=$3; shift 3
 	timeout $((secs + 20)) iscsi-perf -t "$secs" -m "$qd" -b "$blocks" "$@" "$url" 2>&1 |
-		tr '\r' '\n' | grep -E 'IOPS' | tail -1
+		tr '\r' '\n' | grep -E '^iops average' | tail -1
 }
-num() { grep -oE '[0-9.]+ IOPS' <<<"$1" | head -1 | cut -d' ' -f1; }
-mbs() { grep -oE '[0-9.]+ MB/s' <<<"$1" | head -1 | cut -d' ' -f1; }
+num() { sed -nE 's/^iops average ([0-9]+).*/\1/p' <<<"$1"; }
+mbs() { sed -nE 's/^iops average [0-9]+ \(([0-9]+) MB\/s\).*/\1/p' <<<"$1"; }
 
 turl=iscsi://127.0.0.1:$TPORT/iqn.2026-11.org.tether:default/0
 gurl=iscsi://127.0.0.1:$GPORT/iqn.2026-11.org.tether:bench-tgt/1

@@ -293,7 +293,8 @@ static void print_targets(json_t *list)
 		printf("%s%s%s%s\n", str(t, "name"), str(t, "alias")[0] ? "  (alias " : "",
 		       str(t, "alias"), str(t, "alias")[0] ? ")" : "");
 		json_array_foreach(json_object_get(t, "tpgs"), j, g) {
-			printf("  tpg %lld  auth %s\n", num(g, "tag"), str(g, "auth"));
+			printf("  tpg %lld  auth %s%s%s\n", num(g, "tag"), str(g, "auth"),
+			       str(g, "alua_state")[0] ? "  alua " : "", str(g, "alua_state"));
 			json_array_foreach(json_object_get(g, "portals"), k, p)
 				printf("    portal %-28s %s%s%s\n", str(p, "addr"), str(p, "state"),
 				       str(p, "error")[0] ? ": " : "", str(p, "error"));
@@ -323,6 +324,17 @@ static void print_portals(json_t *list)
 	json_array_foreach(list, i, p)
 		printf("%-40s %5lld  %-28s %-10s %s\n", str(p, "target"), num(p, "tag"),
 		       str(p, "addr"), str(p, "state"), str(p, "error"));
+}
+
+static void print_alua(json_t *list)
+{
+	size_t i;
+	json_t *g;
+
+	printf("%-40s %5s %6s %9s  %s\n", "TARGET", "TPG", "GROUP", "REL PORT", "STATE");
+	json_array_foreach(list, i, g)
+		printf("%-40s %5lld %6lld %9lld  %s\n", str(g, "target"), num(g, "tag"),
+		       num(g, "group"), num(g, "rel_port"), str(g, "state"));
 }
 
 static void print_sessions(json_t *list)
@@ -486,6 +498,8 @@ static int c_tpg_create(struct ctx *c)
 	}
 	if (opt(c, "auth"))
 		json_object_set_new(p, "auth", json_string(opt(c, "auth")));
+	if (opt(c, "alua-state"))
+		json_object_set_new(p, "alua_state", json_string(opt(c, "alua-state")));
 	if (opt(c, "allow-any-initiator")) {
 		const char *s = opt(c, "allow-any-initiator");
 
@@ -555,6 +569,24 @@ static int c_portal_list(struct ctx *c)
 	json_t *p = c->a.npos ? json_pack("{ss}", "target", c->a.pos[0]) : NULL;
 
 	return run_and_print(c, "portal_list", p, print_portals);
+}
+
+static int c_alua_list(struct ctx *c)
+{
+	json_t *p = c->a.npos ? json_pack("{ss}", "target", c->a.pos[0]) : NULL;
+
+	return run_and_print(c, "alua_list", p, print_alua);
+}
+
+static int c_alua_set(struct ctx *c)
+{
+	json_int_t tag;
+	int rc;
+
+	if ((rc = arg_int(c, "TAG", c->a.pos[1], &tag)))
+		return rc;
+	return run_and_print(c, "alua_set", json_pack("{ss sI ss}", "target", c->a.pos[0],
+							"tag", tag, "state", c->a.pos[2]), NULL);
 }
 
 static int c_lun_add(struct ctx *c)
@@ -722,14 +754,19 @@ static const struct cmd commands[] = {
 	{ "target", "delete", 1, 1, "", "target delete NAME", c_target_delete },
 	{ "target", "list", 0, 1, "", "target list [NAME]", c_target_list },
 	{ "tpg", "create", 2, 2,
-	  "auth=,nop-interval=,nop-timeout=,login-timeout=,allow-any-initiator=,param=,portal=",
+	  "auth=,nop-interval=,nop-timeout=,login-timeout=,allow-any-initiator=,param=,portal=,"
+	  "alua-state=",
 	  "tpg create TARGET TAG [--auth none|chap] [--nop-interval S] [--nop-timeout S]\n"
 	  "         [--login-timeout S] [--allow-any-initiator yes|no] [--param KEY=VALUE]...\n"
-	  "         [--portal ADDR]...", c_tpg_create },
+	  "         [--alua-state STATE] [--portal ADDR]...", c_tpg_create },
 	{ "tpg", "delete", 2, 2, "", "tpg delete TARGET TAG", c_tpg_delete },
 	{ "portal", "add", 3, 3, "", "portal add TARGET TAG ADDR[:PORT]", c_portal_add },
 	{ "portal", "remove", 3, 3, "", "portal remove TARGET TAG ADDR[:PORT]", c_portal_remove },
 	{ "portal", "list", 0, 1, "", "portal list [TARGET]", c_portal_list },
+	{ "alua", "list", 0, 1, "", "alua list [TARGET]", c_alua_list },
+	{ "alua", "set", 3, 3, "",
+	  "alua set TARGET TAG active-optimized|active-non-optimized|standby|unavailable|\n"
+	  "         transitioning", c_alua_set },
 	{ "lun", "add", 3, 3, "vendor=,product=,serial=,write-protect",
 	  "lun add TARGET ID BACKEND [--vendor V] [--product P] [--serial S] [--write-protect]",
 	  c_lun_add },

@@ -34,6 +34,7 @@
 #endif
 
 #define QUICK_DEFAULT_PORTAL "127.0.0.1:3260"
+#define DEFAULT_STATE_DIR "/var/lib/tether"
 #define GRACEFUL_TIMEOUT_MS 10000
 #define MAX_LOOPS 256
 
@@ -45,6 +46,7 @@ struct options {
 	size_t nluns;
 	const char *target;
 	const char *rpc_socket;        /* NULL: default; "none": no control socket */
+	const char *state_dir;         /* NULL: default; "none": no state directory */
 	unsigned loops;                /* 0: not given */
 	int log_level;                 /* -1: not given */
 	const char **debug;
@@ -76,6 +78,9 @@ static void usage(FILE *f)
 "                         (default " TT_DEFAULT_TARGET ")\n"
 "  --rpc-socket PATH      control socket for tetherctl (default /run/tetherd.sock, or\n"
 "                         /tmp/tetherd-UID.sock when /run is not writable); 'none': no socket\n"
+"  --state-dir DIR        persistent reservation state files (APTPL) go there (default\n"
+"                         " DEFAULT_STATE_DIR " when it can be created and written); 'none':\n"
+"                         APTPL is refused\n"
 "  --loops N              event loop threads (default: one per online CPU)\n"
 "  --log-level LEVEL      err, warn, notice (default), info or debug\n"
 "  --debug COMP           debug messages of one component (iscsi, scsi, portal, ...) or all;\n"
@@ -119,13 +124,14 @@ static int parse_seconds(const char *s, long *ms)
 static int parse_args(int argc, char **argv, struct options *o)
 {
 	enum { O_CONFIG = 256, O_PORTAL, O_LUN, O_TARGET, O_RPC, O_LOOPS, O_LEVEL, O_DEBUG,
-	       O_NOP_INTERVAL, O_NOP_TIMEOUT, O_HELP, O_VERSION };
+	       O_NOP_INTERVAL, O_NOP_TIMEOUT, O_HELP, O_VERSION, O_STATE_DIR };
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, O_CONFIG },
 		{ "portal", required_argument, NULL, O_PORTAL },
 		{ "lun", required_argument, NULL, O_LUN },
 		{ "target", required_argument, NULL, O_TARGET },
 		{ "rpc-socket", required_argument, NULL, O_RPC },
+		{ "state-dir", required_argument, NULL, O_STATE_DIR },
 		{ "loops", required_argument, NULL, O_LOOPS },
 		{ "log-level", required_argument, NULL, O_LEVEL },
 		{ "debug", required_argument, NULL, O_DEBUG },
@@ -171,6 +177,15 @@ static int parse_args(int argc, char **argv, struct options *o)
 			if (!*optarg)
 				return usage_error("--rpc-socket: empty path (use 'none' for no socket)");
 			o->rpc_socket = optarg;
+			break;
+		case O_STATE_DIR:
+			if (!*optarg)
+				return usage_error("--state-dir: empty path (use 'none' for no state "
+						   "directory)");
+			if (strlen(optarg) >= TT_CONFIG_PATH_MAX)
+				return usage_error("--state-dir: path longer than %d bytes",
+						   TT_CONFIG_PATH_MAX - 1);
+			o->state_dir = optarg;
 			break;
 		case O_LOOPS:
 			errno = 0;
@@ -449,6 +464,44 @@ static void print_serving(void)
 	fflush(stdout);
 }
 
+/*
+ * The directory of the APTPL state files: --state-dir, else global.state_dir, else
+ * DEFAULT_STATE_DIR when it can be created and written (otherwise none, and APTPL is refused).
+ * An explicit directory that cannot be used is an error. Records an explicit choice in @global.
+ */
+static int setup_state_dir(const struct options *o, struct tt_config_global *global)
+{
+	const char *dir = o->state_dir;
+	char err[TT_CONFIG_PATH_MAX + 128];
+	int rc;
+
+	if (!dir && (global->set & TT_CFG_G_STATE_DIR))
+		dir = global->state_dir;
+	if (dir) {
+		if (dir != global->state_dir)
+			snprintf(global->state_dir, sizeof(global->state_dir), "%s", dir);
+		global->set |= TT_CFG_G_STATE_DIR;
+		if (!strcmp(dir, "none")) {
+			tt_info("tetherd", "no state directory: persistent reservations with APTPL "
+				"are refused");
+			return tt_model_set_state_dir(NULL, NULL, 0);
+		}
+		rc = tt_model_set_state_dir(dir, err, sizeof(err));
+		if (rc)
+			fprintf(stderr, "tetherd: %s\n", err);
+		else
+			tt_info("tetherd", "state directory %s", dir);
+		return rc;
+	}
+	rc = tt_model_set_state_dir(DEFAULT_STATE_DIR, err, sizeof(err));
+	if (rc)
+		tt_notice("tetherd", "%s: persistent reservations with APTPL are refused "
+			  "(--state-dir chooses another directory)", err);
+	else
+		tt_info("tetherd", "state directory %s", DEFAULT_STATE_DIR);
+	return 0;
+}
+
 static const char *default_socket(char *buf, size_t len)
 {
 	if (access("/run", W_OK) == 0)
@@ -527,6 +580,9 @@ int main(int argc, char **argv)
 		goto stop_all;
 	}
 
+	rc = setup_state_dir(&o, &global);
+	if (rc)
+		goto stop_all;
 	if (cfg) {
 		if (o.log_level >= 0) /* the command line wins over the file */
 			cfg->global.set &= ~(unsigned)TT_CFG_G_LOG_LEVEL;

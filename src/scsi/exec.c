@@ -2,8 +2,8 @@
 /*
  * Execution of one task: the table of commands (operation code, service action, CDB usage data,
  * handler), the checks every command goes through before its handler (logical unit present,
- * unit attention, reserved CDB bits, control byte, write protection), and REPORT SUPPORTED
- * OPERATION CODES, which reports that same table.
+ * unit attention, reserved CDB bits, control byte, ALUA access state, reservations, write
+ * protection), and REPORT SUPPORTED OPERATION CODES, which reports that same table.
  */
 #include "scsi/core.h"
 #include "scsi/cdb.h"
@@ -43,6 +43,13 @@ static const struct tt_scsi_cmd maintenance_in[] = {
 	{ "REPORT TARGET PORT GROUPS", tt_spc_report_target_port_groups, 0, IN, 12,
 	  USAGE(0xa3, 0x20 | TT_MI_REPORT_TARGET_PORT_GROUPS, 0, 0, 0, 0, FF4, 0, 0),
 	  .sa = TT_MI_REPORT_TARGET_PORT_GROUPS },
+	{ 0 },
+};
+
+static const struct tt_scsi_cmd maintenance_out[] = {
+	{ "SET TARGET PORT GROUPS", tt_spc_set_target_port_groups, 0, OUT, 12,
+	  USAGE(0xa4, TT_MO_SET_TARGET_PORT_GROUPS, 0, 0, 0, 0, FF4, 0, 0),
+	  .sa = TT_MO_SET_TARGET_PORT_GROUPS },
 	{ 0 },
 };
 
@@ -86,6 +93,8 @@ static const struct tt_scsi_cmd cmd_table[256] = {
 				   USAGE(0x55, 0x11, 0, 0, 0, 0, 0, 0xff, 0xff, 0) },
 	[TT_OP_MAINTENANCE_IN] = { "MAINTENANCE IN", NULL, 0, IN, 12, USAGE(0xa3),
 				   .by_sa = maintenance_in },
+	[TT_OP_MAINTENANCE_OUT] = { "MAINTENANCE OUT", NULL, 0, OUT, 12, USAGE(0xa4),
+				    .by_sa = maintenance_out },
 	[TT_OP_EXTENDED_COPY] = { "EXTENDED COPY", NULL, 0, OUT, 16, USAGE(0x83),
 				  .by_sa = extended_copy },
 	[TT_OP_RECEIVE_COPY_RESULTS] = { "RECEIVE COPY RESULTS", NULL, 0, IN, 16, USAGE(0x84),
@@ -227,6 +236,8 @@ static enum tt_exec_rc check_and_run(struct tt_scsi_task *task, const struct tt_
 		return TT_EXEC_DONE;
 	}
 	if (!cdb_fields_ok(task, cmd))
+		return TT_EXEC_DONE;
+	if (task->lun && tt_alua_refused(task))
 		return TT_EXEC_DONE;
 	if (task->lun && tt_pr_conflict(task))
 		return TT_EXEC_DONE;

@@ -26,12 +26,17 @@
 
 #define TT_SENSE_MAX 96
 
+struct tt_alua_group; /* alua.c */
+
 /* A target port as SCSI sees it (VPD 83h, ALUA, PR). One per iSCSI target portal group. */
 struct tt_scsi_port {
 	const char *target_name;   /* iSCSI name of the target */
 	uint16_t tpgt;             /* iSCSI target portal group tag */
 	uint16_t rel_port_id;      /* relative target port identifier (non-zero) */
 	uint16_t port_group_id;    /* ALUA target port group */
+	/* private to the core: the port's ALUA group, set by tt_scsi_port_register (NULL: never
+	 * registered, active/optimized); read on the data path for the access state */
+	struct tt_alua_group *alua;
 };
 
 /* I_T nexus: one per iSCSI session. */
@@ -118,11 +123,52 @@ void tt_scsi_set_abort_hook(tt_scsi_abort_fn fn);
 
 /*
  * Target ports REPORT TARGET PORT GROUPS lists for their target (matched by target_name): the
- * transport registers each port while it exists (@port stays valid until unregistered). Returns 0
- * or -ENOSPC (more than 256 ports).
+ * transport registers each port while it exists (@port stays valid until unregistered; set its
+ * port_group_id before). Registration joins the port to its ALUA target port group (target name +
+ * port_group_id), created active/optimized with its first port; when the last port of a group is
+ * unregistered the group goes back to active/optimized. Returns 0 or -ENOSPC (more than 256 ports).
  */
-int tt_scsi_port_register(const struct tt_scsi_port *port);
-void tt_scsi_port_unregister(const struct tt_scsi_port *port);
+int tt_scsi_port_register(struct tt_scsi_port *port);
+void tt_scsi_port_unregister(struct tt_scsi_port *port);
+
+/*
+ * Asymmetric access states of a target port group (SPC-4 5.16.2.4); the values are those of
+ * REPORT TARGET PORT GROUPS. A group's state applies to every LUN of its target seen through
+ * its ports: standby, unavailable and transitioning refuse most commands with NOT READY,
+ * LOGICAL UNIT NOT ACCESSIBLE (04h/0Bh, 04h/0Ch, 04h/0Ah).
+ */
+enum tt_alua_state {
+	TT_ALUA_ACTIVE_OPTIMIZED = 0x0,
+	TT_ALUA_ACTIVE_NON_OPTIMIZED = 0x1,
+	TT_ALUA_STANDBY = 0x2,
+	TT_ALUA_UNAVAILABLE = 0x3,
+	TT_ALUA_TRANSITIONING = 0xf,
+};
+
+/* "active-optimized", "active-non-optimized", "standby", "unavailable", "transitioning";
+ * "?" for another value. */
+const char *tt_alua_state_name(unsigned state);
+/* The state named @name (as above), or -EINVAL. */
+int tt_alua_state_parse(const char *name);
+/* State of group @group_id of target @target_name: active/optimized when it has no port. */
+enum tt_alua_state tt_alua_state_get(const char *target_name, uint16_t group_id);
+/*
+ * Changes the state of group @group_id of target @target_name, as an implicit transition (the
+ * administrator's: REPORT TARGET PORT GROUPS then gives the status "altered by implicit
+ * behaviour"). When the state changes, the change hook runs (no lock held), which raises
+ * ASYMMETRIC ACCESS STATE CHANGED on every LUN of the target. Returns 0, -EINVAL (not one of the
+ * states above) or -ENOENT (the group has no registered port). Any thread.
+ */
+int tt_alua_state_set(const char *target_name, uint16_t group_id, enum tt_alua_state state);
+/*
+ * The function that raises ASYMMETRIC ACCESS STATE CHANGED (TT_UA_ALUA_STATE_CHANGED) on every LUN
+ * of @target_name for every nexus but @except (NULL: all): the owner of the LUN maps registers it
+ * once. Called on the thread that changed the state, which may be a loop executing SET TARGET
+ * PORT GROUPS, with no core lock held. Without it, SET TARGET PORT GROUPS raises the unit
+ * attention on the LUN it was addressed to only, and administrative changes raise none.
+ */
+typedef void (*tt_alua_change_fn)(const char *target_name, const struct tt_nexus *except);
+void tt_scsi_set_alua_hook(tt_alua_change_fn fn);
 
 /*
  * Unit attention conditions, in the order they are reported (SPC-4 5.14). A nexus holds at most one

@@ -26,7 +26,7 @@ size_t tt_inquiry_std_build(const struct tt_lun *lun, uint8_t *buf)
 	buf[2] = 0x06;        /* VERSION: SPC-4 */
 	buf[3] = 0x10 | 0x02; /* HISUP, RESPONSE DATA FORMAT 2 */
 	buf[4] = TT_INQUIRY_STD_LEN - 5;
-	buf[5] = lun ? 0x10 | 0x08 : 0; /* TPGS 01b: implicit ALUA (alua.c); 3PC (xcopy.c) */
+	buf[5] = lun ? 0x30 | 0x08 : 0; /* TPGS 11b: implicit and explicit ALUA (alua.c); 3PC */
 	buf[7] = 0x02;        /* CMDQUE */
 	put_ascii(buf + 8, 8, lun ? lun->vendor : TT_SCSI_VENDOR);
 	put_ascii(buf + 16, 16, lun ? lun->product : "");

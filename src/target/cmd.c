@@ -5,6 +5,7 @@
  */
 #include "target/internal.h"
 
+#include "base/bufpool.h"
 #include "base/log.h"
 
 #include <errno.h>
@@ -45,7 +46,7 @@ void tt_task_free(struct tt_task *task)
 {
 	if (task->tmf_wait)
 		tt_tmf_task_gone(task);
-	free(task->scsi.buf);
+	tt_buf_free(task->scsi.buf, task->buf_len);
 	tt_conn_put(task->conn);
 	tt_session_put(task->sess);
 	free(task);
@@ -364,18 +365,19 @@ static int task_create(struct tt_conn *conn, struct tt_pdu *pdu, struct tt_task 
 		}
 	}
 	if (edtl && edtl <= TT_MAX_EDTL && (task->scsi.dir_read || task->scsi.dir_write)) {
-		uint32_t alloc = (edtl + 511) & ~511u;
-		void *buf;
-		if (posix_memalign(&buf, 4096, alloc)) {
+		size_t cap;
+		void *buf = tt_buf_alloc((edtl + 511) & ~511u, &cap);
+
+		if (!buf) {
 			tt_session_put(task->sess);
 			tt_conn_put(conn);
 			free(task);
 			return -ENOMEM;
 		}
-		if (task->scsi.dir_write)
-			memset(buf, 0, alloc);
+		/* from the loop's pool: a write runs only once all its data has arrived, and a read
+		 * returns only what the SCSI core put there, so no clearing is needed */
 		task->scsi.buf = buf;
-		task->buf_len = alloc;
+		task->buf_len = (uint32_t)cap;
 	}
 	tt_list_add_tail(&conn->tasks, &task->conn_node);
 	conn->ntasks++;
@@ -428,9 +430,12 @@ void tt_cmd_rx(struct tt_conn *conn, struct tt_pdu *pdu)
 	struct tt_task *task = pdu->ctx;
 	struct tt_session *s = conn->sess;
 
-	tt_pdu_free(pdu); /* drops the PDU's reference; the task list still holds the task */
-	if (!task || task->aborted || task->state == TT_ITASK_DONE)
+	if (!task || task->aborted || task->state == TT_ITASK_DONE) {
+		/* aborted while it waited for its turn: the PDU's reference is the last */
+		tt_pdu_free(pdu);
 		return;
+	}
+	tt_pdu_free(pdu); /* drops the PDU's reference; the task list still holds the task */
 	s->commands++;
 	task->dispatched = true;
 	task->scsi.lun = tt_session_lun(s, task->scsi.lun_id);
@@ -455,7 +460,8 @@ void tt_cmd_rx(struct tt_conn *conn, struct tt_pdu *pdu)
 	if (!s->params.initial_r2t) {
 		uint32_t unsol = s->params.first_burst < task->scsi.edtl ? s->params.first_burst
 									 : task->scsi.edtl;
-		task->unsolicited_left = unsol > task->data_received ? unsol - task->data_received : 0;
+		task->unsolicited_left = unsol > task->data_received && !task->unsol_ended ?
+					 unsol - task->data_received : 0;
 	}
 	task->r2t_offset = task->data_received + task->unsolicited_left;
 	tt_itask_set_state(task, TT_ITASK_DATA_OUT);
@@ -486,6 +492,17 @@ int tt_data_out_rx_header(struct tt_conn *conn, struct tt_pdu *pdu)
 		tt_warn("iscsi", "conn %llu %s: Data-Out DataSN %u, expected %u (task 0x%08x)",
 			(unsigned long long)conn->id, conn->peer, tt_get_be32(d->datasn),
 			task->exp_data_sn, task->itt);
+		task->data_error = true;
+		pdu->ctx = task;
+		pdu->task = task;
+		tt_task_get(task);
+		return 0; /* data discarded */
+	}
+	if (off != task->data_received) {
+		/* DataPDUInOrder and DataSequenceInOrder are always Yes here: data arrives without
+		 * gaps or overlaps, so a write never runs over bytes nobody sent */
+		tt_warn("iscsi", "conn %llu %s: Data-Out at offset %u, expected %u (task 0x%08x)",
+			(unsigned long long)conn->id, conn->peer, off, task->data_received, task->itt);
 		task->data_error = true;
 		pdu->ctx = task;
 		pdu->task = task;
@@ -545,7 +562,19 @@ void tt_data_out_rx(struct tt_conn *conn, struct tt_pdu *pdu, bool digest_ok)
 		if (solicited && task->r2t_outstanding)
 			task->r2t_outstanding--;
 		else if (!solicited)
+			task->unsol_ended = true;
+		if (!solicited && task->unsolicited_left) {
+			/* the unsolicited burst ended early: solicit everything after it */
 			task->unsolicited_left = 0;
+			if (task->r2t_offset > task->data_received && !task->r2t_outstanding)
+				task->r2t_offset = task->data_received;
+			if (task->state == TT_ITASK_DATA_OUT && task->data_received < task->scsi.edtl &&
+			    conn->ops->get_data_out(conn, task) < 0) {
+				tt_conn_fail(conn, "cannot solicit write data");
+				tt_task_put(task);
+				return;
+			}
+		}
 	}
 	if (task->state == TT_ITASK_DATA_OUT) {
 		if (task->data_received >= task->scsi.edtl)
@@ -560,6 +589,7 @@ int tt_iscsi_target_init(void)
 {
 	tt_pdu_task_put = pdu_task_put;
 	tt_loops_on_thread_exit(tt_pdu_pool_drain);
+	tt_loops_on_thread_exit(tt_buf_pool_drain);
 	tt_tmf_init();
 	return 0;
 }

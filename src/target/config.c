@@ -127,6 +127,16 @@ int tt_config_apply_tpg(struct tt_target *t, const struct tt_config_tpg *cg, con
 		rc = apply_fail(err, errlen, sub, msg, -EINVAL);
 		goto undo;
 	}
+	/* before the portals: no initiator sees the group in another state first */
+	if (cg->set & TT_CFG_T_ALUA_STATE) {
+		msg[0] = '\0';
+		rc = tt_tpg_set_alua(t, cg->tag, (enum tt_alua_state)cg->alua_state, msg, sizeof(msg));
+		if (rc) {
+			snprintf(sub, sizeof(sub), "%s%salua_state", path, *path ? "." : "");
+			apply_fail(err, errlen, sub, msg, rc);
+			goto undo;
+		}
+	}
 	for (size_t i = 0; i < cg->nportals; i++) {
 		struct tt_portal *pt = NULL;
 
@@ -298,6 +308,7 @@ static json_t *dump_tpg(const struct tt_tpg *g)
 	/* meaningless with CHAP (credentials come from ACLs): left to the default */
 	if (!g->chap_required)
 		json_object_set_new(o, "allow_any_initiator", json_boolean(g->allow_any_initiator));
+	json_object_set_new(o, "alua_state", json_string(tt_alua_state_name(tt_tpg_alua_state(g))));
 	json_object_set_new(o, "params", dump_params(&g->params));
 	return o;
 }
@@ -370,6 +381,8 @@ json_t *tt_config_dump_global(void)
 	if (sock)
 		json_object_set_new(g, "rpc_socket", json_string(sock));
 	json_object_set_new(g, "log_level", json_string(tt_config_log_level_name(tt_log_get_level())));
+	if (running.set & TT_CFG_G_STATE_DIR)
+		json_object_set_new(g, "state_dir", json_string(running.state_dir));
 	if (running.ndebug) {
 		json_t *d = json_array();
 

@@ -26,6 +26,7 @@
 #define TT_CONFIG_DEBUG_MAX 32     /* components in global.debug */
 #define TT_CONFIG_SOCKET_MAX 108   /* sizeof(sun_path) */
 #define TT_CONFIG_LUN_ID_MAX 16383 /* single-level LUN addressing (SAM-5 flat space) */
+#define TT_CONFIG_PATH_MAX 1024    /* global.state_dir */
 
 /* Bits of tt_config_global.set: which optional fields the file gave. */
 enum {
@@ -33,6 +34,7 @@ enum {
 	TT_CFG_G_RPC_SOCKET = 1u << 1,
 	TT_CFG_G_LOG_LEVEL = 1u << 2,
 	TT_CFG_G_DEBUG = 1u << 3,
+	TT_CFG_G_STATE_DIR = 1u << 4,
 };
 
 struct tt_config_global {
@@ -42,6 +44,7 @@ struct tt_config_global {
 	int log_level;                          /* enum tt_log_level */
 	unsigned ndebug;
 	char debug[TT_CONFIG_DEBUG_MAX][16];    /* components with debug output, or "all" */
+	char state_dir[TT_CONFIG_PATH_MAX];     /* APTPL state files: absolute path, or "none" */
 };
 
 /* Bits of tt_config_tpg.set. A field not given keeps the model's default. */
@@ -51,6 +54,7 @@ enum {
 	TT_CFG_T_LOGIN_TIMEOUT = 1u << 2,
 	TT_CFG_T_AUTH = 1u << 3,
 	TT_CFG_T_ALLOW_ANY = 1u << 4,
+	TT_CFG_T_ALUA_STATE = 1u << 5,
 	TT_CFG_P_MAX_RECV_DSL = 1u << 8,
 	TT_CFG_P_MAX_BURST = 1u << 9,
 	TT_CFG_P_FIRST_BURST = 1u << 10,
@@ -77,6 +81,7 @@ struct tt_config_tpg {
 	uint32_t nop_interval_ms, nop_timeout_ms, login_timeout_ms;
 	bool chap_required;
 	bool allow_any_initiator;
+	uint8_t alua_state;              /* enum tt_alua_state */
 	struct tt_tpg_params params;     /* only the fields flagged in @set are meaningful */
 	size_t nportals;
 	struct tt_config_portal *portals;
@@ -131,7 +136,8 @@ void tt_config_free(struct tt_config *cfg);
 
 /*
  * Creates the targets of @cfg through the model and applies global.log_level and global.debug
- * when given (global.loops and global.rpc_socket are for the daemon to use before). On loop 0,
+ * when given (global.loops, global.rpc_socket and global.state_dir are for the daemon to use
+ * before). On loop 0,
  * without tt_model_lock held. On failure the targets created by this call are deleted again and
  * @err says which object failed ("targets[1].luns[0]: <the model's message>").
  */

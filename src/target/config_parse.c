@@ -432,7 +432,9 @@ static bool same_portal(const struct tt_config_portal *a, const struct tt_config
 
 /* --- global ---------------------------------------------------------------------------------- */
 
-static const char *const global_keys[] = { "loops", "rpc_socket", "log_level", "debug", NULL };
+static const char *const global_keys[] = {
+	"loops", "rpc_socket", "log_level", "debug", "state_dir", NULL
+};
 
 static bool component_ok(const char *s)
 {
@@ -515,6 +517,16 @@ static int parse_global(struct pctx *c, json_t *obj, struct tt_config_global *g)
 		path_restore(c, mark);
 		g->set |= TT_CFG_G_DEBUG;
 	}
+	if ((v = json_object_get(obj, "state_dir"))) {
+		mark = path_key(c, "state_dir");
+		rc = get_string(c, v, g->state_dir, sizeof(g->state_dir));
+		if (rc)
+			return rc;
+		if (g->state_dir[0] != '/' && strcmp(g->state_dir, "none") != 0)
+			return fail(c, "\"%s\" is neither an absolute path nor \"none\"", g->state_dir);
+		path_restore(c, mark);
+		g->set |= TT_CFG_G_STATE_DIR;
+	}
 	return 0;
 }
 
@@ -522,7 +534,7 @@ static int parse_global(struct pctx *c, json_t *obj, struct tt_config_global *g)
 
 static const char *const tpg_keys[] = {
 	"tag", "portals", "nop_interval", "nop_timeout", "login_timeout", "auth",
-	"allow_any_initiator", "params", NULL
+	"allow_any_initiator", "alua_state", "params", NULL
 };
 
 static const char *const param_keys[] = {
@@ -707,6 +719,18 @@ static int parse_tpg(struct pctx *c, json_t *obj, struct tt_config_tpg *g)
 			return rc;
 		path_restore(c, mark);
 		g->set |= TT_CFG_T_ALLOW_ANY;
+	}
+	if ((v = json_object_get(obj, "alua_state"))) {
+		const char *s = json_string_value(v);
+		int state = s ? tt_alua_state_parse(s) : -EINVAL;
+
+		mark = path_key(c, "alua_state");
+		if (state < 0)
+			return fail(c, "must be \"active-optimized\", \"active-non-optimized\", "
+				    "\"standby\", \"unavailable\" or \"transitioning\"");
+		g->alua_state = (uint8_t)state;
+		path_restore(c, mark);
+		g->set |= TT_CFG_T_ALUA_STATE;
 	}
 	if ((g->set & TT_CFG_T_ALLOW_ANY) && g->allow_any_initiator && g->chap_required) {
 		path_key(c, "allow_any_initiator");

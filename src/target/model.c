@@ -15,7 +15,8 @@
  *            the target, because sessions point to it (sess->tpg, nexus->tport).
  *   portal   retired when removed and freed with its TPG (portal.h).
  *   LUN map  an entry holds one reference on its struct tt_lun, dropped when the LUN is removed
- *            or the target deleted; sessions hold their own references.
+ *            or the target deleted; sessions hold their own references. The entry owns the
+ *            strings its options point to (pr_file).
  *   ACL      freed when removed; only read under the lock.
  */
 #include "target/model.h"
@@ -26,6 +27,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/log.h"
 #include "target/iscsi_target.h"
@@ -236,6 +239,12 @@ void tt_target_put(struct tt_target *t)
 	target_free(t);
 }
 
+static void lun_entry_free(struct tt_target_lun *tl)
+{
+	free(tl->pr_file);
+	free(tl);
+}
+
 static void acl_free(struct tt_acl *a)
 {
 	explicit_bzero(&a->chap, sizeof(a->chap));
@@ -269,7 +278,7 @@ static void target_delete(struct tt_target *t, const char *why)
 		struct tt_target_lun *tl = tt_list_entry(n, struct tt_target_lun, node);
 
 		tt_lun_put(tl->lun);
-		free(tl);
+		lun_entry_free(tl);
 	}
 	while ((n = tt_list_pop(&acls)))
 		acl_free(tt_list_entry(n, struct tt_acl, node));
@@ -296,6 +305,8 @@ void tt_model_clear(void)
 }
 
 /* ---- target portal groups --------------------------------------------------------------------- */
+
+static void alua_changed(const char *target_name, const struct tt_nexus *except);
 
 void tt_tpg_params_default(struct tt_tpg_params *p)
 {
@@ -370,6 +381,7 @@ int tt_tpg_create(struct tt_target *t, uint16_t tag, struct tt_tpg **out, char *
 	tt_model_lock();
 	tt_list__add(&g->node, pos->prev, pos);
 	tt_model_unlock();
+	tt_scsi_set_alua_hook(alua_changed); /* the same each time */
 	if (tt_scsi_port_register(&g->scsi_port) < 0)
 		tt_warn("target", "target %s: tpg %u: not listed in REPORT TARGET PORT GROUPS", t->name, tag);
 	tt_info("target", "target %s: tpg %u created", t->name, tag);
@@ -398,6 +410,69 @@ int tt_tpg_delete(struct tt_target *t, uint16_t tag, char *err, size_t errlen)
 	return 0;
 }
 
+/* ---- ALUA ------------------------------------------------------------------------------------------ */
+
+/*
+ * ASYMMETRIC ACCESS STATE CHANGED on every LUN of the target, for every nexus but @except. Runs on
+ * loop 0 (tetherctl) or on the loop of a SET TARGET PORT GROUPS: the LUNs are taken under the lock
+ * and the unit attentions raised without it.
+ */
+static void alua_changed(const char *target_name, const struct tt_nexus *except)
+{
+	struct tt_lun **luns = NULL;
+	size_t n = 0, cap = 0;
+	struct tt_target *t;
+	struct tt_list *pos;
+
+	tt_model_lock();
+	t = tt_target_find(target_name);
+	if (t) {
+		tt_list_for_each(pos, &t->luns)
+			cap++;
+		luns = cap ? calloc(cap, sizeof(*luns)) : NULL;
+		tt_list_for_each(pos, &t->luns) {
+			if (!luns)
+				break;
+			luns[n] = tt_list_entry(pos, struct tt_target_lun, node)->lun;
+			tt_lun_get(luns[n++]);
+		}
+	}
+	tt_model_unlock();
+	if (cap && !luns)
+		tt_err("target", "target %s: ALUA state changed, but no memory to report it",
+		       target_name);
+	for (size_t i = 0; i < n; i++) {
+		tt_lun_ua_raise(luns[i], TT_UA_ALUA_STATE_CHANGED, except);
+		tt_lun_put(luns[i]);
+	}
+	free(luns);
+}
+
+int tt_tpg_set_alua(struct tt_target *t, uint16_t tag, enum tt_alua_state state,
+		    char *err, size_t errlen)
+{
+	struct tt_tpg *g = tt_tpg_find(t, tag);
+	int rc;
+
+	if (!g) {
+		seterr(err, errlen, "tpg %u: no such TPG in target %s", tag, t->name);
+		return -ENOENT;
+	}
+	rc = tt_alua_state_set(t->name, g->scsi_port.port_group_id, state);
+	if (rc == -EINVAL)
+		seterr(err, errlen, "target %s: tpg %u: 0x%x is not an ALUA state", t->name, tag,
+		       (unsigned)state);
+	else if (rc)
+		seterr(err, errlen, "target %s: tpg %u: its target port group is not registered",
+		       t->name, tag);
+	return rc;
+}
+
+enum tt_alua_state tt_tpg_alua_state(const struct tt_tpg *g)
+{
+	return tt_alua_state_get(g->target->name, g->scsi_port.port_group_id);
+}
+
 /* ---- LUNs ----------------------------------------------------------------------------------------- */
 
 static struct tt_target_lun *lun_find(struct tt_target *t, uint64_t id)
@@ -421,6 +496,104 @@ struct tt_lun *tt_target_lun_get(struct tt_target *t, uint64_t id)
 		return NULL;
 	tt_lun_get(tl->lun);
 	return tl->lun;
+}
+
+/* --- state directory (APTPL files) --- */
+
+static char *state_dir; /* loop 0 */
+
+/* mkdir -p @dir (mode 0700 for what it creates). */
+static int make_dirs(const char *dir)
+{
+	char *p, *path = strdup(dir);
+	int rc = 0;
+
+	if (!path)
+		return -ENOMEM;
+	for (p = path + 1; ; p++) {
+		char c = *p;
+
+		if (c != '/' && c != '\0')
+			continue;
+		*p = '\0';
+		if (mkdir(path, 0700) < 0 && errno != EEXIST) {
+			rc = -errno;
+			break;
+		}
+		*p = c;
+		if (!c)
+			break;
+	}
+	free(path);
+	return rc;
+}
+
+int tt_model_set_state_dir(const char *dir, char *err, size_t errlen)
+{
+	struct stat st;
+	char *copy;
+	int rc;
+
+	if (!dir || !*dir) {
+		free(state_dir);
+		state_dir = NULL;
+		return 0;
+	}
+	rc = make_dirs(dir);
+	if (!rc && stat(dir, &st) < 0)
+		rc = -errno;
+	if (!rc && !S_ISDIR(st.st_mode))
+		rc = -ENOTDIR;
+	if (!rc && access(dir, W_OK | X_OK) < 0)
+		rc = -errno;
+	if (rc) {
+		seterr(err, errlen, "state directory %s: %s", dir, strerror(-rc));
+		return rc;
+	}
+	copy = strdup(dir);
+	if (!copy) {
+		seterr(err, errlen, "state directory %s: out of memory", dir);
+		return -ENOMEM;
+	}
+	free(state_dir);
+	state_dir = copy;
+	return 0;
+}
+
+const char *tt_model_state_dir(void)
+{
+	return state_dir;
+}
+
+/*
+ * The APTPL file of LUN @id: @given (copied), else one in the state directory named after the
+ * target (':' becomes '_', which iSCSI names never hold, so two targets never share a file), else
+ * none. 0 or -ENOMEM.
+ */
+static int pr_file_name(const struct tt_target *t, uint64_t id, const char *given, char **out)
+{
+	char name[sizeof(t->name)];
+	size_t i;
+
+	*out = NULL;
+	if (given && *given) {
+		*out = strdup(given);
+		return *out ? 0 : -ENOMEM;
+	}
+	if (!state_dir)
+		return 0;
+	for (i = 0; t->name[i] && i + 1 < sizeof(name); i++) {
+		char c = t->name[i];
+
+		name[i] = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.'
+			  ? c : '_';
+	}
+	name[i] = '\0';
+	if (asprintf(out, "%s/%s-lun%llu.pr", state_dir, name, (unsigned long long)id) < 0) {
+		*out = NULL;
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 /* Copies an inquiry string of @opts into the map entry (the caller's memory goes away). */
@@ -496,6 +669,13 @@ int tt_target_lun_add(struct tt_target *t, uint64_t id, const char *backend,
 			goto fail;
 		}
 	}
+	rc = pr_file_name(t, id, opts ? opts->pr_file : NULL, &tl->pr_file);
+	if (rc) {
+		seterr(err, errlen, "target %s: LUN %llu: out of memory", t->name,
+		       (unsigned long long)id);
+		goto fail;
+	}
+	tl->opts.pr_file = tl->pr_file;
 	rc = tt_bdev_open(backend, &bdev, berr, sizeof(berr));
 	if (rc < 0) {
 		seterr(err, errlen, "target %s: LUN %llu: %s", t->name, (unsigned long long)id,
@@ -522,9 +702,12 @@ int tt_target_lun_add(struct tt_target *t, uint64_t id, const char *backend,
 	tt_list__add(&tl->node, pos->prev, pos);
 	tt_model_unlock();
 	tt_info("target", "target %s: LUN %llu on %s", t->name, (unsigned long long)id, backend);
+	if (tl->pr_file)
+		tt_info("target", "target %s: LUN %llu: persistent reservations with APTPL kept in %s",
+			t->name, (unsigned long long)id, tl->pr_file);
 	return 0;
 fail:
-	free(tl);
+	lun_entry_free(tl);
 	return rc;
 }
 
@@ -545,7 +728,7 @@ int tt_target_lun_remove(struct tt_target *t, uint64_t id, char *err, size_t err
 	snprintf(why, sizeof(why), "LUN %llu removed", (unsigned long long)id);
 	tt_target_end_sessions(t, true, why);
 	tt_lun_put(tl->lun);
-	free(tl);
+	lun_entry_free(tl);
 	tt_info("target", "target %s: LUN %llu removed", t->name, (unsigned long long)id);
 	return 0;
 }

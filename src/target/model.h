@@ -91,6 +91,7 @@ struct tt_target_lun {
 	char backend[512];             /* the spec, for saving */
 	struct tt_lun_opts opts;
 	char vendor[9], product[17], serial[64];
+	char *pr_file;                 /* opts.pr_file: APTPL state file (malloc'd), or NULL */
 };
 
 struct tt_target {
@@ -123,13 +124,30 @@ int tt_tpg_create(struct tt_target *t, uint16_t tag, struct tt_tpg **out, char *
 struct tt_tpg *tt_tpg_find(struct tt_target *t, uint16_t tag);
 int tt_tpg_delete(struct tt_target *t, uint16_t tag, char *err, size_t errlen);
 
+/*
+ * ALUA access state of TPG @tag (its target port group, SPC-4 5.16): every LUN of @t then gets
+ * ASYMMETRIC ACCESS STATE CHANGED for every nexus (nothing when the state does not change).
+ */
+int tt_tpg_set_alua(struct tt_target *t, uint16_t tag, enum tt_alua_state state,
+		    char *err, size_t errlen);
+enum tt_alua_state tt_tpg_alua_state(const struct tt_tpg *g);
+
 /* "ADDR:PORT", "[V6ADDR]:PORT" or "ADDR" (port 3260). Starts listening (or retrying). */
 int tt_portal_add(struct tt_tpg *tpg, const char *addr, struct tt_portal **out,
 		  char *err, size_t errlen);
 int tt_portal_remove(struct tt_tpg *tpg, const char *addr, char *err, size_t errlen);
 const char *tt_portal_state_name(enum tt_portal_state s);
 
-/* Opens the backend @spec and maps it as LUN @id. */
+/*
+ * The directory of the LUNs' persistent reservation state files (APTPL): a LUN added later gets
+ * DIR/<target name, ':' as '_'>-lun<ID>.pr (unless its options name a file), restored at creation
+ * and rewritten while APTPL is on. @dir is created (mode 0700) when missing and must be writable;
+ * NULL: none (APTPL is refused). LUNs that exist keep their file. 0 or -errno with @err set.
+ */
+int tt_model_set_state_dir(const char *dir, char *err, size_t errlen);
+const char *tt_model_state_dir(void); /* NULL when none */
+
+/* Opens the backend @spec and maps it as LUN @id (see tt_model_set_state_dir for pr_file). */
 int tt_target_lun_add(struct tt_target *t, uint64_t id, const char *backend,
 		      const struct tt_lun_opts *opts, char *err, size_t errlen);
 int tt_target_lun_remove(struct tt_target *t, uint64_t id, char *err, size_t errlen);

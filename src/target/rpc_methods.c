@@ -196,8 +196,10 @@ static json_t *target_json(const struct tt_target *t)
 		tt_list_for_each(m, &g->portals)
 			json_array_append_new(portals,
 					      portal_json(tt_list_entry(m, struct tt_portal, node)));
-		json_array_append_new(tpgs, json_pack("{si ss so}", "tag", g->tag,
+		json_array_append_new(tpgs, json_pack("{si ss ss so}", "tag", g->tag,
 						      "auth", g->chap_required ? "chap" : "none",
+						      "alua_state",
+						      tt_alua_state_name(tt_tpg_alua_state(g)),
 						      "portals", portals));
 	}
 	tt_list_for_each(n, &t->luns) {
@@ -373,6 +375,64 @@ static int m_portal_list(json_t *params, json_t **result, struct tt_rpc_error *e
 				json_object_set_new(o, "tag", json_integer(g->tag));
 				json_array_append_new(list, o);
 			}
+		}
+	}
+	tt_model_unlock();
+	*result = list;
+	return 0;
+}
+
+/* --- ALUA ------------------------------------------------------------------------------------ */
+
+static int m_alua_set(json_t *params, json_t **result, struct tt_rpc_error *e)
+{
+	static const char *const keys[] = { "target", "tag", "state", NULL };
+	struct tt_target *t;
+	struct tt_tpg *g;
+	const char *name;
+	char err[512] = "";
+	int rc, state;
+
+	if ((rc = check_params(params, keys, e)) ||
+	    (rc = param_str(params, "state", true, &name, e)))
+		return rc;
+	if ((state = tt_alua_state_parse(name)) < 0)
+		return invalid(e, "param \"state\": unknown state \"%s\" (active-optimized, "
+			       "active-non-optimized, standby, unavailable, transitioning)", name);
+	if ((rc = lookup_tpg(params, &t, &g, e)))
+		return rc;
+	if ((rc = tt_tpg_set_alua(t, g->tag, (enum tt_alua_state)state, err, sizeof(err))))
+		return failed(e, rc, err);
+	*result = json_true();
+	return 0;
+}
+
+static int m_alua_list(json_t *params, json_t **result, struct tt_rpc_error *e)
+{
+	static const char *const keys[] = { "target", NULL };
+	const char *name;
+	struct tt_list *n, *m;
+	json_t *list;
+	int rc;
+
+	if ((rc = check_params(params, keys, e)) ||
+	    (rc = param_str(params, "target", false, &name, e)))
+		return rc;
+	list = json_array();
+	tt_model_lock();
+	tt_list_for_each(n, tt_model_targets()) {
+		const struct tt_target *t = tt_list_entry(n, struct tt_target, node);
+
+		if (t->deleted || (name && strcmp(name, t->name) != 0))
+			continue;
+		tt_list_for_each(m, &t->tpgs) {
+			const struct tt_tpg *g = tt_list_entry(m, struct tt_tpg, node);
+
+			json_array_append_new(list, json_pack(
+				"{ss si si si ss}", "target", t->name, "tag", g->tag,
+				"group", g->scsi_port.port_group_id,
+				"rel_port", g->scsi_port.rel_port_id,
+				"state", tt_alua_state_name(tt_tpg_alua_state(g))));
 		}
 	}
 	tt_model_unlock();
@@ -605,6 +665,8 @@ static const struct {
 	{ "portal_add", m_portal_add },
 	{ "portal_remove", m_portal_remove },
 	{ "portal_list", m_portal_list },
+	{ "alua_set", m_alua_set },
+	{ "alua_list", m_alua_list },
 	{ "lun_add", m_lun_add },
 	{ "lun_remove", m_lun_remove },
 	{ "acl_add", m_acl_add },

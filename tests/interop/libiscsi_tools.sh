@@ -15,6 +15,7 @@
 # Exit: 0 pass, 77 skip (reason printed), 1 fail.
 # Environment: TT_BUILD, TT_TOP (see tests/lib/common.sh).
 
+# shellcheck source=tests/lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
 tt_setup libiscsi-tools
@@ -27,7 +28,7 @@ tt_start main --portal "127.0.0.1:$P" --lun ram:64M --lun ram:16M,bs=4096
 
 step "iscsi-ls -s iscsi://127.0.0.1:$P"
 tt_capture 30 iscsi-ls -s "iscsi://127.0.0.1:$P" || fail "iscsi-ls -s: exit $?: $OUT"
-echo "$OUT" | sed 's/^/    | /'
+printf '%s\n' "$OUT" | sed 's/^/    | /'
 tt_contains "Target:$TT_IQN Portal:127.0.0.1:$P,1" "iscsi-ls"
 # iscsi-ls prints READ CAPACITY(10)'s last LBA times the block length (not LBA + 1),
 # in units of 1024 rounded down.
@@ -58,8 +59,9 @@ for lun in 0 1; do
 	tt_capture 30 iscsi-inq -e 1 -c 128 "$url" || fail "iscsi-inq -e 1 -c 128: exit $?: $OUT"
 	SERIAL[$lun]=$(printf '%s\n' "$OUT" | sed -n 's/^Unit Serial Number:\[\(.*\)\]$/\1/p')
 	[ -n "${SERIAL[$lun]}" ] || fail "no unit serial number for LUN $lun: $OUT"
-	[[ ${SERIAL[$lun]} =~ ^[[:print:]]+$ ]] && [[ ${SERIAL[$lun]} != *" "* ]] ||
+	if ! [[ ${SERIAL[$lun]} =~ ^[[:graph:]]+$ ]]; then
 		fail "the serial number of LUN $lun is not printable ASCII without blanks: \"${SERIAL[$lun]}\""
+	fi
 	ok "serial number ${SERIAL[$lun]}"
 
 	tt_capture 30 iscsi-inq -e 1 -c 131 "$url" || fail "iscsi-inq -e 1 -c 131: exit $?: $OUT"

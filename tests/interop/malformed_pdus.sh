@@ -16,6 +16,7 @@
 # Exit: 0 pass, 77 skip (reason printed), 1 fail.
 # Environment: TT_BUILD, TT_TOP (see tests/lib/common.sh); TT_SEED: the fuzzing seed.
 
+# shellcheck source=tests/lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
 tt_setup malformed

@@ -12,7 +12,9 @@
 # Exit: 0 pass, 77 skip (reason printed), 1 fail.
 # Environment: TT_BUILD, TT_TOP (see tests/lib/common.sh).
 
+# shellcheck source=tests/lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
+# shellcheck source=tests/lib/qemu_img.sh
 . "$TT_LIB_DIR/qemu_img.sh"
 
 tt_setup qemu-img-file
@@ -23,7 +25,7 @@ qi_random "$F" 64
 
 # round DIR OPTIONS: one life cycle of a file: LUN in DIR
 round() {
-	local dir=$1 opts=$2 disk=$1/disk.img
+	local opts=$2 disk=$1/disk.img
 	tt_free_port P
 	URL=$(tt_url "$P" 0)
 

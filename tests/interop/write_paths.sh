@@ -16,7 +16,9 @@
 # Exit: 0 pass, 77 skip (reason printed), 1 fail.
 # Environment: TT_BUILD, TT_TOP (see tests/lib/common.sh).
 
+# shellcheck source=tests/lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
+# shellcheck source=tests/lib/qemu_img.sh
 . "$TT_LIB_DIR/qemu_img.sh"
 
 tt_setup write-paths

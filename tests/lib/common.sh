@@ -97,10 +97,11 @@ tt_dump_logs() {
 tt_stop_check() {
 	local name=$1 pid=${TT_PID[$1]:-} log=${TT_LOG[$1]} rc i secs=${2:-20}
 	[ -n "$pid" ] || return 0
-	unset "TT_PID[$name]"
 	if ! kill -0 "$pid" 2>/dev/null; then
 		wait "$pid" 2>/dev/null
-		echo "tetherd '$name' (pid $pid) was no longer running (exit status $?)"
+		rc=$?
+		unset "TT_PID[$name]"
+		echo "tetherd '$name' (pid $pid) was no longer running (exit status $rc)"
 		return 1
 	fi
 	kill -TERM "$pid" 2>/dev/null
@@ -115,10 +116,12 @@ tt_stop_check() {
 		tail -n 5 "$log" | sed 's/^/    | /'
 		kill -KILL "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
+		unset "TT_PID[$name]"
 		return 1
 	fi
 	wait "$pid"
 	rc=$?
+	unset "TT_PID[$name]"
 	if [ "$rc" != 0 ]; then
 		echo "tetherd '$name' exited with status $rc after SIGTERM (expected 0)"
 		return 1

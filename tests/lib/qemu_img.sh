@@ -87,11 +87,12 @@ qi_differs_at() {
 
 qi_flip() {
 	local chunk=$TT_WORK/qi-flip.$$
-	dd if="$1" of="$chunk" bs=1M skip="$2" count=1 status=none &&
-		perl -0777 -pi -e '$_ = ~$_' "$chunk" &&
-		[ "$(stat -c %s "$chunk")" = 1048576 ] &&
-		dd if="$chunk" of="$1" bs=1M seek="$2" count=1 conv=notrunc status=none ||
+	if ! dd if="$1" of="$chunk" bs=1M skip="$2" count=1 status=none ||
+		! perl -0777 -pi -e '$_ = ~$_' "$chunk" ||
+		[ "$(stat -c %s "$chunk")" != 1048576 ] ||
+		! dd if="$chunk" of="$1" bs=1M seek="$2" count=1 conv=notrunc status=none; then
 		fail "cannot change $1"
+	fi
 	rm -f "$chunk"
 }
 

@@ -14,7 +14,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pdu  # noqa: E402
 from pdu import (Closed, Fail, Timeout, check, connect_login, write_verify,  # noqa: E402
-                 CHECK_CONDITION, GOOD, REJECT, RSVD, SCSI_RSP)
+                 GOOD, REJECT, RSVD, SCSI_RSP)
 
 CASES = {}
 

@@ -9,7 +9,6 @@ that the target still serves a fresh, well-behaved initiator.
 
 import os
 import random
-import struct
 import sys
 import time
 

@@ -30,10 +30,12 @@
 #   TT_VM_BOOT     [pvh]  pvh = boot the uncompressed vmlinux (PVH entry),
 #                         bzimage = boot the package's vmlinuz as is
 #
-# The guest has no systemd and no udev. PID 1 is /sbin/tt-init (written below):
-# it mounts the basics, configures eth0/eth1, mounts the two 9p shares, runs
-# /mnt/ctl/cmd.sh and powers off. QEMU runs under TCG (KVM does not work on the
-# hosts this is made for): -accel tcg,thread=multi -cpu max.
+# The guest has no systemd; udev is installed but not started (a test starts
+# systemd-udevd when it needs it). PID 1 is /sbin/tt-init (written below): it
+# mounts the basics, configures eth0/eth1, mounts the two 9p shares, runs
+# /mnt/ctl/cmd.sh and powers off; with TT_VM_LOGLEVEL=5 its steps show on the
+# console. QEMU runs under TCG (KVM does not work on the hosts this is made
+# for): -accel tcg,thread=multi -cpu max. docs/vm.md describes the whole harness.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -201,11 +203,12 @@ if [ "$(arg tt.job)" = 1 ] && [ -f /mnt/ctl/cmd.sh ]; then
 	# stuck in D state may survive; then give up after 5 s)
 	for p in /proc/[0-9]*; do
 		p=${p#/proc/}
-		[ "$p" = 1 ] || [ "$p" = "$tee_pid" ] || [ ! -s "/proc/$p/cmdline" ] || kill -9 "$p" 2>/dev/null
+		read -r _ _ _ ppid _ <"/proc/$p/stat" 2>/dev/null || continue
+		# not init, not tee, not kernel threads (kthreadd is 2)
+		[ "$p" = 1 ] || [ "$p" = 2 ] || [ "$ppid" = 2 ] || [ "$p" = "$tee_pid" ] || kill -9 "$p" 2>/dev/null
 	done
-	mark "killed"
 	for _ in $(seq 50); do [ -d "/proc/$tee_pid" ] || break; sleep 0.1; done
-	mark "job reaped $tee_pid $(cat /proc/$tee_pid/status 2>&1 | head -3 | tr '\n' ' ')"
+	mark "job reaped"
 else
 	echo "tt-init: interactive shell; 'poweroff' or Ctrl-D to stop"
 	printf '#!/bin/sh\nsync; echo o >/proc/sysrq-trigger\n' >/run/poweroff
@@ -500,7 +503,11 @@ shell)
 	((OWN_CTL)) && rm -rf "$CTL"
 	;;
 check) check ;;
-clean) rm -rf "$TT_VM_DIR" ;;
+clean)
+	# only a folder this script made
+	[[ ! -e $TT_VM_DIR || -f $TT_VM_DIR/kernel.pkg ]] || die "$TT_VM_DIR does not look like a guest cache"
+	rm -rf "$TT_VM_DIR"
+	;;
 help | -h | --help) usage ;;
 *)
 	usage >&2

@@ -42,6 +42,7 @@ VM_TGT_CP=$((1000 + $$ % 30000)) # tgtd control port (its socket name), <= 32767
 VM_RUN=
 VM_TARGET_PID=
 VM_WATCH_PID=
+VM_GUEST_PID=
 VM_NAME=$(basename "$0" .sh)
 
 vm_log() { printf '[%s %s] %s\n' "$VM_NAME" "$(date +%T)" "$*" >&2; }
@@ -107,6 +108,10 @@ vm_cleanup() {
 	if [[ -n $VM_WATCH_PID ]]; then
 		kill "$VM_WATCH_PID" 2>/dev/null
 		wait "$VM_WATCH_PID" 2>/dev/null
+	fi
+	if [[ -n $VM_GUEST_PID ]]; then
+		kill "$VM_GUEST_PID" 2>/dev/null # guest.sh stops its QEMU
+		wait "$VM_GUEST_PID" 2>/dev/null
 	fi
 	vm_target_stop
 	if ip netns list 2>/dev/null | grep -qw "$VM_NS"; then
@@ -261,8 +266,12 @@ vm_guest() {
 	local script=$1 t0=$SECONDS rc=0 cmd
 	shift
 	cmd="cd /root && env TT_VM_TARGET=$TT_VM_TARGET TT_VM_LUN_MB=$TT_VM_LUN_MB $* bash /mnt/host/tests/vm/lib/$script"
+	# in the background: a signal to this script is handled at once (wait returns)
 	vm_ns env TT_VM_TAPS="tt0 tt1" TT_VM_IPS="$VM_GUEST_IPS" TT_VM_CTL="$VM_RUN/ctl" \
-		TT_VM_SHARE="$TT_ROOT" "$VM_HOME/guest.sh" run "$cmd" || rc=$?
+		TT_VM_SHARE="$TT_ROOT" "$VM_HOME/guest.sh" run "$cmd" &
+	VM_GUEST_PID=$!
+	wait "$VM_GUEST_PID" || rc=$?
+	VM_GUEST_PID=
 	vm_log "guest finished with status $rc after $((SECONDS - t0)) s"
 	if ! vm_target_alive; then
 		echo "--- $TT_VM_TARGET log (last 30 lines)"
