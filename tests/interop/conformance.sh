@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # libiscsi's iscsi-test-cu --dataloss against tetherd, with two initiator names and two portal
 # URLs of the same LUN (so that the MultipathIO suite runs), on a thin RAM LUN, a thin sparse
-# file LUN (the whole suite on each), and the read-only suite on a write-protected LUN. Fails on
+# file LUN (the whole suite on each, SANITIZE tests included), and the read-only suite on a write-protected LUN. Fails on
 # any failed test; prints every skip reason.
 . "$(dirname "$0")/../lib/common.sh"
 tt_setup conformance
@@ -16,7 +16,7 @@ I1=iqn.2007-10.com.github:sahlberg:libiscsi:iscsi-test
 I2=iqn.2007-10.com.github:sahlberg:libiscsi:iscsi-test-2
 total_ran=0 total_failed=0 rc=0
 for lun in 0 1 2; do
-	suite=()
+	suite=(--allow-sanitize)
 	[ $lun = 2 ] && suite=(-t ALL.ReadOnly)
 	step "iscsi-test-cu --dataloss ${suite[*]} on LUN $lun over two portals"
 	log=$TT_WORK/cu-lun$lun.log

@@ -203,7 +203,7 @@ if [ "$(arg tt.job)" = 1 ] && [ -f /mnt/ctl/cmd.sh ]; then
 	# stuck in D state may survive; then give up after 5 s)
 	for p in /proc/[0-9]*; do
 		p=${p#/proc/}
-		read -r _ _ _ ppid _ <"/proc/$p/stat" 2>/dev/null || continue
+		read -r _ _ _ ppid _ 2>/dev/null <"/proc/$p/stat" || continue
 		# not init, not tee, not kernel threads (kthreadd is 2)
 		[ "$p" = 1 ] || [ "$p" = 2 ] || [ "$ppid" = 2 ] || [ "$p" = "$tee_pid" ] || kill -9 "$p" 2>/dev/null
 	done
