@@ -53,4 +53,5 @@ t=$(perf "$turl" 256 16); g=$(perf "$gurl" 256 16)
 tm=$(mbs "$t"); gm=$(mbs "$g")
 printf '%-34s %10s MB/s %10s MB/s %8s\n' "128 KiB sequential read, QD 16" "${tm:-?}" "${gm:-?}" \
 	"$(awk -v a="${tm:-0}" -v b="${gm:-0}" 'BEGIN{ if (b > 0) printf "%.2f", a / b; else print "?" }')"
-echo "tetherd RSS: $(awk '/VmHWM/{print $2, $3}' /proc/${pids[0]}/status) peak; tgtd RSS: $(awk '/VmHWM/{print $2, $3}' /proc/${pids[1]}/status) peak"
+hwm() { awk '/VmHWM/{print $2, $3}' "/proc/$1/status" 2>/dev/null || echo "?"; }
+echo "peak RSS: tetherd $(hwm "${pids[0]}"), tgtd $(hwm "$(pgrep -x -n tgtd)")"

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Logical block provisioning (SBC-3 4.7): UNMAP and WRITE SAME (10)/(16).
+ * WRITE SAME of 0 blocks (VPD B0h WSNZ 0) writes from the LBA to the last block, and is refused
+ * (INVALID FIELD IN CDB) when that is more than MAXIMUM WRITE SAME LENGTH blocks.
  * UNMAP runs its descriptors one backend I/O after the other. WRITE SAME of a zero block becomes
- * one WRITE ZEROES (or UNMAP with the UNMAP bit on a thin LUN, whose unmapped blocks read as
- * zeroes); another pattern is written in I/Os of TT_SBC_WRITE_SAME_IOV blocks, each an iovec
- * array that points every block at the one Data-Out block.
+ * one WRITE ZEROES; with the UNMAP bit (thin LUNs only) the blocks are deallocated whatever the
+ * pattern and read back as zeroes (LBPRZ 1), as libiscsi's UnmapUntilEnd expects. Another
+ * pattern is written in I/Os of TT_SBC_WRITE_SAME_IOV blocks, each an iovec array that points
+ * every block at the one Data-Out block.
  */
 #include "scsi/core.h"
 #include "scsi/cdb.h"
@@ -183,7 +186,20 @@ enum tt_exec_rc tt_sbc_write_same(struct tt_scsi_task *task)
 		tt_scsi_invalid_cdb(task, 1, 3);
 		return TT_EXEC_DONE;
 	}
-	if (!nblocks || nblocks > TT_SBC_MAX_WRITE_SAME_LEN) { /* WSNZ: 0 does not mean "to the end" */
+	if (!nblocks) { /* WSNZ 0: from the LBA to the last block (SBC-4 5.50) */
+		uint64_t total = tt_lun_nblocks(lun);
+
+		if (lba >= total) {
+			tt_scsi_fail(task, TT_SK_ILLEGAL_REQUEST, TT_ASC_LBA_OUT_OF_RANGE);
+			return TT_EXEC_DONE;
+		}
+		if (total - lba > TT_SBC_MAX_WRITE_SAME_LEN) {
+			tt_scsi_invalid_cdb(task, sixteen ? 10 : 7, -1);
+			return TT_EXEC_DONE;
+		}
+		nblocks = (uint32_t)(total - lba);
+	}
+	if (nblocks > TT_SBC_MAX_WRITE_SAME_LEN) {
 		tt_scsi_invalid_cdb(task, sixteen ? 10 : 7, -1);
 		return TT_EXEC_DONE;
 	}
@@ -200,7 +216,7 @@ enum tt_exec_rc tt_sbc_write_same(struct tt_scsi_task *task)
 	task->io.done = write_same_done;
 	task->io.ctx = task;
 	task->remaining = 0;
-	if (ndob || all_zero(task->buf, bs)) {
+	if (ndob || unmap || all_zero(task->buf, bs)) {
 		task->io.op = unmap ? TT_BDEV_UNMAP : TT_BDEV_WRITE_ZEROES;
 		task->io.offset = lba * bs;
 		task->io.len = (uint64_t)nblocks * bs;

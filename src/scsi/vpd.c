@@ -125,7 +125,7 @@ static size_t page_device_id(const struct tt_lun *lun, const struct tt_scsi_port
 static size_t page_block_limits(const struct tt_lun *lun, uint8_t *p)
 {
 	memset(p + 4, 0, 0x3c);
-	p[4] = 0x01;                                       /* WSNZ */
+	p[4] = 0x00;                                       /* WSNZ 0: 0 blocks = to the end */
 	tt_put_be16(p + 6, (uint16_t)(1u << lun->lbppbe)); /* OPTIMAL TRANSFER LENGTH GRANULARITY */
 	tt_put_be32(p + 8, lun->max_xfer_blocks);          /* MAXIMUM TRANSFER LENGTH */
 	if (tt_sbc_lbp(lun)) {

@@ -613,13 +613,57 @@ static int copy_opt(struct tt_target *t, uint64_t id, const char *what, const ch
 	return 0;
 }
 
+/*
+ * "pbs=SIZE", the size of a physical block holding several logical blocks (reported by READ
+ * CAPACITY (16) and the block limits VPD page), is an option of the LUN that may follow any
+ * backend's options ("ram:64M,pbs=4096"): the spec is kept whole for saving, and the backend is
+ * opened from @out, the spec without it. *@pbs is 0 when absent. Returns 0 or -EINVAL.
+ */
+static int lun_spec_split(const char *spec, char *out, size_t outlen, uint32_t *pbs)
+{
+	const char *p = spec;
+	size_t used = 0;
+
+	*pbs = 0;
+	for (;;) {
+		const char *end = strchr(p, ',');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+
+		if (n > 4 && !strncmp(p, "pbs=", 4)) {
+			char val[32];
+			uint64_t v;
+
+			if (n - 4 >= sizeof(val))
+				return -EINVAL;
+			memcpy(val, p + 4, n - 4);
+			val[n - 4] = '\0';
+			if (tt_parse_size(val, &v) < 0 || v < 512 || v > (1u << 20) || (v & (v - 1)))
+				return -EINVAL;
+			*pbs = (uint32_t)v;
+		} else {
+			if (used + n + 2 > outlen)
+				return -EINVAL;
+			if (used)
+				out[used++] = ',';
+			memcpy(out + used, p, n);
+			used += n;
+		}
+		if (!end)
+			break;
+		p = end + 1;
+	}
+	out[used] = '\0';
+	return 0;
+}
+
 int tt_target_lun_add(struct tt_target *t, uint64_t id, const char *backend,
 		      const struct tt_lun_opts *opts, char *err, size_t errlen)
 {
 	struct tt_target_lun *tl;
 	struct tt_bdev *bdev = NULL;
 	struct tt_list *pos;
-	char berr[256] = "";
+	char berr[256] = "", bspec[sizeof(tl->backend)];
+	uint32_t pbs;
 	int rc;
 
 	if (id > TT_SCSI_LUN_MAX) {
@@ -676,7 +720,15 @@ int tt_target_lun_add(struct tt_target *t, uint64_t id, const char *backend,
 		goto fail;
 	}
 	tl->opts.pr_file = tl->pr_file;
-	rc = tt_bdev_open(backend, &bdev, berr, sizeof(berr));
+	rc = lun_spec_split(backend, bspec, sizeof(bspec), &pbs);
+	if (rc < 0) {
+		seterr(err, errlen, "target %s: LUN %llu: bad pbs= in '%s' (a power of two, 512 "
+		       "to 1M)", t->name, (unsigned long long)id, backend);
+		goto fail;
+	}
+	if (pbs && !tl->opts.physical_block_size)
+		tl->opts.physical_block_size = pbs;
+	rc = tt_bdev_open(bspec, &bdev, berr, sizeof(berr));
 	if (rc < 0) {
 		seterr(err, errlen, "target %s: LUN %llu: %s", t->name, (unsigned long long)id,
 		       berr[0] ? berr : strerror(-rc));

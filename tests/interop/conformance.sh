@@ -2,20 +2,23 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # libiscsi's iscsi-test-cu --dataloss against tetherd, with two initiator names and two portal
 # URLs of the same LUN (so that the MultipathIO suite runs), on a thin RAM LUN, a thin sparse
-# file LUN (the whole suite on each, SANITIZE tests included), and the read-only suite on a write-protected LUN. Fails on
-# any failed test; prints every skip reason.
+# file LUN and a thin RAM LUN of 512-byte logical blocks in 4096-byte physical blocks (the whole
+# suite on each, SANITIZE tests included), and the read-only suite (ReadOnlySBC: every medium
+# write refused, the tests that skip on a writable LUN) on a write-protected LUN. Fails on any
+# failed test; prints every skip reason.
 . "$(dirname "$0")/../lib/common.sh"
 tt_setup conformance
 tt_need iscsi-test-cu
 tt_free_port P1
 tt_free_port P2
 tt_start main --portal 127.0.0.1:$P1 --portal 127.0.0.1:$P2 \
-	--lun ram:128M --lun "file:$TT_WORK/sparse.img,size=128M,create" --lun ram:64M,ro
+	--lun ram:128M --lun "file:$TT_WORK/sparse.img,size=128M,create" --lun ram:64M,ro \
+	--lun ram:64M,pbs=4096
 
 I1=iqn.2007-10.com.github:sahlberg:libiscsi:iscsi-test
 I2=iqn.2007-10.com.github:sahlberg:libiscsi:iscsi-test-2
 total_ran=0 total_failed=0 rc=0
-for lun in 0 1 2; do
+for lun in 0 1 2 3; do
 	suite=(--allow-sanitize)
 	[ $lun = 2 ] && suite=(-t ALL.ReadOnly)
 	step "iscsi-test-cu --dataloss ${suite[*]} on LUN $lun over two portals"

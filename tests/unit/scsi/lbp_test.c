@@ -69,7 +69,7 @@ static void test_vpd_thin(void **state)
 	assert_int_equal(tt->data[6] & 0x07, 2);
 	c[2] = 0xb0;
 	run_in(e, tt, c, 6, 255);
-	assert_int_equal(tt->data[4] & 1, 1); /* WSNZ */
+	assert_int_equal(tt->data[4] & 1, 0); /* WSNZ */
 	assert_int_equal(tt_get_be32(tt->data + 20), TT_SBC_MAX_UNMAP_LBA_COUNT);
 	assert_int_equal(tt_get_be32(tt->data + 24), TT_SBC_MAX_UNMAP_DESCRIPTORS);
 	assert_true(tt_get_be64(tt->data + 36) == TT_SBC_MAX_WRITE_SAME_LEN);
@@ -188,8 +188,20 @@ static void test_write_same(void **state)
 	assert_int_equal(r->data[25 * 512], 0xff);
 
 	/* errors */
-	run_out(e, tt, c, ws_cdb(c, false, 0, 0, 0), 512);       /* WSNZ */
-	assert_sense(tt, TT_SK_ILLEGAL_REQUEST, 0x24, 0x00);
+	/* 0 blocks: to the end of the medium (2048 blocks), within MAXIMUM WRITE SAME LENGTH */
+	write_ff(e, tt, 2040, 8);
+	memset(tt->data, 0, 512);
+	run_out(e, tt, c, ws_cdb(c, false, 2044, 0, 0), 512);
+	assert_good(tt);
+	run_in(e, r, c, cdb_rw10(c, TT_OP_READ_10, 2040, 8, 0), 8 * 512);
+	assert_int_equal(r->data[4 * 512 - 1], 0xff);
+	assert_true(zero(r->data + 4 * 512, 4 * 512));
+	run_out(e, tt, c, ws_cdb(c, true, 2047, 0, 0), 512);
+	assert_good(tt);
+	run_out(e, tt, c, ws_cdb(c, true, 2048, 0, 0), 512);
+	assert_sense(tt, TT_SK_ILLEGAL_REQUEST, 0x21, 0x00);
+	run_out(e, tt, c, ws_cdb(c, true, UINT64_MAX, 0, 0), 512);
+	assert_sense(tt, TT_SK_ILLEGAL_REQUEST, 0x21, 0x00);
 	run_out(e, tt, c, ws_cdb(c, false, 2047, 2, 0), 512);
 	assert_sense(tt, TT_SK_ILLEGAL_REQUEST, 0x21, 0x00);
 	run_out(e, tt, c, ws_cdb(c, false, 0, 1, 0), 256);       /* half a block */
@@ -202,6 +214,19 @@ static void test_write_same(void **state)
 	assert_sense(tt, TT_SK_ILLEGAL_REQUEST, 0x24, 0x00);
 	free(tt);
 	free(r);
+	env_free(e);
+
+	/* 0 blocks on a LUN larger than MAXIMUM WRITE SAME LENGTH (131072 blocks) */
+	e = env_new("ram:64M");
+	tt = ttask_new();
+	memset(tt->data, 0, 512);
+	run_out(e, tt, c, ws_cdb(c, false, 0, 0, 0), 512);
+	assert_sense(tt, TT_SK_ILLEGAL_REQUEST, 0x24, 0x00);
+	run_out(e, tt, c, ws_cdb(c, false, 131072 - TT_SBC_MAX_WRITE_SAME_LEN - 1, 0, 0), 512);
+	assert_sense(tt, TT_SK_ILLEGAL_REQUEST, 0x24, 0x00);
+	run_out(e, tt, c, ws_cdb(c, true, 131072 - TT_SBC_MAX_WRITE_SAME_LEN, 0, 0), 512);
+	assert_good(tt);
+	free(tt);
 	env_free(e);
 
 	struct tt_lun_opts opts = { .write_protect = true };
