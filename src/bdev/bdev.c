@@ -23,18 +23,6 @@ static const struct bdev_kind kinds[] = {
 	{ "fail", tt_bdev_fail_open },
 };
 
-int tt_bdev_err(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
-
 void tt_bdev_init(struct tt_bdev *bdev, const struct tt_bdev_ops *ops)
 {
 	bdev->ops = ops;

@@ -5,6 +5,7 @@
 
 #include <stdarg.h>
 
+#include "base/errmsg.h"
 #include "bdev/bdev.h"
 
 /* Opens one kind from the text after "kind:". Same contract as tt_bdev_open. */
@@ -15,8 +16,7 @@ int tt_bdev_delay_open(const char *args, struct tt_bdev **out, char *err, size_t
 int tt_bdev_fail_open(const char *args, struct tt_bdev **out, char *err, size_t errlen);
 
 /* Writes a message into @err and returns @rc. */
-__attribute__((format(printf, 4, 5)))
-int tt_bdev_err(char *err, size_t errlen, int rc, const char *fmt, ...);
+#define tt_bdev_err tt_errmsg
 
 /* Fills the fields every backend sets: ops, refs = 1, block size 512, no wrapped backend. */
 void tt_bdev_init(struct tt_bdev *bdev, const struct tt_bdev_ops *ops);

@@ -30,6 +30,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/errmsg.h"
 #include "base/log.h"
 #include "target/iscsi_target.h"
 #include "target/portal.h"
@@ -45,17 +46,6 @@ void tt_model_lock(void) { pthread_mutex_lock(&model_mutex); }
 void tt_model_unlock(void) { pthread_mutex_unlock(&model_mutex); }
 struct tt_list *tt_model_targets(void) { return &targets; }
 
-__attribute__((format(printf, 3, 4)))
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* ---- iSCSI names (RFC 7143 §4.2.7) ---------------------------------------------------------- */
 
@@ -75,11 +65,11 @@ static int check_iscsi_name(const char *what, const char *name, char *err, size_
 	size_t n = name ? strnlen(name, TT_ISCSI_NAME_MAX + 1) : 0;
 
 	if (n == 0) {
-		seterr(err, errlen, "%s name is empty", what);
+		tt_errmsg(err, errlen, 0, "%s name is empty", what);
 		return -EINVAL;
 	}
 	if (n > TT_ISCSI_NAME_MAX) {
-		seterr(err, errlen, "%s name '%.40s...' is longer than %u bytes", what, name,
+		tt_errmsg(err, errlen, 0, "%s name '%.40s...' is longer than %u bytes", what, name,
 		       TT_ISCSI_NAME_MAX);
 		return -ENAMETOOLONG;
 	}
@@ -87,17 +77,17 @@ static int check_iscsi_name(const char *what, const char *name, char *err, size_
 		unsigned char c = (unsigned char)name[i];
 
 		if (c >= 'A' && c <= 'Z') {
-			seterr(err, errlen, "%s name '%s': iSCSI names are lowercase ('%c')", what,
+			tt_errmsg(err, errlen, 0, "%s name '%s': iSCSI names are lowercase ('%c')", what,
 			       name, c);
 			return -EINVAL;
 		}
 		if (!((c >= 'a' && c <= 'z') || is_digit((char)c) || c == '-' || c == '.' ||
 		      c == ':')) {
 			if (c >= 0x20 && c < 0x7f)
-				seterr(err, errlen, "%s name '%s': character '%c' is not allowed "
+				tt_errmsg(err, errlen, 0, "%s name '%s': character '%c' is not allowed "
 				       "(a-z 0-9 - . :)", what, name, c);
 			else
-				seterr(err, errlen, "%s name '%s': byte 0x%02x is not allowed "
+				tt_errmsg(err, errlen, 0, "%s name '%s': byte 0x%02x is not allowed "
 				       "(a-z 0-9 - . :)", what, name, c);
 			return -EINVAL;
 		}
@@ -110,7 +100,7 @@ static int check_iscsi_name(const char *what, const char *name, char *err, size_
 		    (name[9] - '0') * 10 + (name[10] - '0') < 1 ||
 		    (name[9] - '0') * 10 + (name[10] - '0') > 12 ||
 		    name[12] == '.' || name[12] == ':' || name[12] == '-') {
-			seterr(err, errlen, "%s name '%s': expected iqn.YYYY-MM.reversed.domain"
+			tt_errmsg(err, errlen, 0, "%s name '%s': expected iqn.YYYY-MM.reversed.domain"
 			       "[:identifier]", what, name);
 			return -EINVAL;
 		}
@@ -118,20 +108,20 @@ static int check_iscsi_name(const char *what, const char *name, char *err, size_
 	}
 	if (!strncmp(name, "eui.", 4)) {
 		if (!all_hex(name + 4, 16)) {
-			seterr(err, errlen, "%s name '%s': expected eui. and 16 hex digits", what, name);
+			tt_errmsg(err, errlen, 0, "%s name '%s': expected eui. and 16 hex digits", what, name);
 			return -EINVAL;
 		}
 		return 0;
 	}
 	if (!strncmp(name, "naa.", 4)) {
 		if (!all_hex(name + 4, 16) && !all_hex(name + 4, 32)) {
-			seterr(err, errlen, "%s name '%s': expected naa. and 16 or 32 hex digits", what,
+			tt_errmsg(err, errlen, 0, "%s name '%s': expected naa. and 16 or 32 hex digits", what,
 			       name);
 			return -EINVAL;
 		}
 		return 0;
 	}
-	seterr(err, errlen, "%s name '%s': must start with iqn., eui. or naa.", what, name);
+	tt_errmsg(err, errlen, 0, "%s name '%s': must start with iqn., eui. or naa.", what, name);
 	return -EINVAL;
 }
 
@@ -160,17 +150,17 @@ int tt_target_create(const char *name, const char *alias, struct tt_target **out
 	if (rc)
 		return rc;
 	if (alias && strlen(alias) >= sizeof(t->alias)) {
-		seterr(err, errlen, "target %s: alias is longer than %zu bytes", name,
+		tt_errmsg(err, errlen, 0, "target %s: alias is longer than %zu bytes", name,
 		       sizeof(t->alias) - 1);
 		return -ENAMETOOLONG;
 	}
 	if (tt_target_find(name)) {
-		seterr(err, errlen, "target %s already exists", name);
+		tt_errmsg(err, errlen, 0, "target %s already exists", name);
 		return -EEXIST;
 	}
 	t = calloc(1, sizeof(*t));
 	if (!t) {
-		seterr(err, errlen, "target %s: out of memory", name);
+		tt_errmsg(err, errlen, 0, "target %s: out of memory", name);
 		return -ENOMEM;
 	}
 	snprintf(t->name, sizeof(t->name), "%s", name);
@@ -291,7 +281,7 @@ int tt_target_delete(const char *name, char *err, size_t errlen)
 	struct tt_target *t = name ? tt_target_find(name) : NULL;
 
 	if (!t) {
-		seterr(err, errlen, "target %s: no such target", name ? name : "(null)");
+		tt_errmsg(err, errlen, 0, "target %s: no such target", name ? name : "(null)");
 		return -ENOENT;
 	}
 	target_delete(t, "target deleted");
@@ -345,16 +335,16 @@ int tt_tpg_create(struct tt_target *t, uint16_t tag, struct tt_tpg **out, char *
 	struct tt_list *pos;
 
 	if (tag == 0) {
-		seterr(err, errlen, "target %s: tpg 0: the tag must be 1..65535", t->name);
+		tt_errmsg(err, errlen, 0, "target %s: tpg 0: the tag must be 1..65535", t->name);
 		return -EINVAL;
 	}
 	if (tt_tpg_find(t, tag)) {
-		seterr(err, errlen, "target %s: tpg %u already exists", t->name, tag);
+		tt_errmsg(err, errlen, 0, "target %s: tpg %u already exists", t->name, tag);
 		return -EEXIST;
 	}
 	g = calloc(1, sizeof(*g));
 	if (!g) {
-		seterr(err, errlen, "target %s: tpg %u: out of memory", t->name, tag);
+		tt_errmsg(err, errlen, 0, "target %s: tpg %u: out of memory", t->name, tag);
 		return -ENOMEM;
 	}
 	tt_list_init(&g->node);
@@ -396,7 +386,7 @@ int tt_tpg_delete(struct tt_target *t, uint16_t tag, char *err, size_t errlen)
 	char why[64];
 
 	if (!g) {
-		seterr(err, errlen, "tpg %u: no such TPG in target %s", tag, t->name);
+		tt_errmsg(err, errlen, 0, "tpg %u: no such TPG in target %s", tag, t->name);
 		return -ENOENT;
 	}
 	tt_model_lock();
@@ -455,15 +445,15 @@ int tt_tpg_set_alua(struct tt_target *t, uint16_t tag, enum tt_alua_state state,
 	int rc;
 
 	if (!g) {
-		seterr(err, errlen, "tpg %u: no such TPG in target %s", tag, t->name);
+		tt_errmsg(err, errlen, 0, "tpg %u: no such TPG in target %s", tag, t->name);
 		return -ENOENT;
 	}
 	rc = tt_alua_state_set(t->name, g->scsi_port.port_group_id, state);
 	if (rc == -EINVAL)
-		seterr(err, errlen, "target %s: tpg %u: 0x%x is not an ALUA state", t->name, tag,
+		tt_errmsg(err, errlen, 0, "target %s: tpg %u: 0x%x is not an ALUA state", t->name, tag,
 		       (unsigned)state);
 	else if (rc)
-		seterr(err, errlen, "target %s: tpg %u: its target port group is not registered",
+		tt_errmsg(err, errlen, 0, "target %s: tpg %u: its target port group is not registered",
 		       t->name, tag);
 	return rc;
 }
@@ -547,12 +537,12 @@ int tt_model_set_state_dir(const char *dir, char *err, size_t errlen)
 	if (!rc && access(dir, W_OK | X_OK) < 0)
 		rc = -errno;
 	if (rc) {
-		seterr(err, errlen, "state directory %s: %s", dir, strerror(-rc));
+		tt_errmsg(err, errlen, 0, "state directory %s: %s", dir, strerror(-rc));
 		return rc;
 	}
 	copy = strdup(dir);
 	if (!copy) {
-		seterr(err, errlen, "state directory %s: out of memory", dir);
+		tt_errmsg(err, errlen, 0, "state directory %s: out of memory", dir);
 		return -ENOMEM;
 	}
 	free(state_dir);
@@ -604,7 +594,7 @@ static int copy_opt(struct tt_target *t, uint64_t id, const char *what, const ch
 	if (!src)
 		return 0;
 	if (strlen(src) >= size) {
-		seterr(err, errlen, "target %s: LUN %llu: %s '%s' is longer than %zu characters",
+		tt_errmsg(err, errlen, 0, "target %s: LUN %llu: %s '%s' is longer than %zu characters",
 		       t->name, (unsigned long long)id, what, src, size - 1);
 		return -EINVAL;
 	}
@@ -667,28 +657,28 @@ int tt_target_lun_add(struct tt_target *t, uint64_t id, const char *backend,
 	int rc;
 
 	if (id > TT_SCSI_LUN_MAX) {
-		seterr(err, errlen, "target %s: LUN %llu is out of range (0..%u)", t->name,
+		tt_errmsg(err, errlen, 0, "target %s: LUN %llu is out of range (0..%u)", t->name,
 		       (unsigned long long)id, TT_SCSI_LUN_MAX);
 		return -EINVAL;
 	}
 	if (lun_find(t, id)) {
-		seterr(err, errlen, "target %s: LUN %llu already exists", t->name,
+		tt_errmsg(err, errlen, 0, "target %s: LUN %llu already exists", t->name,
 		       (unsigned long long)id);
 		return -EEXIST;
 	}
 	if (!backend || !*backend) {
-		seterr(err, errlen, "target %s: LUN %llu: no backend given", t->name,
+		tt_errmsg(err, errlen, 0, "target %s: LUN %llu: no backend given", t->name,
 		       (unsigned long long)id);
 		return -EINVAL;
 	}
 	tl = calloc(1, sizeof(*tl));
 	if (!tl) {
-		seterr(err, errlen, "target %s: LUN %llu: out of memory", t->name,
+		tt_errmsg(err, errlen, 0, "target %s: LUN %llu: out of memory", t->name,
 		       (unsigned long long)id);
 		return -ENOMEM;
 	}
 	if (strlen(backend) >= sizeof(tl->backend)) {
-		seterr(err, errlen, "target %s: LUN %llu: backend spec is longer than %zu bytes",
+		tt_errmsg(err, errlen, 0, "target %s: LUN %llu: backend spec is longer than %zu bytes",
 		       t->name, (unsigned long long)id, sizeof(tl->backend) - 1);
 		rc = -ENAMETOOLONG;
 		goto fail;
@@ -707,7 +697,7 @@ int tt_target_lun_add(struct tt_target *t, uint64_t id, const char *backend,
 			goto fail;
 		/* the revision is kept by the LUN itself (below) */
 		if (opts->revision && strlen(opts->revision) > 4) {
-			seterr(err, errlen, "target %s: LUN %llu: revision '%s' is longer than 4 "
+			tt_errmsg(err, errlen, 0, "target %s: LUN %llu: revision '%s' is longer than 4 "
 			       "characters", t->name, (unsigned long long)id, opts->revision);
 			rc = -EINVAL;
 			goto fail;
@@ -715,14 +705,14 @@ int tt_target_lun_add(struct tt_target *t, uint64_t id, const char *backend,
 	}
 	rc = pr_file_name(t, id, opts ? opts->pr_file : NULL, &tl->pr_file);
 	if (rc) {
-		seterr(err, errlen, "target %s: LUN %llu: out of memory", t->name,
+		tt_errmsg(err, errlen, 0, "target %s: LUN %llu: out of memory", t->name,
 		       (unsigned long long)id);
 		goto fail;
 	}
 	tl->opts.pr_file = tl->pr_file;
 	rc = lun_spec_split(backend, bspec, sizeof(bspec), &pbs);
 	if (rc < 0) {
-		seterr(err, errlen, "target %s: LUN %llu: bad pbs= in '%s' (a power of two, 512 "
+		tt_errmsg(err, errlen, 0, "target %s: LUN %llu: bad pbs= in '%s' (a power of two, 512 "
 		       "to 1M)", t->name, (unsigned long long)id, backend);
 		goto fail;
 	}
@@ -730,7 +720,7 @@ int tt_target_lun_add(struct tt_target *t, uint64_t id, const char *backend,
 		tl->opts.physical_block_size = pbs;
 	rc = tt_bdev_open(bspec, &bdev, berr, sizeof(berr));
 	if (rc < 0) {
-		seterr(err, errlen, "target %s: LUN %llu: %s", t->name, (unsigned long long)id,
+		tt_errmsg(err, errlen, 0, "target %s: LUN %llu: %s", t->name, (unsigned long long)id,
 		       berr[0] ? berr : strerror(-rc));
 		goto fail;
 	}
@@ -739,7 +729,7 @@ int tt_target_lun_add(struct tt_target *t, uint64_t id, const char *backend,
 	/* keep the revision where it lives as long as the entry: in the LUN */
 	tl->opts.revision = rc == 0 && opts && opts->revision ? tl->lun->revision : NULL;
 	if (rc < 0) {
-		seterr(err, errlen, "target %s: LUN %llu: cannot create the logical unit on %s: %s",
+		tt_errmsg(err, errlen, 0, "target %s: LUN %llu: cannot create the logical unit on %s: %s",
 		       t->name, (unsigned long long)id, backend, strerror(-rc));
 		goto fail;
 	}
@@ -769,7 +759,7 @@ int tt_target_lun_remove(struct tt_target *t, uint64_t id, char *err, size_t err
 	char why[64];
 
 	if (!tl) {
-		seterr(err, errlen, "target %s: LUN %llu: no such LUN", t->name,
+		tt_errmsg(err, errlen, 0, "target %s: LUN %llu: no such LUN", t->name,
 		       (unsigned long long)id);
 		return -ENOENT;
 	}
@@ -809,17 +799,17 @@ static int check_secret(struct tt_target *t, const char *initiator, const char *
 	size_t ulen = strnlen(user, 256), slen = strnlen(secret, 256);
 
 	if (ulen == 256 || slen == 256) {
-		seterr(err, errlen, "target %s: ACL %s: %s user or secret is longer than 255 bytes",
+		tt_errmsg(err, errlen, 0, "target %s: ACL %s: %s user or secret is longer than 255 bytes",
 		       t->name, initiator, what);
 		return -EINVAL;
 	}
 	if (!ulen && slen) {
-		seterr(err, errlen, "target %s: ACL %s: %s secret given without a user name",
+		tt_errmsg(err, errlen, 0, "target %s: ACL %s: %s secret given without a user name",
 		       t->name, initiator, what);
 		return -EINVAL;
 	}
 	if (ulen && slen < CHAP_SECRET_MIN) {
-		seterr(err, errlen, "target %s: ACL %s: %s secret of user %s is %zu bytes; at least "
+		tt_errmsg(err, errlen, 0, "target %s: ACL %s: %s secret of user %s is %zu bytes; at least "
 		       "%u are required (RFC 7143 §12.1.3)", t->name, initiator, what, user, slen,
 		       CHAP_SECRET_MIN);
 		return -EINVAL;
@@ -839,12 +829,12 @@ static int check_chap(struct tt_target *t, const char *initiator, const struct t
 	if (rc)
 		return rc;
 	if (c->mutual_user[0] && !c->user[0]) {
-		seterr(err, errlen, "target %s: ACL %s: mutual CHAP needs CHAP for the initiator too",
+		tt_errmsg(err, errlen, 0, "target %s: ACL %s: mutual CHAP needs CHAP for the initiator too",
 		       t->name, initiator);
 		return -EINVAL;
 	}
 	if (c->mutual_user[0] && !strcmp(c->secret, c->mutual_secret)) {
-		seterr(err, errlen, "target %s: ACL %s: the mutual CHAP secret must differ from the "
+		tt_errmsg(err, errlen, 0, "target %s: ACL %s: the mutual CHAP secret must differ from the "
 		       "initiator's secret (RFC 7143 §12.1.3)", t->name, initiator);
 		return -EINVAL;
 	}
@@ -861,7 +851,7 @@ int tt_acl_add(struct tt_target *t, const char *initiator, const struct tt_acl_c
 	if (rc)
 		return rc;
 	if (tt_acl_find(t, initiator)) {
-		seterr(err, errlen, "target %s: ACL for %s already exists", t->name, initiator);
+		tt_errmsg(err, errlen, 0, "target %s: ACL for %s already exists", t->name, initiator);
 		return -EEXIST;
 	}
 	if (chap) {
@@ -871,7 +861,7 @@ int tt_acl_add(struct tt_target *t, const char *initiator, const struct tt_acl_c
 	}
 	a = calloc(1, sizeof(*a));
 	if (!a) {
-		seterr(err, errlen, "target %s: ACL %s: out of memory", t->name, initiator);
+		tt_errmsg(err, errlen, 0, "target %s: ACL %s: out of memory", t->name, initiator);
 		return -ENOMEM;
 	}
 	tt_list_init(&a->node);
@@ -891,7 +881,7 @@ int tt_acl_remove(struct tt_target *t, const char *initiator, char *err, size_t 
 	struct tt_acl *a = initiator ? tt_acl_find(t, initiator) : NULL;
 
 	if (!a) {
-		seterr(err, errlen, "target %s: no ACL for initiator %s", t->name,
+		tt_errmsg(err, errlen, 0, "target %s: no ACL for initiator %s", t->name,
 		       initiator ? initiator : "(null)");
 		return -ENOENT;
 	}

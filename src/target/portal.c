@@ -43,6 +43,7 @@
 #include <unistd.h>
 
 #include "base/clock.h"
+#include "base/errmsg.h"
 #include "base/log.h"
 #include "xport/xport.h"
 
@@ -64,17 +65,6 @@ static struct portal *portal_of(struct tt_portal *p) { return tt_container_of(p,
 static pthread_mutex_t retired_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct tt_list retired = TT_LIST_INIT(retired);
 
-__attribute__((format(printf, 3, 4)))
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* ---- addresses ------------------------------------------------------------------------------ */
 
@@ -84,12 +74,12 @@ static int parse_port(const char *s, const char *str, uint16_t *port, char *err,
 	size_t n = strlen(s);
 
 	if (n == 0 || n > 5 || strspn(s, "0123456789") != n) {
-		seterr(err, errlen, "portal '%s': bad port '%s' (expected 1..65535)", str, s);
+		tt_errmsg(err, errlen, 0, "portal '%s': bad port '%s' (expected 1..65535)", str, s);
 		return -EINVAL;
 	}
 	v = strtoul(s, NULL, 10);
 	if (v == 0 || v > 65535) {
-		seterr(err, errlen, "portal '%s': bad port '%s' (expected 1..65535)", str, s);
+		tt_errmsg(err, errlen, 0, "portal '%s': bad port '%s' (expected 1..65535)", str, s);
 		return -EINVAL;
 	}
 	*port = (uint16_t)v;
@@ -101,7 +91,7 @@ static int parse_scope(const char *scope, const char *str, uint32_t *out, char *
 	size_t n = strlen(scope);
 
 	if (n == 0) {
-		seterr(err, errlen, "portal '%s': empty interface after '%%'", str);
+		tt_errmsg(err, errlen, 0, "portal '%s': empty interface after '%%'", str);
 		return -EINVAL;
 	}
 	if (strspn(scope, "0123456789") == n && n <= 9) {
@@ -113,7 +103,7 @@ static int parse_scope(const char *scope, const char *str, uint32_t *out, char *
 		if (*out)
 			return 0;
 	}
-	seterr(err, errlen, "portal '%s': unknown interface '%s'", str, scope);
+	tt_errmsg(err, errlen, 0, "portal '%s': unknown interface '%s'", str, scope);
 	return -EINVAL;
 }
 
@@ -129,23 +119,23 @@ int tt_portal_parse(const char *s, struct sockaddr_storage *ss, socklen_t *sslen
 
 	memset(ss, 0, sizeof(*ss));
 	if (!s || !*s) {
-		seterr(err, errlen, "empty portal address");
+		tt_errmsg(err, errlen, 0, "empty portal address");
 		return -EINVAL;
 	}
 	if (strlen(s) >= sizeof(((struct tt_portal *)0)->addr_str)) {
-		seterr(err, errlen, "portal '%.40s...': too long", s);
+		tt_errmsg(err, errlen, 0, "portal '%.40s...': too long", s);
 		return -EINVAL;
 	}
 	if (s[0] == '[') {
 		end = strchr(s, ']');
 		if (!end) {
-			seterr(err, errlen, "portal '%s': missing ']'", s);
+			tt_errmsg(err, errlen, 0, "portal '%s': missing ']'", s);
 			return -EINVAL;
 		}
 		if (end[1] == ':')
 			port_str = end + 2;
 		else if (end[1]) {
-			seterr(err, errlen, "portal '%s': expected ':PORT' after ']'", s);
+			tt_errmsg(err, errlen, 0, "portal '%s': expected ':PORT' after ']'", s);
 			return -EINVAL;
 		}
 		hlen = (size_t)(end - (s + 1));
@@ -164,11 +154,11 @@ int tt_portal_parse(const char *s, struct sockaddr_storage *ss, socklen_t *sslen
 		}
 	}
 	if (hlen == 0) {
-		seterr(err, errlen, "portal '%s': missing address", s);
+		tt_errmsg(err, errlen, 0, "portal '%s': missing address", s);
 		return -EINVAL;
 	}
 	if (hlen >= sizeof(host)) {
-		seterr(err, errlen, "portal '%s': not a numeric IPv4 or IPv6 address", s);
+		tt_errmsg(err, errlen, 0, "portal '%s': not a numeric IPv4 or IPv6 address", s);
 		return -EINVAL;
 	}
 	memcpy(host, s[0] == '[' ? s + 1 : s, hlen);
@@ -183,7 +173,7 @@ int tt_portal_parse(const char *s, struct sockaddr_storage *ss, socklen_t *sslen
 		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
 
 		if (inet_pton(AF_INET, host, &sin->sin_addr) != 1) {
-			seterr(err, errlen, "portal '%s': '%s' is not a numeric IPv4 address "
+			tt_errmsg(err, errlen, 0, "portal '%s': '%s' is not a numeric IPv4 address "
 			       "(IPv6 goes in brackets: [::1]:3260)", s, host);
 			return -EINVAL;
 		}
@@ -204,18 +194,18 @@ int tt_portal_parse(const char *s, struct sockaddr_storage *ss, socklen_t *sslen
 			return rc;
 	}
 	if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1) {
-		seterr(err, errlen, "portal '%s': '%s' is not a numeric IPv6 address", s, host);
+		tt_errmsg(err, errlen, 0, "portal '%s': '%s' is not a numeric IPv6 address", s, host);
 		memset(ss, 0, sizeof(*ss));
 		return -EINVAL;
 	}
 	if (IN6_IS_ADDR_LINKLOCAL(&sin6->sin6_addr) && !scope) {
-		seterr(err, errlen, "portal '%s': a link-local address needs its interface, "
+		tt_errmsg(err, errlen, 0, "portal '%s': a link-local address needs its interface, "
 		       "as in [%s%%eth0]:%u", s, host, port);
 		memset(ss, 0, sizeof(*ss));
 		return -EINVAL;
 	}
 	if (!IN6_IS_ADDR_LINKLOCAL(&sin6->sin6_addr) && scope) {
-		seterr(err, errlen, "portal '%s': an interface is only meaningful for a link-local "
+		tt_errmsg(err, errlen, 0, "portal '%s': an interface is only meaningful for a link-local "
 		       "address", s);
 		memset(ss, 0, sizeof(*ss));
 		return -EINVAL;
@@ -689,25 +679,25 @@ int tt_portal_add(struct tt_tpg *tpg, const char *addr, struct tt_portal **out,
 	other = portal_conflict(&ss);
 	if (other) {
 		if (tt_portal_addr_equal(&other->addr, &ss))
-			seterr(err, errlen, "portal %s is already in use by target %s tpg %u", canon,
+			tt_errmsg(err, errlen, 0, "portal %s is already in use by target %s tpg %u", canon,
 			       other->tpg->target->name, other->tpg->tag);
 		else
-			seterr(err, errlen, "portal %s overlaps portal %s of target %s tpg %u", canon,
+			tt_errmsg(err, errlen, 0, "portal %s overlaps portal %s of target %s tpg %u", canon,
 			       other->addr_str, other->tpg->target->name, other->tpg->tag);
 		return -EADDRINUSE;
 	}
 	ops = tt_xport_find("tcp");
 	if (!ops) {
-		seterr(err, errlen, "portal %s: transport tcp is not available", canon);
+		tt_errmsg(err, errlen, 0, "portal %s: transport tcp is not available", canon);
 		return -EPROTONOSUPPORT;
 	}
 	if (!loop0) {
-		seterr(err, errlen, "portal %s: no event loop is running", canon);
+		tt_errmsg(err, errlen, 0, "portal %s: no event loop is running", canon);
 		return -EINVAL;
 	}
 	pp = calloc(1, sizeof(*pp));
 	if (!pp) {
-		seterr(err, errlen, "portal %s: out of memory", canon);
+		tt_errmsg(err, errlen, 0, "portal %s: out of memory", canon);
 		return -ENOMEM;
 	}
 	p = &pp->pub;
@@ -729,7 +719,7 @@ int tt_portal_add(struct tt_tpg *tpg, const char *addr, struct tt_portal **out,
 	rc = portal_try(pp);
 	if (rc < 0 && p->state == TT_PORTAL_FAILED) {
 		/* nothing was ever accepted on it: free it now */
-		seterr(err, errlen, "portal %s: cannot listen: %s", canon, strerror(-rc));
+		tt_errmsg(err, errlen, 0, "portal %s: cannot listen: %s", canon, strerror(-rc));
 		portal_unlink(p);
 		tt_timer_cancel(&p->retry_timer);
 		mon_put();
@@ -761,7 +751,7 @@ int tt_portal_remove(struct tt_tpg *tpg, const char *addr, char *err, size_t err
 		}
 	}
 	tt_portal_format(&ss, canon, sizeof(canon));
-	seterr(err, errlen, "portal %s: no such portal in tpg %u of target %s", canon, tpg->tag,
+	tt_errmsg(err, errlen, 0, "portal %s: no such portal in tpg %u of target %s", canon, tpg->tag,
 	       tpg->target->name);
 	return -ENOENT;
 }
