@@ -23,15 +23,13 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "tether/version.h"
 #include "base/loop.h"
 #include "target/config.h"
 #include "target/iscsi_target.h"
 #include "target/model.h"
 #include "target/rpc.h"
 
-#ifndef TT_VERSION
-#define TT_VERSION "unknown"
-#endif
 
 #define QUICK_DEFAULT_PORTAL "127.0.0.1:3260"
 #define DEFAULT_STATE_DIR "/var/lib/tether"
@@ -220,7 +218,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 			return 0;
 		case 'V':
 		case O_VERSION:
-			printf("tetherd %s\n", TT_VERSION);
+			printf("tetherd %s\n", TETHER_VERSION);
 			return 0;
 		case ':':
 			return usage_error("%s: missing argument", argv[optind - 1]);

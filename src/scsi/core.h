@@ -12,7 +12,8 @@
 #include "scsi/scsi.h"
 #include "scsi/range_lock.h"
 
-#define TT_SCSI_REVISION "0.1"
+#include "tether/version.h"
+#define TT_SCSI_REVISION TETHER_REVISION
 #define TT_SCSI_VENDOR   "TETHER"
 
 /* IEEE company identifier in the NAA 6 designator (VPD 83h). */
