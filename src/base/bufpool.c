@@ -72,6 +72,8 @@ void tt_buf_free(void *buf, size_t cap)
 	cached_bytes += cap;
 }
 
+size_t tt_buf_pool_cached(void) { return cached_bytes; }
+
 void tt_buf_pool_drain(void)
 {
 	for (int c = 0; c < NCLASSES; c++) {

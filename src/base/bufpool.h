@@ -14,6 +14,8 @@
  * its real size, to be passed back to tt_buf_free. */
 void *tt_buf_alloc(size_t len, size_t *cap);
 void tt_buf_free(void *buf, size_t cap);
+/* Bytes the calling thread's pool holds (at most 64 MiB). */
+size_t tt_buf_pool_cached(void);
 /* Frees the calling thread's cached buffers. */
 void tt_buf_pool_drain(void);
 
