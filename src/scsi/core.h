@@ -58,6 +58,12 @@ struct tt_lu_state {
 
 	/* blocks held by COMPARE AND WRITE, ORWRITE, WRITE AND VERIFY, WRITE ATOMIC (sbc_write.c) */
 	struct tt_range_lock ranges;
+
+	/* SANITIZE (sanitize.c): written under lun->lock, read on the data path with atomic loads */
+	uint8_t sanitize;           /* enum tt_sanitize_state */
+	bool sanitize_ause;         /* the failed sanitize allowed EXIT FAILURE MODE (AUSE) */
+	uint16_t sanitize_progress; /* of the running sanitize, in 65536ths */
+	uint64_t sanitize_rate;     /* OVERWRITE pacing in bytes per second; 0: unpaced */
 };
 
 static inline bool tt_lun_swp(const struct tt_lun *lun)
@@ -97,6 +103,7 @@ void tt_ua_raise_locked(struct tt_lun *lun, uint64_t nexus_id, enum tt_ua ua);
 /* Additional sense code and qualifier as one number: 0x2400 = 24h/00h. */
 enum tt_asc {
 	TT_ASC_NO_ADDITIONAL_SENSE = 0x0000,
+	TT_ASC_SANITIZE_IN_PROGRESS = 0x041b,
 	TT_ASC_WRITE_ERROR = 0x0c00,
 	TT_ASC_UNRECOVERED_READ_ERROR = 0x1100,
 	TT_ASC_PARAMETER_LIST_LENGTH_ERROR = 0x1a00,
@@ -111,6 +118,7 @@ enum tt_asc {
 	TT_ASC_SPACE_ALLOC_FAILED_WRITE_PROTECT = 0x2707,
 	TT_ASC_SAVING_PARAMS_NOT_SUPPORTED = 0x3900,
 	TT_ASC_INTERNAL_TARGET_FAILURE = 0x4400,
+	TT_ASC_SANITIZE_FAILED = 0x3103,
 	TT_ASC_INVALID_FIELD_IN_CMD_IU = 0x0e03,
 };
 
@@ -280,10 +288,24 @@ enum tt_exec_rc tt_sbc_get_lba_status(struct tt_scsi_task *task);
 enum tt_exec_rc tt_sbc_prefetch(struct tt_scsi_task *task);
 enum tt_exec_rc tt_sbc_read_defect_data(struct tt_scsi_task *task);
 enum tt_exec_rc tt_sbc_prevent_allow(struct tt_scsi_task *task);
-/* SANITIZE: BLOCK ERASE and EXIT FAILURE MODE (sbc_misc.c) */
+/* SANITIZE: OVERWRITE, BLOCK ERASE, CRYPTO ERASE, EXIT FAILURE MODE (sanitize.c) */
+#define TT_SANITIZE_OVERWRITE         0x01
 #define TT_SANITIZE_BLOCK_ERASE       0x02
+#define TT_SANITIZE_CRYPTO_ERASE      0x03
 #define TT_SANITIZE_EXIT_FAILURE_MODE 0x1f
+/* Bytes per backend I/O of OVERWRITE. */
+#define TT_SANITIZE_CHUNK (1u << 20)
+
+/* The one lifecycle of the sanitize of a LUN (tt_lu_state.sanitize). */
+enum tt_sanitize_state {
+	TT_SANITIZE_IDLE,     /* no sanitize, or the last one succeeded */
+	TT_SANITIZE_RUNNING,  /* commands but INQUIRY, REPORT LUNS, REQUEST SENSE: NOT READY */
+	TT_SANITIZE_FAILED,   /* commands but those and SANITIZE: MEDIUM ERROR, SANITIZE FAILED */
+};
 enum tt_exec_rc tt_sbc_sanitize(struct tt_scsi_task *task);
+/* Before a handler runs: true when the sanitize state of the LUN answered @task (refused, or
+ * REQUEST SENSE reporting the progress). No lock on the path of a LUN that is not sanitized. */
+bool tt_sanitize_refused(struct tt_scsi_task *task, const struct tt_scsi_cmd *cmd);
 
 /* Shared by the SBC files (sbc.c) */
 bool tt_sbc_lba_range_ok(struct tt_scsi_task *task, uint64_t lba, uint64_t nblocks);

@@ -2,8 +2,8 @@
 /*
  * Execution of one task: the table of commands (operation code, service action, CDB usage data,
  * handler), the checks every command goes through before its handler (logical unit present,
- * unit attention, reserved CDB bits, control byte, ALUA access state, reservations, write
- * protection), and REPORT SUPPORTED OPERATION CODES, which reports that same table.
+ * unit attention, reserved CDB bits, control byte, sanitize in progress, ALUA access state,
+ * reservations, write protection), and REPORT SUPPORTED OPERATION CODES, which reports that same table.
  */
 #include "scsi/core.h"
 #include "scsi/cdb.h"
@@ -28,9 +28,15 @@ static const struct tt_scsi_cmd service_action_in_16[] = {
 };
 
 static const struct tt_scsi_cmd sanitize[] = {
+	{ "SANITIZE OVERWRITE", tt_sbc_sanitize, TT_CMD_WRITES, OUT, 10,
+	  USAGE(0x48, 0xa0 | TT_SANITIZE_OVERWRITE, 0, 0, 0, 0, 0, 0xff, 0xff, 0),
+	  .sa = TT_SANITIZE_OVERWRITE },
 	{ "SANITIZE BLOCK ERASE", tt_sbc_sanitize, TT_CMD_WRITES, OUT, 10,
 	  USAGE(0x48, 0xa0 | TT_SANITIZE_BLOCK_ERASE, 0, 0, 0, 0, 0, 0xff, 0xff, 0),
 	  .sa = TT_SANITIZE_BLOCK_ERASE },
+	{ "SANITIZE CRYPTO ERASE", tt_sbc_sanitize, TT_CMD_WRITES, OUT, 10,
+	  USAGE(0x48, 0xa0 | TT_SANITIZE_CRYPTO_ERASE, 0, 0, 0, 0, 0, 0xff, 0xff, 0),
+	  .sa = TT_SANITIZE_CRYPTO_ERASE },
 	{ "SANITIZE EXIT FAILURE MODE", tt_sbc_sanitize, 0, OUT, 10,
 	  USAGE(0x48, 0xa0 | TT_SANITIZE_EXIT_FAILURE_MODE, 0, 0, 0, 0, 0, 0xff, 0xff, 0),
 	  .sa = TT_SANITIZE_EXIT_FAILURE_MODE },
@@ -236,6 +242,8 @@ static enum tt_exec_rc check_and_run(struct tt_scsi_task *task, const struct tt_
 		return TT_EXEC_DONE;
 	}
 	if (!cdb_fields_ok(task, cmd))
+		return TT_EXEC_DONE;
+	if (task->lun && tt_sanitize_refused(task, cmd))
 		return TT_EXEC_DONE;
 	if (task->lun && tt_alua_refused(task))
 		return TT_EXEC_DONE;

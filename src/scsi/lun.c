@@ -113,6 +113,7 @@ int tt_lun_create(const char *target_name, uint64_t id, struct tt_bdev *bdev,
 	lun->thin = bdev->thin && !opts->no_thin;
 	lun->max_xfer_blocks = max_xfer / bs;
 	lun->lbppbe = (uint8_t)__builtin_ctz(phys / bs);
+	lun->state->sanitize_rate = opts->sanitize_rate;
 	lun->refs = 1;
 	pthread_mutex_init(&lun->lock, NULL);
 	pthread_mutex_init(&lun->state->shared_lock, NULL);

@@ -8,12 +8,7 @@
  * placed in a cache. A virtual disk has no defects: READ DEFECT DATA returns empty lists in the
  * format asked for. The medium is not removable (INQUIRY RMB 0), so PREVENT ALLOW MEDIUM REMOVAL
  * has nothing to lock: PREVENT 00b and 01b succeed, the obsolete values are refused.
- *
- * SANITIZE BLOCK ERASE deallocates every block of a thin LUN (UNMAP: they read as zeroes and
- * GET LBA STATUS reports them deallocated) and writes zeroes over a LUN that is not thin, then
- * flushes a volatile cache. It completes before its status, IMMED or not: no command ever finds
- * a sanitize in progress, and there is no failed sanitize to leave, so EXIT FAILURE MODE only
- * checks its CDB. OVERWRITE and CRYPTO ERASE are not supported (INVALID FIELD IN CDB).
+ * SANITIZE is in sanitize.c.
  */
 #include "scsi/core.h"
 #include "scsi/cdb.h"
@@ -58,43 +53,4 @@ enum tt_exec_rc tt_sbc_prevent_allow(struct tt_scsi_task *task)
 		return TT_EXEC_DONE;
 	}
 	return TT_EXEC_DONE;
-}
-
-static void sanitize_done(struct tt_bdev_io *io, int status)
-{
-	struct tt_scsi_task *task = tt_sbc_io_returned(io);
-	struct tt_bdev *bdev = task->lun->bdev;
-
-	if (!status && io->op != TT_BDEV_FLUSH && bdev->volatile_cache) {
-		io->op = TT_BDEV_FLUSH;
-		io->offset = 0;
-		io->len = 0;
-		if (tt_sbc_submit(task, true) == TT_EXEC_PENDING)
-			return;
-	} else if (status) {
-		tt_scsi_fail_errno(task, status, true);
-	}
-	tt_task_finish(task);
-}
-
-enum tt_exec_rc tt_sbc_sanitize(struct tt_scsi_task *task)
-{
-	const uint8_t *cdb = task->cdb;
-	struct tt_lun *lun = task->lun;
-	uint16_t plen = tt_get_be16(cdb + 7);
-
-	task->cmd_len = plen;
-	if (plen) { /* neither takes a parameter list */
-		tt_scsi_invalid_cdb(task, 7, -1);
-		return TT_EXEC_DONE;
-	}
-	if ((cdb[1] & 0x1f) == TT_SANITIZE_EXIT_FAILURE_MODE)
-		return TT_EXEC_DONE;
-	memset(&task->io, 0, sizeof(task->io));
-	task->io.op = tt_sbc_lbp(lun) ? TT_BDEV_UNMAP : TT_BDEV_WRITE_ZEROES;
-	task->io.offset = 0;
-	task->io.len = lun->bdev->size;
-	task->io.done = sanitize_done;
-	task->io.ctx = task;
-	return tt_sbc_submit(task, true);
 }

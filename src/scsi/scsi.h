@@ -61,6 +61,7 @@ struct tt_lun_opts {
 	bool no_thin;         /* report a thin backend as fully provisioned */
 	uint32_t max_xfer_bytes;       /* largest READ/WRITE accepted; 0: TT_SCSI_MAX_XFER_DEFAULT */
 	uint32_t physical_block_size;  /* reported in READ CAPACITY (16); 0: the block size */
+	uint64_t sanitize_rate;        /* SANITIZE OVERWRITE pacing, bytes per second; 0: none */
 	/* Persistent reservations state file (APTPL): restored at creation, rewritten on each change
 	 * while APTPL is on. NULL: APTPL is refused (PTPL_C 0). Copied by tt_lun_create. */
 	const char *pr_file;

@@ -142,7 +142,8 @@ static size_t page_block_characteristics(uint8_t *p)
 {
 	memset(p + 4, 0, 0x3c);
 	tt_put_be16(p + 4, 0x0001); /* MEDIUM ROTATION RATE: non-rotating medium */
-	p[7] = 0x40;                /* WABEREQ 01b: reads after SANITIZE BLOCK ERASE succeed */
+	/* WABEREQ 01b, WACEREQ 01b: reads after SANITIZE BLOCK ERASE and CRYPTO ERASE succeed */
+	p[7] = 0x40 | 0x10;
 	return 4 + 0x3c;
 }
 

@@ -132,14 +132,26 @@ static int login_check_names(struct tt_conn *conn, struct tt_login *l)
 	if (!p->initiator_name[0])
 		return TT_LOGIN_MISSING_PARAM;
 	if (p->session_type == TT_SESSION_DISCOVERY) {
-		l->chap_needed = false;
-		return 0;
-	}
-	if (!p->target_name[0])
+		/* discovery through a portal whose TPG requires CHAP authenticates with the
+		 * credentials of the initiator's ACL in that TPG's target */
+		tt_model_lock();
+		if (conn->tpg && conn->tpg->chap_required && !conn->tpg->target->deleted) {
+			acl = tt_acl_find(conn->tpg->target, p->initiator_name);
+			if (acl)
+				chap = acl->chap;
+			l->chap_needed = true;
+		}
+		tt_model_unlock();
+		if (!l->chap_needed)
+			return 0;
+	} else if (!p->target_name[0]) {
 		return TT_LOGIN_MISSING_PARAM;
+	}
 	tt_model_lock();
-	l->target = tt_target_find(p->target_name);
-	if (!l->target || l->target->deleted || !conn->tpg || conn->tpg->target != l->target) {
+	if (p->session_type == TT_SESSION_DISCOVERY) {
+		/* credentials found above */
+	} else if (!(l->target = tt_target_find(p->target_name)) || l->target->deleted ||
+		   !conn->tpg || conn->tpg->target != l->target) {
 		l->target = NULL;
 		status = TT_LOGIN_NOT_FOUND;
 	} else {
@@ -398,7 +410,9 @@ static int login_check_header(struct tt_conn *conn, struct tt_login *l,
 	return 0;
 }
 
-static int login_security(struct tt_conn *conn, struct tt_login *l, bool transit)
+/* *transit: the initiator asks to leave the security stage; we decline (answer T=0) while CHAP
+ * that was agreed has not finished. */
+static int login_security(struct tt_conn *conn, struct tt_login *l, bool *transit)
 {
 	bool has_chap = tt_text_find(&l->req, "CHAP_A") || tt_text_find(&l->req, "CHAP_N") ||
 			tt_text_find(&l->req, "CHAP_R") || tt_text_find(&l->req, "CHAP_C");
@@ -416,12 +430,74 @@ static int login_security(struct tt_conn *conn, struct tt_login *l, bool transit
 	}
 	if (!l->chap_needed && (l->neg.received & (1ull << TT_KEY_AUTH_METHOD)))
 		l->auth_done = true;
-	if (transit && !l->auth_done) {
-		if (l->chap_needed)
+	if (*transit && !l->auth_done) {
+		if (l->chap_needed && conn->params.auth_method == TT_AUTH_CHAP)
+			*transit = false; /* RFC 7143 §6.3: CHAP goes on before the stage changes */
+		else if (l->chap_needed)
 			return TT_LOGIN_AUTH_FAILED;
-		l->auth_done = true; /* no AuthMethod offered and none needed */
+		else
+			l->auth_done = true; /* no AuthMethod offered and none needed */
 	}
 	return 0;
+}
+
+/*
+ * Some initiators (libiscsi) send InitiatorName, TargetName and SessionType again in later
+ * requests of a login. An identical repeat changes nothing and is dropped before negotiation; a
+ * different value is an initiator error.
+ */
+static int login_drop_repeats(struct tt_conn *conn, struct tt_login *l)
+{
+	static const char *const names[] = { "InitiatorName", "TargetName", "SessionType" };
+	struct tt_text kept;
+	bool dropped = false;
+	int rc = 0;
+
+	for (size_t i = 0; i < tt_text_count(&l->req); i++) {
+		struct tt_text_pair p = tt_text_get(&l->req, i);
+		for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
+			const char *was;
+			if (strcmp(p.key, names[k]))
+				continue;
+			was = k == 0 ? conn->params.initiator_name :
+			      k == 1 ? conn->params.target_name :
+			      conn->params.session_type == TT_SESSION_DISCOVERY ? "Discovery" : "Normal";
+			if (strcmp(p.value, was))
+				return TT_LOGIN_INIT_ERR;
+			dropped = true;
+		}
+	}
+	if (!dropped)
+		return 0;
+	tt_text_init(&kept, 0);
+	for (size_t i = 0; i < tt_text_count(&l->req) && rc == 0; i++) {
+		struct tt_text_pair p = tt_text_get(&l->req, i);
+		size_t klen = strlen(p.key), vlen = strlen(p.value);
+		char *pair;
+
+		if (!strcmp(p.key, names[0]) || !strcmp(p.key, names[1]) || !strcmp(p.key, names[2]))
+			continue;
+		pair = malloc(klen + vlen + 2);
+		if (!pair) {
+			rc = TT_LOGIN_NO_RESOURCES;
+			break;
+		}
+		memcpy(pair, p.key, klen);
+		pair[klen] = '=';
+		memcpy(pair + klen + 1, p.value, vlen + 1);
+		if (tt_text_append(&kept, pair, klen + vlen + 2, false) < 0)
+			rc = TT_LOGIN_INIT_ERR;
+		free(pair);
+	}
+	if (rc == 0 && tt_text_append(&kept, "", 0, true) < 0)
+		rc = TT_LOGIN_INIT_ERR;
+	if (rc == 0) {
+		tt_text_fini(&l->req);
+		l->req = kept;
+	} else {
+		tt_text_fini(&kept);
+	}
+	return rc;
 }
 
 static void login_process(struct tt_conn *conn, struct tt_login *l, const struct tt_bhs_login_req *r)
@@ -457,10 +533,17 @@ static void login_process(struct tt_conn *conn, struct tt_login *l, const struct
 		}
 		l->auth_done = true;
 	}
+	if (l->neg.steps > 0) {
+		rc = login_drop_repeats(conn, l);
+		if (rc) {
+			login_send_status(conn, (uint16_t)rc);
+			return;
+		}
+	}
 	rc = tt_params_respond(&l->neg, &conn->params, &l->pol, (enum tt_login_stage)l->stage, &l->req,
 			       &l->rsp);
 	if (rc == 0 && l->stage == TT_STAGE_SECURITY)
-		rc = login_security(conn, l, transit);
+		rc = login_security(conn, l, &transit);
 	if (rc == 0)
 		rc = tt_params_declare(&l->neg, &conn->params, &l->pol, (enum tt_login_stage)l->stage,
 				       &l->rsp);

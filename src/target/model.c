@@ -607,19 +607,32 @@ static int copy_opt(struct tt_target *t, uint64_t id, const char *what, const ch
  * "pbs=SIZE", the size of a physical block holding several logical blocks (reported by READ
  * CAPACITY (16) and the block limits VPD page), is an option of the LUN that may follow any
  * backend's options ("ram:64M,pbs=4096"): the spec is kept whole for saving, and the backend is
- * opened from @out, the spec without it. *@pbs is 0 when absent. Returns 0 or -EINVAL.
+ * opened from @out, the spec without it. *@pbs is 0 when absent. So is "sanitize_rate=SIZE",
+ * the bytes per second SANITIZE OVERWRITE writes at most (*@rate, 0 when absent: unpaced).
+ * Returns 0 or -EINVAL.
  */
-static int lun_spec_split(const char *spec, char *out, size_t outlen, uint32_t *pbs)
+static int lun_spec_split(const char *spec, char *out, size_t outlen, uint32_t *pbs,
+			  uint64_t *rate)
 {
 	const char *p = spec;
 	size_t used = 0;
 
 	*pbs = 0;
+	*rate = 0;
 	for (;;) {
 		const char *end = strchr(p, ',');
 		size_t n = end ? (size_t)(end - p) : strlen(p);
 
-		if (n > 4 && !strncmp(p, "pbs=", 4)) {
+		if (n > 14 && !strncmp(p, "sanitize_rate=", 14)) {
+			char val[32];
+
+			if (n - 14 >= sizeof(val))
+				return -EINVAL;
+			memcpy(val, p + 14, n - 14);
+			val[n - 14] = '\0';
+			if (tt_parse_size(val, rate) < 0 || !*rate)
+				return -EINVAL;
+		} else if (n > 4 && !strncmp(p, "pbs=", 4)) {
 			char val[32];
 			uint64_t v;
 
@@ -654,6 +667,7 @@ int tt_target_lun_add(struct tt_target *t, uint64_t id, const char *backend,
 	struct tt_list *pos;
 	char berr[256] = "", bspec[sizeof(tl->backend)];
 	uint32_t pbs;
+	uint64_t sanitize_rate;
 	int rc;
 
 	if (id > TT_SCSI_LUN_MAX) {
@@ -710,14 +724,17 @@ int tt_target_lun_add(struct tt_target *t, uint64_t id, const char *backend,
 		goto fail;
 	}
 	tl->opts.pr_file = tl->pr_file;
-	rc = lun_spec_split(backend, bspec, sizeof(bspec), &pbs);
+	rc = lun_spec_split(backend, bspec, sizeof(bspec), &pbs, &sanitize_rate);
 	if (rc < 0) {
-		tt_errmsg(err, errlen, 0, "target %s: LUN %llu: bad pbs= in '%s' (a power of two, 512 "
-		       "to 1M)", t->name, (unsigned long long)id, backend);
+		tt_errmsg(err, errlen, 0, "target %s: LUN %llu: bad pbs= (a power of two, 512 to 1M) "
+		       "or sanitize_rate= (bytes per second) in '%s'", t->name, (unsigned long long)id,
+		       backend);
 		goto fail;
 	}
 	if (pbs && !tl->opts.physical_block_size)
 		tl->opts.physical_block_size = pbs;
+	if (sanitize_rate && !tl->opts.sanitize_rate)
+		tl->opts.sanitize_rate = sanitize_rate;
 	rc = tt_bdev_open(bspec, &bdev, berr, sizeof(berr));
 	if (rc < 0) {
 		tt_errmsg(err, errlen, 0, "target %s: LUN %llu: %s", t->name, (unsigned long long)id,

@@ -7,6 +7,10 @@
 # in 4096-byte physical blocks, the tests that skip on a LUN with one logical block per physical
 # block. Fails on any failed test; prints every skip reason.
 #
+# LUNs 0 and 1 pace SANITIZE OVERWRITE at 16 MiB/s (sanitize_rate=16M: 8 s for 128 MiB):
+# Sanitize.Reset expects an overwrite it started still in progress after 3 s of sleep, task
+# management and a new login; unpaced, 128 MiB of RAM is overwritten in a fraction of a second.
+#
 # Not run on the 4096-physical LUN: GetLBAStatus.UnmapSingle (libiscsi 1.19) asks for the status
 # of LBA i+1 after unmapping LBA i and expects the reply to start at i+8, which holds only when
 # a physical block holds one logical block; it runs (and passes) on LUNs 0 and 1.
@@ -16,7 +20,8 @@ tt_need iscsi-test-cu
 tt_free_port P1
 tt_free_port P2
 tt_start main --portal 127.0.0.1:$P1 --portal 127.0.0.1:$P2 \
-	--lun ram:128M --lun "file:$TT_WORK/sparse.img,size=128M,create" --lun ram:64M,ro \
+	--lun ram:128M,sanitize_rate=16M \
+	--lun "file:$TT_WORK/sparse.img,size=128M,create,sanitize_rate=16M" --lun ram:64M,ro \
 	--lun ram:64M,pbs=4096
 
 I1=iqn.2007-10.com.github:sahlberg:libiscsi:iscsi-test

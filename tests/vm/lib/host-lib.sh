@@ -284,3 +284,44 @@ vm_guest() {
 	fi
 	return "$rc"
 }
+
+# ---- tetherd from a configuration file (tests that need ACLs, CHAP, several TPGs)
+
+# vm_tetherd_config_start FILE: tetherd --config FILE in the namespace, with
+# its control socket in the run folder; waits until both portals listen.
+vm_tetherd_config_start() {
+	local i
+	# shellcheck disable=SC2086 # TT_VM_TETHERD_ARGS holds several words
+	ip netns exec "$VM_NS" "$TT_BUILD/src/cmd/tetherd" --config "$1" --rpc-socket "$VM_RUN/tetherd.sock" \
+		--state-dir none ${TT_VM_TETHERD_ARGS} >"$VM_RUN/target.log" 2>&1 &
+	VM_TARGET_PID=$!
+	for i in $(seq 100); do
+		vm_target_listening && break
+		kill -0 "$VM_TARGET_PID" 2>/dev/null || vm_target_died "exited at start"
+		sleep 0.1
+	done
+	vm_target_listening || vm_target_died "not listening on both portals after 10 s"
+	vm_log "tetherd (pid $VM_TARGET_PID, --config) listening on ${VM_PORTALS[*]}:3260 in netns $VM_NS"
+}
+
+# vm_prepare_config < JSON: vm_prepare for a tetherd configured by the JSON on
+# stdin (kept as RUN/tetherd.json, mode 0600). Skips with TT_VM_TARGET=tgtd.
+vm_prepare_config() {
+	[[ $TT_VM_TARGET == tetherd ]] || vm_skip "this test configures tetherd itself (TT_VM_TARGET=$TT_VM_TARGET)"
+	vm_require
+	[[ -x $TT_BUILD/src/cmd/tetherctl ]] || vm_skip "tetherctl not built ($TT_BUILD/src/cmd/tetherctl)"
+	vm_build_guest
+	mkdir -p "$TT_VM_DIR/run"
+	VM_RUN=$(mktemp -d "$TT_VM_DIR/run/$VM_NAME.XXXXXX")
+	mkdir -p "$VM_RUN/ctl"
+	(umask 077 && cat >"$VM_RUN/tetherd.json")
+	trap vm_cleanup EXIT
+	trap 'exit 143' INT TERM HUP
+	vm_netns_up
+	vm_tetherd_config_start "$VM_RUN/tetherd.json"
+	vm_watch &
+	VM_WATCH_PID=$!
+}
+
+# vm_ctl ARGS...: tetherctl on the test's tetherd
+vm_ctl() { "$TT_BUILD/src/cmd/tetherctl" -s "$VM_RUN/tetherd.sock" "$@"; }
