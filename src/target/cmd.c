@@ -42,6 +42,48 @@ int tt_itask_set_state(struct tt_task *task, enum tt_itask_state to)
 
 void tt_task_get(struct tt_task *task) { task->refs++; }
 
+/* Tasks come from a free list per loop thread (allocated and freed on the same loop). */
+#define TASK_POOL_MAX 256
+static __thread struct tt_list task_pool = { NULL, NULL };
+static __thread unsigned task_pool_count;
+
+static struct tt_task *task_alloc(void)
+{
+	struct tt_list *n;
+
+	if (task_pool.next && (n = tt_list_pop(&task_pool))) {
+		struct tt_task *task = tt_list_entry(n, struct tt_task, conn_node);
+
+		task_pool_count--;
+		memset(task, 0, sizeof(*task));
+		return task;
+	}
+	return calloc(1, sizeof(struct tt_task));
+}
+
+static void task_release(struct tt_task *task)
+{
+	if (!task_pool.next)
+		tt_list_init(&task_pool);
+	if (task_pool_count >= TASK_POOL_MAX) {
+		free(task);
+		return;
+	}
+	task_pool_count++;
+	tt_list_add(&task_pool, &task->conn_node);
+}
+
+static void task_pool_drain(void)
+{
+	struct tt_list *n;
+
+	if (!task_pool.next)
+		return;
+	while ((n = tt_list_pop(&task_pool)))
+		free(tt_list_entry(n, struct tt_task, conn_node));
+	task_pool_count = 0;
+}
+
 void tt_task_free(struct tt_task *task)
 {
 	if (task->tmf_wait)
@@ -49,7 +91,7 @@ void tt_task_free(struct tt_task *task)
 	tt_buf_free(task->scsi.buf, task->buf_len);
 	tt_conn_put(task->conn);
 	tt_session_put(task->sess);
-	free(task);
+	task_release(task);
 }
 
 void tt_task_put(struct tt_task *task)
@@ -327,7 +369,7 @@ static void task_fail_check(struct tt_task *task, uint8_t key, uint8_t asc, uint
 static int task_create(struct tt_conn *conn, struct tt_pdu *pdu, struct tt_task **out)
 {
 	const struct tt_bhs_scsi_cmd *c = (const struct tt_bhs_scsi_cmd *)pdu->raw;
-	struct tt_task *task = calloc(1, sizeof(*task));
+	struct tt_task *task = task_alloc();
 	uint32_t edtl = tt_get_be32(c->edtl);
 
 	if (!task)
@@ -371,7 +413,7 @@ static int task_create(struct tt_conn *conn, struct tt_pdu *pdu, struct tt_task 
 		if (!buf) {
 			tt_session_put(task->sess);
 			tt_conn_put(conn);
-			free(task);
+			task_release(task);
 			return -ENOMEM;
 		}
 		/* from the loop's pool: a write runs only once all its data has arrived, and a read
@@ -590,6 +632,7 @@ int tt_iscsi_target_init(void)
 	tt_pdu_task_put = pdu_task_put;
 	tt_loops_on_thread_exit(tt_pdu_pool_drain);
 	tt_loops_on_thread_exit(tt_buf_pool_drain);
+	tt_loops_on_thread_exit(task_pool_drain);
 	tt_tmf_init();
 	return 0;
 }
