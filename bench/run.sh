@@ -16,7 +16,11 @@ done
 work=$(mktemp -d /dev/shm/tt-bench.XXXXXX)
 pids=()
 cleanup() {
+	# tgtd ignores SIGTERM while it has targets: remove them first, and insist if needed
+	tgtadm --lld iscsi --op delete --mode target --tid 1 --force >/dev/null 2>&1
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	sleep 1
+	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	rm -rf "$work"
 }
@@ -26,9 +30,10 @@ TPORT=3290 GPORT=3291
 "$tetherd" --portal 127.0.0.1:$TPORT --lun ram:1G --rpc-socket none >"$work/tetherd.log" 2>&1 &
 pids+=($!)
 truncate -s 1G "$work/tgt.img"
-tgtd -f --iscsi portal=127.0.0.1:$GPORT >"$work/tgtd.log" 2>&1 &
+tgtd -f --iscsi portal=127.0.0.1:$GPORT --control-port $GPORT >"$work/tgtd.log" 2>&1 &
 pids+=($!)
 sleep 1
+tgtadm() { command tgtadm -C "$GPORT" "$@"; }
 tgtadm --lld iscsi --op new --mode target --tid 1 -T iqn.2026-11.org.tether:bench-tgt
 tgtadm --lld iscsi --op new --mode logicalunit --tid 1 --lun 1 -b "$work/tgt.img"
 tgtadm --lld iscsi --op bind --mode target --tid 1 -I ALL
