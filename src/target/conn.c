@@ -59,7 +59,6 @@ void tt_conn_init(struct tt_conn *conn, const struct tt_xport_ops *ops, struct t
 	tt_timer_init(&conn->nop_timer, loop, NULL);
 	tt_timer_init(&conn->login_timer, loop, NULL);
 	tt_params_init(&conn->params);
-	__atomic_fetch_add(&conn_live, 1, __ATOMIC_RELEASE);
 }
 
 void tt_conn_get(struct tt_conn *conn) { conn->refs++; }
@@ -128,6 +127,9 @@ void tt_conn_accepted(struct tt_conn *conn)
 {
 	int rc;
 
+	/* counted from here to its release: a connection the transport drops before handing it
+	 * over (it never reaches the core) is not counted */
+	__atomic_fetch_add(&conn_live, 1, __ATOMIC_RELEASE);
 	conn->login_timer.fn = login_timeout;
 	tt_conn_set_state(conn, TT_CONN_XPT_UP);
 	tt_info("iscsi", "conn %llu: accepted %s on %s (loop %u)", (unsigned long long)conn->id,

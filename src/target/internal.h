@@ -71,7 +71,6 @@ void tt_session_end_and_wait(struct tt_session *s, struct tt_loop *loop, void (*
 void tt_conn_dispatch(struct tt_conn *conn, struct tt_pdu *pdu);
 
 /* conn.c */
-void tt_conn_track_add(struct tt_conn *conn);
 void tt_conn_close_after(struct tt_pdu *pdu); /* a PDU's sent hook: close once it has gone */
 
 #endif

@@ -277,8 +277,6 @@ struct tt_pdu *tt_task_build_data_in(struct tt_task *task, uint32_t offset, uint
 struct tt_pdu *tt_task_build_response(struct tt_task *task);
 /* Build an R2T for [offset, offset + len) of the task. NULL when out of memory. */
 struct tt_pdu *tt_task_build_r2t(struct tt_task *task, uint32_t offset, uint32_t len);
-/* Called by a transport when write data for the task has been placed in its buffer. */
-void tt_task_data_out_received(struct tt_task *task, uint32_t len);
 /* Called by a transport when all read data (and the status, if it rode along) has been queued. */
 void tt_task_data_in_queued(struct tt_task *task, bool status_sent);
 

@@ -209,12 +209,9 @@ void tt_text_rx(struct tt_conn *conn, struct tt_pdu *pdu)
 	tt_text_out_reset(&x->rsp);
 	x->off = 0;
 	if (cont) {
-		/* acknowledge and wait for the rest */
-		struct tt_text_out empty;
-		tt_text_out_init(&empty, 0);
+		/* acknowledge with an empty response and wait for the rest */
 		x->rsp_more = false;
 		text_send_chunk(conn, x, itt);
-		tt_text_out_fini(&empty);
 		return;
 	}
 	st = tt_text_find(&x->req, "SendTargets");

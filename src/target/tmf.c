@@ -84,8 +84,7 @@ static void abort_lun_tasks(struct tt_lun *lun, uint64_t nexus_id, struct tt_ses
 			struct abort_msg *m;
 
 			if (s == except || (nexus_id && s->nexus.id != nexus_id) ||
-			    s->state == TT_SESS_ENDING || !tt_session_lun(s, lun->id) ||
-			    tt_session_lun(s, lun->id) != lun)
+			    s->state == TT_SESS_ENDING || tt_session_lun(s, lun->id) != lun)
 				continue;
 			m = calloc(1, sizeof(*m));
 			if (!m)

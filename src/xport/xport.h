@@ -53,7 +53,8 @@ struct tt_xport_ops {
 	 * tt_task_status_collapsible() says so; otherwise the core queues a SCSI Response after). */
 	int (*queue_data_in)(struct tt_conn *conn, struct tt_task *task);
 	/* Fetch the rest of a write's data (what immediate and unsolicited data did not bring);
-	 * the core is told by tt_task_data_out_received() as data arrives. */
+	 * the data arrives as Data-Out PDUs (tt_conn_rx_header/tt_conn_rx_pdu) or, with RDMA, by a read
+	 * whose completion hands the task back to the core. */
 	int (*get_data_out)(struct tt_conn *conn, struct tt_task *task);
 	/* Negotiated parameters changed (end of login): digests and segment sizes. */
 	int (*apply_params)(struct tt_conn *conn);
