@@ -68,8 +68,10 @@ static void usage(FILE *f)
 "Serve block devices over iSCSI.\n"
 "\n"
 "  --config FILE          objects and settings from a JSON file (docs/configuration.md)\n"
-"  --portal ADDR[:PORT]   listen on ADDR (port 3260 by default; IPv6 as [ADDR]:PORT);\n"
-"                         repeatable; default " QUICK_DEFAULT_PORTAL " without --config\n"
+"  --portal [SCHEME://]ADDR[:PORT]\n"
+"                         listen on ADDR (port 3260 by default; IPv6 as [ADDR]:PORT); the\n"
+"                         scheme iscsi:// (iSCSI over TCP) is the default; repeatable;\n"
+"                         default " QUICK_DEFAULT_PORTAL " without --config\n"
 "  --lun SPEC             serve backend SPEC (ram:1G, file:/path[,size=..], null:1G) as the\n"
 "                         next LUN, from 0 up; repeatable\n"
 "  --target IQN           the name of the target of --portal and --lun\n"
@@ -391,9 +393,9 @@ static int setup_quick_target(const struct options *o, char *err, size_t errlen)
 			snprintf(err, errlen, "--portal: %s", msg);
 			return rc;
 		}
-		if (p->state != TT_PORTAL_LISTENING)
+		if (!tt_portal_listening(p))
 			fprintf(stderr, "tetherd: portal %s is not listening yet (%s); retrying every "
-				"250 ms\n", p->addr_str, strerror(-p->last_error));
+				"250 ms\n", p->addr_str, strerror(-tt_portal_error(p)));
 	}
 	if (tt_list_empty(&t->luns))
 		fprintf(stderr, "tetherd: warning: no --lun given: target %s serves no LUN\n", name);

@@ -11,8 +11,6 @@
 static __thread struct tt_list pool = { NULL, NULL };
 static __thread unsigned pool_count;
 
-void (*tt_pdu_task_put)(struct tt_task *task);
-
 struct tt_pdu *tt_pdu_alloc(void)
 {
 	struct tt_pdu *pdu = NULL;
@@ -46,8 +44,8 @@ void tt_pdu_free(struct tt_pdu *pdu)
 	if (pdu->data_owned)
 		free(pdu->data);
 	free(pdu->ahs);
-	if (pdu->task && tt_pdu_task_put)
-		tt_pdu_task_put(pdu->task);
+	if (pdu->ref)
+		pdu->ref->put(pdu->ref);
 	if (!pool.next)
 		tt_list_init(&pool);
 	if (pool_count < PDU_POOL_MAX) {

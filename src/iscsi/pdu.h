@@ -14,8 +14,15 @@
 #include "iscsi/wire.h"
 
 struct tt_pdu;
-struct tt_task;
 typedef void (*tt_pdu_sent_fn)(struct tt_pdu *pdu);
+
+/*
+ * A reference a PDU holds on the owner of the memory its data segment points into (a task and
+ * its buffer): put() runs when the PDU is freed. The owner embeds it and takes its own count.
+ */
+struct tt_pdu_ref {
+	void (*put)(struct tt_pdu_ref *ref);
+};
 
 struct tt_pdu {
 	struct tt_list node;      /* in a send queue */
@@ -28,7 +35,7 @@ struct tt_pdu {
 	uint8_t *data;            /* data segment */
 	uint32_t data_len;
 	bool data_owned;          /* free data with the PDU */
-	struct tt_task *task;     /* a reference on the task whose buffer data points into */
+	struct tt_pdu_ref *ref;   /* held on the owner of the buffer data points into, or NULL */
 	tt_pdu_sent_fn sent;      /* optional: runs once when the PDU is finished with, whether it
 				   * went out or was dropped (tt_pdu_free calls it) */
 	void *ctx;
@@ -42,7 +49,7 @@ struct tt_pdu {
 
 /* Allocate a zeroed PDU from the calling loop's pool; NULL when out of memory. */
 struct tt_pdu *tt_pdu_alloc(void);
-/* Give the PDU back: frees owned data and the AHS, drops the task reference. */
+/* Give the PDU back: runs the sent hook, frees owned data and the AHS, drops pdu->ref. */
 void tt_pdu_free(struct tt_pdu *pdu);
 /* Allocate an owned data segment of @len bytes (zeroed). Returns 0 or -ENOMEM. */
 int tt_pdu_alloc_data(struct tt_pdu *pdu, uint32_t len);
@@ -51,8 +58,5 @@ uint32_t tt_pdu_wire_len(const struct tt_pdu *pdu, bool hdig, bool ddig);
 
 /* Frees the calling thread's pool of PDUs. */
 void tt_pdu_pool_drain(void);
-
-/* Hook for the core: drops the task reference a PDU holds (set by src/target). */
-extern void (*tt_pdu_task_put)(struct tt_task *task);
 
 #endif

@@ -32,7 +32,7 @@ int tt_itask_set_state(struct tt_task *task, enum tt_itask_state to)
 	default: ok = false; break;
 	}
 	if (!ok) {
-		tt_err("iscsi", "task 0x%08x: bad state change %s -> %s", task->itt,
+		tt_err("iscsi", "task 0x%08x: bad state change %s -> %s", task->x.itt,
 		       task_state_names[from], to < TT_ITASK_STATE_COUNT ? task_state_names[to] : "?");
 		return -EINVAL;
 	}
@@ -88,7 +88,8 @@ void tt_task_free(struct tt_task *task)
 {
 	if (task->tmf_wait)
 		tt_tmf_task_gone(task);
-	tt_buf_free(task->scsi.buf, task->buf_len);
+	if (task->scsi.buf)
+		task->conn->xc->ops->buf_free(task->conn->xc, task->scsi.buf, task->x.buf_len);
 	tt_conn_put(task->conn);
 	tt_session_put(task->sess);
 	task_release(task);
@@ -100,7 +101,23 @@ void tt_task_put(struct tt_task *task)
 		tt_task_free(task);
 }
 
-static void pdu_task_put(struct tt_task *task) { tt_task_put(task); }
+/* A PDU pointing into the task's buffer lets go of the task. */
+static void task_pdu_put(struct tt_pdu_ref *ref)
+{
+	tt_task_put(tt_container_of(ref, struct tt_task, pdu_ref));
+}
+
+/* The PDU takes a reference on the task whose buffer its data points into. */
+static void task_pdu_hold(struct tt_task *task, struct tt_pdu *pdu)
+{
+	tt_task_get(task);
+	pdu->ref = &task->pdu_ref;
+}
+
+static struct tt_task *task_of(struct tt_xtask *x) { return tt_container_of(x, struct tt_task, x); }
+
+void tt_xtask_get(struct tt_xtask *x) { tt_task_get(task_of(x)); }
+void tt_xtask_put(struct tt_xtask *x) { tt_task_put(task_of(x)); }
 
 /* Leaves the connection's task list (response sent, or aborted). */
 static void task_unlink(struct tt_task *task)
@@ -129,7 +146,7 @@ struct tt_task *tt_task_find(struct tt_conn *conn, uint32_t itt)
 
 	tt_list_for_each(pos, &conn->tasks) {
 		struct tt_task *t = tt_list_entry(pos, struct tt_task, conn_node);
-		if (t->itt == itt)
+		if (t->x.itt == itt)
 			return t;
 	}
 	return NULL;
@@ -157,9 +174,10 @@ bool tt_task_status_collapsible(const struct tt_task *task)
 	return task->scsi.status == TT_SAM_GOOD && task->scsi.sense_len == 0;
 }
 
-struct tt_pdu *tt_task_build_data_in(struct tt_task *task, uint32_t offset, uint32_t len,
+struct tt_pdu *tt_task_build_data_in(struct tt_xtask *x, uint32_t offset, uint32_t len,
 				     bool final, bool status)
 {
+	struct tt_task *task = task_of(x);
 	struct tt_pdu *pdu = tt_pdu_alloc();
 	struct tt_bhs_data_in *d;
 	uint32_t residual;
@@ -169,9 +187,9 @@ struct tt_pdu *tt_task_build_data_in(struct tt_task *task, uint32_t offset, uint
 	d = (struct tt_bhs_data_in *)pdu->raw;
 	d->opcode = TT_OP_DATA_IN;
 	d->flags = final || status ? TT_FLAG_FINAL : 0;
-	tt_put_be32(d->itt, task->itt);
+	tt_put_be32(d->itt, task->x.itt);
 	tt_put_be32(d->ttt, TT_RSVD_TAG);
-	tt_put_be32(d->datasn, task->data_sn++);
+	tt_put_be32(d->datasn, task->x.data_sn++);
 	tt_put_be32(d->offset, offset);
 	if (status) {
 		d->flags |= TT_DATAIN_STATUS;
@@ -182,8 +200,7 @@ struct tt_pdu *tt_task_build_data_in(struct tt_task *task, uint32_t offset, uint
 	tt_bhs_set_dlength(&pdu->bhs, len);
 	pdu->data = task->scsi.buf + offset;
 	pdu->data_len = len;
-	pdu->task = task;
-	tt_task_get(task);
+	task_pdu_hold(task, pdu);
 	return pdu;
 }
 
@@ -200,8 +217,8 @@ struct tt_pdu *tt_task_build_response(struct tt_task *task)
 	r->flags = TT_FLAG_FINAL;
 	r->response = 0;
 	r->status = task->scsi.status;
-	tt_put_be32(r->itt, task->itt);
-	tt_put_be32(r->expdatasn, task->scsi.dir_read ? task->data_sn : task->r2t_sn);
+	tt_put_be32(r->itt, task->x.itt);
+	tt_put_be32(r->expdatasn, task->scsi.dir_read ? task->x.data_sn : task->x.r2t_sn);
 	residuals(task, &r->flags, &residual);
 	tt_put_be32(r->residual, residual);
 	if (task->scsi.sense_len) {
@@ -217,8 +234,9 @@ struct tt_pdu *tt_task_build_response(struct tt_task *task)
 	return pdu;
 }
 
-struct tt_pdu *tt_task_build_r2t(struct tt_task *task, uint32_t offset, uint32_t len)
+struct tt_pdu *tt_task_build_r2t(struct tt_xtask *x, uint32_t offset, uint32_t len)
 {
+	struct tt_task *task = task_of(x);
 	struct tt_pdu *pdu = tt_pdu_alloc();
 	struct tt_bhs_r2t *r;
 
@@ -227,73 +245,13 @@ struct tt_pdu *tt_task_build_r2t(struct tt_task *task, uint32_t offset, uint32_t
 	r = (struct tt_bhs_r2t *)pdu->raw;
 	r->opcode = TT_OP_R2T;
 	r->flags = TT_FLAG_FINAL;
-	memcpy(r->lun, task->lun_raw, 8);
-	tt_put_be32(r->itt, task->itt);
-	tt_put_be32(r->ttt, task->ttt);
-	tt_put_be32(r->r2tsn, task->r2t_sn++);
+	memcpy(r->lun, task->x.lun, 8);
+	tt_put_be32(r->itt, task->x.itt);
+	tt_put_be32(r->ttt, task->x.ttt);
+	tt_put_be32(r->r2tsn, task->x.r2t_sn++);
 	tt_put_be32(r->offset, offset);
 	tt_put_be32(r->desired_len, len);
 	return pdu;
-}
-
-/* ---- the generic Data-In and R2T senders (transports whose data travels in PDUs) ---- */
-
-int tt_iscsi_queue_data_in_pdus(struct tt_conn *conn, struct tt_task *task)
-{
-	uint32_t len = task->scsi.data_len, off = 0, seq = 0;
-	uint32_t max = conn->params.max_xmit_dsl ? conn->params.max_xmit_dsl : 8192;
-	uint32_t burst = task->sess->params.max_burst ? task->sess->params.max_burst : 262144;
-	bool collapse = tt_task_status_collapsible(task);
-	int rc;
-
-	while (off < len) {
-		uint32_t n = len - off;
-		bool last, seq_end;
-		struct tt_pdu *pdu;
-
-		if (n > max)
-			n = max;
-		if (n > burst - seq)
-			n = burst - seq;
-		last = off + n == len;
-		seq += n;
-		seq_end = last || seq == burst;
-		if (seq_end)
-			seq = 0;
-		pdu = tt_task_build_data_in(task, off, n, seq_end, last && collapse);
-		if (!pdu)
-			return -ENOMEM;
-		rc = tt_conn_send(conn, pdu);
-		if (rc < 0)
-			return rc;
-		off += n;
-	}
-	tt_task_data_in_queued(task, collapse && len > 0);
-	return 0;
-}
-
-int tt_iscsi_send_r2ts(struct tt_conn *conn, struct tt_task *task)
-{
-	uint32_t max_out = task->sess->params.max_outstanding_r2t ? task->sess->params.max_outstanding_r2t : 1;
-	uint32_t burst = task->sess->params.max_burst ? task->sess->params.max_burst : 262144;
-	int rc;
-
-	while (task->r2t_outstanding < max_out && task->r2t_offset < task->scsi.edtl) {
-		uint32_t n = task->scsi.edtl - task->r2t_offset;
-		struct tt_pdu *pdu;
-
-		if (n > burst)
-			n = burst;
-		pdu = tt_task_build_r2t(task, task->r2t_offset, n);
-		if (!pdu)
-			return -ENOMEM;
-		task->r2t_offset += n;
-		task->r2t_outstanding++;
-		rc = tt_conn_send(conn, pdu);
-		if (rc < 0)
-			return rc;
-	}
-	return 0;
 }
 
 /* ---- execution and completion ---- */
@@ -309,9 +267,9 @@ static void task_send_response(struct tt_task *task)
 	tt_conn_send(task->conn, pdu);
 }
 
-void tt_task_data_in_queued(struct tt_task *task, bool status_sent)
+void tt_task_data_in_queued(struct tt_xtask *x, bool status_sent)
 {
-	task->status_sent = status_sent;
+	task_of(x)->status_sent = status_sent;
 }
 
 static void task_respond(struct tt_task *task)
@@ -321,7 +279,9 @@ static void task_respond(struct tt_task *task)
 
 	tt_itask_set_state(task, TT_ITASK_RESPOND);
 	if (task->scsi.dir_read && task->scsi.data_len > 0) {
-		rc = conn->ops->queue_data_in(conn, task);
+		task->x.data_in_len = task->scsi.data_len;
+		task->x.status_collapsible = tt_task_status_collapsible(task);
+		rc = conn->xc->ops->queue_data_in(conn->xc, &task->x);
 		if (rc < 0) {
 			tt_conn_fail(conn, "cannot send read data");
 			return;
@@ -375,22 +335,25 @@ static int task_create(struct tt_conn *conn, struct tt_pdu *pdu, struct tt_task 
 	if (!task)
 		return -ENOMEM;
 	task->refs = 1; /* the connection's task list */
+	task->pdu_ref.put = task_pdu_put;
 	task->conn = conn;
 	tt_conn_get(conn);
 	task->sess = conn->sess;
 	tt_session_get(conn->sess);
 	task->state = TT_ITASK_NEW;
-	task->itt = tt_get_be32(c->itt);
+	task->x.itt = tt_get_be32(c->itt);
 	task->cmd_sn = tt_get_be32(c->cmdsn);
 	task->immediate = tt_bhs_immediate(&pdu->bhs);
-	memcpy(task->lun_raw, c->lun, 8);
-	task->ttt = (uint32_t)(conn->id << 16) ^ task->itt;
-	if (task->ttt == TT_RSVD_TAG)
-		task->ttt = 0;
+	memcpy(task->x.lun, c->lun, 8);
+	task->x.xc = conn->xc;
+	task->x.edtl = edtl;
+	task->x.ttt = (uint32_t)(conn->id << 16) ^ task->x.itt;
+	if (task->x.ttt == TT_RSVD_TAG)
+		task->x.ttt = 0;
 	tt_list_init(&task->order_node);
 	task->scsi.lun_id = tt_lun_from_wire(c->lun);
 	task->scsi.nexus = &conn->sess->nexus;
-	task->scsi.tag = task->itt;
+	task->scsi.tag = task->x.itt;
 	task->scsi.attr = (enum tt_task_attr)(c->flags & TT_CMD_ATTR_MASK);
 	task->scsi.dir_read = c->flags & TT_CMD_READ;
 	task->scsi.dir_write = c->flags & TT_CMD_WRITE;
@@ -408,7 +371,7 @@ static int task_create(struct tt_conn *conn, struct tt_pdu *pdu, struct tt_task 
 	}
 	if (edtl && edtl <= TT_MAX_EDTL && (task->scsi.dir_read || task->scsi.dir_write)) {
 		size_t cap;
-		void *buf = tt_buf_alloc((edtl + 511) & ~511u, &cap);
+		void *buf = conn->xc->ops->buf_alloc(conn->xc, (edtl + 511) & ~511u, &cap);
 
 		if (!buf) {
 			tt_session_put(task->sess);
@@ -419,7 +382,8 @@ static int task_create(struct tt_conn *conn, struct tt_pdu *pdu, struct tt_task 
 		/* from the loop's pool: a write runs only once all its data has arrived, and a read
 		 * returns only what the SCSI core put there, so no clearing is needed */
 		task->scsi.buf = buf;
-		task->buf_len = (uint32_t)cap;
+		task->x.buf = buf;
+		task->x.buf_len = (uint32_t)cap;
 	}
 	tt_list_add_tail(&conn->tasks, &task->conn_node);
 	conn->ntasks++;
@@ -454,8 +418,7 @@ int tt_cmd_rx_header(struct tt_conn *conn, struct tt_pdu *pdu)
 	if (rc < 0)
 		return rc;
 	pdu->ctx = task;
-	pdu->task = task;
-	tt_task_get(task); /* the PDU's reference, dropped when the PDU is freed */
+	task_pdu_hold(task, pdu); /* dropped when the PDU is freed */
 	if (dlen) {
 		if (!task->scsi.buf) {
 			pdu->data = NULL; /* discard: the command fails */
@@ -505,9 +468,9 @@ void tt_cmd_rx(struct tt_conn *conn, struct tt_pdu *pdu)
 		task->unsolicited_left = unsol > task->data_received && !task->unsol_ended ?
 					 unsol - task->data_received : 0;
 	}
-	task->r2t_offset = task->data_received + task->unsolicited_left;
+	task->x.r2t_offset = task->data_received + task->unsolicited_left;
 	tt_itask_set_state(task, TT_ITASK_DATA_OUT);
-	if (task->r2t_offset < task->scsi.edtl && conn->ops->get_data_out(conn, task) < 0)
+	if (task->x.r2t_offset < task->scsi.edtl && conn->xc->ops->get_data_out(conn->xc, &task->x) < 0)
 		tt_conn_fail(conn, "cannot solicit write data");
 }
 
@@ -533,22 +496,20 @@ int tt_data_out_rx_header(struct tt_conn *conn, struct tt_pdu *pdu)
 		 * connection stays */
 		tt_warn("iscsi", "conn %llu %s: Data-Out DataSN %u, expected %u (task 0x%08x)",
 			(unsigned long long)conn->id, conn->peer, tt_get_be32(d->datasn),
-			task->exp_data_sn, task->itt);
+			task->exp_data_sn, task->x.itt);
 		task->data_error = true;
 		pdu->ctx = task;
-		pdu->task = task;
-		tt_task_get(task);
+		task_pdu_hold(task, pdu);
 		return 0; /* data discarded */
 	}
 	if (off != task->data_received) {
 		/* DataPDUInOrder and DataSequenceInOrder are always Yes here: data arrives without
 		 * gaps or overlaps, so a write never runs over bytes nobody sent */
 		tt_warn("iscsi", "conn %llu %s: Data-Out at offset %u, expected %u (task 0x%08x)",
-			(unsigned long long)conn->id, conn->peer, off, task->data_received, task->itt);
+			(unsigned long long)conn->id, conn->peer, off, task->data_received, task->x.itt);
 		task->data_error = true;
 		pdu->ctx = task;
-		pdu->task = task;
-		tt_task_get(task);
+		task_pdu_hold(task, pdu);
 		return 0; /* data discarded */
 	}
 	/* DataSN counts within each sequence (unsolicited burst, or one R2T) */
@@ -560,8 +521,7 @@ int tt_data_out_rx_header(struct tt_conn *conn, struct tt_pdu *pdu)
 		return 0;
 	}
 	pdu->ctx = task;
-	pdu->task = task;
-	tt_task_get(task);
+	task_pdu_hold(task, pdu);
 	pdu->data = task->scsi.buf + off;
 	return 0;
 }
@@ -601,17 +561,17 @@ void tt_data_out_rx(struct tt_conn *conn, struct tt_pdu *pdu, bool digest_ok)
 	}
 	task->data_received += dlen;
 	if (final) {
-		if (solicited && task->r2t_outstanding)
-			task->r2t_outstanding--;
+		if (solicited && task->x.r2t_outstanding)
+			task->x.r2t_outstanding--;
 		else if (!solicited)
 			task->unsol_ended = true;
 		if (!solicited && task->unsolicited_left) {
 			/* the unsolicited burst ended early: solicit everything after it */
 			task->unsolicited_left = 0;
-			if (task->r2t_offset > task->data_received && !task->r2t_outstanding)
-				task->r2t_offset = task->data_received;
+			if (task->x.r2t_offset > task->data_received && !task->x.r2t_outstanding)
+				task->x.r2t_offset = task->data_received;
 			if (task->state == TT_ITASK_DATA_OUT && task->data_received < task->scsi.edtl &&
-			    conn->ops->get_data_out(conn, task) < 0) {
+			    conn->xc->ops->get_data_out(conn->xc, &task->x) < 0) {
 				tt_conn_fail(conn, "cannot solicit write data");
 				tt_task_put(task);
 				return;
@@ -620,16 +580,30 @@ void tt_data_out_rx(struct tt_conn *conn, struct tt_pdu *pdu, bool digest_ok)
 	}
 	if (task->state == TT_ITASK_DATA_OUT) {
 		if (task->data_received >= task->scsi.edtl)
-			task_exec(task);
-		else if (final && solicited && conn->ops->get_data_out(conn, task) < 0)
+			tt_task_data_out_done(&task->x, 0);
+		else if (final && solicited && conn->xc->ops->get_data_out(conn->xc, &task->x) < 0)
 			tt_conn_fail(conn, "cannot solicit write data");
 	}
 	tt_task_put(task);
 }
 
+/* All the write data is in the task's buffer (the last Data-Out PDU, or the transport's read of
+ * the initiator's memory): the command runs; @err: it could not be fetched, the command fails. */
+void tt_task_data_out_done(struct tt_xtask *x, int err)
+{
+	struct tt_task *task = task_of(x);
+
+	if (task->state != TT_ITASK_DATA_OUT || task->aborted)
+		return;
+	if (err) {
+		task_fail_check(task, TT_SK_ABORTED_COMMAND, 0x4b, 0x00); /* DATA PHASE ERROR */
+		return;
+	}
+	task_exec(task);
+}
+
 int tt_iscsi_target_init(void)
 {
-	tt_pdu_task_put = pdu_task_put;
 	tt_loops_on_thread_exit(tt_pdu_pool_drain);
 	tt_loops_on_thread_exit(tt_buf_pool_drain);
 	tt_loops_on_thread_exit(task_pool_drain);

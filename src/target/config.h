@@ -71,6 +71,7 @@ enum {
 
 struct tt_config_portal {
 	char addr[80];                   /* as written: "127.0.0.1:3260", "[::1]:3260", "10.0.0.1" */
+	uint8_t fabric;                  /* enum tt_fabric: the scheme (iscsi:// by default) */
 	struct sockaddr_storage ss;      /* parsed, for duplicate checks */
 	socklen_t sslen;
 };
@@ -185,8 +186,9 @@ int tt_config_apply_acl(struct tt_target *t, const struct tt_config_acl *ca, con
 /* --- syntax checks (no path in @msg) --------------------------------------------------------- */
 /* iqn./eui./naa. names of RFC 7143 §4.2.7: lowercase, allowed characters, at most 223 bytes. */
 int tt_config_check_iscsi_name(const char *name, char *msg, size_t msglen);
-/* "A.B.C.D[:PORT]", "[V6][:PORT]" (numeric, default port 3260) into @ss. */
+/* "[SCHEME://]A.B.C.D[:PORT]", "[SCHEME://][V6][:PORT]" (numeric, default port 3260 for iscsi://,
+ * the default scheme) into @ss, and the scheme into *@fabric (may be NULL). */
 int tt_config_parse_portal(const char *addr, struct sockaddr_storage *ss, socklen_t *sslen,
-			   char *msg, size_t msglen);
+			   enum tt_fabric *fabric, char *msg, size_t msglen);
 
 #endif

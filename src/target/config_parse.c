@@ -348,15 +348,22 @@ int tt_config_check_iscsi_name(const char *name, char *msg, size_t msglen)
 /* --- portals --------------------------------------------------------------------------------- */
 
 int tt_config_parse_portal(const char *addr, struct sockaddr_storage *ss, socklen_t *sslen,
-			   char *msg, size_t msglen)
+			   enum tt_fabric *fabric, char *msg, size_t msglen)
 {
 	char host[80];
 	const char *port_str = NULL;
-	size_t len = strlen(addr);
+	size_t len;
 	bool v6 = false;
-	unsigned long port = 3260;
+	unsigned long port;
+	enum tt_fabric f;
 
 	memset(ss, 0, sizeof(*ss));
+	if (tt_portal_scheme_parse(&addr, &f, msg, msglen))
+		return -EINVAL;
+	if (fabric)
+		*fabric = f;
+	port = tt_fabric_default_port(f);
+	len = strlen(addr);
 	if (len == 0)
 		return msg_fail(msg, msglen, "empty address");
 	if (len >= sizeof(host))
@@ -427,7 +434,8 @@ int tt_config_parse_portal(const char *addr, struct sockaddr_storage *ss, sockle
 
 static bool same_portal(const struct tt_config_portal *a, const struct tt_config_portal *b)
 {
-	return a->sslen == b->sslen && memcmp(&a->ss, &b->ss, a->sslen) == 0;
+	return a->fabric == b->fabric && a->sslen == b->sslen &&
+	       memcmp(&a->ss, &b->ss, a->sslen) == 0;
 }
 
 /* --- global ---------------------------------------------------------------------------------- */
@@ -760,8 +768,12 @@ static int parse_tpg(struct pctx *c, json_t *obj, struct tt_config_tpg *g)
 
 			if ((rc = get_string(c, e, pt->addr, sizeof(pt->addr))))
 				return rc;
-			if (tt_config_parse_portal(pt->addr, &pt->ss, &pt->sslen, msg, sizeof(msg)))
+			enum tt_fabric fabric;
+
+			if (tt_config_parse_portal(pt->addr, &pt->ss, &pt->sslen, &fabric, msg,
+						   sizeof(msg)))
 				return fail(c, "%s", msg);
+			pt->fabric = (uint8_t)fabric;
 			for (size_t k = 0; k < i; k++)
 				if (same_portal(&g->portals[k], pt))
 					return fail(c, "duplicate portal \"%s\" (same as portals[%zu])",
@@ -1114,33 +1126,6 @@ int tt_config_parse_target(json_t *obj, const char *path, struct tt_config_targe
 
 static const char *const top_keys[] = { "global", "targets", NULL };
 
-/* A listening address serves one TPG of the whole daemon: the portals of targets[@i] must not
- * appear in an earlier target. (@c's path is "targets[i]".) */
-static int check_portals_unique(struct pctx *c, const struct tt_config *cfg, size_t i)
-{
-	const struct tt_config_target *t = &cfg->targets[i];
-
-	for (size_t j = 0; j < t->ntpgs; j++)
-		for (size_t k = 0; k < t->tpgs[j].nportals; k++) {
-			const struct tt_config_portal *pt = &t->tpgs[j].portals[k];
-
-			for (size_t u = 0; u < i; u++)
-				for (size_t v = 0; v < cfg->targets[u].ntpgs; v++)
-					for (size_t w = 0; w < cfg->targets[u].tpgs[v].nportals; w++) {
-						if (!same_portal(pt, &cfg->targets[u].tpgs[v].portals[w]))
-							continue;
-						path_key(c, "tpgs");
-						path_index(c, j);
-						path_key(c, "portals");
-						path_index(c, k);
-						return fail(c, "portal \"%s\" is already in "
-							    "targets[%zu].tpgs[%zu] (an address serves "
-							    "one TPG)", pt->addr, u, v);
-					}
-		}
-	return 0;
-}
-
 void tt_config_free(struct tt_config *cfg)
 {
 	if (!cfg)
@@ -1202,8 +1187,6 @@ int tt_config_parse(json_t *root, struct tt_config **out, char *err, size_t errl
 						  "targets[%zu])", t->name, k);
 					goto fail;
 				}
-			if ((rc = check_portals_unique(&c, cfg, i)))
-				goto fail;
 			path_restore(&c, strlen("targets"));
 		}
 	}

@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static uint64_t conn_ids;
 static unsigned conn_live; /* atomic: connections not yet released */
 
 static const char *const conn_state_names[TT_CONN_STATE_COUNT] = {
@@ -32,25 +31,36 @@ static void conn_release(struct tt_work *w)
 {
 	struct tt_conn *conn = tt_container_of(w, struct tt_conn, release_work);
 
+	struct tt_xconn *xc = conn->xc;
+
 	tt_debug("iscsi", "conn %llu: released", (unsigned long long)conn->id);
 	__atomic_fetch_sub(&conn_live, 1, __ATOMIC_RELEASE);
 	if (conn->target)
 		tt_target_put(conn->target);
-	conn->ops->release(conn);
+	free(conn);
+	xc->upper = NULL;
+	xc->ops->release(xc);
 }
 
-void tt_conn_init(struct tt_conn *conn, const struct tt_xport_ops *ops, struct tt_portal *portal,
-		  struct tt_loop *loop)
+void tt_conn_bind_tpg(struct tt_conn *conn, struct tt_tpg *g, struct tt_portal *p)
 {
-	conn->ops = ops;
+	conn->portal = p;
+	conn->tpg = g;
+	conn->tpgt = g->tag;
+	conn->target = g->target;
+	tt_target_get(conn->target); /* the TPG (and its retired portals) live as long */
+}
+
+static void conn_init(struct tt_conn *conn, struct tt_xconn *xc)
+{
+	struct tt_loop *loop = xc->loop;
+
+	conn->xc = xc;
 	conn->loop = loop;
-	conn->portal = portal;
-	conn->tpg = portal ? portal->tpg : NULL;
-	conn->tpgt = conn->tpg ? conn->tpg->tag : 1;
-	conn->target = conn->tpg ? conn->tpg->target : NULL;
-	if (conn->target)
-		tt_target_get(conn->target); /* the portal's TPG and target outlive the connection */
-	conn->id = __atomic_add_fetch(&conn_ids, 1, __ATOMIC_RELAXED);
+	conn->id = xc->id;
+	conn->peer = xc->peer;
+	conn->local = xc->local;
+	conn->tpgt = 1;
 	conn->state = TT_CONN_FREE;
 	conn->refs = 1; /* the transport's */
 	tt_work_init(&conn->release_work, loop, conn_release);
@@ -67,6 +77,30 @@ void tt_conn_put(struct tt_conn *conn)
 {
 	if (--conn->refs == 0)
 		tt_work_queue(&conn->release_work);
+}
+
+/* Until the login names its target, the shortest login timeout of the TPGs that listen where the
+ * connection came in (a peer that says nothing gets no more than any of them allows). */
+static unsigned listener_login_timeout(const struct tt_listener *lst)
+{
+	unsigned ms = 0;
+	struct tt_list *tn, *gn, *pn;
+
+	tt_model_lock();
+	tt_list_for_each(tn, tt_model_targets()) {
+		struct tt_target *t = tt_list_entry(tn, struct tt_target, node);
+
+		tt_list_for_each(gn, &t->tpgs) {
+			struct tt_tpg *g = tt_list_entry(gn, struct tt_tpg, node);
+
+			tt_list_for_each(pn, &g->portals)
+				if (tt_list_entry(pn, struct tt_portal, node)->listener == lst &&
+				    (!ms || g->login_timeout_ms < ms))
+					ms = g->login_timeout_ms;
+		}
+	}
+	tt_model_unlock();
+	return ms ? ms : TT_LOGIN_TIMEOUT_MS;
 }
 
 /*
@@ -100,7 +134,7 @@ int tt_conn_set_state(struct tt_conn *conn, enum tt_conn_state to)
 		 tt_conn_state_name(from), tt_conn_state_name(to));
 	switch (to) {
 	case TT_CONN_XPT_UP:
-		tt_timer_arm_ms(&conn->login_timer, conn->tpg ? conn->tpg->login_timeout_ms : 15000);
+		tt_timer_arm_ms(&conn->login_timer, listener_login_timeout(conn->xc->listener));
 		break;
 	case TT_CONN_LOGGED_IN:
 		tt_timer_cancel(&conn->login_timer);
@@ -123,10 +157,18 @@ static void login_timeout(struct tt_timer *t)
 	tt_conn_fail(conn, "login timed out");
 }
 
-void tt_conn_accepted(struct tt_conn *conn)
+static int conn_accepted(struct tt_xconn *xc)
 {
+	struct tt_conn *conn = calloc(1, sizeof(*conn));
 	int rc;
 
+	if (!conn) {
+		tt_log_ratelimited(TT_LOG_WARN, "iscsi", "%s: out of memory, connection refused",
+				   xc->peer);
+		return -ENOMEM;
+	}
+	conn_init(conn, xc);
+	xc->upper = conn;
 	/* counted from here to its release: a connection the transport drops before handing it
 	 * over (it never reaches the core) is not counted */
 	__atomic_fetch_add(&conn_live, 1, __ATOMIC_RELEASE);
@@ -134,9 +176,10 @@ void tt_conn_accepted(struct tt_conn *conn)
 	tt_conn_set_state(conn, TT_CONN_XPT_UP);
 	tt_info("iscsi", "conn %llu: accepted %s on %s (loop %u)", (unsigned long long)conn->id,
 		conn->peer, conn->local, tt_loop_index(conn->loop));
-	rc = conn->ops->conn_start(conn);
+	rc = xc->ops->conn_start(xc);
 	if (rc < 0)
 		tt_conn_fail(conn, "transport did not start");
+	return 0;
 }
 
 void tt_conn_fail(struct tt_conn *conn, const char *why)
@@ -148,7 +191,7 @@ void tt_conn_fail(struct tt_conn *conn, const char *why)
 	tt_notice("iscsi", "conn %llu %s: closing: %s", (unsigned long long)conn->id, conn->peer, why);
 	tt_conn_get(conn); /* hold across the teardown */
 	tt_conn_set_state(conn, TT_CONN_CLEANUP);
-	conn->ops->shutdown(conn);
+	conn->xc->ops->shutdown(conn->xc);
 	if (conn->login)
 		tt_login_free(conn);
 	tt_text_exchange_free(conn);
@@ -160,8 +203,10 @@ void tt_conn_fail(struct tt_conn *conn, const char *why)
 	tt_conn_put(conn);
 }
 
-void tt_conn_xport_closed(struct tt_conn *conn, int err)
+static void conn_xport_closed(struct tt_xconn *xc, int err)
 {
+	struct tt_conn *conn = xc->upper;
+
 	if (conn->state != TT_CONN_CLEANUP)
 		tt_conn_fail(conn, err ? strerror(-err) : "peer closed the connection");
 	tt_conn_put(conn); /* the transport's reference */
@@ -221,11 +266,9 @@ int tt_conn_send(struct tt_conn *conn, struct tt_pdu *pdu)
 		break;
 	}
 	conn->tx_pdus++;
-	rc = conn->ops->queue_pdu(conn, pdu);
-	if (rc < 0) {
-		tt_pdu_free(pdu);
+	rc = conn->xc->ops->queue_pdu(conn->xc, pdu); /* takes the PDU */
+	if (rc < 0)
 		tt_conn_fail(conn, "transport refused a PDU");
-	}
 	return rc;
 }
 
@@ -289,8 +332,9 @@ static bool is_ffp_opcode(uint8_t op)
 	}
 }
 
-int tt_conn_rx_header(struct tt_conn *conn, struct tt_pdu *pdu)
+static int conn_rx_header(struct tt_xconn *xc, struct tt_pdu *pdu)
 {
+	struct tt_conn *conn = xc->upper;
 	uint8_t op = tt_bhs_opcode(&pdu->bhs);
 	uint32_t dlen = tt_bhs_dlength(&pdu->bhs);
 
@@ -335,9 +379,9 @@ int tt_conn_rx_header(struct tt_conn *conn, struct tt_pdu *pdu)
 	}
 }
 
-void tt_conn_rx_header_digest_error(struct tt_conn *conn)
+static void conn_rx_header_digest_error(struct tt_xconn *xc)
 {
-	tt_conn_fail(conn, "header digest error");
+	tt_conn_fail(xc->upper, "header digest error");
 }
 
 void tt_conn_dispatch(struct tt_conn *conn, struct tt_pdu *pdu)
@@ -355,8 +399,9 @@ void tt_conn_dispatch(struct tt_conn *conn, struct tt_pdu *pdu)
 	}
 }
 
-void tt_conn_rx_pdu(struct tt_conn *conn, struct tt_pdu *pdu, bool data_digest_ok)
+static void conn_rx_pdu(struct tt_xconn *xc, struct tt_pdu *pdu, bool data_digest_ok)
 {
+	struct tt_conn *conn = xc->upper;
 	uint8_t op = tt_bhs_opcode(&pdu->bhs);
 	int rc;
 
@@ -421,3 +466,23 @@ void tt_conn_rx_pdu(struct tt_conn *conn, struct tt_pdu *pdu, bool data_digest_o
 		tt_pdu_free(pdu);
 	}
 }
+
+static int conn_xsend(struct tt_xconn *xc, struct tt_pdu *pdu)
+{
+	return tt_conn_send(xc->upper, pdu);
+}
+
+const struct tt_xport_core tt_iscsi_core = {
+	.accepted = conn_accepted,
+	.rx_header = conn_rx_header,
+	.rx_pdu = conn_rx_pdu,
+	.rx_header_digest_error = conn_rx_header_digest_error,
+	.closed = conn_xport_closed,
+	.send = conn_xsend,
+	.build_data_in = tt_task_build_data_in,
+	.build_r2t = tt_task_build_r2t,
+	.data_in_queued = tt_task_data_in_queued,
+	.data_out_done = tt_task_data_out_done,
+	.task_get = tt_xtask_get,
+	.task_put = tt_xtask_put,
+};

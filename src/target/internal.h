@@ -9,6 +9,7 @@
 #define TT_MAX_EDTL (64u << 20)    /* largest transfer one command may ask for */
 #define TT_LOGIN_MAX_DSL 8192      /* data segment limit before MaxRecvDataSegmentLength applies */
 #define TT_DRAIN_TIMEOUT_MS 10000  /* how long an ending session waits for backend I/O */
+#define TT_LOGIN_TIMEOUT_MS 15000  /* a listener no TPG uses any more */
 
 /* login.c */
 int tt_login_rx_header(struct tt_conn *conn, struct tt_pdu *pdu);
@@ -34,6 +35,14 @@ void tt_data_out_rx(struct tt_conn *conn, struct tt_pdu *pdu, bool digest_ok);
 /* Aborts the task: no response will be sent; it is freed when the SCSI core lets go. */
 void tt_task_abort(struct tt_task *task);
 struct tt_task *tt_task_find(struct tt_conn *conn, uint32_t itt);
+/* The core's side of the transport contract (struct tt_xport_core). */
+struct tt_pdu *tt_task_build_data_in(struct tt_xtask *x, uint32_t offset, uint32_t len,
+				     bool final, bool status);
+struct tt_pdu *tt_task_build_r2t(struct tt_xtask *x, uint32_t offset, uint32_t len);
+void tt_task_data_in_queued(struct tt_xtask *x, bool status_sent);
+void tt_task_data_out_done(struct tt_xtask *x, int err);
+void tt_xtask_get(struct tt_xtask *x);
+void tt_xtask_put(struct tt_xtask *x);
 /* Frees a task's resources; only from tt_task_put. */
 void tt_task_free(struct tt_task *task);
 

@@ -22,6 +22,7 @@
 #include "iscsi/text.h"
 #include "scsi/scsi.h"
 #include "target/model.h"
+#include "xport/listener.h"
 #include "xport/xport.h"
 
 struct tt_session;
@@ -68,15 +69,15 @@ struct tt_login; /* login-phase state, freed when the login ends */
  * own loop, never from inside a callback that the release would invalidate.
  */
 struct tt_conn {
-	const struct tt_xport_ops *ops;
-	struct tt_loop *loop;
-	struct tt_portal *portal;     /* may be NULL once the portal is removed */
-	struct tt_tpg *tpg;           /* the portal's TPG at accept time */
+	struct tt_xconn *xc;          /* the transport's connection (released after this one) */
+	struct tt_loop *loop;         /* xc->loop */
+	uint64_t id;                  /* xc->id: unique, for logs */
+	const char *peer, *local;     /* xc's "addr:port" texts */
+	/* chosen at login, from the TargetName and the listener the connection came in on */
+	struct tt_portal *portal;     /* the TPG's portal on that listener (lives with its TPG) */
+	struct tt_tpg *tpg;           /* NULL before, and for discovery */
 	struct tt_target *target;     /* a reference: the TPG's target */
 	uint16_t tpgt;
-	char peer[80], local[80];     /* "addr:port" for logs and the control socket */
-	struct sockaddr_storage local_addr;
-	uint64_t id;                  /* unique, for logs */
 
 	enum tt_conn_state state;
 	int refs;
@@ -108,9 +109,10 @@ struct tt_conn {
 	bool async_logout_sent;
 };
 
-/* Called by a transport for a newly accepted connection (before tt_conn_accepted). */
-void tt_conn_init(struct tt_conn *conn, const struct tt_xport_ops *ops, struct tt_portal *portal,
-		  struct tt_loop *loop);
+/* The entry points of the iSCSI target for its transports (given to every listener). */
+extern const struct tt_xport_core tt_iscsi_core;
+/* Joins the connection to the TPG @g of its target (login); takes a target reference. */
+void tt_conn_bind_tpg(struct tt_conn *conn, struct tt_tpg *g, struct tt_portal *p);
 void tt_conn_get(struct tt_conn *conn);
 void tt_conn_put(struct tt_conn *conn);
 int tt_conn_set_state(struct tt_conn *conn, enum tt_conn_state to);
@@ -234,28 +236,21 @@ enum tt_itask_state {
 
 struct tt_task {
 	struct tt_scsi_task scsi;     /* first: the SCSI core's view */
+	struct tt_xtask x;            /* the transport's view: tags, buffer, Data-In/R2T numbers */
+	struct tt_pdu_ref pdu_ref;    /* what a PDU pointing into the buffer holds (one of refs) */
 	struct tt_conn *conn;         /* a reference */
 	struct tt_session *sess;      /* a reference: a session outlives its tasks */
 	struct tt_list conn_node;     /* in conn->tasks */
 	struct tt_list order_node;    /* in sess->pending */
 	enum tt_itask_state state;
 	int refs;
-	uint32_t itt;                 /* as received (opaque) */
 	uint32_t cmd_sn;
 	bool immediate;
-	uint8_t lun_raw[8];
-	uint32_t buf_len;             /* bytes allocated at scsi.buf */
 
-	/* write data bookkeeping */
+	/* write data bookkeeping (the solicited window is in x) */
 	uint32_t data_received;       /* bytes of Data-Out/immediate data placed so far */
 	uint32_t unsolicited_left;    /* unsolicited bytes still expected (FirstBurst) */
-	uint32_t r2t_offset;          /* next offset to solicit */
-	uint32_t r2t_sn;
-	uint32_t r2t_outstanding;
-	uint32_t ttt;
 	uint32_t exp_data_sn;         /* next DataSN expected in the current sequence */
-	/* read data bookkeeping */
-	uint32_t data_sn;             /* next DataSN to send */
 	bool aborted;
 	bool status_sent;
 	bool dispatched;              /* its CmdSN turn has come */
@@ -269,23 +264,8 @@ void tt_task_get(struct tt_task *task);
 void tt_task_put(struct tt_task *task);
 /* True when the task's status can ride in its last Data-In PDU (GOOD, no sense). */
 bool tt_task_status_collapsible(const struct tt_task *task);
-/* Build one Data-In PDU for [offset, offset + len) of the task's buffer; @final ends a sequence,
- * @status carries the status (and residuals) in it. NULL when out of memory. */
-struct tt_pdu *tt_task_build_data_in(struct tt_task *task, uint32_t offset, uint32_t len,
-				     bool final, bool status);
 /* Build the SCSI Response PDU (status, sense, residuals). NULL when out of memory. */
 struct tt_pdu *tt_task_build_response(struct tt_task *task);
-/* Build an R2T for [offset, offset + len) of the task. NULL when out of memory. */
-struct tt_pdu *tt_task_build_r2t(struct tt_task *task, uint32_t offset, uint32_t len);
-/* Called by a transport when all read data (and the status, if it rode along) has been queued. */
-void tt_task_data_in_queued(struct tt_task *task, bool status_sent);
-
-/* ---- the generic TCP-style helpers that transports with PDUs for data use --------------- */
-/* Cut the task's read data into Data-In PDUs and queue them (MaxRecvDataSegmentLength,
- * MaxBurstLength, status collapse). */
-int tt_iscsi_queue_data_in_pdus(struct tt_conn *conn, struct tt_task *task);
-/* Send R2Ts for the task's missing data, up to MaxOutstandingR2T. */
-int tt_iscsi_send_r2ts(struct tt_conn *conn, struct tt_task *task);
 
 /* ---- target-wide -------------------------------------------------------------------------- */
 int tt_iscsi_target_init(void);

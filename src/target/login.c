@@ -109,6 +109,7 @@ void tt_conn_policy(struct tt_conn *conn, struct tt_params_policy *pol, char *hd
 	}
 	pol->discovery_allowed = true;
 	pol->tpgt = conn->tpgt;
+	conn->xc->ops->login_policy(conn->xc, pol);
 }
 
 static void fill_policy(struct tt_login *l, struct tt_conn *conn)
@@ -119,54 +120,115 @@ static void fill_policy(struct tt_login *l, struct tt_conn *conn)
 	l->pol.target_alias = (l->target && l->target->alias[0]) ? l->target->alias : NULL;
 }
 
-/* After the first request's names are known: target, ACL, authentication needs.
+/* The TPG of @t that has a portal on @lst (and that portal), or NULL. Model lock held. */
+static struct tt_tpg *tpg_on_listener(struct tt_target *t, const struct tt_listener *lst,
+				      struct tt_portal **portal)
+{
+	struct tt_list *gn, *pn;
+
+	tt_list_for_each(gn, &t->tpgs) {
+		struct tt_tpg *g = tt_list_entry(gn, struct tt_tpg, node);
+
+		tt_list_for_each(pn, &g->portals) {
+			struct tt_portal *p = tt_list_entry(pn, struct tt_portal, node);
+
+			if (p->listener == lst) {
+				*portal = p;
+				return g;
+			}
+		}
+	}
+	return NULL;
+}
+
+/*
+ * A discovery session on a shared listener: its keepalive and negotiation limits are those of
+ * the first TPG (in configuration order) with a portal there. It must authenticate when a TPG
+ * there requires CHAP and the initiator has CHAP credentials in that TPG's target, or when every
+ * TPG there requires CHAP; the credentials are those of the first such ACL. Model lock held.
+ */
+static void discovery_policy(struct tt_conn *conn, struct tt_login *l, const char *initiator,
+			     struct tt_acl_chap *chap)
+{
+	const struct tt_listener *lst = conn->xc->listener;
+	struct tt_tpg *first = NULL;
+	struct tt_portal *first_portal = NULL;
+	bool all_chap = true, any = false;
+	struct tt_list *n;
+
+	tt_list_for_each(n, tt_model_targets()) {
+		struct tt_target *t = tt_list_entry(n, struct tt_target, node);
+		struct tt_portal *p;
+		struct tt_tpg *g;
+		struct tt_acl *acl;
+
+		if (t->deleted || !(g = tpg_on_listener(t, lst, &p)))
+			continue;
+		any = true;
+		if (!first) {
+			first = g;
+			first_portal = p;
+		}
+		if (!g->chap_required) {
+			all_chap = false;
+			continue;
+		}
+		acl = tt_acl_find(t, initiator);
+		if (acl && acl->chap.user[0] && !l->chap_needed) {
+			*chap = acl->chap;
+			l->chap_needed = true;
+		}
+	}
+	if (any && all_chap)
+		l->chap_needed = true;
+	if (first)
+		tt_conn_bind_tpg(conn, first, first_portal);
+}
+
+/* After the first request's names are known: target, TPG, ACL, authentication needs.
  * Returns 0 or a login status. */
 static int login_check_names(struct tt_conn *conn, struct tt_login *l)
 {
 	struct tt_params *p = &conn->params;
 	struct tt_acl *acl = NULL;
 	struct tt_acl_chap chap;
+	struct tt_portal *portal = NULL;
+	struct tt_tpg *g = NULL;
 	int status = 0;
 
 	memset(&chap, 0, sizeof(chap));
 	if (!p->initiator_name[0])
 		return TT_LOGIN_MISSING_PARAM;
 	if (p->session_type == TT_SESSION_DISCOVERY) {
-		/* discovery through a portal whose TPG requires CHAP authenticates with the
-		 * credentials of the initiator's ACL in that TPG's target */
 		tt_model_lock();
-		if (conn->tpg && conn->tpg->chap_required && !conn->tpg->target->deleted) {
-			acl = tt_acl_find(conn->tpg->target, p->initiator_name);
-			if (acl)
-				chap = acl->chap;
-			l->chap_needed = true;
-		}
+		discovery_policy(conn, l, p->initiator_name, &chap);
 		tt_model_unlock();
-		if (!l->chap_needed)
-			return 0;
 	} else if (!p->target_name[0]) {
 		return TT_LOGIN_MISSING_PARAM;
-	}
-	tt_model_lock();
-	if (p->session_type == TT_SESSION_DISCOVERY) {
-		/* credentials found above */
-	} else if (!(l->target = tt_target_find(p->target_name)) || l->target->deleted ||
-		   !conn->tpg || conn->tpg->target != l->target) {
-		l->target = NULL;
-		status = TT_LOGIN_NOT_FOUND;
 	} else {
-		tt_target_get(l->target);
-		acl = tt_acl_find(l->target, p->initiator_name);
-		if (acl)
-			chap = acl->chap;
-		if (!acl && !conn->tpg->allow_any_initiator)
-			status = TT_LOGIN_FORBIDDEN;
-		else if (conn->tpg->chap_required || chap.user[0])
-			l->chap_needed = true;
+		tt_model_lock();
+		/* the TPG is the target's group that listens where the connection came in */
+		if (!(l->target = tt_target_find(p->target_name)) || l->target->deleted ||
+		    !(g = tpg_on_listener(l->target, conn->xc->listener, &portal))) {
+			l->target = NULL;
+			status = TT_LOGIN_NOT_FOUND;
+		} else {
+			tt_target_get(l->target);
+			tt_conn_bind_tpg(conn, g, portal);
+			acl = tt_acl_find(l->target, p->initiator_name);
+			if (acl)
+				chap = acl->chap;
+			if (!acl && !g->allow_any_initiator)
+				status = TT_LOGIN_FORBIDDEN;
+			else if (g->chap_required || chap.user[0])
+				l->chap_needed = true;
+		}
+		tt_model_unlock();
 	}
-	tt_model_unlock();
 	if (status)
 		return status;
+	if (conn->tpg)
+		tt_timer_arm_ms(&conn->login_timer, conn->tpg->login_timeout_ms);
 	if (l->chap_needed) {
 		struct tt_chap_cred peer = { .name = chap.user, .secret = (const uint8_t *)chap.secret,
 					     .secret_len = strlen(chap.secret) };
@@ -236,12 +298,10 @@ static void login_send_status(struct tt_conn *conn, uint16_t status)
 	pdu->sent = tt_conn_close_after;
 	pdu->ctx = conn;
 	tt_conn_get(conn);
-	if (conn->ops->queue_pdu(conn, pdu) < 0) {
-		tt_pdu_free(pdu);
-		tt_conn_put(conn);
-		tt_conn_fail(conn, "login refused");
+	/* takes the PDU: if it cannot be sent, freeing it closes the connection */
+	conn->xc->ops->queue_pdu(conn->xc, pdu);
+	if (conn->state == TT_CONN_CLEANUP)
 		return;
-	}
 	tt_timer_arm_ms(&conn->login_timer, 2000); /* do not wait forever for the send */
 }
 
@@ -266,10 +326,8 @@ static void login_send_chunk(struct tt_conn *conn, struct tt_login *l)
 		memcpy(pdu->data, chunk, len);
 	tt_bhs_set_dlength(&pdu->bhs, (uint32_t)len);
 	l->rsp_more = !last;
-	if (conn->ops->queue_pdu(conn, pdu) < 0) {
-		tt_pdu_free(pdu);
+	if (conn->xc->ops->queue_pdu(conn->xc, pdu) < 0) /* takes the PDU */
 		tt_conn_fail(conn, "transport refused a PDU");
-	}
 }
 
 /* The login reached full feature phase: session created/joined, final response sent. */
@@ -277,6 +335,7 @@ static void login_complete(struct tt_conn *conn, struct tt_login *l)
 {
 	struct tt_session *s = conn->sess;
 	struct tt_params *p = &conn->params;
+	struct tt_xport_params xp;
 	unsigned budget;
 
 	l->rsp_flags = (uint8_t)(TT_LOGIN_TRANSIT | (l->stage << 2) | TT_STAGE_FULL_FEATURE);
@@ -297,10 +356,17 @@ static void login_complete(struct tt_conn *conn, struct tt_login *l)
 		  s->discovery ? "" : p->target_name, conn->cid);
 	tt_login_free(conn);
 	/* digests and sizes apply from the next PDU on */
-	conn->ops->apply_params(conn);
+	xp = (struct tt_xport_params){
+		.header_digest = p->header_digest,
+		.data_digest = p->data_digest,
+		.max_xmit_dsl = p->max_xmit_dsl,
+		.max_burst = s->params.max_burst,
+		.max_outstanding_r2t = s->params.max_outstanding_r2t,
+	};
+	conn->xc->ops->apply_params(conn->xc, &xp);
 	budget = conn->tpg ? conn->tpg->nop_interval_ms + conn->tpg->nop_timeout_ms : 0;
 	if (budget)
-		conn->ops->set_timeout(conn, budget);
+		conn->xc->ops->set_timeout(conn->xc, budget);
 }
 
 static int login_bind_session(struct tt_conn *conn, struct tt_login *l);

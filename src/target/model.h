@@ -16,6 +16,7 @@
 #include "base/list.h"
 #include "base/loop.h"
 #include "scsi/scsi.h"
+#include "xport/listener.h"
 
 #include "iscsi/params.h" /* TT_ISCSI_NAME_MAX */
 #define TT_DEFAULT_TARGET "iqn.2026-11.org.tether:default"
@@ -43,25 +44,17 @@ struct tt_acl_chap {
 	char mutual_secret[256];
 };
 
-enum tt_portal_state {
-	TT_PORTAL_BINDING,   /* waiting for the address to appear; retried every 250 ms */
-	TT_PORTAL_LISTENING,
-	TT_PORTAL_FAILED,    /* a permanent error (bad address family, ...) */
-};
-
-struct tt_listener; /* owned by the transport */
-
+/*
+ * A portal: an address a TPG is reachable at. The listening itself is the shared listener's
+ * (xport/listener.h), which every TPG naming the same address uses; its state (binding,
+ * listening, failed) is the portal's.
+ */
 struct tt_portal {
 	struct tt_list node;           /* in tpg->portals */
 	struct tt_tpg *tpg;
-	char addr_str[80];             /* "127.0.0.1:3260", "[::1]:3260" as configured */
-	struct sockaddr_storage addr;
-	socklen_t addrlen;
-	const char *transport;         /* "tcp" */
-	enum tt_portal_state state;
-	int last_error;                /* -errno of the last bind attempt */
-	struct tt_listener *listener;
-	struct tt_timer retry_timer;
+	char addr_str[TT_PORTAL_ADDR_MAX]; /* canonical: "127.0.0.1:3260", "[::1]:3260" */
+	struct tt_portal_addr addr;
+	struct tt_listener *listener;  /* one of its users while in the TPG; NULL once removed */
 };
 
 struct tt_tpg {
@@ -132,11 +125,16 @@ int tt_tpg_set_alua(struct tt_target *t, uint16_t tag, enum tt_alua_state state,
 		    char *err, size_t errlen);
 enum tt_alua_state tt_tpg_alua_state(const struct tt_tpg *g);
 
-/* "ADDR:PORT", "[V6ADDR]:PORT" or "ADDR" (port 3260). Starts listening (or retrying). */
+/* "[iscsi://]ADDR[:PORT]", "[V6ADDR]:PORT" or "ADDR" (port 3260): joins (or starts) the shared
+ * listener of that address. A target has at most one TPG on an address; other targets may share
+ * it. */
 int tt_portal_add(struct tt_tpg *tpg, const char *addr, struct tt_portal **out,
 		  char *err, size_t errlen);
 int tt_portal_remove(struct tt_tpg *tpg, const char *addr, char *err, size_t errlen);
-const char *tt_portal_state_name(enum tt_portal_state s);
+/* The portal's listener state ("binding", "listening", "failed") and its last error (-errno). */
+const char *tt_portal_state(const struct tt_portal *p);
+bool tt_portal_listening(const struct tt_portal *p);
+int tt_portal_error(const struct tt_portal *p);
 
 /*
  * The directory of the LUNs' persistent reservation state files (APTPL): a LUN added later gets

@@ -176,11 +176,11 @@ static int m_target_delete(json_t *params, json_t **result, struct tt_rpc_error 
 
 static json_t *portal_json(const struct tt_portal *pt)
 {
-	json_t *o = json_pack("{ss ss}", "addr", pt->addr_str,
-			      "state", tt_portal_state_name(pt->state));
+	json_t *o = json_pack("{ss ss}", "addr", pt->addr_str, "state", tt_portal_state(pt));
+	int err = tt_portal_error(pt);
 
-	if (pt->last_error)
-		json_object_set_new(o, "error", json_string(strerror(-pt->last_error)));
+	if (err)
+		json_object_set_new(o, "error", json_string(strerror(-err)));
 	return o;
 }
 
@@ -309,7 +309,7 @@ static int portal_params(json_t *params, struct tt_tpg **g, const char **addr,
 
 	if ((rc = check_params(params, keys, e)) || (rc = param_str(params, "addr", true, addr, e)))
 		return rc;
-	if (tt_config_parse_portal(*addr, &ss, &sslen, msg, sizeof(msg)))
+	if (tt_config_parse_portal(*addr, &ss, &sslen, NULL, msg, sizeof(msg)))
 		return invalid(e, "param \"addr\": %s", msg);
 	return lookup_tpg(params, &t, g, e);
 }

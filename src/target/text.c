@@ -30,15 +30,6 @@ void tt_text_exchange_free(struct tt_conn *conn)
 	conn->text = NULL;
 }
 
-static bool is_wildcard(const struct sockaddr_storage *ss)
-{
-	if (ss->ss_family == AF_INET)
-		return ((const struct sockaddr_in *)ss)->sin_addr.s_addr == htonl(INADDR_ANY);
-	if (ss->ss_family == AF_INET6)
-		return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)ss)->sin6_addr);
-	return false;
-}
-
 static void format_addr(const struct sockaddr_storage *ss, uint16_t port, char *out, size_t len)
 {
 	char ip[INET6_ADDRSTRLEN] = "";
@@ -50,13 +41,6 @@ static void format_addr(const struct sockaddr_storage *ss, uint16_t port, char *
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, ip, sizeof(ip));
 		snprintf(out, len, "%s:%u", ip, port);
 	}
-}
-
-static uint16_t ss_port(const struct sockaddr_storage *ss)
-{
-	if (ss->ss_family == AF_INET6)
-		return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
-	return ntohs(((const struct sockaddr_in *)ss)->sin_port);
 }
 
 static bool initiator_may_see(struct tt_target *t, const struct tt_tpg *tpg, const char *initiator)
@@ -82,18 +66,22 @@ static int add_target(struct tt_conn *conn, struct tt_target *t, const char *ini
 				return rc;
 			named = true;
 		}
+		/* the portals that listen, in configuration order (an initiator tries them in the
+		 * order given: one still binding would only cost it a failed attempt) */
 		tt_list_for_each(ppos, &tpg->portals) {
 			struct tt_portal *p = tt_list_entry(ppos, struct tt_portal, node);
 			char addr[96];
-			const struct sockaddr_storage *ss = &p->addr;
+			const struct sockaddr_storage *ss = &p->addr.ss;
 
-			if (is_wildcard(ss)) {
+			if (!p->listener || tt_listener_state(p->listener) != TT_LISTENER_LISTENING)
+				continue;
+			if (tt_sockaddr_is_wildcard(ss)) {
 				/* a wildcard portal: the address this initiator reached us on */
-				if (conn->local_addr.ss_family != ss->ss_family)
+				if (conn->xc->local_addr.ss_family != ss->ss_family)
 					continue;
-				ss = &conn->local_addr;
+				ss = &conn->xc->local_addr;
 			}
-			format_addr(ss, ss_port(&p->addr), addr, sizeof(addr));
+			format_addr(ss, tt_sockaddr_port(&p->addr.ss), addr, sizeof(addr));
 			rc = tt_text_addf(out, "TargetAddress", "%s,%u", addr, tpg->tag);
 			if (rc < 0)
 				return rc;

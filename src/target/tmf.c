@@ -181,7 +181,7 @@ void tt_tmf_rx(struct tt_conn *conn, struct tt_pdu *pdu)
 			struct tt_conn *c = tt_list_entry(cpos, struct tt_conn, sess_node);
 			tt_list_for_each_safe(pos, tmp, &c->tasks) {
 				struct tt_task *t = tt_list_entry(pos, struct tt_task, conn_node);
-				if (!task_matches_lun(t, lun_id) || t->itt == tt_get_be32(r->itt))
+				if (!task_matches_lun(t, lun_id) || t->x.itt == tt_get_be32(r->itt))
 					continue;
 				if (fn == TT_TMF_QUERY_TASK_SET) {
 					rsp->response = TT_TMF_RSP_SUCCEEDED;

@@ -3,6 +3,7 @@
  * The iSCSI-over-TCP transport, shared between its files:
  *
  *   tcp_listen.c  listening sockets, accept, hand-off of new connections to their loops
+ *   tcp_data.c    Data-In PDUs cut from a task's buffer, R2Ts for its write data
  *   tcp_conn.c    the ops table, the connection's lifecycle, keepalive options
  *   tcp_rx.c      the receive parser (staging buffer, PDUs handed to the core)
  *   tcp_tx.c      the send queue (digests at queue time, batched sendmsg)
@@ -19,7 +20,8 @@
 #include "base/list.h"
 #include "base/loop.h"
 #include "iscsi/pdu.h"
-#include "target/iscsi_target.h"
+#include "xport/listener.h"
+#include "xport/xport.h"
 
 #define TT_TCP_LISTEN_BACKLOG 1024
 #define TT_TCP_RX_BUF_LEN (64u * 1024)       /* staging buffer per connection */
@@ -73,12 +75,12 @@ enum tt_tcp_rx_state {
 #define TT_TCP_TX_DONE_MASK (TT_TCP_TX_DDIG - 1)
 
 /*
- * A TCP connection. Memory: allocated by the listener, freed by release (the core's last
- * reference). The transport's own reference on the core's connection is the one tt_conn_init()
- * gives; it is dropped by tt_conn_xport_closed(), reported from closed_work.
+ * A TCP connection. Memory: allocated by the listener, freed by release (after the core's
+ * connection has gone). The transport's own reference on the core's connection is taken when
+ * the core accepts it; it is dropped by core->closed(), reported from closed_work.
  */
 struct tt_tcp_conn {
-	struct tt_conn conn;          /* first: the core's view */
+	struct tt_xconn conn;         /* first: the core's view */
 	int fd;
 	struct tt_watch watch;
 	enum tt_tcp_conn_state state;
@@ -87,6 +89,7 @@ struct tt_tcp_conn {
 
 	/* digests in force (apply_params); each PDU latches them when it starts */
 	bool hdig, ddig;
+	struct tt_xport_params params; /* in force since the end of login */
 
 	/* receive */
 	enum tt_tcp_rx_state rx_st;
@@ -106,16 +109,14 @@ struct tt_tcp_conn {
 	bool tx_blocked;              /* the socket is full: waiting for EPOLLOUT */
 };
 
-static inline struct tt_tcp_conn *tt_tcp_conn_of(struct tt_conn *conn)
+static inline struct tt_tcp_conn *tt_tcp_conn_of(struct tt_xconn *conn)
 {
 	return tt_container_of(conn, struct tt_tcp_conn, conn);
 }
 
 /* tcp_listen.c */
-int tt_tcp_listen(struct tt_portal *portal, struct tt_listener **out);
+int tt_tcp_listen(struct tt_listener *l);
 void tt_tcp_unlisten(struct tt_listener *l);
-/* "1.2.3.4:3260" or "[::1]:3260" */
-void tt_tcp_format_addr(const struct sockaddr_storage *ss, char *buf, size_t len);
 
 /* tcp_conn.c */
 /* A connection for @fd that will run on @loop; NULL when out of memory (the caller closes @fd).
@@ -137,9 +138,13 @@ void tt_tcp_rx_run(struct tt_tcp_conn *tc);
 /* Drops the PDU being received. */
 void tt_tcp_rx_drop(struct tt_tcp_conn *tc);
 
+/* tcp_data.c */
+int tt_tcp_queue_data_in(struct tt_xconn *conn, struct tt_xtask *t);
+int tt_tcp_get_data_out(struct tt_xconn *conn, struct tt_xtask *t);
+
 /* tcp_tx.c */
 void tt_tcp_tx_init(struct tt_tcp_conn *tc, struct tt_loop *loop);
-int tt_tcp_queue_pdu(struct tt_conn *conn, struct tt_pdu *pdu);
+int tt_tcp_queue_pdu(struct tt_xconn *conn, struct tt_pdu *pdu);
 /* Writes as much of the send queue as the socket takes. */
 void tt_tcp_tx_flush(struct tt_tcp_conn *tc);
 /* Frees every queued PDU without sending it. */

@@ -15,11 +15,11 @@
 
 #include "base/log.h"
 
-static int tcp_conn_start(struct tt_conn *conn);
-static int tcp_apply_params(struct tt_conn *conn);
-static void tcp_shutdown(struct tt_conn *conn);
-static void tcp_release(struct tt_conn *conn);
-static int tcp_set_timeout(struct tt_conn *conn, unsigned ms);
+static int tcp_conn_start(struct tt_xconn *conn);
+static int tcp_apply_params(struct tt_xconn *conn, const struct tt_xport_params *p);
+static void tcp_shutdown(struct tt_xconn *conn);
+static void tcp_release(struct tt_xconn *conn);
+static int tcp_set_timeout(struct tt_xconn *conn, unsigned ms);
 
 const struct tt_xport_ops tt_xport_tcp = {
 	.name = "tcp",
@@ -27,8 +27,11 @@ const struct tt_xport_ops tt_xport_tcp = {
 	.unlisten = tt_tcp_unlisten,
 	.conn_start = tcp_conn_start,
 	.queue_pdu = tt_tcp_queue_pdu,
-	.queue_data_in = tt_iscsi_queue_data_in_pdus,
-	.get_data_out = tt_iscsi_send_r2ts,
+	.queue_data_in = tt_tcp_queue_data_in,
+	.get_data_out = tt_tcp_get_data_out,
+	.buf_alloc = tt_xport_pool_buf_alloc,
+	.buf_free = tt_xport_pool_buf_free,
+	.login_policy = tt_xport_keep_policy,
 	.apply_params = tcp_apply_params,
 	.shutdown = tcp_shutdown,
 	.release = tcp_release,
@@ -53,7 +56,7 @@ static void tcp_conn_closed_work(struct tt_work *w)
 
 	tt_tcp_conn_set_state(tc, TT_TCP_CONN_CLOSED);
 	/* drops the transport's reference: tc may be released from here on */
-	tt_conn_xport_closed(&tc->conn, tc->err);
+	tc->conn.core->closed(&tc->conn, tc->err);
 }
 
 struct tt_tcp_conn *tt_tcp_conn_alloc(int fd, struct tt_loop *loop)
@@ -78,6 +81,8 @@ struct tt_tcp_conn *tt_tcp_conn_alloc(int fd, struct tt_loop *loop)
 
 void tt_tcp_conn_free(struct tt_tcp_conn *tc)
 {
+	if (tc->conn.listener)
+		tt_listener_put(tc->conn.listener);
 	if (tc->fd >= 0)
 		close(tc->fd);
 	free(tc->rbuf);
@@ -201,7 +206,7 @@ static void tcp_conn_ready(struct tt_watch *w, uint32_t events)
 		tt_tcp_rx_run(tc);
 }
 
-static int tcp_conn_start(struct tt_conn *conn)
+static int tcp_conn_start(struct tt_xconn *conn)
 {
 	struct tt_tcp_conn *tc = tt_tcp_conn_of(conn);
 	int rc;
@@ -220,24 +225,25 @@ static int tcp_conn_start(struct tt_conn *conn)
 	return 0;
 }
 
-static int tcp_apply_params(struct tt_conn *conn)
+static int tcp_apply_params(struct tt_xconn *conn, const struct tt_xport_params *p)
 {
 	struct tt_tcp_conn *tc = tt_tcp_conn_of(conn);
 
 	/* from the next PDU on, both ways (a PDU already queued keeps what it was queued with) */
-	tc->hdig = conn->params.header_digest;
-	tc->ddig = conn->params.data_digest;
+	tc->params = *p;
+	tc->hdig = p->header_digest;
+	tc->ddig = p->data_digest;
 	tt_debug("tcp", "conn %llu %s: header digest %s, data digest %s", (unsigned long long)conn->id,
 		 conn->peer, tc->hdig ? "CRC32C" : "None", tc->ddig ? "CRC32C" : "None");
 	return 0;
 }
 
-static void tcp_shutdown(struct tt_conn *conn)
+static void tcp_shutdown(struct tt_xconn *conn)
 {
 	tt_tcp_conn_down(tt_tcp_conn_of(conn), 0, NULL);
 }
 
-static void tcp_release(struct tt_conn *conn)
+static void tcp_release(struct tt_xconn *conn)
 {
 	struct tt_tcp_conn *tc = tt_tcp_conn_of(conn);
 
@@ -266,7 +272,7 @@ static int tcp_setsockopt_int(struct tt_tcp_conn *tc, int level, int name, const
  * data, and keepalive probes (idle ms/3 + 2 probes ms/3 apart) find a peer that went away
  * while nothing was in flight. @ms = 0 restores the kernel's defaults.
  */
-static int tcp_set_timeout(struct tt_conn *conn, unsigned ms)
+static int tcp_set_timeout(struct tt_xconn *conn, unsigned ms)
 {
 	struct tt_tcp_conn *tc = tt_tcp_conn_of(conn);
 	unsigned secs = ms / 3000;

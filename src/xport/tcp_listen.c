@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Listening TCP sockets. A listener lives on the loop that created it (loop 0); each accepted
- * connection is given to the next loop (round robin) and set up there by tt_conn_accepted().
+ * connection is given to the next loop (round robin) and handed there to the listener's core
+ * (core->accepted), which decides at login which target it is for.
  *
- * struct tt_listener is never defined: the core holds an opaque pointer that is a
- * struct tcp_listener here.
+ * The shared listener (struct tt_listener, listener.c) keeps a struct tcp_listener in
+ * xport_priv while it listens.
  */
 #include "xport/tcp.h"
 
@@ -25,50 +26,23 @@
 #define ACCEPT_PAUSE_MS 100     /* out of file descriptors or memory: try again later */
 
 struct tcp_listener {
-	struct tt_portal *portal;
-	char name[80];                  /* the portal's address, for logs */
+	struct tt_listener *listener;
+	char name[TT_PORTAL_ADDR_MAX];   /* the portal's address, for logs */
 	int fd;
 	struct tt_watch watch;
 	struct tt_timer pause_timer;
 	bool starved;                   /* accept failed for lack of resources (logged once) */
 };
 
-static struct tcp_listener *tcp_listener_of(struct tt_listener *l)
-{
-	return (struct tcp_listener *)(void *)l;
-}
-
-void tt_tcp_format_addr(const struct sockaddr_storage *ss, char *buf, size_t len)
-{
-	char host[INET6_ADDRSTRLEN];
-	char scope[IF_NAMESIZE + 1] = "";
-
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *sin = (const struct sockaddr_in *)(const void *)ss;
-
-		if (!inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host)))
-			snprintf(host, sizeof(host), "?");
-		snprintf(buf, len, "%s:%u", host, ntohs(sin->sin_port));
-	} else if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)(const void *)ss;
-		char ifname[IF_NAMESIZE];
-
-		if (!inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host)))
-			snprintf(host, sizeof(host), "?");
-		if (sin6->sin6_scope_id && if_indextoname(sin6->sin6_scope_id, ifname))
-			snprintf(scope, sizeof(scope), "%%%s", ifname);
-		snprintf(buf, len, "[%s%s]:%u", host, scope, ntohs(sin6->sin6_port));
-	} else {
-		snprintf(buf, len, "(family %u)", (unsigned)ss->ss_family);
-	}
-}
+static uint64_t conn_ids; /* atomic: connection ids for logs */
 
 /* Runs on the connection's loop. */
 static void tcp_conn_handoff(void *arg)
 {
 	struct tt_tcp_conn *tc = arg;
 
-	tt_conn_accepted(&tc->conn);
+	if (tc->conn.core->accepted(&tc->conn) < 0)
+		tt_tcp_conn_free(tc);
 }
 
 static void tcp_accepted(struct tcp_listener *l, int fd, const struct sockaddr_storage *peer)
@@ -80,7 +54,7 @@ static void tcp_accepted(struct tcp_listener *l, int fd, const struct sockaddr_s
 	struct tt_loop *loop;
 	int one = 1, rc;
 
-	tt_tcp_format_addr(peer, peer_str, sizeof(peer_str));
+	tt_sockaddr_format(peer, peer_str, sizeof(peer_str));
 	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
 		tt_debug("tcp", "%s: TCP_NODELAY: %s", peer_str, strerror(errno));
 	if (getsockname(fd, (struct sockaddr *)&local, &llen) < 0) {
@@ -95,16 +69,20 @@ static void tcp_accepted(struct tcp_listener *l, int fd, const struct sockaddr_s
 		close(fd);
 		return;
 	}
-	tt_conn_init(&tc->conn, &tt_xport_tcp, l->portal, loop);
+	tc->conn.ops = &tt_xport_tcp;
+	tc->conn.core = l->listener->core;
+	tc->conn.loop = loop;
+	tc->conn.listener = l->listener;
+	tt_listener_get(l->listener); /* dropped when the connection is freed */
+	tc->conn.id = __atomic_add_fetch(&conn_ids, 1, __ATOMIC_RELAXED);
 	snprintf(tc->conn.peer, sizeof(tc->conn.peer), "%s", peer_str);
-	tt_tcp_format_addr(&local, tc->conn.local, sizeof(tc->conn.local));
+	tt_sockaddr_format(&local, tc->conn.local, sizeof(tc->conn.local));
 	tc->conn.local_addr = local;
 	tt_debug("tcp", "conn %llu %s: accepted on %s, loop %u", (unsigned long long)tc->conn.id,
 		 tc->conn.peer, tc->conn.local, tt_loop_index(loop));
 	rc = tt_loop_send(loop, tcp_conn_handoff, tc);
 	if (rc < 0) {
-		/* it never reached its loop: the core has not started it (tt_conn_init() only
-		 * counted it) */
+		/* it never reached its loop: the core never saw it */
 		tt_log_ratelimited(TT_LOG_WARN, "tcp", "%s: cannot hand the connection over: %s", peer_str,
 				   strerror(-rc));
 		tt_tcp_conn_free(tc);
@@ -191,11 +169,12 @@ static void tcp_listener_ready(struct tt_watch *w, uint32_t events)
 	}
 }
 
-int tt_tcp_listen(struct tt_portal *portal, struct tt_listener **out)
+int tt_tcp_listen(struct tt_listener *listener)
 {
-	int family = portal->addr.ss_family;
+	const struct sockaddr_storage *addr = &listener->addr.ss;
+	int family = addr->ss_family;
 	struct tt_loop *loop = tt_loop_current();
-	socklen_t addrlen = portal->addrlen;
+	socklen_t addrlen = listener->addr.sslen;
 	struct tcp_listener *l;
 	int one = 1, rc;
 
@@ -213,11 +192,8 @@ int tt_tcp_listen(struct tt_portal *portal, struct tt_listener **out)
 	l = calloc(1, sizeof(*l));
 	if (!l)
 		return -ENOMEM;
-	l->portal = portal;
-	if (portal->addr_str[0])
-		snprintf(l->name, sizeof(l->name), "%s", portal->addr_str);
-	else
-		tt_tcp_format_addr(&portal->addr, l->name, sizeof(l->name));
+	l->listener = listener;
+	snprintf(l->name, sizeof(l->name), "%s", listener->name);
 	l->watch.fd = -1;
 	tt_timer_init(&l->pause_timer, loop, tcp_listener_resume);
 	l->fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
@@ -233,7 +209,7 @@ int tt_tcp_listen(struct tt_portal *portal, struct tt_listener **out)
 		rc = -errno;
 		goto fail;
 	}
-	if (bind(l->fd, (const struct sockaddr *)&portal->addr, addrlen) < 0) {
+	if (bind(l->fd, (const struct sockaddr *)addr, addrlen) < 0) {
 		/* -EADDRNOTAVAIL: not on the host (yet); the caller retries */
 		rc = -errno;
 		goto fail;
@@ -246,7 +222,7 @@ int tt_tcp_listen(struct tt_portal *portal, struct tt_listener **out)
 	if (rc < 0)
 		goto fail;
 	tt_info("tcp", "listening on %s", l->name);
-	*out = (struct tt_listener *)(void *)l;
+	listener->xport_priv = l;
 	return 0;
 fail:
 	tt_debug("tcp", "%s: cannot listen: %s", l->name, strerror(-rc));
@@ -258,11 +234,11 @@ fail:
 
 void tt_tcp_unlisten(struct tt_listener *tl)
 {
-	struct tcp_listener *l;
+	struct tcp_listener *l = tl ? tl->xport_priv : NULL;
 
-	if (!tl)
+	if (!l)
 		return;
-	l = tcp_listener_of(tl);
+	tl->xport_priv = NULL;
 	tt_watch_del(&l->watch);
 	tt_timer_cancel(&l->pause_timer);
 	close(l->fd);

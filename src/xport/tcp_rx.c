@@ -191,14 +191,14 @@ static enum rx_result rx_parse(struct tt_tcp_conn *tc, struct rx_budget *b)
 				tc->rx_st = TT_TCP_RX_STOPPED;
 				tt_tcp_rx_drop(tc);
 				tt_tcp_conn_update_events(tc);
-				tt_conn_rx_header_digest_error(&tc->conn);
+				tc->conn.core->rx_header_digest_error(&tc->conn);
 				return RX_HALT;
 			}
 			tc->rx_st = TT_TCP_RX_HEADER;
 			break;
 
 		case TT_TCP_RX_HEADER:
-			rc = tt_conn_rx_header(&tc->conn, tc->rx_pdu);
+			rc = tc->conn.core->rx_header(&tc->conn, tc->rx_pdu);
 			if (tc->state != TT_TCP_CONN_RUNNING)
 				return RX_HALT;
 			if (rc < 0) {
@@ -240,7 +240,7 @@ static enum rx_result rx_parse(struct tt_tcp_conn *tc, struct rx_budget *b)
 						   rx_id(tc), tc->conn.peer,
 						   tt_opcode_name(tt_bhs_opcode(&pdu->bhs)));
 			/* the PDU is the core's from here on */
-			tt_conn_rx_pdu(&tc->conn, pdu, ok);
+			tc->conn.core->rx_pdu(&tc->conn, pdu, ok);
 			if (tc->state != TT_TCP_CONN_RUNNING)
 				return RX_HALT;
 			if (++b->pdus >= TT_TCP_RX_BUDGET_PDUS)

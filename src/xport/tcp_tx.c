@@ -54,7 +54,7 @@ void tt_tcp_tx_drop(struct tt_tcp_conn *tc)
  * Never fails as seen by the caller: the PDU is always the transport's once this is called.
  * On a connection already shut down it is freed at once.
  */
-int tt_tcp_queue_pdu(struct tt_conn *conn, struct tt_pdu *pdu)
+int tt_tcp_queue_pdu(struct tt_xconn *conn, struct tt_pdu *pdu)
 {
 	struct tt_tcp_conn *tc = tt_tcp_conn_of(conn);
 	uint32_t flags = 0, crc;

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "base/bufpool.h"
+
 static const struct tt_xport_ops *const transports[] = {
 	&tt_xport_tcp,
 };
@@ -20,16 +22,48 @@ const struct tt_xport_ops *tt_xport_find(const char *name)
 	return NULL;
 }
 
-int tt_xport_nosupp_data_in(struct tt_conn *conn, struct tt_task *task)
+int tt_xport_nosupp_data_in(struct tt_xconn *xc, struct tt_xtask *t)
 {
-	(void)conn;
-	(void)task;
+	(void)xc;
+	(void)t;
 	return -EOPNOTSUPP;
 }
 
-int tt_xport_nosupp_timeout(struct tt_conn *conn, unsigned ms)
+int tt_xport_nosupp_data_out(struct tt_xconn *xc, struct tt_xtask *t)
 {
-	(void)conn;
+	(void)xc;
+	(void)t;
+	return -EOPNOTSUPP;
+}
+
+int tt_xport_nosupp_timeout(struct tt_xconn *xc, unsigned ms)
+{
+	(void)xc;
 	(void)ms;
 	return -EOPNOTSUPP;
+}
+
+int tt_xport_nosupp_params(struct tt_xconn *xc, const struct tt_xport_params *p)
+{
+	(void)xc;
+	(void)p;
+	return -EOPNOTSUPP;
+}
+
+void tt_xport_keep_policy(struct tt_xconn *xc, struct tt_params_policy *pol)
+{
+	(void)xc;
+	(void)pol;
+}
+
+void *tt_xport_pool_buf_alloc(struct tt_xconn *xc, size_t len, size_t *cap)
+{
+	(void)xc;
+	return tt_buf_alloc(len, cap);
+}
+
+void tt_xport_pool_buf_free(struct tt_xconn *xc, void *buf, size_t cap)
+{
+	(void)xc;
+	tt_buf_free(buf, cap);
 }

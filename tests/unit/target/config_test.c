@@ -442,7 +442,7 @@ static void portal_bad(const char *addr, const char *fragment)
 	socklen_t len;
 	char msg[300] = "";
 
-	if (tt_config_parse_portal(addr, &ss, &len, msg, sizeof(msg)) == 0)
+	if (tt_config_parse_portal(addr, &ss, &len, NULL, msg, sizeof(msg)) == 0)
 		fail_msg("portal \"%s\" accepted", addr);
 	if (!strstr(msg, fragment))
 		fail_msg("portal \"%s\": message \"%s\" lacks \"%s\"", addr, msg, fragment);
@@ -457,18 +457,18 @@ static void test_portals(void **state)
 	char msg[200];
 
 	(void)state;
-	assert_int_equal(tt_config_parse_portal("127.0.0.1:3261", &ss, &len, msg, sizeof(msg)), 0);
+	assert_int_equal(tt_config_parse_portal("127.0.0.1:3261", &ss, &len, NULL, msg, sizeof(msg)), 0);
 	assert_int_equal(s4->sin_family, AF_INET);
 	assert_int_equal(ntohs(s4->sin_port), 3261);
 	assert_int_equal(len, sizeof(struct sockaddr_in));
-	assert_int_equal(tt_config_parse_portal("0.0.0.0", &ss, &len, msg, sizeof(msg)), 0);
+	assert_int_equal(tt_config_parse_portal("0.0.0.0", &ss, &len, NULL, msg, sizeof(msg)), 0);
 	assert_int_equal(ntohs(s4->sin_port), 3260);
-	assert_int_equal(tt_config_parse_portal("[::1]", &ss, &len, msg, sizeof(msg)), 0);
+	assert_int_equal(tt_config_parse_portal("[::1]", &ss, &len, NULL, msg, sizeof(msg)), 0);
 	assert_int_equal(s6->sin6_family, AF_INET6);
 	assert_int_equal(ntohs(s6->sin6_port), 3260);
-	assert_int_equal(tt_config_parse_portal("[::]:860", &ss, &len, msg, sizeof(msg)), 0);
+	assert_int_equal(tt_config_parse_portal("[::]:860", &ss, &len, NULL, msg, sizeof(msg)), 0);
 	assert_int_equal(ntohs(s6->sin6_port), 860);
-	assert_int_equal(tt_config_parse_portal("[fe80::1%eth0]:3260", &ss, &len, msg,
+	assert_int_equal(tt_config_parse_portal("[fe80::1%eth0]:3260", &ss, &len, NULL, msg,
 						sizeof(msg)), 0);
 
 	portal_bad("1.2.3", "cannot parse address \"1.2.3\"");
@@ -483,6 +483,23 @@ static void test_portals(void **state)
 	portal_bad("127.0.0.1:-1", "bad port \"-1\"");
 	portal_bad("127.0.0.1:32x", "bad port \"32x\"");
 	portal_bad("", "empty address");
+	portal_bad("foo://1.2.3.4", "unknown scheme 'foo'");
+	portal_bad("iscsi://", "empty address");
+	{
+		enum tt_fabric f = TT_FABRIC_SRP;
+
+		assert_int_equal(tt_config_parse_portal("iscsi://127.0.0.1", &ss, &len, &f, msg,
+							sizeof(msg)), 0);
+		assert_int_equal(f, TT_FABRIC_ISCSI);
+		assert_int_equal(ntohs(s4->sin_port), 3260);
+		assert_int_equal(tt_config_parse_portal("nvme-tcp://127.0.0.1", &ss, &len, &f, msg,
+							sizeof(msg)), 0);
+		assert_int_equal(f, TT_FABRIC_NVME_TCP);
+		assert_int_equal(ntohs(s4->sin_port), 4420);
+		assert_int_equal(tt_config_parse_portal("127.0.0.1:3262", &ss, &len, &f, msg,
+							sizeof(msg)), 0);
+		assert_int_equal(f, TT_FABRIC_ISCSI);
+	}
 
 	tpg_error("{\"tag\": 1, \"portals\": [\"127.0.0.1\"]}, "
 		  "{\"tag\": 2, \"portals\": [\"127.0.0.2\", \"127.0.0.3\", \"1.2.3\"]}",
@@ -508,12 +525,16 @@ static void test_duplicates(void **state)
 	tpg_error("{\"tag\": 1, \"portals\": [\"[::1]:3260\"]}, "
 		  "{\"tag\": 2, \"portals\": [\"[0:0::1]\"]}",
 		  "targets[0].tpgs[1].portals[0]: portal \"[0:0::1]\" is already in tpgs[0]");
-	/* an address serves one TPG of the daemon, whatever the target */
-	expect_error("{\"targets\": [{\"name\": \"iqn.2026-11.org.x:a\", \"tpgs\": [{\"tag\": 1, "
-		     "\"portals\": [\"0.0.0.0\"]}]}, {\"name\": \"iqn.2026-11.org.x:b\", \"tpgs\": "
-		     "[{\"tag\": 1, \"portals\": [\"10.0.0.1\", \"0.0.0.0:3260\"]}]}]}",
-		     "targets[1].tpgs[0].portals[1]: portal \"0.0.0.0:3260\" is already in "
-		     "targets[0].tpgs[0]");
+	/* targets share addresses: one listener serves them all */
+	expect_ok("{\"targets\": [{\"name\": \"iqn.2026-11.org.x:a\", \"tpgs\": [{\"tag\": 1, "
+		  "\"portals\": [\"0.0.0.0\"]}]}, {\"name\": \"iqn.2026-11.org.x:b\", \"tpgs\": "
+		  "[{\"tag\": 1, \"portals\": [\"iscsi://0.0.0.0:3260\"]}]}]}");
+	/* the same address in two TPGs of one target, spelled with and without the scheme */
+	tpg_error("{\"tag\": 1, \"portals\": [\"127.0.0.1\"]}, "
+		  "{\"tag\": 2, \"portals\": [\"iscsi://127.0.0.1:3260\"]}",
+		  "targets[0].tpgs[1].portals[0]: portal \"iscsi://127.0.0.1:3260\" is already in tpgs[0]");
+	tpg_error("{\"tag\": 1, \"portals\": [\"foo://127.0.0.1\"]}",
+		  "targets[0].tpgs[0].portals[0]: portal 'foo://127.0.0.1': unknown scheme 'foo'");
 	/* other ports, other addresses: fine */
 	tpg_ok("{\"tag\": 1, \"portals\": [\"127.0.0.1:3260\", \"127.0.0.1:3261\"]}");
 	expect_ok("{\"targets\": [{\"name\": \"iqn.2026-11.org.x:a\", \"tpgs\": [{\"tag\": 1, "

@@ -63,8 +63,21 @@ static void run_for(unsigned ms)
 		tt_loop_run_once(loop0(), 10);
 }
 
-static bool is_listening(void *arg) { return ((struct tt_portal *)arg)->state == TT_PORTAL_LISTENING; }
-static bool is_binding(void *arg) { return ((struct tt_portal *)arg)->state == TT_PORTAL_BINDING; }
+static enum tt_listener_state pstate(const struct tt_portal *p) { return tt_listener_state(p->listener); }
+static bool is_listening(void *arg) { return pstate(arg) == TT_LISTENER_LISTENING; }
+static bool is_binding(void *arg) { return pstate(arg) == TT_LISTENER_BINDING; }
+
+/* The socket address of @s (tt_portal_addr_parse), as the tests below want it. */
+static int tt_portal_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len, char *err,
+			   size_t errlen)
+{
+	struct tt_portal_addr a;
+	int rc = tt_portal_addr_parse(s, &a, err, errlen);
+
+	*ss = a.ss;
+	*len = a.sslen;
+	return rc;
+}
 
 /* A TCP port nobody uses on 127.0.0.1 right now. */
 static uint16_t free_port(void)
@@ -178,8 +191,8 @@ static void test_parse_good(void **state)
 		assert_int_equal(ss.ss_family, cases[i].family);
 		assert_int_equal(len, cases[i].family == AF_INET ? sizeof(struct sockaddr_in)
 								 : sizeof(struct sockaddr_in6));
-		assert_int_equal(tt_portal_addr_is_wildcard(&ss), cases[i].wildcard);
-		tt_portal_format(&ss, out, sizeof(out));
+		assert_int_equal(tt_sockaddr_is_wildcard(&ss), cases[i].wildcard);
+		tt_sockaddr_format(&ss, out, sizeof(out));
 		assert_string_equal(out, cases[i].canon);
 	}
 
@@ -222,18 +235,37 @@ static void test_parse_bad(void **state)
 
 static void test_addr_equal(void **state)
 {
-	struct sockaddr_storage a, b;
-	socklen_t len;
+	struct tt_portal_addr a, b;
+	char err[256], out[TT_PORTAL_ADDR_MAX];
 	(void)state;
 
-	assert_int_equal(tt_portal_parse("1.2.3.4", &a, &len, NULL, 0), 0);
-	assert_int_equal(tt_portal_parse("1.2.3.4:3260", &b, &len, NULL, 0), 0);
+	assert_int_equal(tt_portal_addr_parse("1.2.3.4", &a, NULL, 0), 0);
+	assert_int_equal(tt_portal_addr_parse("1.2.3.4:3260", &b, NULL, 0), 0);
 	assert_true(tt_portal_addr_equal(&a, &b));
-	assert_int_equal(tt_portal_parse("1.2.3.4:3261", &b, &len, NULL, 0), 0);
+	assert_int_equal(tt_portal_addr_parse("iscsi://1.2.3.4", &b, NULL, 0), 0);
+	assert_true(tt_portal_addr_equal(&a, &b));
+	assert_int_equal(tt_portal_addr_parse("1.2.3.4:3261", &b, NULL, 0), 0);
 	assert_false(tt_portal_addr_equal(&a, &b));
-	assert_int_equal(tt_portal_parse("[::1]", &a, &len, NULL, 0), 0);
-	assert_int_equal(tt_portal_parse("::1", &b, &len, NULL, 0), 0);
+	assert_int_equal(tt_portal_addr_parse("[::1]", &a, NULL, 0), 0);
+	assert_int_equal(tt_portal_addr_parse("::1", &b, NULL, 0), 0);
 	assert_true(tt_portal_addr_equal(&a, &b));
+	/* schemes: the fabric, its default port, and the canonical text */
+	assert_int_equal(tt_portal_addr_parse("ISER://[::1]", &b, NULL, 0), 0);
+	assert_int_equal(b.fabric, TT_FABRIC_ISER);
+	assert_false(tt_portal_addr_equal(&a, &b));
+	tt_portal_addr_format(&b, out, sizeof(out));
+	assert_string_equal(out, "iser://[::1]:3260");
+	assert_int_equal(tt_portal_addr_parse("nvme-tcp://10.0.0.1", &b, NULL, 0), 0);
+	tt_portal_addr_format(&b, out, sizeof(out));
+	assert_string_equal(out, "nvme-tcp://10.0.0.1:4420");
+	assert_int_equal(tt_portal_addr_parse("srp://10.0.0.1", &b, NULL, 0), 0);
+	assert_int_equal(tt_sockaddr_port(&b.ss), 5555);
+	assert_int_equal(tt_portal_addr_parse("iscsi://10.0.0.1:860", &b, NULL, 0), 0);
+	tt_portal_addr_format(&b, out, sizeof(out));
+	assert_string_equal(out, "10.0.0.1:860");
+	assert_int_equal(tt_portal_addr_parse("foo://10.0.0.1", &b, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "unknown scheme 'foo'"));
+	assert_int_equal(tt_portal_addr_parse("iscsi://", &b, err, sizeof(err)), -EINVAL);
 }
 
 /* ---- names and targets ----------------------------------------------------------------------- */
@@ -518,20 +550,29 @@ static void test_portal_listen(void **state)
 	snprintf(addr, sizeof(addr), "127.0.0.1:%u", port);
 	assert_int_equal(tt_portal_add(g1, addr, &p, err, sizeof(err)), 0);
 	assert_non_null(p);
-	assert_int_equal(p->state, TT_PORTAL_LISTENING);
-	assert_string_equal(tt_portal_state_name(p->state), "listening");
-	assert_int_equal(p->last_error, 0);
+	assert_int_equal(pstate(p), TT_LISTENER_LISTENING);
+	assert_string_equal(tt_portal_state(p), "listening");
+	assert_int_equal(tt_portal_error(p), 0);
 	assert_string_equal(p->addr_str, addr);
-	assert_string_equal(p->transport, "tcp");
+	assert_string_equal(p->listener->ops->name, "tcp");
 	assert_ptr_equal(p->tpg, g1);
 	assert_non_null(p->listener);
 	assert_true(can_connect("127.0.0.1", port));
 
-	/* one address, one portal, in the whole daemon */
-	assert_int_equal(tt_portal_add(g2, addr, NULL, err, sizeof(err)), -EADDRINUSE);
-	snprintf(want, sizeof(want), "portal %s is already in use by target " T1 " tpg 1", addr);
-	assert_string_equal(err, want);
+	/* another target shares the address: one listener, two users */
+	struct tt_portal *p2 = NULL;
+
+	assert_int_equal(tt_portal_add(g2, addr, &p2, err, sizeof(err)), 0);
+	assert_ptr_equal(p2->listener, p->listener);
+	assert_int_equal(p->listener->users, 2);
+	/* but a target has one TPG on an address */
 	assert_int_equal(tt_portal_add(g1, addr, NULL, err, sizeof(err)), -EADDRINUSE);
+	snprintf(want, sizeof(want), "portal %s is already in tpg 1 of target " T1, addr);
+	assert_string_equal(err, want);
+	/* the second user leaving keeps the listener */
+	assert_int_equal(tt_portal_remove(g2, addr, err, sizeof(err)), 0);
+	assert_int_equal(p->listener->users, 1);
+	assert_true(can_connect("127.0.0.1", port));
 	snprintf(other, sizeof(other), "0.0.0.0:%u", port);
 	assert_int_equal(tt_portal_add(g2, other, NULL, err, sizeof(err)), -EADDRINUSE);
 	assert_non_null(strstr(err, "overlaps"));
@@ -539,9 +580,15 @@ static void test_portal_listen(void **state)
 	assert_non_null(strstr(err, "'1.2.3'"));
 
 	/* the same port on another address is fine */
+	assert_int_equal(tt_portal_add(g2, "nvme-tcp://127.0.0.1", NULL, err, sizeof(err)),
+			 -EPROTONOSUPPORT);
+	assert_non_null(strstr(err, "nvme-tcp://"));
+	assert_int_equal(tt_portal_add(g2, "iser://127.0.0.1", NULL, err, sizeof(err)),
+			 -EPROTONOSUPPORT);
+	assert_non_null(strstr(err, "iser://"));
 	snprintf(other, sizeof(other), "127.0.0.2:%u", port);
 	assert_int_equal(tt_portal_add(g2, other, &p, err, sizeof(err)), 0);
-	assert_int_equal(p->state, TT_PORTAL_LISTENING);
+	assert_int_equal(pstate(p), TT_LISTENER_LISTENING);
 
 	assert_int_equal(tt_portal_remove(g1, addr, err, sizeof(err)), 0);
 	assert_true(tt_list_empty(&g1->portals));
@@ -550,7 +597,7 @@ static void test_portal_listen(void **state)
 	assert_non_null(strstr(err, addr));
 	/* the address is free again */
 	assert_int_equal(tt_portal_add(g1, addr, &p, err, sizeof(err)), 0);
-	assert_int_equal(p->state, TT_PORTAL_LISTENING);
+	assert_int_equal(pstate(p), TT_LISTENER_LISTENING);
 
 	del_target(T1);
 	del_target(T2);
@@ -568,16 +615,16 @@ static void test_portal_not_on_host(void **state)
 
 	assert_int_equal(tt_portal_add(g, "192.0.2.1:3260", &p, err, sizeof(err)), 0);
 	assert_non_null(p);
-	assert_int_equal(p->state, TT_PORTAL_BINDING);
-	assert_string_equal(tt_portal_state_name(p->state), "binding");
-	assert_int_equal(p->last_error, -EADDRNOTAVAIL);
-	assert_null(p->listener);
-	assert_true(tt_timer_armed(&p->retry_timer));
+	assert_int_equal(pstate(p), TT_LISTENER_BINDING);
+	assert_string_equal(tt_portal_state(p), "binding");
+	assert_int_equal(tt_portal_error(p), -EADDRNOTAVAIL);
+	assert_null(p->listener->xport_priv);
+	assert_true(tt_timer_armed(&p->listener->retry_timer));
 	run_for(700);
-	assert_int_equal(p->state, TT_PORTAL_BINDING);
-	assert_int_equal(p->last_error, -EADDRNOTAVAIL);
-	assert_true(tt_timer_armed(&p->retry_timer));
-	/* still unique while it waits */
+	assert_int_equal(pstate(p), TT_LISTENER_BINDING);
+	assert_int_equal(tt_portal_error(p), -EADDRNOTAVAIL);
+	assert_true(tt_timer_armed(&p->listener->retry_timer));
+	/* still one per target while it waits */
 	assert_int_equal(tt_portal_add(g, "192.0.2.1", NULL, err, sizeof(err)), -EADDRINUSE);
 	assert_int_equal(tt_portal_remove(g, "192.0.2.1:3260", err, sizeof(err)), 0);
 	del_target(T1);
@@ -601,14 +648,14 @@ static void test_portal_port_taken(void **state)
 	assert_int_equal(listen(fd, 1), 0);
 	snprintf(addr, sizeof(addr), "127.0.0.1:%u", port);
 	assert_int_equal(tt_portal_add(g, addr, &p, err, sizeof(err)), 0);
-	assert_int_equal(p->state, TT_PORTAL_BINDING);
-	assert_int_equal(p->last_error, -EADDRINUSE);
+	assert_int_equal(pstate(p), TT_LISTENER_BINDING);
+	assert_int_equal(tt_portal_error(p), -EADDRINUSE);
 	run_for(300);
-	assert_int_equal(p->state, TT_PORTAL_BINDING);
+	assert_int_equal(pstate(p), TT_LISTENER_BINDING);
 	close(fd);
 	ms = run_until(is_listening, p, 1000);
 	assert_true(ms >= 0);
-	assert_int_equal(p->last_error, 0);
+	assert_int_equal(tt_portal_error(p), 0);
 	assert_true(can_connect("127.0.0.1", port));
 	del_target(T1);
 }
@@ -631,7 +678,7 @@ static void test_portal_address_comes_and_goes(void **state)
 	port = free_port();
 	snprintf(addr, sizeof(addr), "192.0.2.1:%u", port);
 	assert_int_equal(tt_portal_add(g, addr, &p, err, sizeof(err)), 0);
-	assert_int_equal(p->state, TT_PORTAL_BINDING);
+	assert_int_equal(pstate(p), TT_LISTENER_BINDING);
 
 	for (int round = 0; round < 2; round++) {
 		assert_int_equal(sh("ip addr add 192.0.2.1/32 dev lo"), 0);
@@ -646,9 +693,9 @@ static void test_portal_address_comes_and_goes(void **state)
 		if (ms < 0)
 			fail_msg("round %d: listener kept 1 s after the address vanished", round);
 		print_message("round %d: binding %ld ms after the address vanished\n", round, ms);
-		assert_null(p->listener);
-		assert_int_equal(p->last_error, -EADDRNOTAVAIL);
-		assert_true(tt_timer_armed(&p->retry_timer));
+		assert_null(p->listener->xport_priv);
+		assert_int_equal(tt_portal_error(p), -EADDRNOTAVAIL);
+		assert_true(tt_timer_armed(&p->listener->retry_timer));
 	}
 	del_target(T1);
 }
