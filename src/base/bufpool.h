@@ -3,7 +3,9 @@
  * Per-thread pools of data buffers (task buffers for reads and writes): 4 KiB-aligned, in
  * power-of-two size classes from 4 KiB to 16 MiB. A buffer goes back to the pool of the thread
  * that frees it (each loop allocates and frees its own), so the data path takes no lock and no
- * system call once the pool is warm.
+ * system call once the pool is warm. The pool of a thread that runs or services loops is released
+ * with its other caches (tt_loops_run_thread_exit() in base/loop.h): when a loop thread ends, when
+ * a standalone loop is destroyed, when a thread that serviced a loop ends.
  */
 #ifndef TT_BASE_BUFPOOL_H
 #define TT_BASE_BUFPOOL_H

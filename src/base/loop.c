@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "base/loop.h"
+#include "base/bufpool.h"
 #include "base/clock.h"
 #include "base/log.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,21 +24,28 @@ struct tt_msg {
 
 struct tt_loop {
 	unsigned index;
-	int epfd;
-	int efd; /* eventfd: wakes the loop for messages and stop */
+	int epfd; /* also tt_loop_fd(): readable when a watched fd, the eventfd included, is */
+	int efd;  /* eventfd: wakes the loop for messages, stop, and work queued outside a pass */
 	struct tt_watch efd_watch;
 	struct tt_list timers; /* sorted by deadline */
 	struct tt_list work;
 	struct tt_list on_destroy;
 	pthread_mutex_t msg_lock;
 	struct tt_list msgs;
-	int stop; /* atomic */
+	int stop;     /* atomic */
+	int serviced; /* atomic: a tt_loop_service() is running */
+	unsigned passes; /* passes running now (owner thread): wakes are needed only outside them */
+	bool kicked;     /* owner thread: efd written for local work since efd_ready last ran */
+	bool grouped;    /* made by tt_loops_start */
 	pthread_t thread;
 	bool has_thread;
 	void *slots[TT_LOOP_SLOT_MAX];
 };
 
 static __thread struct tt_loop *current_loop;
+static __thread unsigned thread_passes; /* passes of any loop running on this thread */
+
+static void loop_kick(struct tt_loop *loop);
 
 /* ---- watches ---- */
 
@@ -98,6 +108,10 @@ void tt_timer_arm_ns(struct tt_timer *t, uint64_t ns)
 			break;
 	}
 	tt_list__add(&t->node, pos, pos->next);
+	/* a new earliest deadline outside a pass: wake an application sleeping on tt_loop_fd() with
+	 * a longer timeout, so that it reads tt_loop_timeout_ms() again */
+	if (pos == &t->loop->timers && !t->loop->passes)
+		loop_kick(t->loop);
 }
 
 void tt_timer_arm_ms(struct tt_timer *t, uint64_t ms) { tt_timer_arm_ns(t, ms * TT_NS_PER_MS); }
@@ -119,8 +133,12 @@ void tt_work_init(struct tt_work *w, struct tt_loop *loop, tt_work_fn fn)
 
 void tt_work_queue(struct tt_work *w)
 {
-	if (!tt_list_linked(&w->node))
-		tt_list_add_tail(&w->loop->work, &w->node);
+	if (tt_list_linked(&w->node))
+		return;
+	tt_list_add_tail(&w->loop->work, &w->node);
+	/* inside a pass the loop runs it before sleeping; outside, tt_loop_fd() must turn readable */
+	if (!w->loop->passes)
+		loop_kick(w->loop);
 }
 
 void tt_work_cancel(struct tt_work *w)
@@ -138,6 +156,15 @@ static void loop_wake(struct tt_loop *loop)
 	if (write(loop->efd, &one, sizeof(one)) < 0) {
 		/* EAGAIN: the counter is already non-zero, the loop will wake */
 	}
+}
+
+/* Owner thread: one eventfd write until the loop has read it. */
+static void loop_kick(struct tt_loop *loop)
+{
+	if (loop->kicked)
+		return;
+	loop->kicked = true;
+	loop_wake(loop);
 }
 
 static void loop_drain_msgs(struct tt_loop *loop)
@@ -162,6 +189,7 @@ static void efd_ready(struct tt_watch *w, uint32_t events)
 	uint64_t v;
 
 	(void)events;
+	loop->kicked = false;
 	if (read(loop->efd, &v, sizeof(v)) < 0) {
 		/* nothing pending */
 	}
@@ -216,9 +244,15 @@ void tt_loop_destroy(struct tt_loop *loop)
 		w->fn(w);
 	}
 	loop_drain_msgs(loop);
+	if (current_loop == loop)
+		current_loop = NULL;
 	close(loop->efd);
 	close(loop->epfd);
 	pthread_mutex_destroy(&loop->msg_lock);
+	/* a standalone loop is destroyed on the thread that serviced it: release that thread's caches
+	 * (a group loop's threads release theirs in loop_thread and tt_loops_shutdown) */
+	if (!loop->grouped)
+		tt_loops_run_thread_exit();
 	free(loop);
 }
 
@@ -228,7 +262,9 @@ void tt_loop_on_destroy(struct tt_loop *loop, struct tt_work *w)
 	tt_list_add_tail(&loop->on_destroy, &w->node);
 }
 
-static int next_timeout_ms(struct tt_loop *loop, int timeout_ms)
+/* -1 when nothing is armed, 0 when work is queued or a timer is due, else the milliseconds to the
+ * earliest timer, rounded up. */
+static int loop_timeout_ms(const struct tt_loop *loop)
 {
 	struct tt_timer *t;
 	uint64_t now, ms;
@@ -237,14 +273,24 @@ static int next_timeout_ms(struct tt_loop *loop, int timeout_ms)
 		return 0;
 	t = tt_list_first(&loop->timers, struct tt_timer, node);
 	if (!t)
-		return timeout_ms;
+		return -1;
 	now = tt_now_ns();
 	if (t->deadline_ns <= now)
 		return 0;
 	ms = (t->deadline_ns - now + TT_NS_PER_MS - 1) / TT_NS_PER_MS;
-	if (timeout_ms >= 0 && ms > (uint64_t)timeout_ms)
+	return ms > INT_MAX ? INT_MAX : (int)ms;
+}
+
+/* tt_loop_run_once's wait: the caller's bound, shortened to the next timer (at most a minute). */
+static int next_timeout_ms(const struct tt_loop *loop, int timeout_ms)
+{
+	int ms = loop_timeout_ms(loop);
+
+	if (ms < 0)
 		return timeout_ms;
-	return ms > 60000 ? 60000 : (int)ms;
+	if (timeout_ms >= 0 && ms > timeout_ms)
+		return timeout_ms;
+	return ms > 60000 ? 60000 : ms;
 }
 
 static void run_timers(struct tt_loop *loop)
@@ -272,22 +318,36 @@ static void run_work(struct tt_loop *loop)
 	}
 }
 
-int tt_loop_run_once(struct tt_loop *loop, int timeout_ms)
+/* The one pass every way of running a loop goes through: waits at most @timeout_ms for fds, runs
+ * the ready ones (messages among them), the expired timers, then the work queued so far. */
+static int loop_pass(struct tt_loop *loop, int timeout_ms)
 {
 	struct epoll_event evs[LOOP_MAX_EVENTS];
-	int n;
+	int n, rc = 0;
 
-	current_loop = loop;
-	n = epoll_wait(loop->epfd, evs, LOOP_MAX_EVENTS, next_timeout_ms(loop, timeout_ms));
-	if (n < 0 && errno != EINTR)
-		return -errno;
+	loop->passes++;
+	thread_passes++;
+	n = epoll_wait(loop->epfd, evs, LOOP_MAX_EVENTS, timeout_ms);
+	if (n < 0 && errno != EINTR) {
+		rc = -errno;
+		goto out;
+	}
 	for (int i = 0; i < n; i++) {
 		struct tt_watch *w = evs[i].data.ptr;
 		w->fn(w, evs[i].events);
 	}
 	run_timers(loop);
 	run_work(loop);
-	return 0;
+out:
+	thread_passes--;
+	loop->passes--;
+	return rc;
+}
+
+int tt_loop_run_once(struct tt_loop *loop, int timeout_ms)
+{
+	current_loop = loop;
+	return loop_pass(loop, next_timeout_ms(loop, timeout_ms));
 }
 
 int tt_loop_run(struct tt_loop *loop)
@@ -301,6 +361,61 @@ int tt_loop_run(struct tt_loop *loop)
 			break;
 	}
 	__atomic_store_n(&loop->stop, 0, __ATOMIC_RELEASE);
+	return rc;
+}
+
+/* ---- embedding ---- */
+
+/* A thread that services loops releases its caches when it ends (a pthread key's destructor:
+ * __thread storage is still there when it runs). */
+static pthread_key_t caches_key;
+static pthread_once_t caches_once = PTHREAD_ONCE_INIT;
+static bool caches_key_ok;
+static __thread bool caches_watched;
+
+static void caches_thread_end(void *arg)
+{
+	(void)arg;
+	tt_loops_run_thread_exit();
+}
+
+static void caches_key_create(void) { caches_key_ok = pthread_key_create(&caches_key, caches_thread_end) == 0; }
+
+static void caches_watch_thread(void)
+{
+	if (caches_watched)
+		return;
+	caches_watched = true;
+	pthread_once(&caches_once, caches_key_create);
+	if (caches_key_ok)
+		pthread_setspecific(caches_key, &caches_watched);
+}
+
+int tt_loop_fd(const struct tt_loop *loop) { return loop->epfd; }
+uint32_t tt_loop_events(const struct tt_loop *loop)
+{
+	(void)loop;
+	return POLLIN;
+}
+int tt_loop_timeout_ms(const struct tt_loop *loop) { return loop_timeout_ms(loop); }
+
+int tt_loop_service(struct tt_loop *loop)
+{
+	struct tt_loop *prev = current_loop;
+	int rc;
+
+	if (thread_passes)
+		return -EBUSY; /* from inside a loop's callback */
+	if (__atomic_exchange_n(&loop->serviced, 1, __ATOMIC_ACQUIRE))
+		return -EBUSY; /* another thread services it */
+	caches_watch_thread();
+	current_loop = loop;
+	rc = loop_pass(loop, 0);
+	/* work queued by the last batch runs in the next service: keep the fd readable */
+	if (!tt_list_empty(&loop->work))
+		loop_kick(loop);
+	current_loop = prev;
+	__atomic_store_n(&loop->serviced, 0, __ATOMIC_RELEASE);
 	return rc;
 }
 
@@ -337,22 +452,34 @@ static unsigned nloops;
 static unsigned rr_next;
 
 static void (*thread_exit_fns[8])(void);
-static unsigned nthread_exit_fns;
+static unsigned nthread_exit_fns; /* written under thread_exit_lock, read without it */
+static pthread_mutex_t thread_exit_lock = PTHREAD_MUTEX_INITIALIZER;
 
 int tt_loops_on_thread_exit(void (*fn)(void))
 {
+	int rc = 0;
+
+	pthread_mutex_lock(&thread_exit_lock);
 	for (unsigned i = 0; i < nthread_exit_fns; i++)
 		if (thread_exit_fns[i] == fn)
-			return 0;
-	if (nthread_exit_fns == 8)
-		return -ENOSPC;
-	thread_exit_fns[nthread_exit_fns++] = fn;
-	return 0;
+			goto out;
+	if (nthread_exit_fns == 8) {
+		rc = -ENOSPC;
+		goto out;
+	}
+	thread_exit_fns[nthread_exit_fns] = fn;
+	__atomic_store_n(&nthread_exit_fns, nthread_exit_fns + 1, __ATOMIC_RELEASE);
+out:
+	pthread_mutex_unlock(&thread_exit_lock);
+	return rc;
 }
 
 void tt_loops_run_thread_exit(void)
 {
-	for (unsigned i = 0; i < nthread_exit_fns; i++)
+	unsigned n = __atomic_load_n(&nthread_exit_fns, __ATOMIC_ACQUIRE);
+
+	tt_buf_pool_drain();
+	for (unsigned i = 0; i < n; i++)
 		thread_exit_fns[i]();
 }
 
@@ -377,6 +504,7 @@ int tt_loops_start(unsigned count)
 		rc = tt_loop_create(&loops[i], i);
 		if (rc < 0)
 			goto fail;
+		loops[i]->grouped = true;
 		nloops = i + 1;
 	}
 	current_loop = loops[0];

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "iscsi/pdu.h"
+#include "base/loop.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -7,7 +8,8 @@
 
 #define PDU_POOL_MAX 1024
 
-/* A free list per thread (each loop is a thread): no locks. */
+/* A free list per thread (a loop's thread, or the application thread that services a loop):
+ * no locks. Released with the thread's other caches (tt_loops_run_thread_exit). */
 static __thread struct tt_list pool = { NULL, NULL };
 static __thread unsigned pool_count;
 
@@ -46,8 +48,10 @@ void tt_pdu_free(struct tt_pdu *pdu)
 	free(pdu->ahs);
 	if (pdu->ref)
 		pdu->ref->put(pdu->ref);
-	if (!pool.next)
+	if (!pool.next) {
 		tt_list_init(&pool);
+		tt_loops_on_thread_exit(tt_pdu_pool_drain);
+	}
 	if (pool_count < PDU_POOL_MAX) {
 		pool_count++;
 		tt_list_add(&pool, &pdu->node);

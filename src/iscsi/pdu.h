@@ -56,7 +56,8 @@ int tt_pdu_alloc_data(struct tt_pdu *pdu, uint32_t len);
 /* Total bytes on the wire (BHS + AHS + digests + data + padding). */
 uint32_t tt_pdu_wire_len(const struct tt_pdu *pdu, bool hdig, bool ddig);
 
-/* Frees the calling thread's pool of PDUs. */
+/* Frees the calling thread's pool of PDUs. Registered with tt_loops_on_thread_exit() when a
+ * thread's pool is first used, so it also runs when the thread's caches are released. */
 void tt_pdu_pool_drain(void);
 
 #endif
