@@ -3,7 +3,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <cmocka.h>
+#include "tt_test.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -100,5 +100,5 @@ int main(void)
 		cmocka_unit_test(test_cache_is_bounded),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tt_run_group("bufpool_test", tests, NULL, NULL);
 }

@@ -4,7 +4,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <cmocka.h>
+#include "tt_test.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -632,5 +632,5 @@ int main(void)
 		cmocka_unit_test(test_embedded_thread_caches_released),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tt_run_group("loop_test", tests, NULL, NULL);
 }

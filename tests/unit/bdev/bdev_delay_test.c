@@ -195,5 +195,5 @@ int main(void)
 		cmocka_unit_test(test_delay_abandoned),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tt_run_group("bdev_delay_test", tests, NULL, NULL);
 }

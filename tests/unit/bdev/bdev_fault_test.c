@@ -84,5 +84,5 @@ int main(void)
 		cmocka_unit_test(test_fail_off),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tt_run_group("bdev_fault_test", tests, NULL, NULL);
 }

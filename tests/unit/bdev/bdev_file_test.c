@@ -159,7 +159,10 @@ static void test_file_unmap(void **state)
 	b = must_open("thin.img", ",size=8M", mode);
 	if (!b->thin) {
 		tt_bdev_put(b);
-		skip();
+		free(w);
+		free(r);
+		tt_loop_destroy(loop);
+		tt_skip("%s: the file system here cannot punch holes", path_of("thin.img"));
 	}
 	test_fill(w, 4 * MB, 2);
 	assert_int_equal(test_rw(loop, b, TT_BDEV_WRITE, 0, w, 4 * MB), 0);
@@ -202,8 +205,10 @@ static void test_file_direct(void **state)
 	unlink(path_of("direct.img"));
 	rc = open_file("direct.img", ",size=4M,direct", mode, &b, err, sizeof(err));
 	if (rc < 0 && strstr(err, "direct I/O not supported")) {
-		print_message("skipped: %s\n", err);
-		skip();
+		free(w);
+		free(r);
+		tt_loop_destroy(loop);
+		tt_skip("%s", err);
 	}
 	assert_int_equal(rc, 0);
 	test_fill(w, MB + 4096, 3);
@@ -561,7 +566,7 @@ static void test_file_tmpfs(void **state)
 	const char *mode = *state;
 	struct tt_loop *loop = test_loop_new();
 	char *w = test_alloc(4 * MB), *r = test_alloc(4 * MB);
-	char path[64], spec[128], err[256];
+	char path[64], spec[128], err[256] = "";
 	struct tt_bdev *b;
 	struct stat st;
 
@@ -571,8 +576,7 @@ static void test_file_tmpfs(void **state)
 		free(w);
 		free(r);
 		tt_loop_destroy(loop);
-		print_message("skipped: no /dev/shm\n");
-		skip();
+		tt_skip("no usable /dev/shm (%s)", err[0] ? err : "not there");
 	}
 	test_fill(w, 4 * MB, 7);
 	assert_int_equal(test_rw(loop, b, TT_BDEV_WRITE, 0, w, 4 * MB), 0);
@@ -620,8 +624,8 @@ static void test_file_blkdev(void **state)
 			pclose(p);
 		free(w);
 		free(r);
-		print_message("skipped: cannot create a loop device\n");
-		skip();
+		tt_skip("cannot create a loop device (losetup -f failed: no root, or no loop "
+			"devices here)");
 	}
 	pclose(p);
 	dev[strcspn(dev, "\n")] = '\0';
@@ -680,5 +684,5 @@ int main(void)
 		BOTH(test_file_blkdev),
 	};
 
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return tt_run_group("bdev_file_test", tests, group_setup, group_teardown);
 }

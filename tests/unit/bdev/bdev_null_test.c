@@ -36,5 +36,5 @@ int main(void)
 		cmocka_unit_test(test_null),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tt_run_group("bdev_null_test", tests, NULL, NULL);
 }

@@ -191,5 +191,5 @@ int main(void)
 		cmocka_unit_test(test_ram_threads),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tt_run_group("bdev_ram_test", tests, NULL, NULL);
 }

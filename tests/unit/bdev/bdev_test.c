@@ -256,5 +256,5 @@ int main(void)
 		cmocka_unit_test(test_put_while_inflight),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tt_run_group("bdev_test", tests, NULL, NULL);
 }

@@ -2,7 +2,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
-#include <cmocka.h>
+#include "tt_test.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -68,5 +68,5 @@ int main(void)
 		cmocka_unit_test(test_format),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tt_run_group("size_test", tests, NULL, NULL);
 }

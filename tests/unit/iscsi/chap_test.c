@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "tt_test.h"
 #include <openssl/evp.h>
 
 #include "iscsi/chap.h"
@@ -593,5 +593,5 @@ int main(void)
 		cmocka_unit_test(test_initiator_start),
 		cmocka_unit_test(test_initiator_rejects_bad_target),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tt_run_group("chap_test", tests, NULL, NULL);
 }

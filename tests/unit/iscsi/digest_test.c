@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "tt_test.h"
 
 #include "iscsi/digest.h"
 
@@ -147,5 +147,5 @@ int main(void)
 		cmocka_unit_test(test_streaming_and_iov),
 		cmocka_unit_test(test_data_padding),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tt_run_group("digest_test", tests, NULL, NULL);
 }

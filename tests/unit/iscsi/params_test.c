@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "tt_test.h"
 
 #include "iscsi/params.h"
 
@@ -1023,5 +1023,5 @@ int main(void)
 		cmocka_unit_test(test_both_sides_digest_policies),
 	};
 #undef T
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tt_run_group("params_test", tests, NULL, NULL);
 }

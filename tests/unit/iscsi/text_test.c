@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "tt_test.h"
 
 #include "iscsi/text.h"
 
@@ -379,5 +379,5 @@ int main(void)
 		cmocka_unit_test(test_binary),
 		cmocka_unit_test(test_lists),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tt_run_group("text_test", tests, NULL, NULL);
 }

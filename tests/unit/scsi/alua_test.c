@@ -499,5 +499,5 @@ int main(void)
 		cmocka_unit_test(test_rsoc_lists_stpg),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tt_run_group("alua_test", tests, NULL, NULL);
 }

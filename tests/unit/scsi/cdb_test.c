@@ -3,7 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
-#include <cmocka.h>
+#include "tt_test.h"
 
 #include <errno.h>
 #include <string.h>
@@ -146,5 +146,5 @@ int main(void)
 		cmocka_unit_test(test_lun_numbers),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tt_run_group("cdb_test", tests, NULL, NULL);
 }

@@ -249,5 +249,5 @@ int main(void)
 		cmocka_unit_test(test_write_same),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tt_run_group("lbp_test", tests, NULL, NULL);
 }

@@ -337,5 +337,5 @@ int main(void)
 		cmocka_unit_test(test_write_cache),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tt_run_group("mode_test", tests, NULL, NULL);
 }

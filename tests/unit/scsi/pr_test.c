@@ -1023,5 +1023,5 @@ int main(void)
 		cmocka_unit_test(test_store_format_parse),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tt_run_group("pr_test", tests, NULL, NULL);
 }

@@ -3,7 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
-#include <cmocka.h>
+#include "tt_test.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -233,5 +233,5 @@ int main(void)
 		cmocka_unit_test(test_threads),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tt_run_group("range_lock_test", tests, NULL, NULL);
 }

@@ -336,5 +336,5 @@ int main(void)
 		cmocka_unit_test(test_reported),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tt_run_group("sanitize_test", tests, NULL, NULL);
 }

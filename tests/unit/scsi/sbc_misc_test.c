@@ -94,5 +94,5 @@ int main(void)
 		cmocka_unit_test(test_prevent_allow),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tt_run_group("sbc_misc_test", tests, NULL, NULL);
 }

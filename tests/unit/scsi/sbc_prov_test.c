@@ -280,5 +280,5 @@ int main(void)
 		cmocka_unit_test(test_get_lba_status_limits),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tt_run_group("sbc_prov_test", tests, NULL, NULL);
 }

@@ -564,5 +564,5 @@ int main(void)
 		cmocka_unit_test(test_threads),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tt_run_group("sbc_test", tests, NULL, NULL);
 }

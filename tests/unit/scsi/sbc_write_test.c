@@ -471,5 +471,5 @@ int main(void)
 		cmocka_unit_test(test_write_atomic),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tt_run_group("sbc_write_test", tests, NULL, NULL);
 }

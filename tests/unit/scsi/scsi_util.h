@@ -6,7 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
-#include <cmocka.h>
+#include "tt_test.h"
 
 #include <errno.h>
 #include <stdio.h>

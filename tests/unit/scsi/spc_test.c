@@ -527,5 +527,5 @@ int main(void)
 		cmocka_unit_test(test_report_supported_opcodes),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tt_run_group("spc_test", tests, NULL, NULL);
 }

@@ -318,5 +318,5 @@ int main(void)
 		cmocka_unit_test(test_registry),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tt_run_group("xcopy_test", tests, NULL, NULL);
 }

@@ -5,7 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
+#include "tt_test.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -643,5 +643,5 @@ int main(void)
 		cmocka_unit_test(test_load),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tt_run_group("config_test", tests, NULL, NULL);
 }

@@ -23,7 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cmocka.h>
+#include "tt_test.h"
 
 #include "base/clock.h"
 #include "base/log.h"
@@ -672,7 +672,8 @@ static void test_portal_address_comes_and_goes(void **state)
 	(void)state;
 
 	if (!own_netns)
-		skip();
+		tt_skip("no network namespace of our own (unshare(CLONE_NEWNET) needs root) or "
+			"no ip(8)");
 	t = mk_target(T1);
 	g = mk_tpg(t, 1);
 	port = free_port();
@@ -761,7 +762,7 @@ int main(void)
 		fprintf(stderr, "cannot start a loop\n");
 		return 1;
 	}
-	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	rc = tt_run_group("model_test", tests, NULL, NULL);
 	tt_model_clear();
 	tt_iscsi_target_fini();
 	tt_loops_shutdown();
