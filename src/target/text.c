@@ -60,12 +60,6 @@ static int add_target(struct tt_conn *conn, struct tt_target *t, const char *ini
 
 		if (!initiator_may_see(t, tpg, initiator))
 			continue;
-		if (!named) {
-			rc = tt_text_add(out, "TargetName", t->name);
-			if (rc < 0)
-				return rc;
-			named = true;
-		}
 		/* the portals that listen, in configuration order (an initiator tries them in the
 		 * order given: one still binding would only cost it a failed attempt) */
 		tt_list_for_each(ppos, &tpg->portals) {
@@ -82,6 +76,13 @@ static int add_target(struct tt_conn *conn, struct tt_target *t, const char *ini
 				ss = &conn->xc->local_addr;
 			}
 			format_addr(ss, tt_sockaddr_port(&p->addr.ss), addr, sizeof(addr));
+			if (!named) {
+				/* a target is listed once it has an address to give */
+				rc = tt_text_add(out, "TargetName", t->name);
+				if (rc < 0)
+					return rc;
+				named = true;
+			}
 			rc = tt_text_addf(out, "TargetAddress", "%s,%u", addr, tpg->tag);
 			if (rc < 0)
 				return rc;
