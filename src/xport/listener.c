@@ -697,6 +697,12 @@ int tt_listener_acquire(const struct tt_portal_addr *a, const struct tt_xport_co
 			  name, tt_fabric_scheme(a->fabric));
 		return -EPROTONOSUPPORT;
 	}
+	if (!tt_xport_ops_complete(ops)) {
+		/* the core never tests an op for NULL: refuse the transport instead */
+		tt_errmsg(err, errlen, 0, "portal %s: transport %s lacks operations", name,
+			  ops->name ? ops->name : "?");
+		return -EINVAL;
+	}
 	other = listener_overlap(a, ops);
 	if (other) {
 		tt_errmsg(err, errlen, 0, "portal %s overlaps portal %s (the same port, and one of "

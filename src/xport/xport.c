@@ -22,6 +22,13 @@ const struct tt_xport_ops *tt_xport_find(const char *name)
 	return NULL;
 }
 
+bool tt_xport_ops_complete(const struct tt_xport_ops *o)
+{
+	return o && o->name && o->listen && o->unlisten && o->conn_start && o->queue_pdu &&
+	       o->queue_data_in && o->get_data_out && o->buf_alloc && o->buf_free &&
+	       o->login_policy && o->apply_params && o->shutdown && o->release && o->set_timeout;
+}
+
 int tt_xport_nosupp_data_in(struct tt_xconn *xc, struct tt_xtask *t)
 {
 	(void)xc;

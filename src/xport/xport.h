@@ -183,6 +183,9 @@ void tt_xport_keep_policy(struct tt_xconn *xc, struct tt_params_policy *pol);
 void *tt_xport_pool_buf_alloc(struct tt_xconn *xc, size_t len, size_t *cap);
 void tt_xport_pool_buf_free(struct tt_xconn *xc, void *buf, size_t cap);
 
+/* True when every op of @ops is set (stubs included): a transport is registered only then. */
+bool tt_xport_ops_complete(const struct tt_xport_ops *ops);
+
 /* The transports, by name ("tcp"). */
 const struct tt_xport_ops *tt_xport_find(const char *name);
 extern const struct tt_xport_ops tt_xport_tcp;
