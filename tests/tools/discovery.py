@@ -18,7 +18,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pdu  # noqa: E402
-from pdu import Closed, Conn, Fail, Timeout, check  # noqa: E402
+from pdu import Closed, Conn, Fail, Timeout, check, sendtargets_records  # noqa: E402
 
 CASES = {}
 
@@ -30,20 +30,6 @@ def case(fn):
 
 def say(msg):
     print("    " + msg, flush=True)
-
-
-def records(keys):
-    """[(TargetName, [TargetAddress...])...] from SendTargets answer keys."""
-    out = []
-    for k, v in keys:
-        if k == "TargetName":
-            out.append((v, []))
-        elif k == "TargetAddress":
-            check(out, "TargetAddress=%s before any TargetName" % v)
-            out[-1][1].append(v)
-        elif k != "TargetAlias":
-            raise Fail("unexpected key %s=%s in a SendTargets answer" % (k, v))
-    return out
 
 
 def expected(args):
@@ -65,11 +51,11 @@ def sendtargets(args):
     r = c.login(session_type="Discovery")
     check(r.login_status == 0, "discovery login: 0x%04x" % r.login_status)
     keys, _ = c.text({"SendTargets": "All"})
-    check_target_record(records(keys), args, "SendTargets=All")
+    check_target_record(sendtargets_records(keys), args, "SendTargets=All")
     keys, _ = c.text({"SendTargets": args.target})
-    check_target_record(records(keys), args, "SendTargets=%s" % args.target)
+    check_target_record(sendtargets_records(keys), args, "SendTargets=%s" % args.target)
     keys, _ = c.text({"SendTargets": "iqn.2026-11.org.tether:nobody"})
-    check(records(keys) == [], "SendTargets of an unknown name: %r" % keys)
+    check(sendtargets_records(keys) == [], "SendTargets of an unknown name: %r" % keys)
     say("SendTargets=<unknown name>: nothing")
     # a discovery session carries only Text, Logout and NOP-Out (RFC 7143)
     itt = c.next_itt()
@@ -95,7 +81,7 @@ def in_session(args):
         check(got == tag, "TargetPortalGroupTag=%s in the login, expected %s" % (got, tag))
         say("login: TargetPortalGroupTag=%s" % got)
     keys, _ = c.text({"SendTargets": ""})
-    check_target_record(records(keys), args, "SendTargets= in a normal session")
+    check_target_record(sendtargets_records(keys), args, "SendTargets= in a normal session")
     c.logout()
     c.close()
 

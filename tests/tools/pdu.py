@@ -338,6 +338,20 @@ class Pdu:
         return s + ">"
 
 
+def sendtargets_records(keys):
+    """[(TargetName, [TargetAddress...])...] from SendTargets answer keys, in their order."""
+    out = []
+    for k, v in keys:
+        if k == "TargetName":
+            out.append((v, []))
+        elif k == "TargetAddress":
+            check(out, "TargetAddress=%s before any TargetName" % v)
+            out[-1][1].append(v)
+        elif k != "TargetAlias":
+            raise Fail("unexpected key %s=%s in a SendTargets answer" % (k, v))
+    return out
+
+
 def encode_lun(n):
     """Single-level LUN structure (SAM): peripheral addressing below 256, flat above."""
     if n < 256:

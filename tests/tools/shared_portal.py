@@ -26,7 +26,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pdu  # noqa: E402
-from pdu import Conn, Fail, check  # noqa: E402
+from pdu import Conn, Fail, check, sendtargets_records  # noqa: E402
 
 CASES = {}
 
@@ -38,20 +38,6 @@ def case(fn):
 
 def say(msg):
     print("    " + msg, flush=True)
-
-
-def records(keys):
-    """[(TargetName, [TargetAddress...])...] from SendTargets answer keys, in their order."""
-    out = []
-    for k, v in keys:
-        if k == "TargetName":
-            out.append((v, []))
-        elif k == "TargetAddress":
-            check(out, "TargetAddress=%s before any TargetName" % v)
-            out[-1][1].append(v)
-        elif k != "TargetAlias":
-            raise Fail("unexpected key %s=%s in a SendTargets answer" % (k, v))
-    return out
 
 
 def show(recs):
@@ -93,17 +79,17 @@ def sendtargets(args):
     check(r.login_status == 0, "discovery login as %s: status 0x%04x, expected 0x0000"
           % (initiator, r.login_status))
     keys, _ = c.text({"SendTargets": "All"})
-    recs = records(keys)
+    recs = sendtargets_records(keys)
     compare(recs, want, ("SendTargets=All", initiator))
     say("SendTargets=All as %s: %s" % (initiator, show(recs)))
     for name in want:
         keys, _ = c.text({"SendTargets": name})
-        compare(records(keys), {name: want[name]}, ("SendTargets=%s" % name, initiator))
+        compare(sendtargets_records(keys), {name: want[name]}, ("SendTargets=%s" % name, initiator))
     if want:
         say("SendTargets=<name> of each: that target alone, with the same addresses")
     for name in hidden:
         keys, _ = c.text({"SendTargets": name})
-        recs = records(keys)
+        recs = sendtargets_records(keys)
         check(recs == [], "SendTargets=%s as %s: expected nothing, got %s"
               % (name, initiator, show(recs)))
     if hidden:
