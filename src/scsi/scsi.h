@@ -223,8 +223,9 @@ enum tt_scsi_xfer {
 
 /*
  * Lifecycle of a task inside the core (tt_scsi_task.state), changed only by the core's
- * task_set_state(): IDLE -> ACTIVE (tt_scsi_exec) -> [BACKEND <-> ACTIVE] (a backend I/O is
- * outstanding) -> COMPLETING (status set, done() queued) -> IDLE (done() called).
+ * tt_task_set_state(), which refuses any other edge:
+ *   IDLE -> ACTIVE (tt_scsi_exec) -> [ACTIVE -> BACKEND -> ACTIVE] (a backend I/O is outstanding)
+ *   -> COMPLETING (status set, done() queued) -> IDLE (done() called).
  * Task management may look at it to know whether a task still has I/O in a backend.
  */
 enum tt_task_state {
@@ -233,6 +234,9 @@ enum tt_task_state {
 	TT_TASK_BACKEND,
 	TT_TASK_COMPLETING,
 };
+
+/* "idle", "active", "backend", "completing"; "?" for another value. */
+const char *tt_task_state_name(enum tt_task_state state);
 
 /*
  * One SCSI command. The transport owns the memory; the core borrows it between tt_scsi_exec()
@@ -268,7 +272,7 @@ struct tt_scsi_task {
 	struct tt_work work;
 	struct tt_list lun_node;         /* on the LUN's task list of the executing loop */
 	int pending;                     /* backend I/Os outstanding */
-	int state;                       /* enum tt_task_state */
+	enum tt_task_state state;        /* written by tt_task_set_state only */
 	void *bounce;                    /* scratch memory of rare paths, freed at completion */
 	void *list;                      /* which LUN task list holds lun_node */
 	uint64_t cursor;                 /* commands of several I/Os: next LBA or descriptor */
@@ -296,9 +300,11 @@ void tt_lun_for_each_task(struct tt_lun *lun, void (*fn)(struct tt_scsi_task *ta
 /*
  * Executes @task; call it on a loop thread. done() runs later on that loop's thread (never inside
  * tt_scsi_exec), with status, sense, data_len and cmd_len set. Data-Out must be in task->buf
- * before the call. A task is reusable once done() ran. Data-In goes into buf only when dir_read
- * is set (or neither R nor W is), Data-Out is taken from buf only when dir_write is set (or
- * neither is); a READ flagged as a write by the initiator transfers nothing and ends GOOD.
+ * before the call. A task is reusable once done() ran; executing one still inside the core
+ * (state not IDLE) is refused with an error logged, and nothing else happens. Data-In goes into
+ * buf only when dir_read is set (or neither R nor W is), Data-Out is taken from buf only when
+ * dir_write is set (or neither is); a READ flagged as a write by the initiator transfers nothing
+ * and ends GOOD.
  * Tasks to different blocks run concurrently: the data path takes no lock.
  */
 void tt_scsi_exec(struct tt_scsi_task *task);
