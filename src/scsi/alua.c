@@ -58,12 +58,6 @@ static pthread_mutex_t alua_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct tt_scsi_port *ports[ALUA_MAX_PORTS]; /* under alua_lock */
 static unsigned nports;
 static struct tt_alua_group *groups;                /* under alua_lock */
-static tt_alua_change_fn change_hook;              /* atomic */
-
-void tt_scsi_set_alua_hook(tt_alua_change_fn fn)
-{
-	__atomic_store_n(&change_hook, fn, __ATOMIC_RELEASE);
-}
 
 /* --- states -------------------------------------------------------------------------------- */
 
@@ -143,6 +137,8 @@ int tt_scsi_port_register(struct tt_scsi_port *port)
 	struct tt_alua_group *g = NULL;
 	int rc = 0;
 
+	if (!port->fe)
+		return -EINVAL; /* a port belongs to a front end */
 	pthread_mutex_lock(&alua_lock);
 	if (nports >= ALUA_MAX_PORTS) {
 		rc = -ENOSPC;
@@ -188,12 +184,40 @@ enum tt_alua_state tt_alua_state_get(const char *target_name, uint16_t group_id)
 	return (enum tt_alua_state)state;
 }
 
-static void state_changed(const char *target_name, const struct tt_nexus *except)
+/*
+ * Tells each front end with a registered port of @target_name (and @self's, which may not be
+ * registered; NULL: none) that an access state changed, once per front end, with no lock held.
+ * Returns how many of them raised the unit attentions (the others have no alua_changed op).
+ */
+static unsigned state_changed(const char *target_name, const struct tt_scsi_port *self,
+			      const struct tt_nexus *except)
 {
-	tt_alua_change_fn fn = __atomic_load_n(&change_hook, __ATOMIC_ACQUIRE);
+	const struct tt_scsi_frontend *fes[ALUA_MAX_PORTS + 1];
+	unsigned nfe = 0, done = 0;
 
-	if (fn)
-		fn(target_name, except);
+	pthread_mutex_lock(&alua_lock);
+	for (unsigned i = 0; i <= nports; i++) {
+		const struct tt_scsi_port *p = i < nports ? ports[i] : self;
+		bool seen = false;
+
+		if (!p || !p->target_name || strcmp(p->target_name, target_name) != 0)
+			continue;
+		for (unsigned j = 0; j < nfe && !seen; j++)
+			seen = fes[j] == p->fe;
+		if (!seen)
+			fes[nfe++] = p->fe;
+	}
+	pthread_mutex_unlock(&alua_lock);
+	for (unsigned i = 0; i < nfe; i++) {
+		int rc = fes[i]->alua_changed(target_name, except);
+
+		if (rc == 0)
+			done++;
+		else if (rc != -EOPNOTSUPP)
+			tt_warn("scsi", "target %s: ALUA state change not reported by %s: %s",
+				target_name, fes[i]->name, strerror(-rc));
+	}
+	return done;
 }
 
 int tt_alua_state_set(const char *target_name, uint16_t group_id, enum tt_alua_state state)
@@ -216,7 +240,7 @@ int tt_alua_state_set(const char *target_name, uint16_t group_id, enum tt_alua_s
 	if (changed) {
 		tt_notice("scsi", "target %s: target port group %u is now %s", target_name, group_id,
 			  tt_alua_state_name(state));
-		state_changed(target_name, NULL);
+		state_changed(target_name, NULL, NULL);
 	}
 	return rc;
 }
@@ -480,9 +504,7 @@ enum tt_exec_rc tt_spc_set_target_port_groups(struct tt_scsi_task *task)
 			  tt_get_be16(d + 2), tt_alua_state_name(d[0] & 0x0f),
 			  task->nexus->initiator_port);
 	}
-	if (__atomic_load_n(&change_hook, __ATOMIC_ACQUIRE))
-		state_changed(target, task->nexus);
-	else
+	if (state_changed(target, self, task->nexus) == 0)
 		tt_lun_ua_raise(task->lun, TT_UA_ALUA_STATE_CHANGED, task->nexus);
 	return TT_EXEC_DONE;
 }

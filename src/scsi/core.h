@@ -182,7 +182,9 @@ struct tt_scsi_cmd {
 const struct tt_scsi_cmd *tt_scsi_cmd_lookup(const uint8_t *cdb, bool *bad_sa);
 enum tt_exec_rc tt_spc_report_supported_opcodes(struct tt_scsi_task *task);
 
-void tt_task_set_state(struct tt_scsi_task *task, enum tt_task_state to);
+/* Moves @task to @to; 0, or -EINVAL for an edge the lifecycle does not have (scsi.h): logged,
+ * and the state is left unchanged. The only writer of task->state. */
+int tt_task_set_state(struct tt_scsi_task *task, enum tt_task_state to);
 /* Ends a task whose handler returned TT_EXEC_PENDING; runs done() now (the caller already runs
  * after tt_scsi_exec returned, e.g. in a backend completion). */
 void tt_task_finish(struct tt_scsi_task *task);

@@ -278,11 +278,14 @@ void tt_scsi_exec(struct tt_scsi_task *task)
 		task->done(task);
 		return;
 	}
-	if (task->state > TT_TASK_IDLE && task->state <= TT_TASK_COMPLETING)
-		tt_err("scsi", "task 0x%llx executed again before its completion",
-		       (unsigned long long)task->tag);
+	if (task->state != TT_TASK_IDLE) {
+		/* still inside the core (a transport bug): its first execution ends as usual;
+		 * touching it now would corrupt that one */
+		tt_err("scsi", "task 0x%llx executed again while %s: refused",
+		       (unsigned long long)task->tag, tt_task_state_name(task->state));
+		return;
+	}
 	cmd = tt_scsi_cmd_lookup(task->cdb, &bad_sa);
-	task->state = TT_TASK_IDLE;
 	task->status = TT_SAM_GOOD;
 	task->sense_len = 0;
 	task->data_len = 0;

@@ -17,7 +17,6 @@
 #include "scsi/cdb.h"
 #include "base/log.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,79 +30,6 @@
 #define PROUT_SPEC_I_PT   0x08
 #define PROUT_ALL_TG_PT   0x04
 #define PROUT_APTPL       0x01
-#define ISCSI_PROTOCOL_ID 0x5
-
-static tt_scsi_abort_fn abort_hook;
-
-void tt_scsi_set_abort_hook(tt_scsi_abort_fn fn)
-{
-	__atomic_store_n(&abort_hook, fn, __ATOMIC_RELEASE);
-}
-
-/* --- identities -------------------------------------------------------------------------------- */
-
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-int tt_pr_parse_port_name(const char *s, struct tt_pr_id *id)
-{
-	const char *sep = NULL;
-	size_t nlen;
-
-	/* the last ",i,0x" separates name and ISID (a name holds no comma, but be lenient) */
-	for (const char *p = s; (p = strstr(p, ",i,0x")) != NULL; p++)
-		sep = p;
-	if (!sep) {
-		for (const char *p = s; (p = strcasestr(p, ",i,0x")) != NULL; p++)
-			sep = p;
-	}
-	if (!sep)
-		return -EINVAL;
-	nlen = (size_t)(sep - s);
-	if (nlen == 0 || nlen >= sizeof(id->name))
-		return -EINVAL;
-	const char *hex = sep + 5;
-	if (strlen(hex) != 12)
-		return -EINVAL;
-	for (int i = 0; i < 6; i++) {
-		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return -EINVAL;
-		id->isid[i] = (uint8_t)(hi << 4 | lo);
-	}
-	memcpy(id->name, s, nlen);
-	id->name[nlen] = '\0';
-	id->any_isid = false;
-	return 0;
-}
-
-/* The identity of @nexus: its initiator port name and its target port. */
-static void nexus_id(const struct tt_nexus *nexus, struct tt_pr_id *id)
-{
-	memset(id, 0, sizeof(*id));
-	if (!nexus)
-		return;
-	id->port = nexus->tport ? nexus->tport->rel_port_id : 0;
-	if (tt_pr_parse_port_name(nexus->initiator_port, id) == 0)
-		return;
-	snprintf(id->name, sizeof(id->name), "%s", nexus->initiator_name);
-	memcpy(id->isid, nexus->isid, sizeof(id->isid));
-}
-
-/* Both identities share at least one I_T nexus. iSCSI names compare without case. */
-static bool id_overlap(const struct tt_pr_id *a, const struct tt_pr_id *b)
-{
-	if (strcasecmp(a->name, b->name) != 0)
-		return false;
-	if (!a->any_isid && !b->any_isid && memcmp(a->isid, b->isid, sizeof(a->isid)) != 0)
-		return false;
-	return a->all_ports || b->all_ports || a->port == b->port;
-}
 
 /* --- registrations ----------------------------------------------------------------------------- */
 
@@ -118,7 +44,7 @@ static struct tt_pr_reg *find_reg(const struct tt_pr *pr, const struct tt_pr_id 
 
 	tt_list_for_each(pos, &pr->regs) {
 		struct tt_pr_reg *r = tt_list_entry(pos, struct tt_pr_reg, node);
-		if (id_overlap(&r->id, id))
+		if (tt_pr_id_overlap(&r->id, id))
 			return r;
 	}
 	return NULL;
@@ -181,6 +107,7 @@ static void reg_remove(struct tt_pr *pr, struct tt_pr_reg *reg)
 
 struct pr_effect {
 	uint64_t nexus_id;
+	const struct tt_scsi_frontend *fe;  /* the nexus's: PREEMPT AND ABORT goes through it */
 	uint8_t ua;              /* enum tt_ua; TT_UA_COUNT: none */
 	bool abort;              /* PREEMPT AND ABORT: abort the nexus's tasks on the LUN */
 };
@@ -191,8 +118,10 @@ struct pr_effects {
 	bool nomem;
 };
 
-static void fx_add(struct pr_effects *fx, uint64_t nexus_id, uint8_t ua, bool abort)
+static void fx_add(struct pr_effects *fx, const struct tt_pr_nexus *n, uint8_t ua, bool abort)
 {
+	uint64_t nexus_id = n->nexus_id;
+
 	for (unsigned i = 0; i < fx->n; i++) {
 		if (fx->v[i].nexus_id == nexus_id && fx->v[i].ua == ua) {
 			fx->v[i].abort |= abort;
@@ -209,7 +138,8 @@ static void fx_add(struct pr_effects *fx, uint64_t nexus_id, uint8_t ua, bool ab
 		fx->v = v;
 		fx->cap = cap;
 	}
-	fx->v[fx->n++] = (struct pr_effect){ .nexus_id = nexus_id, .ua = ua, .abort = abort };
+	fx->v[fx->n++] = (struct pr_effect){ .nexus_id = nexus_id, .fe = n->fe, .ua = ua,
+					     .abort = abort };
 }
 
 /* @ua (and an abort) for every I_T nexus of @reg that sees the LUN, except @except (nexus id). */
@@ -220,8 +150,8 @@ static void fx_reg(struct tt_pr *pr, struct pr_effects *fx, const struct tt_pr_r
 
 	tt_list_for_each(pos, &pr->nexuses) {
 		struct tt_pr_nexus *n = tt_list_entry(pos, struct tt_pr_nexus, node);
-		if (n->nexus_id != except && id_overlap(&reg->id, &n->id))
-			fx_add(fx, n->nexus_id, (uint8_t)ua, abort);
+		if (n->nexus_id != except && tt_pr_id_overlap(&reg->id, &n->id))
+			fx_add(fx, n, (uint8_t)ua, abort);
 	}
 }
 
@@ -279,42 +209,24 @@ static void out_fail(struct pr_out *o, uint16_t asc)
 }
 
 /*
- * Parses one iSCSI TransportID (SPC-4 7.6.4.6) at @p (@len bytes left) into @id; returns its
- * length, or -EINVAL (bad field) / -ENOSPC (runs past @len).
+ * Parses one TransportID (SPC-4 7.6.4) at @p (@len bytes left) into @id, by the protocol its
+ * PROTOCOL IDENTIFIER names; returns its length, or -EINVAL (bad field, or a protocol the core
+ * does not know) / -ENOSPC (runs past @len).
  */
 static int parse_tid(const uint8_t *p, size_t len, struct tt_pr_id *id)
 {
-	size_t n, slen;
-	uint8_t format;
-	char s[TT_PR_NAME_MAX + 32];
+	const struct tt_scsi_proto *proto;
+	int n;
 
 	if (len < 4)
 		return -ENOSPC;
-	format = p[0] >> 6;
-	if ((p[0] & 0x0f) != ISCSI_PROTOCOL_ID || (format != 0 && format != 1))
+	proto = tt_scsi_proto_find(p[0] & 0x0f);
+	if (!proto)
 		return -EINVAL;
-	n = tt_get_be16(p + 2);
-	if (4 + n > len)
-		return -ENOSPC;
-	slen = strnlen((const char *)p + 4, n);
-	if (slen == 0 || slen == n || slen >= sizeof(s))
-		return -EINVAL; /* empty, or no terminating NUL */
-	memcpy(s, p + 4, slen);
-	s[slen] = '\0';
-	for (size_t i = 0; i < slen; i++)
-		if ((uint8_t)s[i] <= 0x20 || s[i] == 0x7f)
-			return -EINVAL; /* not an iSCSI name */
-	memset(id, 0, sizeof(*id));
-	if (format == 1) {
-		if (tt_pr_parse_port_name(s, id) < 0)
-			return -EINVAL;
-	} else {
-		if (slen >= sizeof(id->name) || strchr(s, ','))
-			return -EINVAL;
-		memcpy(id->name, s, slen + 1);
-		id->any_isid = true;
-	}
-	return (int)(4 + n);
+	n = proto->tid_parse(p, len, id);
+	if (n == -ENOSPC || n == -EINVAL || n > 0)
+		return n;
+	return -EINVAL;
 }
 
 /* TransportIDs of SPEC_I_PT (@p, @len bytes): each one with the receiving target port. */
@@ -370,7 +282,7 @@ static void do_register(struct tt_pr *pr, struct pr_out *o)
 			return;
 		}
 		for (unsigned i = 0; i < o->ntids; i++) {
-			bool self = id_overlap(&o->tids[i], &o->me);
+			bool self = tt_pr_id_overlap(&o->tids[i], &o->me);
 			if (!self && find_reg(pr, &o->tids[i])) {
 				out_set(o, PR_INVALID_PARAM, PROUT_BASIC_LEN + 4, -1);
 				return;
@@ -385,7 +297,7 @@ static void do_register(struct tt_pr *pr, struct pr_out *o)
 			return;
 		}
 		for (unsigned i = 0; i < o->ntids; i++) {
-			if (id_overlap(&o->tids[i], &o->me) || find_reg(pr, &o->tids[i]))
+			if (tt_pr_id_overlap(&o->tids[i], &o->me) || find_reg(pr, &o->tids[i]))
 				continue; /* the sender itself, or listed twice */
 			if (!tt_pr_reg_add(pr, &o->tids[i], o->sark)) {
 				o->result = PR_INTERNAL;
@@ -543,7 +455,7 @@ static void do_register_and_move(struct tt_pr *pr, struct pr_out *o, struct tt_p
 	dest = o->tids[0];
 	dest.port = o->move_port;
 	dest.all_ports = false;
-	if (id_overlap(&dest, &o->me)) {
+	if (tt_pr_id_overlap(&dest, &o->me)) {
 		out_set(o, PR_INVALID_PARAM, PROUT_BASIC_LEN, -1);
 		return;
 	}
@@ -761,12 +673,11 @@ enum tt_exec_rc tt_pr_out(struct tt_scsi_task *task)
 	struct tt_lun *lun = task->lun;
 	struct tt_pr *pr = lun_pr(lun);
 	struct pr_out o = { .result = PR_GOOD };
-	tt_scsi_abort_fn hook;
 	char *snapshot = NULL;
 	bool aptpl_before;
 
 	o.me_nexus = task->nexus ? task->nexus->id : 0;
-	nexus_id(task->nexus, &o.me);
+	tt_scsi_nexus_ident(task->nexus, &o.me);
 	if (!prout_decode(task, pr, &o))
 		goto out;
 
@@ -796,11 +707,19 @@ enum tt_exec_rc tt_pr_out(struct tt_scsi_task *task)
 
 	if (o.fx.nomem)
 		tt_err("scsi", "persistent reservations: out of memory: unit attentions lost");
-	hook = __atomic_load_n(&abort_hook, __ATOMIC_ACQUIRE);
-	if (o.result == PR_GOOD && hook) {
-		for (unsigned i = 0; i < o.fx.n; i++)
-			if (o.fx.v[i].abort)
-				hook(lun, o.fx.v[i].nexus_id);
+	if (o.result == PR_GOOD) {
+		for (unsigned i = 0; i < o.fx.n; i++) {
+			const struct pr_effect *e = &o.fx.v[i];
+			int rc;
+
+			if (!e->abort)
+				continue;
+			rc = e->fe->abort_nexus(lun, e->nexus_id);
+			if (rc < 0)
+				tt_warn("scsi", "LUN %llu: PREEMPT AND ABORT: tasks of nexus %llu (%s) "
+					"not aborted: %s", (unsigned long long)lun->id,
+					(unsigned long long)e->nexus_id, e->fe->name, strerror(-rc));
+		}
 	}
 out:
 	finish(task, &o);
@@ -812,30 +731,12 @@ out:
 
 /* --- PERSISTENT RESERVE IN ---------------------------------------------------------------------- */
 
-/* Length of the iSCSI TransportID of @id (SPC-4 7.6.4.6: a multiple of 4, at least 24). */
+/* Length of the TransportID of @id, by its protocol (0: it has none). */
 static size_t tid_len(const struct tt_pr_id *id)
 {
-	size_t n = strlen(id->name) + 1 + (id->any_isid ? 0 : 5 + 12);
+	int n = id->proto->tid_len(id);
 
-	n = (n + 3) & ~(size_t)3;
-	if (n < 20)
-		n = 20;
-	return 4 + n;
-}
-
-static size_t put_tid(uint8_t *p, const struct tt_pr_id *id)
-{
-	size_t len = tid_len(id);
-
-	memset(p, 0, len);
-	p[0] = (uint8_t)((id->any_isid ? 0x00 : 0x40) | ISCSI_PROTOCOL_ID);
-	tt_put_be16(p + 2, (uint16_t)(len - 4));
-	if (id->any_isid)
-		memcpy(p + 4, id->name, strlen(id->name));
-	else
-		snprintf((char *)p + 4, len - 4, "%s,i,0x%02x%02x%02x%02x%02x%02x", id->name,
-			 id->isid[0], id->isid[1], id->isid[2], id->isid[3], id->isid[4], id->isid[5]);
-	return len;
+	return n > 0 ? (size_t)n : 0;
 }
 
 /* Builds the parameter data of @sa into a malloc'd buffer; NULL when out of memory. */
@@ -902,7 +803,10 @@ static uint8_t *prin_build(const struct tt_pr *pr, unsigned sa, size_t *len)
 			p[12] = (uint8_t)((r->id.all_ports ? 0x02 : 0) | (holder ? 0x01 : 0));
 			p[13] = holder ? pr->type : 0;
 			tt_put_be16(p + 18, r->id.all_ports ? 0 : r->id.port);
-			size_t tl = put_tid(p + 24, &r->id);
+			size_t tl = tid_len(&r->id);
+
+			if (tl && r->id.proto->tid_encode(&r->id, p + 24, tl) < 0)
+				memset(p + 24, 0, tl);
 			tt_put_be32(p + 20, (uint32_t)tl);
 			p += 24 + tl;
 		}
@@ -958,7 +862,7 @@ enum tt_exec_rc tt_pr_reserve(struct tt_scsi_task *task)
 	struct tt_pr_id id;
 	bool conflict = false;
 
-	nexus_id(task->nexus, &id);
+	tt_scsi_nexus_ident(task->nexus, &id);
 	pthread_mutex_lock(&lun->lock);
 	if (!spc2_under_pr(pr, &id, &conflict)) {
 		if (pr->spc2_reserved && pr->spc2_holder != me) {
@@ -987,7 +891,7 @@ enum tt_exec_rc tt_pr_release(struct tt_scsi_task *task)
 	struct tt_pr_id id;
 	bool conflict = false;
 
-	nexus_id(task->nexus, &id);
+	tt_scsi_nexus_ident(task->nexus, &id);
 	pthread_mutex_lock(&lun->lock);
 	if (!spc2_under_pr(pr, &id, &conflict) && pr->spc2_reserved && pr->spc2_holder == me) {
 		/* only the holder releases; from anyone else RELEASE does nothing */
@@ -1130,7 +1034,7 @@ bool tt_pr_conflict(struct tt_scsi_task *task)
 		return false;
 	enum pr_access access = pr_access_of(task->cdb);
 	struct tt_pr_id id;
-	nexus_id(task->nexus, &id);
+	tt_scsi_nexus_ident(task->nexus, &id);
 
 	pthread_mutex_lock(&lun->lock);
 	if (pr->spc2_reserved && pr->spc2_holder != me && !spc2_allowed(task->cdb))
@@ -1214,7 +1118,8 @@ void tt_pr_nexus_add(struct tt_lun *lun, const struct tt_nexus *nexus)
 		return;
 	}
 	n->nexus_id = nexus->id;
-	nexus_id(nexus, &n->id);
+	n->fe = nexus->fe;
+	tt_scsi_nexus_ident(nexus, &n->id);
 	tt_list_add_tail(&pr->nexuses, &n->node);
 }
 

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "scsi/core.h"
+#include "scsi/proto.h"
 
 /* Operation codes of the SPC-2 reservations (not in SPC-4's command set). */
 enum tt_pr_opcode {
@@ -63,20 +64,7 @@ static inline bool tt_pr_type_all_reg(unsigned type)
 	return type == TT_PR_WE_AR || type == TT_PR_EA_AR;
 }
 
-#define TT_PR_NAME_MAX 224  /* iSCSI name, with its terminating NUL */
-
-/*
- * Who an I_T nexus, or a registration, is: an initiator port (iSCSI name + ISID) and a target port
- * (relative target port identifier). A registration made from a TransportID without ISID covers
- * every initiator port of that name; one made with ALL_TG_PT covers every target port.
- */
-struct tt_pr_id {
-	char name[TT_PR_NAME_MAX];
-	uint8_t isid[6];
-	bool any_isid;
-	bool all_ports;
-	uint16_t port;
-};
+/* struct tt_pr_id, the identity of an initiator port x target port: scsi/proto.h */
 
 /* One registration (a reservation key of one I_T nexus, or of a set of them). */
 struct tt_pr_reg {
@@ -89,6 +77,7 @@ struct tt_pr_reg {
 struct tt_pr_nexus {
 	struct tt_list node;    /* on tt_pr.nexuses */
 	uint64_t nexus_id;      /* tt_nexus.id */
+	const struct tt_scsi_frontend *fe;  /* its front end: aborts go through it */
 	struct tt_pr_id id;
 };
 
@@ -137,9 +126,6 @@ extern const struct tt_scsi_cmd tt_pr_out_cmds[];
 
 /* --- shared by pr.c and pr_store.c ----------------------------------------------------------- */
 
-/* Parses "<name>,i,0x<12 hex digits>" (SPC-4 iSCSI initiator port name) into @id (name, isid);
- * 0 or -EINVAL. */
-int tt_pr_parse_port_name(const char *s, struct tt_pr_id *id);
 /* Adds a registration (no check of duplicates); NULL when out of memory. */
 struct tt_pr_reg *tt_pr_reg_add(struct tt_pr *pr, const struct tt_pr_id *id, uint64_t key);
 /* Drops every registration and the persistent reservation (not the SPC-2 one). */

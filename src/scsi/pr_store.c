@@ -4,11 +4,20 @@
  * reservation of a LUN in a small text file, written atomically (temporary file in the same
  * directory, fsync, rename, fsync of the directory) and read back when the LUN is created.
  *
- *   tether-pr 1
+ *   tether-pr 2
  *   generation <decimal>
  *   aptpl <0|1>
  *   type <reservation type, 0: none>
- *   reg <key, 16 hex digits> <relative target port | all> <ISID, 12 hex digits | any> <holder 0|1> <iSCSI name>
+ *   reg <key, 16 hex digits> <relative target port | all> <holder 0|1> <protocol> <initiator port>
+ *
+ * <protocol> is the name of the initiator port's protocol table ("iscsi", "srp") and <initiator
+ * port> its text form there (struct tt_scsi_proto.ident_format: iSCSI "<name>,i,0x<ISID>", or
+ * "<name>" for every ISID; SRP "0x<32 hex digits>").
+ *
+ * Files of version 1 (iSCSI only, written before the protocol was recorded) still load:
+ *   tether-pr 1
+ *   ...
+ *   reg <key> <relative target port | all> <ISID, 12 hex digits | any> <holder 0|1> <iSCSI name>
  *
  * A file whose aptpl is 0 restores nothing (APTPL was turned off after it was written).
  */
@@ -24,12 +33,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define STORE_MAGIC "tether-pr 1"
+#define STORE_MAGIC    "tether-pr 2"
+#define STORE_MAGIC_V1 "tether-pr 1"
 #define STORE_MAX_BYTES (TT_PR_MAX_REGS * 512 + 4096)
 
 char *tt_pr_store_format(const struct tt_pr *pr)
 {
-	size_t cap = 128 + (size_t)pr->nregs * (TT_PR_NAME_MAX + 64), n = 0;
+	size_t cap = 128 + (size_t)pr->nregs * (TT_PR_NAME_MAX + 96), n = 0;
 	char *s = malloc(cap);
 	struct tt_list *pos;
 
@@ -39,20 +49,18 @@ char *tt_pr_store_format(const struct tt_pr *pr)
 			      STORE_MAGIC, pr->generation, pr->aptpl ? 1 : 0, pr->type);
 	tt_list_for_each(pos, &pr->regs) {
 		const struct tt_pr_reg *r = tt_list_entry(pos, struct tt_pr_reg, node);
-		char port[8], isid[16];
+		char port[8], ident[TT_PR_NAME_MAX + 32];
 
 		if (r->id.all_ports)
 			snprintf(port, sizeof(port), "all");
 		else
 			snprintf(port, sizeof(port), "%u", r->id.port);
-		if (r->id.any_isid)
-			snprintf(isid, sizeof(isid), "any");
-		else
-			snprintf(isid, sizeof(isid), "%02x%02x%02x%02x%02x%02x", r->id.isid[0],
-				 r->id.isid[1], r->id.isid[2], r->id.isid[3], r->id.isid[4],
-				 r->id.isid[5]);
-		n += (size_t)snprintf(s + n, cap - n, "reg %016" PRIx64 " %s %s %d %s\n", r->key, port,
-				      isid, pr->holder == r ? 1 : 0, r->id.name);
+		if (r->id.proto->ident_format(&r->id, ident, sizeof(ident)) < 0) {
+			free(s);
+			return NULL; /* an identity without text form cannot be kept */
+		}
+		n += (size_t)snprintf(s + n, cap - n, "reg %016" PRIx64 " %s %d %s %s\n", r->key, port,
+				      pr->holder == r ? 1 : 0, r->id.proto->name, ident);
 	}
 	return s;
 }
@@ -72,37 +80,72 @@ static int parse_u64(const char *s, int base, uint64_t max, uint64_t *out)
 	return 0;
 }
 
+/* Version 1: "<ISID, 12 hex digits | any>" */
 static int parse_isid(const char *s, struct tt_pr_id *id)
 {
-	char port[TT_PR_NAME_MAX + 32];
-
 	if (!strcmp(s, "any")) {
 		id->any_isid = true;
 		return 0;
 	}
-	/* reuse the port name parser: "x,i,0x<isid>" */
-	if (strlen(s) != 12 || snprintf(port, sizeof(port), "x,i,0x%s", s) >= (int)sizeof(port))
+	if (strlen(s) != 12 || tt_scsi_hex_decode(s, id->isid, sizeof(id->isid)) < 0)
 		return -EBADMSG;
-	struct tt_pr_id tmp;
-	if (tt_pr_parse_port_name(port, &tmp) < 0)
-		return -EBADMSG;
-	memcpy(id->isid, tmp.isid, sizeof(id->isid));
 	id->any_isid = false;
 	return 0;
 }
 
+/* Version 1 "reg" fields after the keyword: key, port, ISID, holder, iSCSI name. */
+static int parse_reg_v1(char **f, int nf, struct tt_pr_id *id, uint64_t *held)
+{
+	if (nf != 5)
+		return -EBADMSG;
+	if (parse_isid(f[2], id) < 0 || parse_u64(f[3], 10, 1, held) < 0)
+		return -EBADMSG;
+	/* the name alone, as the iSCSI table reads it (no ISID: every ISID), then the ISID */
+	bool any = id->any_isid;
+	uint8_t isid[6];
+
+	memcpy(isid, id->isid, sizeof(isid));
+	if (strchr(f[4], ',') || tt_scsi_proto_iscsi.ident_parse(f[4], id) < 0)
+		return -EBADMSG;
+	id->any_isid = any;
+	memcpy(id->isid, isid, sizeof(isid));
+	return 0;
+}
+
+/* Version 2 "reg" fields after the keyword: key, port, holder, protocol, initiator port. */
+static int parse_reg_v2(char **f, int nf, struct tt_pr_id *id, uint64_t *held)
+{
+	const struct tt_scsi_proto *proto;
+
+	if (nf != 5)
+		return -EBADMSG;
+	if (parse_u64(f[2], 10, 1, held) < 0)
+		return -EBADMSG;
+	proto = tt_scsi_proto_by_name(f[3]);
+	if (!proto || proto->ident_parse(f[4], id) < 0 || id->proto != proto)
+		return -EBADMSG;
+	return 0;
+}
+
 /* One "reg" line's fields after the keyword. */
-static int parse_reg(struct tt_pr *pr, char **f, int nf, struct tt_pr_reg **holder)
+static int parse_reg(struct tt_pr *pr, int version, char **f, int nf, struct tt_pr_reg **holder)
 {
 	struct tt_pr_id id;
 	struct tt_pr_reg *r;
 	uint64_t key, port, held;
+	int rc;
 
-	if (nf != 5)
+	if (nf < 2)
 		return -EBADMSG;
 	memset(&id, 0, sizeof(id));
 	if (parse_u64(f[0], 16, UINT64_MAX, &key) < 0 || key == 0)
 		return -EBADMSG;
+	if (version == 1)
+		rc = parse_reg_v1(f, nf, &id, &held);
+	else
+		rc = parse_reg_v2(f, nf, &id, &held);
+	if (rc < 0)
+		return rc;
 	if (!strcmp(f[1], "all")) {
 		id.all_ports = true;
 	} else {
@@ -110,13 +153,6 @@ static int parse_reg(struct tt_pr *pr, char **f, int nf, struct tt_pr_reg **hold
 			return -EBADMSG;
 		id.port = (uint16_t)port;
 	}
-	if (parse_isid(f[2], &id) < 0)
-		return -EBADMSG;
-	if (parse_u64(f[3], 10, 1, &held) < 0)
-		return -EBADMSG;
-	if (strlen(f[4]) >= sizeof(id.name))
-		return -EBADMSG;
-	strcpy(id.name, f[4]);
 	if (pr->nregs >= TT_PR_MAX_REGS)
 		return -EBADMSG;
 	r = tt_pr_reg_add(pr, &id, key);
@@ -136,7 +172,7 @@ int tt_pr_store_parse(struct tt_pr *pr, const char *text)
 	struct tt_pr_reg *holder = NULL;
 	uint64_t generation = 0, aptpl = 0, type = 0;
 	bool magic = false;
-	int rc = 0;
+	int version = 0, rc = 0;
 
 	if (!copy)
 		return -ENOMEM;
@@ -146,7 +182,11 @@ int tt_pr_store_parse(struct tt_pr *pr, const char *text)
 		int nf = 0;
 
 		if (!magic) {
-			if (strcmp(line, STORE_MAGIC) != 0)
+			if (!strcmp(line, STORE_MAGIC))
+				version = 2;
+			else if (!strcmp(line, STORE_MAGIC_V1))
+				version = 1;
+			else
 				rc = -EBADMSG;
 			magic = true;
 			continue;
@@ -167,7 +207,7 @@ int tt_pr_store_parse(struct tt_pr *pr, const char *text)
 		else if (!strcmp(f[0], "type") && nf == 2)
 			rc = parse_u64(f[1], 10, 0xf, &type);
 		else if (!strcmp(f[0], "reg"))
-			rc = parse_reg(pr, f + 1, nf - 1, &holder);
+			rc = parse_reg(pr, version, f + 1, nf - 1, &holder);
 		else
 			rc = -EBADMSG;
 	}

@@ -27,11 +27,55 @@
 #define TT_SENSE_MAX 96
 
 struct tt_alua_group; /* alua.c */
+struct tt_lun;
+struct tt_nexus;
+struct tt_scsi_proto; /* scsi/proto.h: protocol identity (iSCSI, SRP), defined in the core */
 
-/* A target port as SCSI sees it (VPD 83h, ALUA, PR). One per iSCSI target portal group. */
+/*
+ * What the core asks of a front end (the iSCSI target, later SRP), and which protocol it speaks.
+ * One const table per front end, filled with designated initializers; every port and nexus of
+ * the front end points to it. Every op is set: one the front end does not have points to the
+ * matching tt_scsi_fe_no_* stub (-EOPNOTSUPP).
+ */
+struct tt_scsi_frontend {
+	const char *name;                    /* logs */
+	const struct tt_scsi_proto *proto;   /* &tt_scsi_proto_iscsi, &tt_scsi_proto_srp */
+	/*
+	 * PREEMPT AND ABORT: abort the tasks of nexus @nexus_id (one of this front end's) on @lun.
+	 * Called on the loop thread executing the PERSISTENT RESERVE OUT, before that command
+	 * completes and with no core lock held, once per preempted nexus (never the issuing one);
+	 * must not block (send work to the loops owning the tasks). 0 or -errno (logged).
+	 */
+	int (*abort_nexus)(struct tt_lun *lun, uint64_t nexus_id);
+	/*
+	 * The access state of a target port group of @target_name changed: raise ASYMMETRIC ACCESS
+	 * STATE CHANGED (TT_UA_ALUA_STATE_CHANGED) on every LUN of the target this front end maps,
+	 * for every nexus but @except (NULL: all). Called once per front end with a registered port
+	 * of the target, on the thread that changed the state (an administrator's, or a loop
+	 * executing SET TARGET PORT GROUPS), with no core lock held. -EOPNOTSUPP: the front end
+	 * does not do it (SET TARGET PORT GROUPS then raises the unit attention on the LUN it was
+	 * addressed to only, and administrative changes raise none).
+	 */
+	int (*alua_changed)(const char *target_name, const struct tt_nexus *except);
+};
+
+/* Stubs for a front end without these ops: each returns -EOPNOTSUPP. */
+int tt_scsi_fe_no_abort_nexus(struct tt_lun *lun, uint64_t nexus_id);
+int tt_scsi_fe_no_alua_changed(const char *target_name, const struct tt_nexus *except);
+
+/* Protocol tables of the core (scsi/proto.h), for struct tt_scsi_frontend.proto. */
+extern const struct tt_scsi_proto tt_scsi_proto_iscsi;
+extern const struct tt_scsi_proto tt_scsi_proto_srp;
+
+/*
+ * A target port as SCSI sees it (VPD 83h, ALUA, PR): one per iSCSI target portal group, one per
+ * SRP target port.
+ */
 struct tt_scsi_port {
-	const char *target_name;   /* iSCSI name of the target */
-	uint16_t tpgt;             /* iSCSI target portal group tag */
+	const struct tt_scsi_frontend *fe; /* the front end: never NULL once registered */
+	const char *target_name;   /* name of the target (iSCSI name; ALUA groups by it) */
+	uint16_t tpgt;             /* iSCSI: target portal group tag */
+	uint8_t srp_port_id[16];   /* SRP: target port identifier (ID extension, I/O controller GUID) */
 	uint16_t rel_port_id;      /* relative target port identifier (non-zero) */
 	uint16_t port_group_id;    /* ALUA target port group */
 	/* private to the core: the port's ALUA group, set by tt_scsi_port_register (NULL: never
@@ -39,11 +83,17 @@ struct tt_scsi_port {
 	struct tt_alua_group *alua;
 };
 
-/* I_T nexus: one per iSCSI session. */
+/*
+ * I_T nexus: one per iSCSI session, or SRP RDMA channel. The initiator port in the protocol's
+ * form: iSCSI: initiator_name the iSCSI name, isid, initiator_port "<name>,i,0x<isid hex>"
+ * (SPC-4 iSCSI initiator port name); SRP: initiator_name the initiator port identifier as 32
+ * hex digits (optionally after "0x"), isid unused.
+ */
 struct tt_nexus {
-	char initiator_name[224];    /* iSCSI initiator name */
+	const struct tt_scsi_frontend *fe; /* the front end: never NULL */
+	char initiator_name[224];
 	uint8_t isid[6];
-	char initiator_port[256];    /* "<name>,i,0x<isid hex>" (SPC-4 iSCSI initiator port name) */
+	char initiator_port[256];
 	const struct tt_scsi_port *tport;
 	/* Fills @ids with the LUNs this nexus may see (at most @max); returns how many exist. */
 	int (*list_luns)(const struct tt_nexus *nexus, uint64_t *ids, int max);
@@ -112,15 +162,10 @@ void tt_lun_nexus_del(struct tt_lun *lun, const struct tt_nexus *nexus);
  * Reservations (src/scsi/pr.c). A LOGICAL UNIT RESET, TARGET WARM RESET or TARGET COLD RESET
  * reaching @lun: the transport calls tt_lun_pr_reset() to end the RESERVE (6)/(10) reservation
  * (persistent reservations and registrations survive resets, SPC-4 5.13.1).
- * PREEMPT AND ABORT aborts the tasks of the preempted I_T nexuses on @lun: the transport, which
- * owns the tasks, registers once (before serving) a function the core calls for each preempted
- * nexus (tt_nexus.id), on the loop thread executing the PERSISTENT RESERVE OUT, before that
- * command completes and with no lock held; it must not block (send work to the loops owning the
- * tasks). The issuing nexus is never passed. No hook registered: nothing is aborted.
+ * PREEMPT AND ABORT aborts the tasks of the preempted I_T nexuses on @lun through the
+ * abort_nexus op of each preempted nexus's front end (struct tt_scsi_frontend).
  */
 void tt_lun_pr_reset(struct tt_lun *lun);
-typedef void (*tt_scsi_abort_fn)(struct tt_lun *lun, uint64_t nexus_id);
-void tt_scsi_set_abort_hook(tt_scsi_abort_fn fn);
 
 /*
  * Target ports REPORT TARGET PORT GROUPS lists for their target (matched by target_name): the
@@ -156,20 +201,12 @@ enum tt_alua_state tt_alua_state_get(const char *target_name, uint16_t group_id)
 /*
  * Changes the state of group @group_id of target @target_name, as an implicit transition (the
  * administrator's: REPORT TARGET PORT GROUPS then gives the status "altered by implicit
- * behaviour"). When the state changes, the change hook runs (no lock held), which raises
- * ASYMMETRIC ACCESS STATE CHANGED on every LUN of the target. Returns 0, -EINVAL (not one of the
- * states above) or -ENOENT (the group has no registered port). Any thread.
+ * behaviour"). When the state changes, the alua_changed op of each front end with a registered
+ * port of the target runs (no lock held), which raises ASYMMETRIC ACCESS STATE CHANGED on every
+ * LUN of the target. Returns 0, -EINVAL (not one of the states above) or -ENOENT (the group has
+ * no registered port). Any thread.
  */
 int tt_alua_state_set(const char *target_name, uint16_t group_id, enum tt_alua_state state);
-/*
- * The function that raises ASYMMETRIC ACCESS STATE CHANGED (TT_UA_ALUA_STATE_CHANGED) on every LUN
- * of @target_name for every nexus but @except (NULL: all): the owner of the LUN maps registers it
- * once. Called on the thread that changed the state, which may be a loop executing SET TARGET
- * PORT GROUPS, with no core lock held. Without it, SET TARGET PORT GROUPS raises the unit
- * attention on the LUN it was addressed to only, and administrative changes raise none.
- */
-typedef void (*tt_alua_change_fn)(const char *target_name, const struct tt_nexus *except);
-void tt_scsi_set_alua_hook(tt_alua_change_fn fn);
 
 /*
  * Unit attention conditions, in the order they are reported (SPC-4 5.14). A nexus holds at most one
@@ -223,8 +260,9 @@ enum tt_scsi_xfer {
 
 /*
  * Lifecycle of a task inside the core (tt_scsi_task.state), changed only by the core's
- * task_set_state(): IDLE -> ACTIVE (tt_scsi_exec) -> [BACKEND <-> ACTIVE] (a backend I/O is
- * outstanding) -> COMPLETING (status set, done() queued) -> IDLE (done() called).
+ * tt_task_set_state(), which refuses any other edge:
+ *   IDLE -> ACTIVE (tt_scsi_exec) -> [ACTIVE -> BACKEND -> ACTIVE] (a backend I/O is outstanding)
+ *   -> COMPLETING (status set, done() queued) -> IDLE (done() called).
  * Task management may look at it to know whether a task still has I/O in a backend.
  */
 enum tt_task_state {
@@ -233,6 +271,9 @@ enum tt_task_state {
 	TT_TASK_BACKEND,
 	TT_TASK_COMPLETING,
 };
+
+/* "idle", "active", "backend", "completing"; "?" for another value. */
+const char *tt_task_state_name(enum tt_task_state state);
 
 /*
  * One SCSI command. The transport owns the memory; the core borrows it between tt_scsi_exec()
@@ -268,7 +309,7 @@ struct tt_scsi_task {
 	struct tt_work work;
 	struct tt_list lun_node;         /* on the LUN's task list of the executing loop */
 	int pending;                     /* backend I/Os outstanding */
-	int state;                       /* enum tt_task_state */
+	enum tt_task_state state;        /* written by tt_task_set_state only */
 	void *bounce;                    /* scratch memory of rare paths, freed at completion */
 	void *list;                      /* which LUN task list holds lun_node */
 	uint64_t cursor;                 /* commands of several I/Os: next LBA or descriptor */
@@ -296,9 +337,11 @@ void tt_lun_for_each_task(struct tt_lun *lun, void (*fn)(struct tt_scsi_task *ta
 /*
  * Executes @task; call it on a loop thread. done() runs later on that loop's thread (never inside
  * tt_scsi_exec), with status, sense, data_len and cmd_len set. Data-Out must be in task->buf
- * before the call. A task is reusable once done() ran. Data-In goes into buf only when dir_read
- * is set (or neither R nor W is), Data-Out is taken from buf only when dir_write is set (or
- * neither is); a READ flagged as a write by the initiator transfers nothing and ends GOOD.
+ * before the call. A task is reusable once done() ran; executing one still inside the core
+ * (state not IDLE) is refused with an error logged, and nothing else happens. Data-In goes into
+ * buf only when dir_read is set (or neither R nor W is), Data-Out is taken from buf only when
+ * dir_write is set (or neither is); a READ flagged as a write by the initiator transfers nothing
+ * and ends GOOD.
  * Tasks to different blocks run concurrently: the data path takes no lock.
  */
 void tt_scsi_exec(struct tt_scsi_task *task);

@@ -6,6 +6,7 @@
 #include "scsi/core.h"
 #include "base/log.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,10 +17,24 @@ static const char *const state_names[] = {
 	[TT_TASK_COMPLETING] = "completing",
 };
 
-/* The only writer of task->state. */
-void tt_task_set_state(struct tt_scsi_task *task, enum tt_task_state to)
+const char *tt_task_state_name(enum tt_task_state state)
 {
-	enum tt_task_state from = (enum tt_task_state)task->state;
+	if ((unsigned)state >= sizeof(state_names) / sizeof(state_names[0]))
+		return "?";
+	return state_names[state];
+}
+
+/*
+ * The only writer of task->state. Each state lists the states it may be entered from:
+ *   ACTIVE      from IDLE (tt_scsi_exec) or BACKEND (a backend I/O came back)
+ *   BACKEND     from ACTIVE (a backend I/O is submitted)
+ *   COMPLETING  from ACTIVE (status set, done() queued or about to run)
+ *   IDLE        from COMPLETING (done() is called: the transport owns the task again)
+ * Any other edge is a bug: it is logged and refused (the state is left as it was).
+ */
+int tt_task_set_state(struct tt_scsi_task *task, enum tt_task_state to)
+{
+	enum tt_task_state from = task->state;
 	bool ok;
 
 	switch (to) {
@@ -39,11 +54,14 @@ void tt_task_set_state(struct tt_scsi_task *task, enum tt_task_state to)
 		ok = false;
 		break;
 	}
-	if (!ok)
-		tt_err("scsi", "task 0x%llx: bad transition %s -> %s", (unsigned long long)task->tag,
-		       from <= TT_TASK_COMPLETING ? state_names[from] : "?",
-		       to <= TT_TASK_COMPLETING ? state_names[to] : "?");
+	if (!ok) {
+		tt_err("scsi", "task 0x%llx: refused transition %s -> %s",
+		       (unsigned long long)task->tag, tt_task_state_name(from),
+		       tt_task_state_name(to));
+		return -EINVAL;
+	}
 	task->state = to;
+	return 0;
 }
 
 /* --- per-loop task lists ---------------------------------------------------------------------- */

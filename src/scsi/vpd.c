@@ -2,6 +2,7 @@
 /* Vital product data pages (SPC-4 7.8, SBC-3 6.5): 00h, 80h, 83h, B0h, B1h, B2h. */
 #include "scsi/core.h"
 #include "scsi/cdb.h"
+#include "scsi/proto.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -21,7 +22,6 @@ static const uint8_t supported_pages[] = {
 };
 
 /* designation descriptor header fields (SPC-4 7.8.6.1) */
-#define PROTO_ISCSI   0x5
 #define CODE_BINARY   0x1
 #define CODE_ASCII    0x2
 #define CODE_UTF8     0x3
@@ -57,15 +57,16 @@ static uint8_t *desc_add(struct desc_writer *w, uint8_t proto_code, uint8_t piv_
 	return d + 4;
 }
 
-/* SCSI name string designator: UTF-8, NUL terminated, padded to a multiple of 4 bytes. */
-static void desc_add_name(struct desc_writer *w, uint8_t assoc, const char *name, const char *suffix)
+/* SCSI name string designator of protocol @proto: UTF-8, NUL terminated, padded to a multiple of
+ * 4 bytes. */
+static void desc_add_name(struct desc_writer *w, uint8_t proto, uint8_t assoc, const char *name)
 {
-	size_t n = strlen(name) + strlen(suffix) + 1;
+	size_t n = strlen(name) + 1;
 	size_t padded = (n + 3) & ~(size_t)3;
-	uint8_t *d = desc_add(w, PROTO_ISCSI << 4 | CODE_UTF8, PIV | assoc | TYPE_NAME, padded);
+	uint8_t *d = desc_add(w, (uint8_t)(proto << 4 | CODE_UTF8), PIV | assoc | TYPE_NAME, padded);
 
 	if (d)
-		snprintf((char *)d, padded, "%s%s", name, suffix);
+		memcpy(d, name, n);
 }
 
 static uint64_t mix64(uint64_t x)
@@ -106,19 +107,24 @@ static size_t page_device_id(const struct tt_lun *lun, const struct tt_scsi_port
 		memcpy(d, lun->vendor, vlen);
 		memcpy(d + 8, lun->serial, slen);
 	}
-	if (port && port->target_name) {
-		char suffix[16];
+	if (port) {
+		/* the designators of the port's protocol: target port and target device names,
+		 * then the relative target port and its group (protocol independent, PIV set) */
+		const struct tt_scsi_proto *proto = port->fe->proto;
+		char name[TT_PR_NAME_MAX + 32];
 
-		snprintf(suffix, sizeof(suffix), ",t,0x%04x", port->tpgt);
-		desc_add_name(&w, ASSOC_PORT, port->target_name, suffix);
-		d = desc_add(&w, PROTO_ISCSI << 4 | CODE_BINARY, PIV | ASSOC_PORT | TYPE_REL_PORT, 4);
+		if (proto->port_name(port, name, sizeof(name)) >= 0)
+			desc_add_name(&w, proto->id, ASSOC_PORT, name);
+		d = desc_add(&w, (uint8_t)(proto->id << 4 | CODE_BINARY),
+			     PIV | ASSOC_PORT | TYPE_REL_PORT, 4);
 		if (d)
 			tt_put_be16(d + 2, port->rel_port_id);
-		d = desc_add(&w, PROTO_ISCSI << 4 | CODE_BINARY, PIV | ASSOC_PORT | TYPE_TPG, 4);
+		d = desc_add(&w, (uint8_t)(proto->id << 4 | CODE_BINARY), PIV | ASSOC_PORT | TYPE_TPG, 4);
 		if (d)
 			tt_put_be16(d + 2, port->port_group_id);
+		if (proto->device_name(port, name, sizeof(name)) >= 0)
+			desc_add_name(&w, proto->id, ASSOC_DEVICE, name);
 	}
-	desc_add_name(&w, ASSOC_DEVICE, lun->target_name, "");
 	return w.off;
 }
 

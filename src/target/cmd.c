@@ -606,7 +606,6 @@ int tt_iscsi_target_init(void)
 {
 	tt_loops_on_thread_exit(tt_pdu_pool_drain);
 	tt_loops_on_thread_exit(task_pool_drain);
-	tt_tmf_init();
 	return 0;
 }
 

@@ -32,6 +32,7 @@
 
 #include "base/errmsg.h"
 #include "base/log.h"
+#include "target/internal.h"
 #include "target/iscsi_target.h"
 #include "target/portal.h"
 
@@ -296,7 +297,14 @@ void tt_model_clear(void)
 
 /* ---- target portal groups --------------------------------------------------------------------- */
 
-static void alua_changed(const char *target_name, const struct tt_nexus *except);
+static int alua_changed(const char *target_name, const struct tt_nexus *except);
+
+const struct tt_scsi_frontend tt_iscsi_scsi_fe = {
+	.name = "iscsi",
+	.proto = &tt_scsi_proto_iscsi,
+	.abort_nexus = tt_tmf_abort_nexus,
+	.alua_changed = alua_changed,
+};
 
 void tt_tpg_params_default(struct tt_tpg_params *p)
 {
@@ -352,6 +360,7 @@ int tt_tpg_create(struct tt_target *t, uint16_t tag, struct tt_tpg **out, char *
 	g->target = t;
 	g->tag = tag;
 	g->scsi_port = (struct tt_scsi_port){
+		.fe = &tt_iscsi_scsi_fe,
 		.target_name = t->name,
 		.tpgt = tag,
 		.rel_port_id = tag,   /* unique in the target, never 0 */
@@ -371,7 +380,6 @@ int tt_tpg_create(struct tt_target *t, uint16_t tag, struct tt_tpg **out, char *
 	tt_model_lock();
 	tt_list__add(&g->node, pos->prev, pos);
 	tt_model_unlock();
-	tt_scsi_set_alua_hook(alua_changed); /* the same each time */
 	if (tt_scsi_port_register(&g->scsi_port) < 0)
 		tt_warn("target", "target %s: tpg %u: not listed in REPORT TARGET PORT GROUPS", t->name, tag);
 	tt_info("target", "target %s: tpg %u created", t->name, tag);
@@ -407,7 +415,7 @@ int tt_tpg_delete(struct tt_target *t, uint16_t tag, char *err, size_t errlen)
  * loop 0 (tetherctl) or on the loop of a SET TARGET PORT GROUPS: the LUNs are taken under the lock
  * and the unit attentions raised without it.
  */
-static void alua_changed(const char *target_name, const struct tt_nexus *except)
+static int alua_changed(const char *target_name, const struct tt_nexus *except)
 {
 	struct tt_lun **luns = NULL;
 	size_t n = 0, cap = 0;
@@ -436,6 +444,7 @@ static void alua_changed(const char *target_name, const struct tt_nexus *except)
 		tt_lun_put(luns[i]);
 	}
 	free(luns);
+	return 0;
 }
 
 int tt_tpg_set_alua(struct tt_target *t, uint16_t tag, enum tt_alua_state state,

@@ -302,6 +302,7 @@ int tt_session_create(struct tt_conn *conn, struct tt_target *t, bool discovery,
 	tt_timer_init(&s->drain_timer, s->loop, session_drain_timeout);
 	s->queue_depth = TT_CMD_WINDOW;
 
+	s->nexus.fe = &tt_iscsi_scsi_fe;
 	s->nexus.owner = s;
 	s->nexus.id = s->id;
 	s->nexus.list_luns = session_list_luns;

@@ -104,13 +104,12 @@ static void abort_lun_tasks(struct tt_lun *lun, uint64_t nexus_id, struct tt_ses
 }
 
 /* PREEMPT AND ABORT: the SCSI core asks for a nexus's tasks on a LUN to go. */
-static void pr_abort_hook(struct tt_lun *lun, uint64_t nexus_id)
+int tt_tmf_abort_nexus(struct tt_lun *lun, uint64_t nexus_id)
 {
 	if (nexus_id)
 		abort_lun_tasks(lun, nexus_id, NULL);
+	return 0;
 }
-
-void tt_tmf_init(void) { tt_scsi_set_abort_hook(pr_abort_hook); }
 
 static bool task_matches_lun(const struct tt_task *task, uint64_t lun_id)
 {

@@ -70,11 +70,13 @@ static void test_registered_ports(void **state)
 {
 	struct env *e = env_new("ram:1M");
 	struct ttask *tt = ttask_new();
-	struct tt_scsi_port p2 = { .target_name = TEST_TARGET, .tpgt = 2, .rel_port_id = 2,
+	struct tt_scsi_port p2 = { .fe = &test_fe,
+				   .target_name = TEST_TARGET, .tpgt = 2, .rel_port_id = 2,
 				   .port_group_id = 2 };
-	struct tt_scsi_port p3 = { .target_name = TEST_TARGET, .tpgt = 3, .rel_port_id = 3,
+	struct tt_scsi_port p3 = { .fe = &test_fe,
+				   .target_name = TEST_TARGET, .tpgt = 3, .rel_port_id = 3,
 				   .port_group_id = 1 };
-	struct tt_scsi_port other = { .target_name = OTHER_TARGET, .tpgt = 1,
+	struct tt_scsi_port other = { .fe = &test_fe, .target_name = OTHER_TARGET, .tpgt = 1,
 				      .rel_port_id = 1, .port_group_id = 9 };
 
 	(void)state;
@@ -125,7 +127,8 @@ static void test_state_names(void **state)
 static void test_state_set_get(void **state)
 {
 	struct env *e = env_new("ram:1M");
-	struct tt_scsi_port p2 = { .target_name = TEST_TARGET, .tpgt = 2, .rel_port_id = 2,
+	struct tt_scsi_port p2 = { .fe = &test_fe,
+				   .target_name = TEST_TARGET, .tpgt = 2, .rel_port_id = 2,
 				   .port_group_id = 2 };
 
 	(void)state;
@@ -160,9 +163,11 @@ static void test_rtpg_states(void **state)
 {
 	struct env *e = env_new("ram:1M");
 	struct ttask *tt = ttask_new();
-	struct tt_scsi_port p2 = { .target_name = TEST_TARGET, .tpgt = 2, .rel_port_id = 2,
+	struct tt_scsi_port p2 = { .fe = &test_fe,
+				   .target_name = TEST_TARGET, .tpgt = 2, .rel_port_id = 2,
 				   .port_group_id = 2 };
-	struct tt_scsi_port p3 = { .target_name = TEST_TARGET, .tpgt = 3, .rel_port_id = 3,
+	struct tt_scsi_port p3 = { .fe = &test_fe,
+				   .target_name = TEST_TARGET, .tpgt = 3, .rel_port_id = 3,
 				   .port_group_id = 3 };
 
 	(void)state;
@@ -263,7 +268,8 @@ static void test_access_by_state(void **state)
 	};
 	struct env *e = env_new("ram:1M");
 	struct ttask *tt = ttask_new();
-	struct tt_scsi_port p2 = { .target_name = TEST_TARGET, .tpgt = 2, .rel_port_id = 2,
+	struct tt_scsi_port p2 = { .fe = &test_fe,
+				   .target_name = TEST_TARGET, .tpgt = 2, .rel_port_id = 2,
 				   .port_group_id = 2 };
 	uint8_t c[16];
 
@@ -288,7 +294,7 @@ static void test_access_by_state(void **state)
 	assert_sense(tt, TT_SK_NOT_READY, 0x04, 0x0b);
 	/* a port of no group (never registered) is active/optimized */
 	{
-		struct tt_scsi_port loose = { .target_name = TEST_TARGET, .tpgt = 9,
+		struct tt_scsi_port loose = { .fe = &test_fe, .target_name = TEST_TARGET, .tpgt = 9,
 					      .rel_port_id = 9, .port_group_id = 1 };
 
 		e->nexus2.tport = &loose;
@@ -317,9 +323,11 @@ static void test_stpg(void **state)
 {
 	struct env *e = env_new("ram:1M");
 	struct ttask *tt = ttask_new();
-	struct tt_scsi_port p2 = { .target_name = TEST_TARGET, .tpgt = 2, .rel_port_id = 2,
+	struct tt_scsi_port p2 = { .fe = &test_fe,
+				   .target_name = TEST_TARGET, .tpgt = 2, .rel_port_id = 2,
 				   .port_group_id = 2 };
-	struct tt_scsi_port other = { .target_name = OTHER_TARGET, .tpgt = 5, .rel_port_id = 5,
+	struct tt_scsi_port other = { .fe = &test_fe,
+				      .target_name = OTHER_TARGET, .tpgt = 5, .rel_port_id = 5,
 				      .port_group_id = 5 };
 	const uint32_t ua = 1u << TT_UA_ALUA_STATE_CHANGED;
 	uint8_t p[16] = { 0 };
@@ -414,51 +422,66 @@ static void test_stpg(void **state)
 	env_free(e);
 }
 
-/* --- the change hook ----------------------------------------------------------------------- */
+/* --- the front ends' alua_changed op ------------------------------------------------------- */
 
-static struct {
-	int calls;
-	char target[64];
-	const struct tt_nexus *except;
-} seen;
+/* A second front end with the same recording ops: told separately. */
+static const struct tt_scsi_frontend other_fe = {
+	.name = "test-other",
+	.proto = &tt_scsi_proto_srp,
+	.abort_nexus = tt_scsi_fe_no_abort_nexus,
+	.alua_changed = fe_rec_alua,
+};
 
-static void record_change(const char *target_name, const struct tt_nexus *except)
-{
-	seen.calls++;
-	snprintf(seen.target, sizeof(seen.target), "%s", target_name);
-	seen.except = except;
-}
-
-static void test_change_hook(void **state)
+static void test_alua_changed_op(void **state)
 {
 	struct env *e = env_new("ram:1M");
 	struct ttask *tt = ttask_new();
-	struct tt_scsi_port p2 = { .target_name = TEST_TARGET, .tpgt = 2, .rel_port_id = 2,
-				   .port_group_id = 2 };
+	struct tt_scsi_port p2 = { .fe = &test_fe_rec, .target_name = TEST_TARGET, .tpgt = 2,
+				   .rel_port_id = 2, .port_group_id = 2 };
+	struct tt_scsi_port p3 = { .fe = &test_fe_rec, .target_name = TEST_TARGET, .tpgt = 3,
+				   .rel_port_id = 3, .port_group_id = 2 };
+	struct tt_scsi_port srp = { .fe = &other_fe, .target_name = TEST_TARGET,
+				    .rel_port_id = 4, .port_group_id = 3 };
+	struct tt_scsi_port elsewhere = { .fe = &other_fe, .target_name = "iqn.2024-01.org.x:y",
+					  .rel_port_id = 1, .port_group_id = 2 };
+	struct tt_scsi_port bare = { .target_name = TEST_TARGET, .rel_port_id = 9 };
 	uint8_t p[8] = { 0, 0, 0, 0, TT_ALUA_STANDBY, 0, 0, 2 };
 
 	(void)state;
-	memset(&seen, 0, sizeof(seen));
+	memset(&fe_rec, 0, sizeof(fe_rec));
+	/* a port belongs to a front end */
+	assert_int_equal(tt_scsi_port_register(&bare), -EINVAL);
+	e->port.fe = &test_fe_rec;
 	assert_int_equal(tt_scsi_port_register(&e->port), 0);
 	assert_int_equal(tt_scsi_port_register(&p2), 0);
-	tt_scsi_set_alua_hook(record_change);
+	assert_int_equal(tt_scsi_port_register(&p3), 0);
+	assert_int_equal(tt_scsi_port_register(&elsewhere), 0);
 
-	/* administrative change: every nexus; none when the state stays */
+	/* administrative change: once per front end of the target (not per port), every nexus;
+	 * nothing when the state stays */
 	assert_int_equal(tt_alua_state_set(TEST_TARGET, 2, TT_ALUA_UNAVAILABLE), 0);
-	assert_int_equal(seen.calls, 1);
-	assert_string_equal(seen.target, TEST_TARGET);
-	assert_null(seen.except);
+	assert_int_equal(fe_rec.alua_calls, 1);
+	assert_string_equal(fe_rec.alua_target, TEST_TARGET);
+	assert_null(fe_rec.alua_except);
 	assert_int_equal(tt_alua_state_set(TEST_TARGET, 2, TT_ALUA_UNAVAILABLE), 0);
-	assert_int_equal(seen.calls, 1);
+	assert_int_equal(fe_rec.alua_calls, 1);
 
-	/* SET TARGET PORT GROUPS: every nexus but the sender, through the hook only */
+	/* a second front end with a port of the target is told too */
+	assert_int_equal(tt_scsi_port_register(&srp), 0);
+	assert_int_equal(tt_alua_state_set(TEST_TARGET, 2, TT_ALUA_STANDBY), 0);
+	assert_int_equal(fe_rec.alua_calls, 3);
+	tt_scsi_port_unregister(&srp);
+
+	/* SET TARGET PORT GROUPS: every nexus but the sender, through the op only */
+	p[4] = TT_ALUA_ACTIVE_NON_OPTIMIZED;
 	stpg_run(e, tt, &e->nexus, p, 8, 8);
 	assert_good(tt);
-	assert_int_equal(seen.calls, 2);
-	assert_ptr_equal(seen.except, &e->nexus);
+	assert_int_equal(fe_rec.alua_calls, 4);
+	assert_ptr_equal(fe_rec.alua_except, &e->nexus);
 	assert_int_equal(tt_lun_ua_pending(e->lun, &e->nexus2), 0);
 
-	tt_scsi_set_alua_hook(NULL);
+	tt_scsi_port_unregister(&elsewhere);
+	tt_scsi_port_unregister(&p3);
 	tt_scsi_port_unregister(&p2);
 	tt_scsi_port_unregister(&e->port);
 	free(tt);
@@ -495,7 +518,7 @@ int main(void)
 		cmocka_unit_test(test_rtpg_states),
 		cmocka_unit_test(test_access_by_state),
 		cmocka_unit_test(test_stpg),
-		cmocka_unit_test(test_change_hook),
+		cmocka_unit_test(test_alua_changed_op),
 		cmocka_unit_test(test_rsoc_lists_stpg),
 	};
 

@@ -2,7 +2,8 @@
 /*
  * Reservations through tt_scsi_exec on a real loop and ram backend: PERSISTENT RESERVE IN/OUT
  * service actions, every reservation type, the conflict table, unit attentions, PREEMPT AND
- * ABORT's hook, RESERVE/RELEASE (6)/(10), and the APTPL state file round trip.
+ * ABORT through the preempted nexus's front end, RESERVE/RELEASE (6)/(10), SRP initiator ports
+ * and TransportIDs, the APTPL state file round trip and state files of version 1.
  */
 #include "scsi_util.h"
 #include "scsi/pr.h"
@@ -413,19 +414,6 @@ static void test_clear(void **state)
 	env_free(e);
 }
 
-static struct {
-	struct tt_lun *lun;
-	uint64_t ids[8];
-	int n;
-} aborted;
-
-static void record_abort(struct tt_lun *lun, uint64_t nexus_id)
-{
-	aborted.lun = lun;
-	if (aborted.n < 8)
-		aborted.ids[aborted.n++] = nexus_id;
-}
-
 static void test_preempt_registrations(void **state)
 {
 	struct env *e = env_new("ram:64M");
@@ -518,34 +506,47 @@ static void test_preempt_reservation(void **state)
 static void test_preempt_and_abort(void **state)
 {
 	struct env *e = env_new("ram:64M");
+	struct tt_nexus n3;
 	uint64_t key;
 
 	(void)state;
-	memset(&aborted, 0, sizeof(aborted));
-	/* no hook: nothing to call */
+	memset(&fe_rec, 0, sizeof(fe_rec));
+	/* a nexus of a front end without abort_nexus: nothing to call, the rest happens */
 	must(e, &e->nexus, TT_PROUT_REGISTER, 0, 0, K1);
 	must(e, &e->nexus2, TT_PROUT_REGISTER, 0, 0, K2);
 	must(e, &e->nexus, TT_PROUT_RESERVE, TT_PR_EA, K1, 0);
 	must(e, &e->nexus2, TT_PROUT_PREEMPT_AND_ABORT, TT_PR_EA, K2, K1);
-	assert_int_equal(aborted.n, 0);
+	assert_int_equal(fe_rec.aborts, 0);
+	assert_int_equal(nkeys(e), 1);
 	clear_ua(e, &e->nexus);
 
-	tt_scsi_set_abort_hook(record_abort);
-	must(e, &e->nexus, TT_PROUT_REGISTER, 0, 0, K1);
+	/* a nexus of a front end that aborts: its op is called for it, once, with the LUN, even
+	 * though the issuing nexus's front end has no such op */
+	env_nexus_init(e, &n3, 3, "iqn.2024-01.org.test:host3");
+	n3.fe = &test_fe_rec;
+	tt_lun_nexus_add(e->lun, &n3);
+	clear_ua(e, &n3);
+	must(e, &n3, TT_PROUT_REGISTER, 0, 0, K1);
 	must(e, &e->nexus2, TT_PROUT_PREEMPT_AND_ABORT, TT_PR_WE, K2, K1);
-	assert_int_equal(aborted.n, 1);
-	assert_ptr_equal(aborted.lun, e->lun);
-	assert_true(aborted.ids[0] == e->nexus.id);
+	assert_int_equal(fe_rec.aborts, 1);
+	assert_ptr_equal(fe_rec.abort_lun, e->lun);
+	assert_true(fe_rec.abort_ids[0] == n3.id);
 	/* K1 no longer holds the reservation: it stays as it was */
 	assert_int_equal(reservation(e, &key), TT_PR_EA);
 	assert_true(key == K2);
 	/* a plain PREEMPT aborts nothing */
-	clear_ua(e, &e->nexus);
-	must(e, &e->nexus, TT_PROUT_REGISTER, 0, 0, K1);
+	clear_ua(e, &n3);
+	must(e, &n3, TT_PROUT_REGISTER, 0, 0, K1);
 	must(e, &e->nexus2, TT_PROUT_PREEMPT, TT_PR_WE, K2, K1);
-	assert_int_equal(aborted.n, 1);
-	tt_scsi_set_abort_hook(NULL);
-	must(e, &e->nexus2, TT_PROUT_CLEAR, 0, K2, 0);
+	assert_int_equal(fe_rec.aborts, 1);
+	/* the issuing nexus is never aborted, even from a front end that aborts */
+	clear_ua(e, &n3);
+	must(e, &n3, TT_PROUT_REGISTER, 0, 0, K1);
+	must(e, &n3, TT_PROUT_PREEMPT_AND_ABORT, TT_PR_EA, K1, K2);
+	assert_int_equal(fe_rec.aborts, 1);
+	clear_ua(e, &e->nexus2);
+	must(e, &n3, TT_PROUT_CLEAR, 0, K1, 0);
+	tt_lun_nexus_del(e->lun, &n3);
 	env_free(e);
 }
 
@@ -656,7 +657,8 @@ static void test_all_tg_pt(void **state)
 {
 	struct env *e = env_new("ram:64M");
 	struct ttask *tt = ttask_new();
-	struct tt_scsi_port port2 = { .target_name = TEST_TARGET, .tpgt = 2, .rel_port_id = 2,
+	struct tt_scsi_port port2 = { .fe = &test_fe,
+				      .target_name = TEST_TARGET, .tpgt = 2, .rel_port_id = 2,
 				       .port_group_id = 1 };
 	struct tt_nexus other_port, no_all;
 
@@ -913,7 +915,7 @@ static void test_aptpl_round_trip(void **state)
 	uint32_t g = generation(e);
 	char *text = read_text(path);
 	assert_non_null(text);
-	assert_true(strncmp(text, "tether-pr 1\n", 12) == 0);
+	assert_true(strncmp(text, "tether-pr 2\n", 12) == 0);
 	assert_non_null(strstr(text, "iqn.2024-01.org.test:host1"));
 	env_free(e);
 
@@ -963,8 +965,12 @@ static void test_aptpl_round_trip(void **state)
 static void test_store_format_parse(void **state)
 {
 	struct tt_pr pr, back;
-	struct tt_pr_id id = { .name = "iqn.a:b", .isid = { 0x40, 0, 1, 2, 3, 4 }, .port = 7 };
-	struct tt_pr_id any = { .name = "iqn.c:d", .any_isid = true, .all_ports = true };
+	struct tt_pr_id id = { .proto = &tt_scsi_proto_iscsi, .name = "iqn.a:b",
+			       .isid = { 0x40, 0, 1, 2, 3, 4 }, .port = 7 };
+	struct tt_pr_id any = { .proto = &tt_scsi_proto_iscsi, .name = "iqn.c:d", .any_isid = true,
+				.all_ports = true };
+	struct tt_pr_id srp = { .proto = &tt_scsi_proto_srp,
+				.name = "fe800000000000000002c9030000abcd", .port = 2 };
 	char *text, *again;
 
 	(void)state;
@@ -974,13 +980,19 @@ static void test_store_format_parse(void **state)
 	tt_list_init(&back.regs);
 	pr.holder = tt_pr_reg_add(&pr, &id, K1);
 	tt_pr_reg_add(&pr, &any, K2);
+	tt_pr_reg_add(&pr, &srp, K3);
 	pr.type = TT_PR_EA_RO;
 	pr.generation = 42;
 	pr.aptpl = true;
 	text = tt_pr_store_format(&pr);
 	assert_non_null(text);
 	assert_int_equal(tt_pr_store_parse(&back, text), 0);
-	assert_int_equal(back.nregs, 2);
+	/* the protocol of each registration is written down */
+	assert_non_null(strstr(text, "tether-pr 2\n"));
+	assert_non_null(strstr(text, " iscsi iqn.a:b,i,0x400001020304\n"));
+	assert_non_null(strstr(text, " all 0 iscsi iqn.c:d\n"));
+	assert_non_null(strstr(text, " 2 0 srp 0xfe800000000000000002c9030000abcd\n"));
+	assert_int_equal(back.nregs, 3);
 	assert_int_equal(back.type, TT_PR_EA_RO);
 	assert_int_equal(back.generation, 42);
 	assert_true(back.aptpl);
@@ -988,6 +1000,14 @@ static void test_store_format_parse(void **state)
 	assert_true(back.holder->key == K1);
 	assert_int_equal(back.holder->id.port, 7);
 	assert_memory_equal(back.holder->id.isid, id.isid, 6);
+	assert_ptr_equal(back.holder->id.proto, &tt_scsi_proto_iscsi);
+	{
+		struct tt_pr_reg *last = tt_list_entry(back.regs.prev, struct tt_pr_reg, node);
+
+		assert_ptr_equal(last->id.proto, &tt_scsi_proto_srp);
+		assert_string_equal(last->id.name, srp.name);
+		assert_true(tt_pr_id_overlap(&last->id, &srp));
+	}
 	again = tt_pr_store_format(&back);
 	assert_string_equal(text, again);
 	free(again);
@@ -995,10 +1015,192 @@ static void test_store_format_parse(void **state)
 	/* damaged: unknown keyword, holder missing, bad magic */
 	assert_int_equal(tt_pr_store_parse(&back, "tether-pr 1\nfoo 1\n"), -EBADMSG);
 	assert_int_equal(tt_pr_store_parse(&back, "tether-pr 1\ntype 1\n"), -EBADMSG);
-	assert_int_equal(tt_pr_store_parse(&back, "tether-pr 2\n"), -EBADMSG);
+	assert_int_equal(tt_pr_store_parse(&back, "tether-pr 3\n"), -EBADMSG);
+	/* a protocol the core does not know, or a name its table refuses */
+	assert_int_equal(tt_pr_store_parse(&back, "tether-pr 2\nreg 1 1 0 fcp 0x1\n"), -EBADMSG);
+	assert_int_equal(tt_pr_store_parse(&back, "tether-pr 2\nreg 1 1 0 srp 0x12\n"), -EBADMSG);
+	/* version 1 fields in a version 2 file */
+	assert_int_equal(tt_pr_store_parse(&back, "tether-pr 2\nreg 1 1 any 0 iqn.a:b\n"),
+			 -EBADMSG);
 	assert_int_equal(back.nregs, 0);
 	free(text);
 	tt_pr_regs_clear(&pr);
+}
+
+/* --- other protocols, and state files of earlier versions ------------------------------------ */
+
+static const struct tt_scsi_frontend srp_fe = {
+	.name = "test-srp",
+	.proto = &tt_scsi_proto_srp,
+	.abort_nexus = fe_rec_abort,
+	.alua_changed = tt_scsi_fe_no_alua_changed,
+};
+
+#define SRP_INI1 "0xfe800000000000000002c9030000abcd"
+#define SRP_INI2 "fe800000000000000002C9030000ABCE"  /* without 0x, in upper case */
+
+static void srp_nexus_init(struct env *e, struct tt_nexus *n, uint64_t id, const char *name)
+{
+	env_nexus_init(e, n, id, name);
+	n->fe = &srp_fe;
+	n->initiator_port[0] = '\0';
+	memset(n->isid, 0, sizeof(n->isid));
+}
+
+static void test_srp_registrations(void **state)
+{
+	struct env *e = env_new("ram:64M");
+	struct ttask *tt = ttask_new();
+	struct tt_nexus s1, s2, look_alike;
+	uint8_t p[512] = { 0 };
+	const uint8_t *d;
+	size_t n = 28;
+
+	(void)state;
+	srp_nexus_init(e, &s1, 11, SRP_INI1);
+	srp_nexus_init(e, &s2, 12, SRP_INI2);
+	/* an iSCSI nexus whose name spells the SRP identifier is another initiator port */
+	env_nexus_init(e, &look_alike, 13, SRP_INI1);
+	tt_lun_nexus_add(e->lun, &s1);
+	tt_lun_nexus_add(e->lun, &s2);
+	tt_lun_nexus_add(e->lun, &look_alike);
+	clear_ua(e, &s1);
+	clear_ua(e, &s2);
+	clear_ua(e, &look_alike);
+
+	must(e, &s1, TT_PROUT_REGISTER, 0, 0, K1);
+	must(e, &s1, TT_PROUT_RESERVE, TT_PR_EA, K1, 0);
+	rw10(e, tt, &s1, true);
+	assert_good(tt);
+	rw10(e, tt, &look_alike, false);
+	assert_conflict(tt);
+	rw10(e, tt, &s2, false);
+	assert_conflict(tt);
+
+	/* an iSCSI nexus registers the SRP initiator port s2 by its TransportID (SPC-4 7.6.4.5) */
+	tt_put_be64(p + 8, K2);
+	p[20] = 0x08; /* SPEC_I_PT */
+	p[n] = 0x04;  /* SRP, format 00b */
+	assert_int_equal(tt_scsi_hex_decode(SRP_INI2, p + n + 8, 16), 0);
+	n += 24;
+	tt_put_be32(p + 24, (uint32_t)(n - 28));
+	prout_raw(e, tt, &e->nexus, TT_PROUT_REGISTER, 0, p, (uint32_t)n, (uint32_t)n);
+	assert_good(tt);
+	assert_int_equal(nkeys(e), 3);
+	/* s2 holds K2 now: it preempts s1, whose front end is asked to abort its tasks */
+	memset(&fe_rec, 0, sizeof(fe_rec));
+	must(e, &s2, TT_PROUT_PREEMPT_AND_ABORT, TT_PR_WE, K2, K1);
+	assert_int_equal(fe_rec.aborts, 1);
+	assert_true(fe_rec.abort_ids[0] == s1.id);
+	clear_ua(e, &s1);
+
+	/* READ FULL STATUS: the SRP registrant as a 24-byte SRP TransportID */
+	prin(e, tt, observer(e), TT_PRIN_READ_FULL_STATUS, 4096);
+	assert_good(tt);
+	/* the sender holds K2 too, with its iSCSI TransportID: the last descriptor is s2's */
+	d = NULL;
+	for (uint32_t off = 8; off < 8 + tt_get_be32(tt->data + 4);
+	     off += 24 + tt_get_be32(tt->data + off + 20))
+		d = tt->data + off;
+	assert_non_null(d);
+	assert_true(tt_get_be64(d) == K2);
+	assert_int_equal(d[12], 0x01); /* R_HOLDER */
+	assert_int_equal(tt_get_be32(d + 20), 24);
+	assert_int_equal(d[24], 0x04);
+	assert_memory_equal(d + 32, p + 28 + 8, 16);
+
+	/* a short SRP TransportID runs past the list */
+	tt_put_be32(p + 24, 20);
+	prout_raw(e, tt, &e->nexus2, TT_PROUT_REGISTER, 0, p, 48, 48);
+	assert_sense(tt, TT_SK_ILLEGAL_REQUEST, 0x1a, 0x00);
+
+	must(e, &s2, TT_PROUT_CLEAR, 0, K2, 0);
+	clear_ua(e, &e->nexus);
+	tt_lun_nexus_del(e->lun, &s1);
+	tt_lun_nexus_del(e->lun, &s2);
+	tt_lun_nexus_del(e->lun, &look_alike);
+	free(tt);
+	env_free(e);
+}
+
+/* A state file written before the protocol was recorded (version 1, iSCSI only) still loads:
+ * its registrations and reservation are back, and the next change rewrites it as version 2. */
+static void test_store_version_1_loads(void **state)
+{
+	char path[64];
+	struct tt_lun_opts opts = { 0 };
+	struct tt_nexus upper;
+	struct ttask *tt = ttask_new();
+	struct env *e;
+	uint64_t key;
+	FILE *f;
+
+	(void)state;
+	temp_path(path, sizeof(path));
+	opts.pr_file = path;
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("tether-pr 1\n"
+	      "generation 7\n"
+	      "aptpl 1\n"
+	      "type 5\n"
+	      "reg 1111111111111111 1 000000000001 1 iqn.2024-01.org.test:host1\n"
+	      "reg 3333333333333333 all any 0 iqn.2024-01.org.test:host3\n", f);
+	fclose(f);
+
+	e = env_new_opts("ram:64M", &opts);
+	clear_ua(e, &e->nexus);
+	clear_ua(e, &e->nexus2);
+	assert_int_equal(nkeys(e), 2);
+	assert_int_equal(generation(e), 7);
+	assert_int_equal(reservation(e, &key), TT_PR_WE_RO);
+	assert_true(key == K1);
+	/* the holder is host1's initiator port; iSCSI names compare without case */
+	env_nexus_init(e, &upper, 5, "IQN.2024-01.ORG.TEST:HOST1");
+	tt_lun_nexus_add(e->lun, &upper);
+	clear_ua(e, &upper);
+	rw10(e, tt, &upper, true);
+	assert_good(tt);
+	rw10(e, tt, &e->nexus2, true);
+	assert_conflict(tt);
+	/* host3 was registered for every ISID and every port */
+	{
+		struct tt_nexus h3;
+
+		env_nexus_init(e, &h3, 6, "iqn.2024-01.org.test:host3");
+		h3.isid[5] = 9;
+		snprintf(h3.initiator_port, sizeof(h3.initiator_port),
+			 "iqn.2024-01.org.test:host3,i,0x000000000009");
+		tt_lun_nexus_add(e->lun, &h3);
+		clear_ua(e, &h3);
+		rw10(e, tt, &h3, true);
+		assert_good(tt);
+		tt_lun_nexus_del(e->lun, &h3);
+	}
+
+	/* a change rewrites the file in the current format */
+	prout(e, tt, &e->nexus2, TT_PROUT_REGISTER, 0, 0, K2, PROUT_APTPL_BIT);
+	assert_good(tt);
+	char *text = read_text(path);
+	assert_non_null(text);
+	assert_true(strncmp(text, "tether-pr 2\n", 12) == 0);
+	assert_non_null(strstr(text, " 1 1 iscsi iqn.2024-01.org.test:host1,i,0x000000000001\n"));
+	assert_non_null(strstr(text, " all 0 iscsi iqn.2024-01.org.test:host3\n"));
+	tt_lun_nexus_del(e->lun, &upper);
+	env_free(e);
+
+	/* and that file loads again */
+	e = env_new_opts("ram:64M", &opts);
+	clear_ua(e, &e->nexus);
+	clear_ua(e, &e->nexus2);
+	assert_int_equal(nkeys(e), 3);
+	assert_int_equal(reservation(e, &key), TT_PR_WE_RO);
+	assert_true(key == K1);
+	must(e, &e->nexus, TT_PROUT_CLEAR, 0, K1, 0);
+	clear_ua(e, &e->nexus2);
+	env_free(e);
+	unlink(path);
+	free(tt);
 }
 
 int main(void)
@@ -1021,6 +1223,8 @@ int main(void)
 		cmocka_unit_test(test_spc2_with_persistent),
 		cmocka_unit_test(test_aptpl_round_trip),
 		cmocka_unit_test(test_store_format_parse),
+		cmocka_unit_test(test_srp_registrations),
+		cmocka_unit_test(test_store_version_1_loads),
 	};
 
 	return tt_run_group("pr_test", tests, NULL, NULL);

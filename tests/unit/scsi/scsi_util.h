@@ -22,6 +22,50 @@
 
 #define TEST_TARGET "iqn.2024-01.org.tether:disk1"
 
+/*
+ * Front ends of the tests, with the iSCSI identity: test_fe has no abort or ALUA op (the stubs),
+ * test_fe_rec records what the core asks of it in fe_rec.
+ */
+static struct {
+	int aborts;
+	struct tt_lun *abort_lun;
+	uint64_t abort_ids[8];
+	int alua_calls;
+	char alua_target[256];
+	const struct tt_nexus *alua_except;
+} fe_rec __attribute__((unused));
+
+static inline int fe_rec_abort(struct tt_lun *lun, uint64_t nexus_id)
+{
+	fe_rec.abort_lun = lun;
+	if (fe_rec.aborts < 8)
+		fe_rec.abort_ids[fe_rec.aborts] = nexus_id;
+	fe_rec.aborts++;
+	return 0;
+}
+
+static inline int fe_rec_alua(const char *target_name, const struct tt_nexus *except)
+{
+	fe_rec.alua_calls++;
+	snprintf(fe_rec.alua_target, sizeof(fe_rec.alua_target), "%s", target_name);
+	fe_rec.alua_except = except;
+	return 0;
+}
+
+static const struct tt_scsi_frontend test_fe __attribute__((unused)) = {
+	.name = "test",
+	.proto = &tt_scsi_proto_iscsi,
+	.abort_nexus = tt_scsi_fe_no_abort_nexus,
+	.alua_changed = tt_scsi_fe_no_alua_changed,
+};
+
+static const struct tt_scsi_frontend test_fe_rec __attribute__((unused)) = {
+	.name = "test-rec",
+	.proto = &tt_scsi_proto_iscsi,
+	.abort_nexus = fe_rec_abort,
+	.alua_changed = fe_rec_alua,
+};
+
 struct env {
 	struct tt_loop *loop;
 	struct tt_bdev *bdev;
@@ -44,6 +88,7 @@ static inline int env_list_luns(const struct tt_nexus *nexus, uint64_t *ids, int
 static inline void env_nexus_init(struct env *e, struct tt_nexus *n, uint64_t id, const char *name)
 {
 	memset(n, 0, sizeof(*n));
+	n->fe = &test_fe;
 	snprintf(n->initiator_name, sizeof(n->initiator_name), "%s", name);
 	snprintf(n->initiator_port, sizeof(n->initiator_port), "%s,i,0x000000000001", name);
 	n->tport = &e->port;
@@ -63,7 +108,7 @@ static inline struct env *env_new_opts(const char *spec, const struct tt_lun_opt
 	assert_int_equal(tt_loop_run_once(e->loop, 0), 0); /* makes it the thread's loop */
 	assert_int_equal(tt_bdev_open(spec, &e->bdev, err, sizeof(err)), 0);
 	assert_int_equal(tt_lun_create(TEST_TARGET, 0, e->bdev, opts, &e->lun), 0);
-	e->port = (struct tt_scsi_port){ .target_name = TEST_TARGET, .tpgt = 1, .rel_port_id = 1,
+	e->port = (struct tt_scsi_port){ .fe = &test_fe, .target_name = TEST_TARGET, .tpgt = 1, .rel_port_id = 1,
 					 .port_group_id = 1 };
 	env_nexus_init(e, &e->nexus, 1, "iqn.2024-01.org.test:host1");
 	env_nexus_init(e, &e->nexus2, 2, "iqn.2024-01.org.test:host2");

@@ -185,7 +185,8 @@ static void test_vpd_long_names(void **state)
 	char name[224];
 	struct tt_bdev *bdev;
 	struct tt_lun *lun;
-	struct tt_scsi_port port = { .tpgt = 7, .rel_port_id = 2, .port_group_id = 3 };
+	struct tt_scsi_port port = { .fe = &test_fe,
+				     .tpgt = 7, .rel_port_id = 2, .port_group_id = 3 };
 	uint8_t buf[1024], len;
 	const uint8_t *d;
 	char err[64];
