@@ -23,8 +23,12 @@
 struct fx_env fx;
 uint64_t fx_seq;
 static struct tt_list conns = TT_LIST_INIT(conns);
+/* PDUs taken by the test (fx_pop) and not yet freed: the teardown frees them when a test fails
+ * while it holds one, so that the next tests start clean */
+static struct tt_list held = TT_LIST_INIT(held);
 static uint64_t next_id = 1;
 static unsigned bad_pdus; /* PDUs queued that no transport could send */
+static unsigned base_conns; /* connections of the core left over by a failed test */
 
 static struct fx_conn *fc_of(struct tt_xconn *xc) { return tt_container_of(xc, struct fx_conn, xc); }
 
@@ -321,7 +325,7 @@ struct tt_pdu *fx_pop(struct fx_conn *fc)
 	if (!n)
 		return NULL;
 	fc->ntx--;
-	tt_list_init(n);
+	tt_list_add_tail(&held, n);
 	return tt_list_entry(n, struct tt_pdu, node);
 }
 
@@ -340,6 +344,7 @@ struct tt_pdu *fx_pop_op(struct fx_conn *fc, uint8_t op)
 
 void fx_free(struct tt_pdu *pdu)
 {
+	tt_list_del(&pdu->node);
 	tt_pdu_free(pdu);
 	fx_pump();
 }
@@ -382,6 +387,7 @@ int fx_setup(void **state)
 	memset(&fx, 0, sizeof(fx));
 	fx_seq = 0;
 	bad_pdus = 0;
+	base_conns = tt_iscsi_conn_count();
 	fx.port = fx_free_port();
 	snprintf(addr, sizeof(addr), "127.0.0.1:%u", fx.port);
 	if (!fx.port || tt_target_create(FX_TARGET, NULL, &fx.target, err, sizeof(err)) ||
@@ -401,6 +407,8 @@ int fx_teardown(void **state)
 	int rc = 0;
 
 	(void)state;
+	while ((n = tt_list_pop(&held)))
+		tt_pdu_free(tt_list_entry(n, struct tt_pdu, node));
 	/* the peers go: every connection must then be released */
 	tt_list_for_each(n, &conns) {
 		struct fx_conn *fc = tt_list_entry(n, struct fx_conn, node);
@@ -414,16 +422,17 @@ int fx_teardown(void **state)
 	tt_list_for_each_safe(n, tmp, &conns) {
 		struct fx_conn *fc = tt_list_entry(n, struct fx_conn, node);
 
+		tt_list_del(&fc->node);
 		if (!fc->released) {
+			/* left allocated: the core may still point to it */
 			print_error("conn %llu was never released\n", (unsigned long long)fc->xc.id);
 			rc = -1;
-			continue; /* the core may still point to it */
+			continue;
 		}
-		tt_list_del(&fc->node);
 		free(fc);
 	}
-	if (tt_iscsi_conn_count() != 0) {
-		print_error("%u connection(s) of the core left\n", tt_iscsi_conn_count());
+	if (tt_iscsi_conn_count() != base_conns) {
+		print_error("%u connection(s) of the core left\n", tt_iscsi_conn_count() - base_conns);
 		rc = -1;
 	}
 	if (bad_pdus) {

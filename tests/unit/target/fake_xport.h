@@ -17,7 +17,8 @@
  *
  * Each test runs with a fresh fixture (fx_setup/fx_teardown): target FX_TARGET with TPG tag
  * FX_TPGT on a portal at 127.0.0.1 (a real listener that nobody connects to) and LUN 0 on
- * "ram:1M". The teardown closes what is left and checks that every connection was released.
+ * "ram:1M". The teardown frees the PDUs a failed test still held, closes what is left and checks
+ * that every connection was released.
  */
 #ifndef TT_TESTS_FAKE_XPORT_H
 #define TT_TESTS_FAKE_XPORT_H
