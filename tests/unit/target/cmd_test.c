@@ -302,6 +302,11 @@ static void test_immediate_data(void **state)
 	fx_free(pdu);
 	assert_int_equal(fc->ntx, 0);
 	assert_int_equal(((struct tt_conn *)fc->xc.upper)->ntasks, 0);
+	/* its CmdSN was not taken (RFC 7143 §11.17.1): a command with it plugs the gap */
+	pdu = fx_tur(fc, 0x63);
+	assert_int_equal(((const struct tt_bhs_scsi_rsp *)pdu->raw)->status, TT_SAM_GOOD);
+	assert_int_equal(fx_exp_cmd_sn(pdu), fc->cmd_sn);
+	fx_free(pdu);
 }
 
 int main(void)
