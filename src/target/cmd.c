@@ -326,6 +326,18 @@ static void task_fail_check(struct tt_task *task, uint8_t key, uint8_t asc, uint
 
 /* ---- receiving commands ---- */
 
+/* The SAM task attribute of an iSCSI ATTR field (RFC 7143 §11.3.1.2: 0 untagged, 1 simple,
+ * 2 ordered, 3 head of queue, 4 ACA; untagged and reserved values count as simple). */
+static enum tt_task_attr task_attr(unsigned attr)
+{
+	switch (attr) {
+	case 2: return TT_TASK_ORDERED;
+	case 3: return TT_TASK_HEAD_OF_QUEUE;
+	case 4: return TT_TASK_ACA;
+	default: return TT_TASK_SIMPLE;
+	}
+}
+
 static int task_create(struct tt_conn *conn, struct tt_pdu *pdu, struct tt_task **out)
 {
 	const struct tt_bhs_scsi_cmd *c = (const struct tt_bhs_scsi_cmd *)pdu->raw;
@@ -354,7 +366,7 @@ static int task_create(struct tt_conn *conn, struct tt_pdu *pdu, struct tt_task 
 	task->scsi.lun_id = tt_lun_from_wire(c->lun);
 	task->scsi.nexus = &conn->sess->nexus;
 	task->scsi.tag = task->x.itt;
-	task->scsi.attr = (enum tt_task_attr)(c->flags & TT_CMD_ATTR_MASK);
+	task->scsi.attr = task_attr(c->flags & TT_CMD_ATTR_MASK);
 	task->scsi.dir_read = c->flags & TT_CMD_READ;
 	task->scsi.dir_write = c->flags & TT_CMD_WRITE;
 	task->scsi.edtl = edtl;
