@@ -151,7 +151,17 @@ static int read_response(int fd, int timeout_ms, char **out)
  * Calls @method with @params (stolen; NULL for none). On success *result is the "result" member
  * (a new reference). On failure prints the problem and returns 1.
  */
+static int rpc_call_data(struct ctx *c, const char *method, json_t *params, json_t **result,
+			 void (*on_error)(json_t *err));
+
 static int rpc_call(struct ctx *c, const char *method, json_t *params, json_t **result)
+{
+	return rpc_call_data(c, method, params, result, NULL);
+}
+
+/* rpc_call, and @on_error (may be NULL) sees the error object before its message is printed. */
+static int rpc_call_data(struct ctx *c, const char *method, json_t *params, json_t **result,
+			 void (*on_error)(json_t *err))
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	json_t *req, *resp, *err;
@@ -207,6 +217,8 @@ static int rpc_call(struct ctx *c, const char *method, json_t *params, json_t **
 		json_t *data = json_object_get(err, "data");
 		const char *en = json_string_value(json_object_get(data, "errno"));
 
+		if (on_error && !c->json)
+			on_error(err);
 		if (c->json) {
 			char *s = json_dumps(err, JSON_INDENT(2));
 
@@ -700,6 +712,63 @@ static int c_save(struct ctx *c)
 	return 0;
 }
 
+static void print_lines(FILE *f, json_t *list, const char *prefix)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(list, i, v)
+		fprintf(f, "%s%s\n", prefix, json_string_value(v) ? json_string_value(v) : "");
+}
+
+/* A run that stopped midway: what was done (stdout) and what was not (stderr). */
+static void print_apply_failure(json_t *err)
+{
+	json_t *data = json_object_get(err, "data");
+
+	print_lines(stdout, json_object_get(data, "done"), "");
+	print_lines(stderr, json_object_get(data, "not_done"), "not done: ");
+}
+
+/*
+ * Sends FILE (the configuration file's schema) to config_apply: prints the changes made (or, with
+ * --dry-run, the ones that would be), one per line, or "nothing to do".
+ */
+static int c_apply(struct ctx *c)
+{
+	const char *path = c->a.pos[0];
+	bool dry = opt(c, "dry-run") != NULL;
+	json_t *cfg, *params, *result;
+	json_error_t jerr;
+	int rc;
+
+	if (strcmp(path, "-") == 0)
+		cfg = json_loadf(stdin, JSON_REJECT_DUPLICATES, &jerr);
+	else
+		cfg = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	if (!cfg) {
+		if (jerr.line > 0)
+			return error("%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
+		return error("%s: %s", path, jerr.text);
+	}
+	params = json_pack("{so sb}", "config", cfg, "dry_run", dry);
+	rc = rpc_call_data(c, "config_apply", params, &result, print_apply_failure);
+	if (rc)
+		return rc;
+	if (c->json) {
+		print_json(result);
+	} else {
+		json_t *list = json_object_get(result, dry ? "changes" : "done");
+
+		if (json_array_size(list) == 0)
+			printf("nothing to do\n");
+		else
+			print_lines(stdout, list, "");
+	}
+	json_decref(result);
+	return 0;
+}
+
 static int c_log(struct ctx *c)
 {
 	json_t *p = json_object(), *debug = NULL, *nodebug = NULL;
@@ -777,6 +846,7 @@ static const struct cmd commands[] = {
 	{ "acl", "remove", 2, 2, "", "acl remove TARGET INITIATOR", c_acl_remove },
 	{ "session", "list", 0, 0, "", "session list", c_session_list },
 	{ "save", NULL, 1, 1, "", "save FILE|-", c_save },
+	{ "apply", NULL, 1, 1, "dry-run", "apply [--dry-run] FILE|-", c_apply },
 	{ "log", NULL, 0, 0, "level=,debug=,no-debug=",
 	  "log [--level err|warn|notice|info|debug] [--debug COMP]... [--no-debug COMP]...", c_log },
 	{ "shutdown", NULL, 0, 0, "", "shutdown", c_shutdown },

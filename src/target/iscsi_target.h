@@ -272,6 +272,9 @@ int tt_iscsi_target_init(void);
 void tt_iscsi_target_fini(void);
 /* Ends every session of @t (target or LUN removal): Async logout request first when @graceful. */
 void tt_target_end_sessions(struct tt_target *t, bool graceful, const char *why);
+/* Likewise for the sessions of @t whose initiator is @initiator only. */
+void tt_target_end_initiator_sessions(struct tt_target *t, const char *initiator, bool graceful,
+				      const char *why);
 /*
  * Shutdown: with @graceful, asks every initiator to log out (Async Message), waits for sessions
  * to end (at most @timeout_ms), then ends whatever is left; calls @done on loop 0 when no

@@ -569,9 +569,9 @@ const char *tt_model_state_dir(void)
  * target (':' becomes '_', which iSCSI names never hold, so two targets never share a file), else
  * none. 0 or -ENOMEM.
  */
-static int pr_file_name(const struct tt_target *t, uint64_t id, const char *given, char **out)
+static int pr_file_name(const char *tname, uint64_t id, const char *given, char **out)
 {
-	char name[sizeof(t->name)];
+	char name[TT_ISCSI_NAME_MAX + 1];
 	size_t i;
 
 	*out = NULL;
@@ -581,8 +581,8 @@ static int pr_file_name(const struct tt_target *t, uint64_t id, const char *give
 	}
 	if (!state_dir)
 		return 0;
-	for (i = 0; t->name[i] && i + 1 < sizeof(name); i++) {
-		char c = t->name[i];
+	for (i = 0; tname[i] && i + 1 < sizeof(name); i++) {
+		char c = tname[i];
 
 		name[i] = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.'
 			  ? c : '_';
@@ -596,7 +596,7 @@ static int pr_file_name(const struct tt_target *t, uint64_t id, const char *give
 }
 
 /* Copies an inquiry string of @opts into the map entry (the caller's memory goes away). */
-static int copy_opt(struct tt_target *t, uint64_t id, const char *what, const char *src,
+static int copy_opt(const char *tname, uint64_t id, const char *what, const char *src,
 		    char *dst, size_t size, const char **ptr, char *err, size_t errlen)
 {
 	*ptr = NULL;
@@ -604,7 +604,7 @@ static int copy_opt(struct tt_target *t, uint64_t id, const char *what, const ch
 		return 0;
 	if (strlen(src) >= size) {
 		tt_errmsg(err, errlen, 0, "target %s: LUN %llu: %s '%s' is longer than %zu characters",
-		       t->name, (unsigned long long)id, what, src, size - 1);
+		       tname, (unsigned long long)id, what, src, size - 1);
 		return -EINVAL;
 	}
 	snprintf(dst, size, "%s", src);
@@ -668,67 +668,63 @@ static int lun_spec_split(const char *spec, char *out, size_t outlen, uint32_t *
 	return 0;
 }
 
-int tt_target_lun_add(struct tt_target *t, uint64_t id, const char *backend,
-		      const struct tt_lun_opts *opts, char *err, size_t errlen)
+int tt_target_lun_prepare(const char *tname, uint64_t id, const char *backend,
+			  const struct tt_lun_opts *opts, struct tt_target_lun **out,
+			  char *err, size_t errlen)
 {
 	struct tt_target_lun *tl;
 	struct tt_bdev *bdev = NULL;
-	struct tt_list *pos;
 	char berr[256] = "", bspec[sizeof(tl->backend)];
 	uint32_t pbs;
 	uint64_t sanitize_rate;
 	int rc;
 
+	*out = NULL;
 	if (id > TT_SCSI_LUN_MAX) {
-		tt_errmsg(err, errlen, 0, "target %s: LUN %llu is out of range (0..%u)", t->name,
+		tt_errmsg(err, errlen, 0, "target %s: LUN %llu is out of range (0..%u)", tname,
 		       (unsigned long long)id, TT_SCSI_LUN_MAX);
 		return -EINVAL;
 	}
-	if (lun_find(t, id)) {
-		tt_errmsg(err, errlen, 0, "target %s: LUN %llu already exists", t->name,
-		       (unsigned long long)id);
-		return -EEXIST;
-	}
 	if (!backend || !*backend) {
-		tt_errmsg(err, errlen, 0, "target %s: LUN %llu: no backend given", t->name,
+		tt_errmsg(err, errlen, 0, "target %s: LUN %llu: no backend given", tname,
 		       (unsigned long long)id);
 		return -EINVAL;
 	}
 	tl = calloc(1, sizeof(*tl));
 	if (!tl) {
-		tt_errmsg(err, errlen, 0, "target %s: LUN %llu: out of memory", t->name,
+		tt_errmsg(err, errlen, 0, "target %s: LUN %llu: out of memory", tname,
 		       (unsigned long long)id);
 		return -ENOMEM;
 	}
 	if (strlen(backend) >= sizeof(tl->backend)) {
 		tt_errmsg(err, errlen, 0, "target %s: LUN %llu: backend spec is longer than %zu bytes",
-		       t->name, (unsigned long long)id, sizeof(tl->backend) - 1);
+		       tname, (unsigned long long)id, sizeof(tl->backend) - 1);
 		rc = -ENAMETOOLONG;
 		goto fail;
 	}
 	if (opts) {
 		tl->opts = *opts;
-		rc = copy_opt(t, id, "vendor", opts->vendor, tl->vendor, sizeof(tl->vendor),
+		rc = copy_opt(tname, id, "vendor", opts->vendor, tl->vendor, sizeof(tl->vendor),
 			      &tl->opts.vendor, err, errlen);
 		if (!rc)
-			rc = copy_opt(t, id, "product", opts->product, tl->product,
+			rc = copy_opt(tname, id, "product", opts->product, tl->product,
 				      sizeof(tl->product), &tl->opts.product, err, errlen);
 		if (!rc)
-			rc = copy_opt(t, id, "serial", opts->serial, tl->serial, sizeof(tl->serial),
+			rc = copy_opt(tname, id, "serial", opts->serial, tl->serial, sizeof(tl->serial),
 				      &tl->opts.serial, err, errlen);
 		if (rc)
 			goto fail;
 		/* the revision is kept by the LUN itself (below) */
 		if (opts->revision && strlen(opts->revision) > 4) {
 			tt_errmsg(err, errlen, 0, "target %s: LUN %llu: revision '%s' is longer than 4 "
-			       "characters", t->name, (unsigned long long)id, opts->revision);
+			       "characters", tname, (unsigned long long)id, opts->revision);
 			rc = -EINVAL;
 			goto fail;
 		}
 	}
-	rc = pr_file_name(t, id, opts ? opts->pr_file : NULL, &tl->pr_file);
+	rc = pr_file_name(tname, id, opts ? opts->pr_file : NULL, &tl->pr_file);
 	if (rc) {
-		tt_errmsg(err, errlen, 0, "target %s: LUN %llu: out of memory", t->name,
+		tt_errmsg(err, errlen, 0, "target %s: LUN %llu: out of memory", tname,
 		       (unsigned long long)id);
 		goto fail;
 	}
@@ -736,7 +732,7 @@ int tt_target_lun_add(struct tt_target *t, uint64_t id, const char *backend,
 	rc = lun_spec_split(backend, bspec, sizeof(bspec), &pbs, &sanitize_rate);
 	if (rc < 0) {
 		tt_errmsg(err, errlen, 0, "target %s: LUN %llu: bad pbs= (a power of two, 512 to 1M) "
-		       "or sanitize_rate= (bytes per second) in '%s'", t->name, (unsigned long long)id,
+		       "or sanitize_rate= (bytes per second) in '%s'", tname, (unsigned long long)id,
 		       backend);
 		goto fail;
 	}
@@ -746,36 +742,77 @@ int tt_target_lun_add(struct tt_target *t, uint64_t id, const char *backend,
 		tl->opts.sanitize_rate = sanitize_rate;
 	rc = tt_bdev_open(bspec, &bdev, berr, sizeof(berr));
 	if (rc < 0) {
-		tt_errmsg(err, errlen, 0, "target %s: LUN %llu: %s", t->name, (unsigned long long)id,
+		tt_errmsg(err, errlen, 0, "target %s: LUN %llu: %s", tname, (unsigned long long)id,
 		       berr[0] ? berr : strerror(-rc));
 		goto fail;
 	}
-	rc = tt_lun_create(t->name, id, bdev, &tl->opts, &tl->lun);
+	rc = tt_lun_create(tname, id, bdev, &tl->opts, &tl->lun);
 	tt_bdev_put(bdev); /* the LUN holds its own reference */
 	/* keep the revision where it lives as long as the entry: in the LUN */
 	tl->opts.revision = rc == 0 && opts && opts->revision ? tl->lun->revision : NULL;
 	if (rc < 0) {
 		tt_errmsg(err, errlen, 0, "target %s: LUN %llu: cannot create the logical unit on %s: %s",
-		       t->name, (unsigned long long)id, backend, strerror(-rc));
+		       tname, (unsigned long long)id, backend, strerror(-rc));
 		goto fail;
 	}
 	tl->id = id;
 	snprintf(tl->backend, sizeof(tl->backend), "%s", backend);
 	tt_list_init(&tl->node);
+	*out = tl;
+	return 0;
+fail:
+	lun_entry_free(tl);
+	return rc;
+}
 
+void tt_target_lun_discard(struct tt_target_lun *tl)
+{
+	if (!tl)
+		return;
+	tt_lun_put(tl->lun);
+	lun_entry_free(tl);
+}
+
+int tt_target_lun_insert(struct tt_target *t, struct tt_target_lun *tl, char *err, size_t errlen)
+{
+	struct tt_list *pos;
+	uint64_t id = tl->id;
+
+	if (lun_find(t, id)) {
+		tt_errmsg(err, errlen, 0, "target %s: LUN %llu already exists", t->name,
+		       (unsigned long long)id);
+		return -EEXIST;
+	}
 	for (pos = t->luns.next; pos != &t->luns; pos = pos->next)
 		if (tt_list_entry(pos, struct tt_target_lun, node)->id > id)
 			break;
 	tt_model_lock();
 	tt_list__add(&tl->node, pos->prev, pos);
 	tt_model_unlock();
-	tt_info("target", "target %s: LUN %llu on %s", t->name, (unsigned long long)id, backend);
+	tt_info("target", "target %s: LUN %llu on %s", t->name, (unsigned long long)id, tl->backend);
 	if (tl->pr_file)
 		tt_info("target", "target %s: LUN %llu: persistent reservations with APTPL kept in %s",
 			t->name, (unsigned long long)id, tl->pr_file);
 	return 0;
-fail:
-	lun_entry_free(tl);
+}
+
+int tt_target_lun_add(struct tt_target *t, uint64_t id, const char *backend,
+		      const struct tt_lun_opts *opts, char *err, size_t errlen)
+{
+	struct tt_target_lun *tl;
+	int rc;
+
+	if (lun_find(t, id)) {
+		tt_errmsg(err, errlen, 0, "target %s: LUN %llu already exists", t->name,
+		       (unsigned long long)id);
+		return -EEXIST;
+	}
+	rc = tt_target_lun_prepare(t->name, id, backend, opts, &tl, err, errlen);
+	if (rc)
+		return rc;
+	rc = tt_target_lun_insert(t, tl, err, errlen);
+	if (rc)
+		tt_target_lun_discard(tl);
 	return rc;
 }
 

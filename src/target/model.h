@@ -149,6 +149,17 @@ const char *tt_model_state_dir(void); /* NULL when none */
 int tt_target_lun_add(struct tt_target *t, uint64_t id, const char *backend,
 		      const struct tt_lun_opts *opts, char *err, size_t errlen);
 int tt_target_lun_remove(struct tt_target *t, uint64_t id, char *err, size_t errlen);
+/*
+ * tt_target_lun_add in two steps, so that a backend is opened before anything else changes:
+ * prepare opens @backend and builds the map entry of LUN @id for the target named @target_name
+ * (which need not exist yet) without touching the model; insert maps it into @t (-EEXIST when
+ * the id is taken; the entry is still the caller's then); discard frees an entry not inserted.
+ */
+int tt_target_lun_prepare(const char *target_name, uint64_t id, const char *backend,
+			  const struct tt_lun_opts *opts, struct tt_target_lun **out,
+			  char *err, size_t errlen);
+int tt_target_lun_insert(struct tt_target *t, struct tt_target_lun *tl, char *err, size_t errlen);
+void tt_target_lun_discard(struct tt_target_lun *tl);
 /* Takes a reference on the LUN (NULL if absent); caller holds tt_model_lock. */
 struct tt_lun *tt_target_lun_get(struct tt_target *t, uint64_t id);
 

@@ -55,16 +55,21 @@ static struct {
 
 /* --- JSON-RPC envelope ----------------------------------------------------------------------- */
 
-static json_t *make_error(json_t *id, int code, const char *message, int errnum)
+static json_t *make_error(json_t *id, int code, const char *message, int errnum, json_t *more)
 {
 	json_t *err = json_pack("{si ss}", "code", code, "message", message);
+	json_t *data = more;
 
 	if (errnum > 0) {
 		const char *name = strerrorname_np(errnum);
 
-		json_object_set_new(err, "data", json_pack("{ss si}", "errno", name ? name : "?",
-							   "errnum", errnum));
+		if (!data)
+			data = json_object();
+		json_object_set_new(data, "errno", json_string(name ? name : "?"));
+		json_object_set_new(data, "errnum", json_integer(errnum));
 	}
+	if (data)
+		json_object_set_new(err, "data", data);
 	return json_pack("{ss so sO}", "jsonrpc", "2.0", "error", err, "id", id ? id : json_null());
 }
 
@@ -82,12 +87,12 @@ static json_t *handle_one(json_t *req)
 
 	if (!json_is_object(req))
 		return make_error(NULL, TT_RPC_INVALID_REQUEST,
-				  "invalid request: expected a JSON object", 0);
+				  "invalid request: expected a JSON object", 0, NULL);
 	id = json_object_get(req, "id");
 	notification = id == NULL;
 	if (id && !json_is_string(id) && !json_is_integer(id) && !json_is_null(id))
 		return make_error(NULL, TT_RPC_INVALID_REQUEST,
-				  "invalid request: \"id\" must be a string, an integer or null", 0);
+				  "invalid request: \"id\" must be a string, an integer or null", 0, NULL);
 	json_object_foreach(req, key, val) {
 		bool known = false;
 
@@ -96,17 +101,17 @@ static json_t *handle_one(json_t *req)
 		if (!known) {
 			snprintf(e.message, sizeof(e.message),
 				 "invalid request: unknown member \"%s\"", key);
-			return make_error(id, TT_RPC_INVALID_REQUEST, e.message, 0);
+			return make_error(id, TT_RPC_INVALID_REQUEST, e.message, 0, NULL);
 		}
 	}
 	jv = json_object_get(req, "jsonrpc");
 	if (!json_is_string(jv) || strcmp(json_string_value(jv), "2.0") != 0)
 		return make_error(id, TT_RPC_INVALID_REQUEST,
-				  "invalid request: \"jsonrpc\" must be \"2.0\"", 0);
+				  "invalid request: \"jsonrpc\" must be \"2.0\"", 0, NULL);
 	meth = json_object_get(req, "method");
 	if (!json_is_string(meth))
 		return make_error(id, TT_RPC_INVALID_REQUEST,
-				  "invalid request: \"method\" must be a string", 0);
+				  "invalid request: \"method\" must be a string", 0, NULL);
 	params = json_object_get(req, "params");
 	if (params && json_is_null(params))
 		params = NULL;
@@ -114,7 +119,7 @@ static json_t *handle_one(json_t *req)
 		if (notification)
 			return NULL;
 		return make_error(id, TT_RPC_INVALID_PARAMS,
-				  "invalid params: \"params\" must be an object (params by name)", 0);
+				  "invalid params: \"params\" must be an object (params by name)", 0, NULL);
 	}
 	fn = tt_rpc_method_find(json_string_value(meth));
 	if (!fn) {
@@ -122,7 +127,7 @@ static json_t *handle_one(json_t *req)
 			return NULL;
 		snprintf(e.message, sizeof(e.message), "method not found: \"%s\"",
 			 json_string_value(meth));
-		return make_error(id, TT_RPC_METHOD_NOT_FOUND, e.message, 0);
+		return make_error(id, TT_RPC_METHOD_NOT_FOUND, e.message, 0, NULL);
 	}
 	if (!params)
 		params = json_object();
@@ -139,9 +144,12 @@ static json_t *handle_one(json_t *req)
 		if (e.code == TT_RPC_FAILED && !e.errnum)
 			e.errnum = -rc;
 		tt_info("rpc", "%s: %s", json_string_value(meth), e.message);
-		if (notification)
+		if (notification) {
+			json_decref(e.data);
 			return NULL;
-		return make_error(id, e.code, e.message, e.code == TT_RPC_FAILED ? e.errnum : 0);
+		}
+		return make_error(id, e.code, e.message, e.code == TT_RPC_FAILED ? e.errnum : 0,
+				  json_is_object(e.data) ? e.data : NULL);
 	}
 	if (notification) {
 		json_decref(result);
@@ -159,7 +167,7 @@ json_t *tt_rpc_handle(json_t *request)
 	if (!json_is_array(request))
 		return handle_one(request);
 	if (json_array_size(request) == 0)
-		return make_error(NULL, TT_RPC_INVALID_REQUEST, "invalid request: empty batch", 0);
+		return make_error(NULL, TT_RPC_INVALID_REQUEST, "invalid request: empty batch", 0, NULL);
 	responses = json_array();
 	json_array_foreach(request, i, elem) {
 		json_t *r = handle_one(elem);
@@ -261,7 +269,7 @@ static void handle_line(struct rpc_client *c, const char *line, size_t len)
 		char msg[256];
 
 		snprintf(msg, sizeof(msg), "parse error: %s (column %d)", jerr.text, jerr.column);
-		resp = make_error(NULL, TT_RPC_PARSE_ERROR, msg, 0);
+		resp = make_error(NULL, TT_RPC_PARSE_ERROR, msg, 0, NULL);
 	} else {
 		resp = tt_rpc_handle(req);
 		json_decref(req);
@@ -307,7 +315,7 @@ too_large: {
 
 		snprintf(msg, sizeof(msg), "invalid request: longer than %u bytes; closing",
 			 TT_RPC_REQUEST_MAX);
-		resp = make_error(NULL, TT_RPC_INVALID_REQUEST, msg, 0);
+		resp = make_error(NULL, TT_RPC_INVALID_REQUEST, msg, 0, NULL);
 		send_json(c, resp);
 		json_decref(resp);
 		tt_warn("rpc", "client %u: request longer than %u bytes; closing", c->id,

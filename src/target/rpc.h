@@ -47,6 +47,7 @@ struct tt_rpc_error {
 	int code;            /* TT_RPC_* */
 	int errnum;          /* TT_RPC_FAILED: the positive errno, or 0 */
 	char message[1024];
+	json_t *data;        /* optional: members added to the error's "data" (stolen) */
 };
 
 /* Returns 0 with *result set (a new reference), or -errno with @e filled. */

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "target/apply.h"
 #include "target/config.h"
 #include "target/model.h"
 
@@ -577,6 +578,82 @@ static int m_config_dump(json_t *params, json_t **result, struct tt_rpc_error *e
 	return 0;
 }
 
+static json_t *step_lines(const struct tt_apply_plan *plan, const bool *done, bool want)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < plan->n; i++)
+		if (!done || done[i] == want)
+			json_array_append_new(a, json_string(plan->steps[i].text));
+	return a;
+}
+
+/*
+ * The whole configuration in "config" (the file's schema): plans the changes from the running
+ * model to it and, unless "dry_run", makes them. A file that does not parse or asks for what
+ * cannot change at run time is -32602 and changes nothing; a step that fails midway is -32000
+ * with data.done and data.not_done (the plan's lines).
+ */
+static int m_config_apply(json_t *params, json_t **result, struct tt_rpc_error *e)
+{
+	static const char *const keys[] = { "config", "dry_run", NULL };
+	struct tt_config *want = NULL, *cur = NULL;
+	struct tt_apply_plan plan = { 0 };
+	json_t *cfg = json_object_get(params, "config"), *dry = json_object_get(params, "dry_run");
+	char err[1024] = "";
+	bool *done = NULL;
+	int rc;
+
+	if ((rc = check_params(params, keys, e)))
+		return rc;
+	if (!cfg)
+		return invalid(e, "missing param \"config\"");
+	if (dry && !json_is_boolean(dry))
+		return invalid(e, "param \"dry_run\" must be true or false");
+	if (tt_config_parse(cfg, &want, err, sizeof(err)))
+		return invalid(e, "%s", err);
+	if ((rc = tt_apply_current(&cur, err, sizeof(err)))) {
+		tt_config_free(want);
+		return failed(e, rc, err);
+	}
+	rc = tt_apply_plan(cur, want, &plan, err, sizeof(err));
+	tt_config_free(cur);
+	if (rc) {
+		tt_config_free(want);
+		return rc == -EINVAL ? invalid(e, "%s", err) : failed(e, rc, err);
+	}
+	if (json_is_true(dry)) {
+		*result = json_pack("{sb so so}", "dry_run", 1, "changes", step_lines(&plan, NULL, true),
+				    "done", json_array());
+		goto out;
+	}
+	done = calloc(plan.n + 1, sizeof(*done));
+	if (!done) {
+		rc = failed(e, -ENOMEM, "");
+		goto out;
+	}
+	rc = tt_apply_run(&plan, done, err, sizeof(err));
+	if (rc) {
+		size_t ndone = 0;
+
+		for (size_t i = 0; i < plan.n; i++)
+			ndone += done[i];
+		e->data = json_pack("{so so}", "done", step_lines(&plan, done, true),
+				    "not_done", step_lines(&plan, done, false));
+		snprintf(err + strlen(err), sizeof(err) - strlen(err),
+			 " (%zu of %zu changes made)", ndone, plan.n);
+		failed(e, rc, err);
+		goto out;
+	}
+	*result = json_pack("{sb so so}", "dry_run", 0, "changes", step_lines(&plan, NULL, true),
+			    "done", step_lines(&plan, done, true));
+out:
+	free(done);
+	tt_apply_plan_free(&plan);
+	tt_config_free(want);
+	return rc;
+}
+
 static int debug_list(json_t *params, const char *name, struct tt_rpc_error *e)
 {
 	json_t *v = json_object_get(params, name), *c;
@@ -673,6 +750,7 @@ static const struct {
 	{ "acl_remove", m_acl_remove },
 	{ "session_list", m_session_list },
 	{ "config_dump", m_config_dump },
+	{ "config_apply", m_config_apply },
 	{ "log_set", m_log_set },
 	{ "shutdown", m_shutdown },
 	{ "rpc_methods", m_rpc_methods },

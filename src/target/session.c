@@ -502,6 +502,21 @@ void tt_target_end_sessions(struct tt_target *t, bool graceful, const char *why)
 	tt_model_unlock();
 }
 
+void tt_target_end_initiator_sessions(struct tt_target *t, const char *initiator, bool graceful,
+				      const char *why)
+{
+	struct tt_list *pos;
+
+	tt_model_lock();
+	tt_list_for_each(pos, &t->sessions) {
+		struct tt_session *s = tt_list_entry(pos, struct tt_session, model_node);
+
+		if (strcmp(s->initiator, initiator) == 0)
+			send_end(s, graceful, why);
+	}
+	tt_model_unlock();
+}
+
 static struct {
 	struct tt_timer poll;
 	uint64_t deadline_ns;
