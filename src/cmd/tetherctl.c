@@ -159,7 +159,7 @@ static int rpc_call(struct ctx *c, const char *method, json_t *params, json_t **
 	return rpc_call_data(c, method, params, result, NULL);
 }
 
-/* rpc_call, and @on_error (may be NULL) sees the error object before its message is printed. */
+/* rpc_call, and @on_error (may be NULL) sees the error object after its message is printed. */
 static int rpc_call_data(struct ctx *c, const char *method, json_t *params, json_t **result,
 			 void (*on_error)(json_t *err))
 {
@@ -217,8 +217,6 @@ static int rpc_call_data(struct ctx *c, const char *method, json_t *params, json
 		json_t *data = json_object_get(err, "data");
 		const char *en = json_string_value(json_object_get(data, "errno"));
 
-		if (on_error && !c->json)
-			on_error(err);
 		if (c->json) {
 			char *s = json_dumps(err, JSON_INDENT(2));
 
@@ -228,6 +226,8 @@ static int rpc_call_data(struct ctx *c, const char *method, json_t *params, json
 		rc = error("%s: %s%s%s%s", method,
 			   json_string_value(json_object_get(err, "message")) ?: "error",
 			   en ? " (" : "", en ? en : "", en ? ")" : "");
+		if (on_error && !c->json)
+			on_error(err);
 		json_decref(resp);
 		return rc;
 	}

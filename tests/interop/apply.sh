@@ -6,7 +6,8 @@
 #   LUN of B leaves target A's session alone (no I/O error, same session id), makes C
 #   reachable, puts B's new secret in force and takes B's LUN away; the same file again, and
 #   the output of `tetherctl save`, are "nothing to do"; --dry-run and bad files (a bad portal
-#   address, an unknown key, a loop count that differs) change nothing.
+#   address, an unknown key, a loop count that differs, a backend that cannot be opened)
+#   change nothing.
 #
 # Exit: 0 pass, 77 skip (reason printed), 1 fail.
 # Environment: TT_BUILD [tests/interop/../../build]  build directory with src/cmd/tetherd
@@ -215,11 +216,20 @@ json.dump(bad, open(sys.argv[2] + "/bad-key.json", "w"))
 bad = json.loads(json.dumps(cfg))
 bad["global"]["loops"] = 999
 json.dump(bad, open(sys.argv[2] + "/bad-loops.json", "w"))
+bad = json.loads(json.dumps(cfg))
+bad["targets"][1]["luns"] = []
+bad["targets"].append({"name": "iqn.2026-11.org.tether:apply-d",
+                       "luns": [{"id": 0, "backend": "file:" + sys.argv[2] + "/missing.img"}]})
+json.dump(bad, open(sys.argv[2] + "/bad-backend.json", "w"))
 PY
 ctl_fails 1 'targets[2].tpgs[0].portals[0]: cannot parse address "1.2.3"' apply "$WORK/bad-portal.json"
 ctl_fails 1 'targets[0].tpgs[0]: unknown key "nop_intervall" (did you mean "nop_interval"?)' \
 	apply "$WORK/bad-key.json"
 ctl_fails 1 'global.loops: 999 differs' apply "$WORK/bad-loops.json"
+# a backend that cannot be opened: found before anything changes (B keeps its LUN 0)
+ctl_fails 1 'targets[3].luns[0]: ' apply "$WORK/bad-backend.json"
+grep -qF "not done: remove lun $B/0" "$WORK/err" || fail "bad backend: $(cat "$WORK/err")"
+[ ! -s "$WORK/out" ] || fail "bad backend: changes reported as made: $(cat "$WORK/out")"
 printf '{"targets": [' >"$WORK/bad-json.json"
 ctl_fails 1 "bad-json.json:1:" apply "$WORK/bad-json.json"
 ctl_ok save -
