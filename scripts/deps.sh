@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages tether needs to build, run and test. Idempotent: only missing
-# packages are installed. Usage: scripts/deps.sh [build|run|check]
+# packages are installed. Usage: scripts/deps.sh [build|run|check|fuzz]
 set -euo pipefail
 what=${1:-check}
 build=(build-essential meson ninja-build pkg-config liburing-dev libisal-dev libjansson-dev
@@ -8,12 +8,15 @@ build=(build-essential meson ninja-build pkg-config liburing-dev libisal-dev lib
 run=(libiscsi-bin)
 check=(libiscsi-bin qemu-utils qemu-block-extra tgt nftables iproute2 python3 procps psmisc
       )
+# the fuzz harnesses (tests/fuzz): clang and its libFuzzer runtime (libclang_rt.fuzzer)
+fuzz=(clang libclang-rt-14-dev)
 pkgs=("${build[@]}")
 case $what in
 	build) ;;
 	run) pkgs+=("${run[@]}") ;;
 	check) pkgs+=("${check[@]}") ;;
-	*) echo "usage: $0 [build|run|check]" >&2; exit 2 ;;
+	fuzz) pkgs=("${fuzz[@]}") ;;
+	*) echo "usage: $0 [build|run|check|fuzz]" >&2; exit 2 ;;
 esac
 missing=()
 for p in "${pkgs[@]}"; do

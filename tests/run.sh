@@ -5,6 +5,8 @@
 #                 on the normal build and on the sanitizer build, each preceded by
 #                 tests/unit/registered.sh (every tests/unit/**/*_test.c is registered)
 #   black-box:    tests/{interop,fault,vm}/*.sh     (TT_BUILD points at the build to test)
+#   fuzz:         tests/fuzz/*.sh, a short smoke of the libFuzzer harnesses of the fuzz build
+#                 (TT_FUZZ_BUILD, default build-fuzz; skipped when it is not built)
 # --build and --san-build must be configured meson builds: anything else is an error.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -76,13 +78,19 @@ for b in "$build" $san; do
 done
 
 blackbox_build=${san:-$build}
-for dir in interop fault vm; do
+fuzz_build=${TT_FUZZ_BUILD:-$top/build-fuzz}
+case $fuzz_build in /*) ;; *) fuzz_build=$top/$fuzz_build ;; esac
+for dir in interop fault vm fuzz; do
 	[ $quick = 1 ] && [ $dir = vm ] && continue
 	for t in $(find "$top/tests/$dir" -maxdepth 1 -type f -name '*.sh' -perm -u+x 2>/dev/null | sort); do
 		b=$blackbox_build tmo=900
 		# the VM tests run the kernel initiator under TCG: they use the optimised build
 		[ $dir = vm ] && b=$build tmo=1800
-		run_one "$dir/$(basename "$t" .sh)" $tmo TT_BUILD="$b" TT_TOP="$top" -- "$t"
+		# the fuzz smoke: the harnesses script (fuzz.sh) is for make fuzz, not a test
+		[ $dir = fuzz ] && [ "$(basename "$t")" = fuzz.sh ] && continue
+		[ $dir = fuzz ] && tmo=300
+		run_one "$dir/$(basename "$t" .sh)" $tmo TT_BUILD="$b" TT_TOP="$top" \
+			TT_FUZZ_BUILD="$fuzz_build" -- "$t"
 	done
 done
 

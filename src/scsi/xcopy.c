@@ -215,6 +215,7 @@ struct xcopy {
 	struct tt_bdev_io io;
 	struct iovec iov;
 	void *buf;
+	bool in_exec;                       /* inside the EXTENDED COPY handler: done() must wait */
 };
 
 static void xc_free(struct xcopy *xc)
@@ -264,10 +265,16 @@ static void xc_step(struct xcopy *xc);
 static void xc_end(struct xcopy *xc)
 {
 	struct tt_scsi_task *task = xc->task;
+	bool in_exec = xc->in_exec;
 
 	xc_record(xc);
 	xc_free(xc);
-	tt_task_finish(task);
+	/* a copy that ends before the handler returned (nothing to copy, a refused submission)
+	 * completes later: done() never runs inside tt_scsi_exec */
+	if (in_exec)
+		tt_task_complete_later(task);
+	else
+		tt_task_finish(task);
 }
 
 static bool xc_submit(struct xcopy *xc, struct tt_lun *lun, enum tt_bdev_op op, uint64_t off,
@@ -553,7 +560,10 @@ enum tt_exec_rc tt_spc_extended_copy(struct tt_scsi_task *task)
 			}
 		}
 	}
+	xc->in_exec = true;
 	xc_step(xc);
+	if (task->state != TT_TASK_COMPLETING) /* still copying (else xc is freed already) */
+		xc->in_exec = false;
 	return TT_EXEC_PENDING;
 }
 

@@ -405,10 +405,15 @@ static void mon_ready(struct tt_watch *w, uint32_t events)
 			continue;
 		int len = (int)n;
 
+		/* NLMSG_OK compares the header's __u32 length with the int it is given: clang warns
+		 * about the macro (gcc does not, it comes from a system header) */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wsign-compare"
 		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, len);
 		     h = NLMSG_NEXT(h, len))
 			if (h->nlmsg_type == RTM_NEWADDR || h->nlmsg_type == RTM_DELADDR)
 				changed = true;
+#pragma GCC diagnostic pop
 	}
 	if (changed)
 		listeners_recheck();
