@@ -47,6 +47,14 @@ static int list_luns(const struct tt_nexus *nexus, uint64_t *ids, int max)
 	return 1;
 }
 
+/* The front end of the harness: the iSCSI identity, no abort or ALUA operation (the stubs). */
+static const struct tt_scsi_frontend fuzz_fe = {
+	.name = "fuzz",
+	.proto = &tt_scsi_proto_iscsi,
+	.abort_nexus = tt_scsi_fe_no_abort_nexus,
+	.alua_changed = tt_scsi_fe_no_alua_changed,
+};
+
 static void nexus_init(struct env *e, struct tt_nexus *n, uint64_t id, const char *name)
 {
 	memset(n, 0, sizeof(*n));
@@ -55,6 +63,7 @@ static void nexus_init(struct env *e, struct tt_nexus *n, uint64_t id, const cha
 		 (unsigned long long)id);
 	n->isid[5] = (uint8_t)id;
 	n->tport = &e->port;
+	n->fe = &fuzz_fe;
 	n->list_luns = list_luns;
 	n->owner = e;
 	n->id = id;
@@ -129,7 +138,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (tt_bdev_open(hdr & 4 ? "ram:4M,bs=4096" : "ram:1M", &e.bdev, err, sizeof(err)) < 0 ||
 	    tt_lun_create(TARGET, 0, e.bdev, &opts, &e.lun) < 0)
 		abort();
-	e.port = (struct tt_scsi_port){ .target_name = TARGET, .tpgt = 1, .rel_port_id = 1,
+	e.port = (struct tt_scsi_port){ .fe = &fuzz_fe, .target_name = TARGET, .tpgt = 1, .rel_port_id = 1,
 					.port_group_id = 1 };
 	if (tt_scsi_port_register(&e.port) < 0)
 		abort();
