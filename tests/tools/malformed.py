@@ -257,6 +257,28 @@ def data_without_w(args):
 
 
 @case
+def text_refused_key(args):
+    """Text Requests in full feature phase whose keys the target refuses there (a key of
+    the login only, a leading-only key, a digest key, a bad value beside SendTargets): each
+    is answered with a Text Response (or a Reject) and the connection stays usable. The key
+    refused is logged; it must still be there when it is logged."""
+    c = login_ffp(args)
+    for keys in ([("InitiatorName", "iqn.2026-11.org.tether:other")],
+                 [("MaxConnections", "2")], [("HeaderDigest", "CRC32C")],
+                 [("SendTargets", "All"), ("MaxBurstLength", "x" * 200)]):
+        what = "Text Request %s" % ", ".join("%s=%s" % (k, v[:20]) for k, v in keys)
+        c.send(pdu.text_req(c.next_itt(), c.cmdsn, c.expstatsn, keys))
+        try:
+            r = c.recv_until(lambda p: p.opcode in (pdu.TEXT_RSP, REJECT), 5.0, "Text Response")
+        except (Closed, Timeout) as e:
+            raise Fail("%s: no answer (%s)" % (what, e))
+        say("%s: %r" % (what, r))
+        still_usable(c, what)
+    c.logout()
+    c.close()
+
+
+@case
 def dataout_unknown_itt(args):
     """Data-Out for a task that does not exist (unknown ITT, unknown TTT): discarded or
     rejected, never a crash; the connection still answers a NOP-Out."""
