@@ -251,10 +251,11 @@ static bool select_params(struct tt_scsi_task *task, const uint8_t *p, size_t ha
 			  struct mode_values *v)
 {
 	size_t hdr = six ? 4 : 8, bdlen, off;
-	bool longlba = !six && (p[4] & 0x01);
+	bool longlba;
 
-	if (have < hdr)
+	if (have < hdr) /* p may be NULL when no data came */
 		return length_error(task);
+	longlba = !six && (p[4] & 0x01);
 	bdlen = six ? p[3] : tt_get_be16(p + 6);
 	if (bdlen % (longlba ? 16 : 8)) {
 		tt_scsi_invalid_param(task, six ? 3 : 6, -1);
