@@ -62,7 +62,7 @@ import traceback
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pdu  # noqa: E402
 from pdu import (Closed, Conn, Fail, Pdu, Timeout, RSVD, NOP_IN, R2T, REJECT,  # noqa: E402
-                 TEXT_RSP, LOGIN_RSP, LOGOUT_RSP)
+                 TEXT_RSP, LOGIN_RSP)
 
 VERBOSE = False
 
@@ -95,6 +95,8 @@ ODD_VALUES = ["", "Yes", "No", "None", "CRC32C", "CRC32C,None", "None,CRC32C", "
               "SRP,SPKM1", "Discovery", "Normal", "Other", "All", "iqn.", "eui.1234",
               "naa.", "a" * 300, ",,,,", "=", "==", "\t", "No,Yes,No"]
 
+KEY_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-+@_"
+
 FIGURE_KEYS = ["pdus", "connections", "closed_by_target", "rst_closes", "logins_ffp",
                "logins_refused", "login_chap_ok", "answers", "rejects", "send_stalls",
                "recv_timeouts", "nop_in_answered"]
@@ -114,8 +116,7 @@ def rand_key(rnd):
     if k < 0.5:
         return "X-org.tether.%s" % rnd.randbytes(rnd.randrange(1, 12)).hex()
     if k < 0.7:
-        return "".join(rnd.choice("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-+@_")
-                       for _ in range(rnd.randrange(1, 80)))
+        return "".join(rnd.choice(KEY_CHARS) for _ in range(rnd.randrange(1, 80)))
     if k < 0.8:
         return ""
     if k < 0.9:
@@ -166,8 +167,8 @@ def mutate_text(rnd, keys, limit=8192):
     elif k < 0.15:
         out = out.replace(b"\0", b"", rnd.randrange(1, 3))  # two pairs run together
     elif k < 0.25:
-        bad = rnd.choice([b"\xff\xfe", b"\xc3\x28", b"\xed\xa0\x80", b"\x80", b"\xf8\x88\x80\x80\x80",
-                          b"\x00\x00", b"=\x00", b"\x7f"])
+        bad = rnd.choice([b"\xff\xfe", b"\xc3\x28", b"\xed\xa0\x80", b"\x80",
+                          b"\xf8\x88\x80\x80\x80", b"\x00\x00", b"=\x00", b"\x7f"])
         i = rnd.randrange(len(out) + 1)
         out = out[:i] + bad + out[i:]                      # no UTF-8, stray NULs
     elif k < 0.3:
@@ -384,7 +385,7 @@ class Ctx:
 
 
 class Worker:
-    def __init__(self, args, idx, stop_at, stats_lock):
+    def __init__(self, args, idx, stop_at):
         self.args = args
         self.idx = idx
         self.rnd = random.Random("%d-%d" % (args.seed, idx))
@@ -1120,8 +1121,7 @@ def main(argv=None):
     print("    attack: seed %d (--seed %d reproduces it), %d workers, %.0f s"
           % (args.seed, args.seed, args.workers, args.seconds), flush=True)
     stop_at = time.monotonic() + args.seconds
-    lock = threading.Lock()
-    workers = [Worker(args, i, stop_at, lock) for i in range(args.workers)]
+    workers = [Worker(args, i, stop_at) for i in range(args.workers)]
     threads = [threading.Thread(target=w.run, name="attack-%d" % w.idx, daemon=True)
                for w in workers]
     t0 = time.monotonic()
