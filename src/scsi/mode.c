@@ -253,7 +253,7 @@ static bool select_params(struct tt_scsi_task *task, const uint8_t *p, size_t ha
 	size_t hdr = six ? 4 : 8, bdlen, off;
 	bool longlba;
 
-	if (have < hdr)
+	if (have < hdr) /* p may be NULL when no data came */
 		return length_error(task);
 	longlba = !six && (p[4] & 0x01);
 	bdlen = six ? p[3] : tt_get_be16(p + 6);

@@ -369,6 +369,8 @@ static int task_create(struct tt_conn *conn, struct tt_pdu *pdu, struct tt_task 
 	task->scsi.attr = task_attr(c->flags & TT_CMD_ATTR_MASK);
 	task->scsi.dir_read = c->flags & TT_CMD_READ;
 	task->scsi.dir_write = c->flags & TT_CMD_WRITE;
+	/* F: no unsolicited Data-Out follows the command (RFC 7143 §11.3.1.1) */
+	task->unsol_ended = c->flags & TT_FLAG_FINAL;
 	task->scsi.edtl = edtl;
 	task->scsi.priv = task;
 	memcpy(task->scsi.cdb, c->cdb, 16);
@@ -466,6 +468,12 @@ void tt_cmd_rx(struct tt_conn *conn, struct tt_pdu *pdu)
 	}
 	if (task->scsi.dir_read && task->scsi.dir_write) {
 		/* bidirectional commands are not supported */
+		task_fail_check(task, TT_SK_ILLEGAL_REQUEST, 0x24, 0x00);
+		return;
+	}
+	if (task->scsi.edtl && !task->scsi.dir_read && !task->scsi.dir_write) {
+		/* a transfer length with neither R nor W: no buffer was allocated for it, while
+		 * the SCSI core would take edtl as room for data either way */
 		task_fail_check(task, TT_SK_ILLEGAL_REQUEST, 0x24, 0x00);
 		return;
 	}

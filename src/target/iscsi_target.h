@@ -255,7 +255,7 @@ struct tt_task {
 	bool status_sent;
 	bool dispatched;              /* its CmdSN turn has come */
 	bool data_error;              /* a Data-Out broke the sequence: fail the command */
-	bool unsol_ended;             /* the unsolicited burst's final Data-Out has come */
+	bool unsol_ended;             /* no more unsolicited Data-Out (final one came, or command F) */
 	struct tt_tmf_wait *tmf_wait; /* a task management response waiting for this task */
 };
 

@@ -26,6 +26,13 @@ void tt_logout_rx(struct tt_conn *conn, struct tt_pdu *pdu)
 	struct tt_bhs_logout_rsp *l;
 	struct tt_list *pos;
 
+	if (conn->state == TT_CONN_IN_LOGOUT) {
+		/* RFC 7143 §11.14: no new request after a Logout Request on the closing
+		 * connection; a second one gets a Reject, not a second Logout Response */
+		tt_conn_reject(conn, &hdr, TT_REJECT_PROTOCOL_ERROR);
+		tt_pdu_free(pdu);
+		return;
+	}
 	rsp = tt_pdu_alloc();
 	if (!rsp) {
 		tt_pdu_free(pdu);

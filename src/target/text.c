@@ -233,12 +233,13 @@ void tt_text_rx(struct tt_conn *conn, struct tt_pdu *pdu)
 		tt_conn_policy(conn, &pol, hd, dd);
 		tt_negotiation_init(&neg, TT_ROLE_TARGET, false);
 		rc = tt_params_respond(&neg, &conn->params, &pol, TT_STAGE_FULL_FEATURE, &others, &x->rsp);
-		tt_text_fini(&others);
 		if (rc > 0) {
+			/* error_key points into others: log it before others is freed */
 			tt_notice("iscsi", "conn %llu: text key %s refused", (unsigned long long)conn->id,
 				  neg.error_key ? neg.error_key : "?");
 			rc = 0;
 		}
+		tt_text_fini(&others);
 	}
 	tt_text_reset(&x->req);
 	if (rc < 0) {

@@ -4,7 +4,8 @@
 # malformed_pdus.sh - tetherd against PDUs built by hand (tests/tools/malformed.py): garbage
 # instead of a login, an unsupported version, PDUs before login, failed logins (0x0203,
 # 0x0207), an unknown opcode (Reject 04h/05h with the header), a data segment above
-# MaxRecvDataSegmentLength, data without the W bit, Data-Out for no task, Data-Out sequences
+# MaxRecvDataSegmentLength, data without the W bit, Text Requests with keys refused in full
+# feature phase, SCSI commands whose R/W/F bits disagree with the rest, Data-Out for no task, Data-Out sequences
 # that break the rules (DataSN gap or repeat: the command fails; offsets out of order, data past
 # the transfer length, unsolicited data ending early: a response, the right data or a failure,
 # nothing written outside the command's blocks), ABORT TASK and LUN RESET of a command held
@@ -41,7 +42,7 @@ echo "    seed $SEED (TT_SEED=$SEED reproduces the fuzzing)"
 
 failed=()
 for c in garbage version-min no-login-first login-errors unknown-opcode oversized-segment \
-	data-without-w dataout-unknown-itt dataout-errors abort-queued scsi-errors truncated fuzz; do
+	data-without-w text-refused-key command-flags dataout-unknown-itt dataout-errors abort-queued scsi-errors truncated fuzz; do
 	step "$c"
 	if ! tt_pdu malformed.py --port "$P" --seed "$SEED" --opt login_timeout=$LOGIN_TIMEOUT "$c"; then
 		failed+=("$c")

@@ -257,6 +257,87 @@ def data_without_w(args):
 
 
 @case
+def text_refused_key(args):
+    """Text Requests in full feature phase whose keys the target refuses there (a key of
+    the login only, a leading-only key, a digest key, a bad value beside SendTargets): each
+    is answered with a Text Response (or a Reject) and the connection stays usable. The key
+    refused is logged; it must still be there when it is logged."""
+    c = login_ffp(args)
+    for keys in ([("InitiatorName", "iqn.2026-11.org.tether:other")],
+                 [("MaxConnections", "2")], [("HeaderDigest", "CRC32C")],
+                 [("SendTargets", "All"), ("MaxBurstLength", "x" * 200)]):
+        what = "Text Request %s" % ", ".join("%s=%s" % (k, v[:20]) for k, v in keys)
+        c.send(pdu.text_req(c.next_itt(), c.cmdsn, c.expstatsn, keys))
+        try:
+            r = c.recv_until(lambda p: p.opcode in (pdu.TEXT_RSP, REJECT), 5.0, "Text Response")
+        except (Closed, Timeout) as e:
+            raise Fail("%s: no answer (%s)" % (what, e))
+        say("%s: %r" % (what, r))
+        still_usable(c, what)
+    c.logout()
+    c.close()
+
+
+def command_answer(c, p, what, answer_r2t=None):
+    """Sends SCSI command p; answers R2Ts with answer_r2t bytes; returns the SCSI Response."""
+    c.send(p)
+    c.cmdsn = (c.cmdsn + 1) & 0xFFFFFFFF
+    r2ts = 0
+    while True:
+        try:
+            r = c.recv_until(lambda x: x.itt == p.itt and x.opcode in (SCSI_RSP, pdu.R2T), 5.0,
+                             "SCSI Response")
+        except (Closed, Timeout) as e:
+            raise Fail("%s: no SCSI Response (%s)" % (what, e))
+        if r.opcode == SCSI_RSP:
+            return r, r2ts
+        check(answer_r2t is not None, "%s: an R2T for a command without the W bit" % what)
+        r2ts += 1
+        c.send(pdu.data_out(p.itt, r.ttt, c.expstatsn, 0, r.offset,
+                            answer_r2t[r.offset:r.offset + r.desired], True))
+
+
+@case
+def command_flags(args):
+    """SCSI commands whose R, W and F bits disagree with the rest: a transfer length with
+    neither R nor W (READ, WRITE, MODE SELECT): CHECK CONDITION 5/24h/00h, no data; MODE SELECT
+    with a parameter list length but no data (W, transfer length 0): CHECK CONDITION; a WRITE
+    with F set, no immediate data and InitialR2T=No: no unsolicited data follows, so the
+    target asks for all of it with R2T, and the data is written."""
+    c = login_ffp(args, op_keys={"InitialR2T": "No", "ImmediateData": "No"})
+    mode_select10 = bytes([0x55, 0x10, 0, 0, 0, 0, 0, 0, 24, 0])
+    for what, cdb, edtl in (("READ(10) without R or W", pdu.cdb_read10(0, 8), 4096),
+                            ("WRITE(10) without R or W", pdu.cdb_write10(0, 8), 4096),
+                            ("MODE SELECT(10) without R or W", mode_select10, 24)):
+        p = pdu.scsi_cmd(c.next_itt(), c.cmdsn, c.expstatsn, cdb, edtl=edtl)
+        r, _ = command_answer(c, p, what)
+        sl = int.from_bytes(r.data[:2], "big") if len(r.data) >= 2 else 0
+        sense = pdu.parse_sense(r.data[2:2 + sl])
+        check(r.status == CHECK_CONDITION and sense == (ILLEGAL_REQUEST, 0x24, 0x00),
+              "%s: %r sense %s, expected CHECK CONDITION 5/24h/00h" % (what, r, sense))
+        say("%s: CHECK CONDITION 5/24h/00h" % what)
+        still_usable(c, what)
+    what = "MODE SELECT(10) of 24 bytes with a transfer length of 0"
+    p = pdu.scsi_cmd(c.next_itt(), c.cmdsn, c.expstatsn, mode_select10, edtl=0, write=True)
+    r, _ = command_answer(c, p, what)
+    check(r.status == CHECK_CONDITION, "%s: %r, expected CHECK CONDITION" % (what, r))
+    say("%s: CHECK CONDITION" % what)
+    still_usable(c, what)
+    what = "WRITE(10) with F, no immediate data, InitialR2T=No"
+    data = random.randbytes(4096)
+    p = pdu.scsi_cmd(c.next_itt(), c.cmdsn, c.expstatsn, pdu.cdb_write10(96, 8), edtl=4096,
+                     write=True, final=True)
+    r, r2ts = command_answer(c, p, what, answer_r2t=data)
+    check(r.status == GOOD and r2ts >= 1, "%s: %r after %d R2T, expected GOOD after R2T"
+          % (what, r, r2ts))
+    rd = c.read(96, 8)
+    check(rd.data == data, "%s: the blocks do not hold the data sent" % what)
+    say("%s: %d R2T, GOOD, the data read back" % (what, r2ts))
+    c.logout()
+    c.close()
+
+
+@case
 def dataout_unknown_itt(args):
     """Data-Out for a task that does not exist (unknown ITT, unknown TTT): discarded or
     rejected, never a crash; the connection still answers a NOP-Out."""

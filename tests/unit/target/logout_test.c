@@ -3,7 +3,7 @@
  * Logout through the fake transport (fake_xport.h): closing the session or the connection is
  * answered, and the connection closes only once the transport is finished with the response;
  * a CID that is not in the session; connection recovery, which ERL 0 does not offer; a response
- * the transport drops.
+ * the transport drops; a second Logout Request on the closing connection (a Reject).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -126,6 +126,24 @@ static void test_logout_response_dropped(void **state)
 	assert_int_equal(nsessions(), 0);
 }
 
+static void test_logout_twice(void **state)
+{
+	struct fx_conn *fc = fx_logged_in(NULL);
+	struct tt_pdu *rsp, *rej;
+
+	(void)state;
+	/* the second Logout Request arrives before the first response went out: a Reject, no
+	 * second Logout Response, and the connection still closes after the first */
+	fx_logout(fc, 0x67, TT_LOGOUT_CLOSE_SESSION, 0, fc->cmd_sn);
+	rsp = pop_logout(fc, 0x67, TT_LOGOUT_RSP_OK);
+	fx_logout(fc, 0x68, TT_LOGOUT_CLOSE_CONN, conn_of(fc)->cid, fc->cmd_sn);
+	rej = fx_pop_op(fc, TT_OP_REJECT);
+	assert_int_equal(rej->raw[2], TT_REJECT_PROTOCOL_ERROR);
+	fx_free(rej);
+	assert_int_equal(fc->ntx, 0);
+	assert_closes_after(fc, rsp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -134,6 +152,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_logout_unknown_cid, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_logout_for_recovery, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_logout_response_dropped, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_logout_twice, fx_setup, fx_teardown),
 	};
 	int rc;
 
