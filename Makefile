@@ -4,8 +4,13 @@ SANBUILD ?= build-san
 FUZZBUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 PORTAL ?= 127.0.0.1:3260
+# make install: programs, manual pages, docs and the unit below PREFIX; the configuration in
+# SYSCONFDIR/tether (docs/install.md). DESTDIR, when given, goes before every path.
+PREFIX ?= /usr/local
+SYSCONFDIR ?= /etc
+DESTDIR ?=
 
-.PHONY: all deps build run check check-quick fuzz fuzz-build bench clean
+.PHONY: all deps build run check check-quick fuzz fuzz-build bench clean install
 
 all: build
 
@@ -33,6 +38,10 @@ fuzz: fuzz-build
 
 build: deps-build $(BUILD)/build.ninja
 	ninja -C $(BUILD)
+
+install: build
+	meson configure $(BUILD) -Dprefix=$(PREFIX) -Dsysconfdir=$(SYSCONFDIR)
+	meson install -C $(BUILD) $(if $(DESTDIR),--destdir "$(DESTDIR)")
 
 run: deps-run build
 	$(BUILD)/src/cmd/tetherd --portal $(PORTAL) --lun ram:1G

@@ -4,10 +4,10 @@
 set -euo pipefail
 what=${1:-check}
 build=(build-essential meson ninja-build pkg-config liburing-dev libisal-dev libjansson-dev
-       libssl-dev libcmocka-dev)
+       libssl-dev libcmocka-dev libsystemd-dev scdoc)
 run=(libiscsi-bin)
 check=(libiscsi-bin qemu-utils qemu-block-extra tgt nftables iproute2 python3 procps psmisc
-      )
+       man-db)
 # the fuzz harnesses (tests/fuzz): clang and its libFuzzer runtime (libclang_rt.fuzzer)
 fuzz=(clang libclang-rt-14-dev)
 pkgs=("${build[@]}")

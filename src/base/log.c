@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 
 static enum tt_log_level log_level = TT_LOG_NOTICE;
 static int log_fd = 2;
+static int log_journal = -1;   /* log_fd is journald's stream: -1 not checked yet, 0, 1 */
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static char debug_comps[TT_LOG_MAX_DEBUG][16];
 static bool debug_all;
@@ -26,7 +28,33 @@ static const char *const level_names[] = {
 
 void tt_log_set_level(enum tt_log_level lvl) { log_level = lvl; }
 enum tt_log_level tt_log_get_level(void) { return log_level; }
-void tt_log_set_fd(int fd) { log_fd = fd < 0 ? 2 : fd; }
+void tt_log_set_fd(int fd)
+{
+	log_fd = fd < 0 ? 2 : fd;
+	__atomic_store_n(&log_journal, -1, __ATOMIC_RELAXED);
+}
+
+/*
+ * Whether log_fd is the stream systemd connected to the journal ($JOURNAL_STREAM is its
+ * "device:inode"): then each line starts with its syslog priority, "<5>" (the levels are
+ * syslog's), which journald takes as the message's priority, and without a timestamp, which
+ * the journal keeps anyway. Elsewhere lines start with the time, in seconds since the epoch.
+ */
+static bool log_to_journal(void)
+{
+	const char *env;
+	unsigned long long dev, ino;
+	struct stat st;
+	int j = __atomic_load_n(&log_journal, __ATOMIC_RELAXED);
+
+	if (j >= 0) /* threads racing to the first line all find the same answer */
+		return j;
+	env = getenv("JOURNAL_STREAM");
+	j = env && sscanf(env, "%llu:%llu", &dev, &ino) == 2 && fstat(log_fd, &st) == 0 &&
+	    (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+	__atomic_store_n(&log_journal, j, __ATOMIC_RELAXED);
+	return j;
+}
 
 int tt_log_parse_level(const char *s)
 {
@@ -81,9 +109,15 @@ void tt_vlog(enum tt_log_level lvl, const char *component, const char *fmt, va_l
 
 	if (lvl > log_level && !(lvl == TT_LOG_DEBUG && tt_log_debug_enabled(component)))
 		return;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	n = snprintf(line, sizeof(line), "%lld.%03ld %s %s: ", (long long)ts.tv_sec,
-		     ts.tv_nsec / 1000000, level_names[lvl] ? level_names[lvl] : "?", component);
+	if (log_to_journal()) {
+		n = snprintf(line, sizeof(line), "<%d>%s %s: ", (int)lvl,
+			     level_names[lvl] ? level_names[lvl] : "?", component);
+	} else {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		n = snprintf(line, sizeof(line), "%lld.%03ld %s %s: ", (long long)ts.tv_sec,
+			     ts.tv_nsec / 1000000, level_names[lvl] ? level_names[lvl] : "?",
+			     component);
+	}
 	if (n < 0)
 		return;
 	m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);

@@ -30,6 +30,8 @@
 #include "target/model.h"
 #include "target/rpc.h"
 
+#include "notify.h"
+
 
 #define QUICK_DEFAULT_PORTAL "127.0.0.1:3260"
 #define DEFAULT_STATE_DIR "/var/lib/tether"
@@ -257,10 +259,12 @@ static void request_shutdown(const char *why)
 	case 1:
 		tt_notice("tetherd", "%s: logging every initiator out (at most %u s; again to stop now)",
 			  why, GRACEFUL_TIMEOUT_MS / 1000);
+		tetherd_notify_stopping("stopping: logging every initiator out");
 		tt_iscsi_shutdown(true, GRACEFUL_TIMEOUT_MS, shutdown_done, NULL);
 		break;
 	case 2:
 		tt_notice("tetherd", "%s: ending every session now", why);
+		tetherd_notify_stopping("stopping: ending every session now");
 		tt_iscsi_shutdown(false, 0, shutdown_done, NULL);
 		break;
 	default:
@@ -624,6 +628,7 @@ int main(int argc, char **argv)
 	}
 
 	print_serving();
+	tetherd_notify_start(daemon_state.loop0);
 	rc = tt_loop_run(daemon_state.loop0);
 	if (rc)
 		tt_err("tetherd", "loop 0 stopped: %s", strerror(-rc));
@@ -631,6 +636,7 @@ int main(int argc, char **argv)
 	tt_notice("tetherd", "stopped");
 
 stop_all:
+	tetherd_notify_stop();
 	tt_rpc_stop();
 	tt_model_clear();
 	signals_unwatch();
