@@ -237,13 +237,13 @@ static void put_seconds(FILE *f, uint64_t ns)
 static void put_family(FILE *f, const struct tt_stats *s, enum kind k)
 {
 	const char *what = k == K_LUN ? "lun" : "session";
-	const char *whom = k == K_LUN ? "logical unit (every session, every loop)" : "session";
+	const char *whom = k == K_LUN ? "on the logical unit" : "in the session";
 	size_t n = k == K_LUN ? s->nluns : s->nsessions;
 	char name[64], help[160];
 
 	for (unsigned op = 0; op < TT_IO_OPS; op++) {
 		snprintf(name, sizeof(name), "tether_%s_%s_commands_total", what, tt_io_op_name(op));
-		snprintf(help, sizeof(help), "%s commands completed by the %s.",
+		snprintf(help, sizeof(help), "%s commands completed %s.",
 			 op == TT_IO_READ ? "READ" : op == TT_IO_WRITE ? "WRITE" : "Other SCSI", whom);
 		header(f, name, "counter", help);
 		for (size_t i = 0; i < n; i++) {
@@ -254,7 +254,7 @@ static void put_family(FILE *f, const struct tt_stats *s, enum kind k)
 	}
 	for (unsigned op = 0; op < 2; op++) {
 		snprintf(name, sizeof(name), "tether_%s_%s_bytes_total", what, tt_io_op_name(op));
-		snprintf(help, sizeof(help), "Bytes %s by the %s's commands.",
+		snprintf(help, sizeof(help), "Bytes %s by commands %s.",
 			 op == TT_IO_READ ? "read" : "written", whom);
 		header(f, name, "counter", help);
 		for (size_t i = 0; i < n; i++) {
@@ -264,8 +264,8 @@ static void put_family(FILE *f, const struct tt_stats *s, enum kind k)
 		}
 	}
 	snprintf(name, sizeof(name), "tether_%s_errors_total", what);
-	snprintf(help, sizeof(help), "Commands of the %s that ended with a status other than GOOD, "
-		 "by class (sense key, or status).", whom);
+	snprintf(help, sizeof(help), "Commands %s that ended with a status other than GOOD, by "
+		 "class (sense key, or status).", whom);
 	header(f, name, "counter", help);
 	for (size_t i = 0; i < n; i++)
 		for (unsigned e = 0; e < TT_IO_ERRS; e++) {
@@ -275,7 +275,7 @@ static void put_family(FILE *f, const struct tt_stats *s, enum kind k)
 			fprintf(f, "} %" PRIu64 "\n", io_of(k, s, i)->errors[e]);
 		}
 	snprintf(name, sizeof(name), "tether_%s_latency_seconds", what);
-	snprintf(help, sizeof(help), "Command latency of the %s, by operation (%s).", whom,
+	snprintf(help, sizeof(help), "Latency of commands %s, by operation (%s).", whom,
 		 k == K_LUN ? "from execution to completion in the SCSI core"
 			    : "from the command's arrival to its status");
 	header(f, name, "histogram", help);
