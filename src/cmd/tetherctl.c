@@ -963,7 +963,7 @@ static const struct cmd commands[] = {
 	{ "acl", "remove", 2, 2, "", "acl remove TARGET INITIATOR", c_acl_remove },
 	{ "session", "list", 0, 0, "", "session list", c_session_list },
 	{ "stats", NULL, 0, 0, "watch=,count=",
-	  "stats [--watch SECONDS [--count N]]   I/O counters per LUN and session (--json: raw)",
+	  "stats [--watch SECONDS [--count N]]",
 	  c_stats },
 	{ "save", NULL, 1, 1, "", "save FILE|-", c_save },
 	{ "log", NULL, 0, 0, "level=,debug=,no-debug=",
