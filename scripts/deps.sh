@@ -4,7 +4,7 @@
 set -euo pipefail
 what=${1:-check}
 build=(build-essential meson ninja-build pkg-config liburing-dev libisal-dev libjansson-dev
-       libssl-dev libcmocka-dev libsystemd-dev scdoc)
+       libssl-dev libcmocka-dev libsystemd-dev scdoc libmicrohttpd-dev)
 run=(libiscsi-bin)
 check=(libiscsi-bin qemu-utils qemu-block-extra tgt nftables iproute2 python3 procps psmisc
        man-db)

@@ -15,12 +15,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "base/iostat.h"
 #include "target/rpc.h"
 
 #define EXIT_USAGE 2
@@ -666,6 +668,190 @@ static int c_session_list(struct ctx *c)
 	return run_and_print(c, "session_list", NULL, print_sessions);
 }
 
+/* --- stats ---------------------------------------------------------------------------------- */
+
+/* One row of the table: the counters of a LUN or a session in one sample. */
+struct stats_row {
+	char name[512];
+	uint64_t cmds[TT_IO_OPS], bytes[2], errors;
+	struct tt_iostat_hist io; /* reads and writes together */
+};
+
+static void hist_from_json(json_t *h, struct tt_iostat_hist *out)
+{
+	size_t i;
+	json_t *b;
+
+	out->count += (uint64_t)num(h, "commands");
+	out->sum_ns += (uint64_t)num(h, "sum_ns");
+	json_array_foreach(json_object_get(h, "buckets"), i, b) {
+		long long idx = json_integer_value(json_array_get(b, 0));
+
+		if (idx >= 0 && idx < TT_IOSTAT_BUCKETS)
+			out->buckets[idx] += (uint64_t)json_integer_value(json_array_get(b, 1));
+	}
+}
+
+static void row_from_json(json_t *o, struct stats_row *r)
+{
+	memset(r, 0, sizeof(*r));
+	for (unsigned op = 0; op < TT_IO_OPS; op++) {
+		json_t *h = json_object_get(o, tt_io_op_name(op));
+
+		r->cmds[op] = (uint64_t)num(h, "commands");
+		if (op < 2) {
+			r->bytes[op] = (uint64_t)num(h, "bytes");
+			hist_from_json(h, &r->io);
+		}
+	}
+	r->errors = (uint64_t)num(o, "errors");
+}
+
+/* The rows of a sample: LUNs, then sessions. */
+static size_t rows_from_json(json_t *s, struct stats_row **out)
+{
+	json_t *luns = json_object_get(s, "luns"), *sess = json_object_get(s, "sessions"), *o;
+	size_t n = json_array_size(luns) + json_array_size(sess), k = 0, i;
+	struct stats_row *rows = calloc(n ? n : 1, sizeof(*rows));
+
+	if (!rows)
+		return 0;
+	json_array_foreach(luns, i, o) {
+		row_from_json(o, &rows[k]);
+		snprintf(rows[k++].name, sizeof(rows[0].name), "lun %s/%lld", str(o, "target"),
+			 num(o, "lun"));
+	}
+	json_array_foreach(sess, i, o) {
+		row_from_json(o, &rows[k]);
+		snprintf(rows[k++].name, sizeof(rows[0].name), "session %lld %s", num(o, "id"),
+			 str(o, "initiator"));
+	}
+	*out = rows;
+	return k;
+}
+
+static uint64_t minus(uint64_t a, uint64_t b) { return a >= b ? a - b : a; }
+
+/* Prints one sample: totals when @prev is NULL, else rates over @dt seconds. */
+static void print_stats(struct stats_row *cur, size_t n, const struct stats_row *prev,
+			size_t nprev, double dt)
+{
+	size_t w = 24;
+
+	for (size_t i = 0; i < n; i++)
+		if (strlen(cur[i].name) > w)
+			w = strlen(cur[i].name);
+	if (prev)
+		printf("%-*s %9s %9s %8s %8s %7s %9s %9s\n", (int)w, "DEVICE", "r/s", "w/s", "rMB/s",
+		       "wMB/s", "err/s", "avg_us", "p99_us");
+	else
+		printf("%-*s %9s %9s %8s %8s %7s %9s %9s  (since start)\n", (int)w, "DEVICE", "reads",
+		       "writes", "rMB", "wMB", "errors", "avg_us", "p99_us");
+	for (size_t i = 0; i < n; i++) {
+		struct stats_row d = cur[i];
+		const struct stats_row *p = NULL;
+		double div = prev ? (dt > 0 ? dt : 1) : 1;
+		char avg[16] = "-", p99[16] = "-";
+
+		for (size_t j = 0; prev && j < nprev; j++)
+			if (!strcmp(prev[j].name, cur[i].name))
+				p = &prev[j];
+		if (p) {
+			for (unsigned op = 0; op < TT_IO_OPS; op++)
+				d.cmds[op] = minus(cur[i].cmds[op], p->cmds[op]);
+			for (unsigned k = 0; k < 2; k++)
+				d.bytes[k] = minus(cur[i].bytes[k], p->bytes[k]);
+			d.errors = minus(cur[i].errors, p->errors);
+			tt_iostat_hist_delta(&d.io, &cur[i].io, &p->io);
+		}
+		if (d.io.count) {
+			snprintf(avg, sizeof(avg), "%.1f", (double)d.io.sum_ns / (double)d.io.count / 1e3);
+			snprintf(p99, sizeof(p99), "%.1f", (double)tt_iostat_percentile(&d.io, 0.99) / 1e3);
+		}
+		printf("%-*s %9.*f %9.*f %8.2f %8.2f %7.*f %9s %9s\n", (int)w, d.name,
+		       prev ? 1 : 0, (double)d.cmds[TT_IO_READ] / div,
+		       prev ? 1 : 0, (double)d.cmds[TT_IO_WRITE] / div,
+		       (double)d.bytes[0] / 1e6 / div, (double)d.bytes[1] / 1e6 / div,
+		       prev ? 1 : 0, (double)d.errors / div, avg, p99);
+	}
+	if (!n)
+		printf("no LUNs and no sessions\n");
+}
+
+static volatile sig_atomic_t stats_stop;
+static void on_stats_signal(int sig) { (void)sig; stats_stop = 1; }
+
+static int c_stats(struct ctx *c)
+{
+	struct stats_row *prev = NULL;
+	size_t nprev = 0;
+	double watch = 0, tprev = 0;
+	long count = 0;
+	int rc = 0;
+
+	for (int i = 0; i < c->a.nopts; i++) {
+		const char *name = c->a.opts[i].name, *val = c->a.opts[i].val;
+		char *end;
+
+		if (!strcmp(name, "watch")) {
+			watch = strtod(val, &end);
+			if (*end || end == val || !(watch > 0 && watch <= 86400))
+				return usage_error(c, "--watch needs a number of seconds");
+		} else if (!strcmp(name, "count")) {
+			count = strtol(val, &end, 10);
+			if (*end || end == val || count < 1)
+				return usage_error(c, "--count needs a positive number");
+		}
+	}
+	if (!watch && !count)
+		count = 1;
+	if (!watch)
+		watch = 1;
+	signal(SIGINT, on_stats_signal);
+	signal(SIGTERM, on_stats_signal);
+	for (long k = 0; !stats_stop && (count == 0 || k < count); k++) {
+		json_t *res;
+		struct stats_row *rows = NULL;
+		size_t n;
+		double t;
+
+		if (k) {
+			struct timespec ts = { (time_t)watch, (long)((watch - (double)(time_t)watch) * 1e9) };
+
+			while (nanosleep(&ts, &ts) < 0 && errno == EINTR && !stats_stop)
+				;
+			if (stats_stop)
+				break;
+		}
+		if ((rc = rpc_call(c, "stats", NULL, &res)))
+			break;
+		if (c->json) {
+			char *s = json_dumps(res, (count == 1 ? JSON_INDENT(2) : JSON_COMPACT) |
+					     JSON_REAL_PRECISION(12));
+
+			if (s)
+				printf("%s\n", s);
+			free(s);
+			fflush(stdout);
+			json_decref(res);
+			continue;
+		}
+		t = json_real_value(json_object_get(res, "time"));
+		n = rows_from_json(res, &rows);
+		json_decref(res);
+		if (k)
+			printf("\n");
+		print_stats(rows, n, k ? prev : NULL, nprev, t - tprev);
+		fflush(stdout);
+		free(prev);
+		prev = rows;
+		nprev = n;
+		tprev = t;
+	}
+	free(prev);
+	return rc;
+}
+
 /* Writes the running configuration to FILE (mode 0600: it holds CHAP secrets), atomically. */
 static int c_save(struct ctx *c)
 {
@@ -845,6 +1031,9 @@ static const struct cmd commands[] = {
 	  "         [--mutual-user U --mutual-secret S]]", c_acl_add },
 	{ "acl", "remove", 2, 2, "", "acl remove TARGET INITIATOR", c_acl_remove },
 	{ "session", "list", 0, 0, "", "session list", c_session_list },
+	{ "stats", NULL, 0, 0, "watch=,count=",
+	  "stats [--watch SECONDS [--count N]]",
+	  c_stats },
 	{ "save", NULL, 1, 1, "", "save FILE|-", c_save },
 	{ "apply", NULL, 1, 1, "dry-run", "apply [--dry-run] FILE|-", c_apply },
 	{ "log", NULL, 0, 0, "level=,debug=,no-debug=",

@@ -29,6 +29,8 @@
 #include "target/iscsi_target.h"
 #include "target/model.h"
 #include "target/rpc.h"
+#include "target/metrics.h"
+#include "base/iostat.h"
 
 #include "notify.h"
 
@@ -53,6 +55,8 @@ struct options {
 	size_t ndebug;
 	long nop_interval_ms;          /* -1: not given */
 	long nop_timeout_ms;
+	const char *metrics;           /* NULL: not given; "none": no metrics endpoint */
+	bool no_stats;
 };
 
 static struct {
@@ -89,6 +93,8 @@ static void usage(FILE *f)
 "                         repeatable\n"
 "  --nop-interval SEC     NOP-In keepalive interval of every TPG, 0 = off (default 5)\n"
 "  --nop-timeout SEC      time a NOP-In may wait for its answer (default 5)\n"
+"  --metrics ADDR:PORT    serve Prometheus metrics on http://ADDR:PORT/metrics; 'none': not\n"
+"  --no-stats             no I/O counters (docs/stats.md)\n"
 "  --help                 this text\n"
 "  --version              the version\n"
 "\n"
@@ -126,7 +132,8 @@ static int parse_seconds(const char *s, long *ms)
 static int parse_args(int argc, char **argv, struct options *o)
 {
 	enum { O_CONFIG = 256, O_PORTAL, O_LUN, O_TARGET, O_RPC, O_LOOPS, O_LEVEL, O_DEBUG,
-	       O_NOP_INTERVAL, O_NOP_TIMEOUT, O_HELP, O_VERSION, O_STATE_DIR };
+	       O_NOP_INTERVAL, O_NOP_TIMEOUT, O_HELP, O_VERSION, O_STATE_DIR, O_METRICS,
+	       O_NO_STATS };
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, O_CONFIG },
 		{ "portal", required_argument, NULL, O_PORTAL },
@@ -139,6 +146,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "debug", required_argument, NULL, O_DEBUG },
 		{ "nop-interval", required_argument, NULL, O_NOP_INTERVAL },
 		{ "nop-timeout", required_argument, NULL, O_NOP_TIMEOUT },
+		{ "metrics", required_argument, NULL, O_METRICS },
+		{ "no-stats", no_argument, NULL, O_NO_STATS },
 		{ "help", no_argument, NULL, O_HELP },
 		{ "version", no_argument, NULL, O_VERSION },
 		{ NULL, 0, NULL, 0 },
@@ -215,6 +224,20 @@ static int parse_args(int argc, char **argv, struct options *o)
 			if (parse_seconds(optarg, &o->nop_timeout_ms) || o->nop_timeout_ms == 0)
 				return usage_error("--nop-timeout '%s': expected seconds, more than 0 and "
 						   "at most 3600", optarg);
+			break;
+		case O_METRICS: {
+			struct sockaddr_storage ss;
+			socklen_t len;
+			char msg[256];
+
+			if (strcmp(optarg, "none") != 0 &&
+			    tt_metrics_addr_parse(optarg, &ss, &len, msg, sizeof(msg)))
+				return usage_error("--metrics: %s", msg);
+			o->metrics = optarg;
+			break;
+		}
+		case O_NO_STATS:
+			o->no_stats = true;
 			break;
 		case 'h':
 		case O_HELP:
@@ -560,6 +583,15 @@ int main(int argc, char **argv)
 		sock = default_socket(sockbuf, sizeof(sockbuf));
 	if (!strcmp(sock, "none"))
 		sock = NULL;
+	if (o.no_stats || ((global.set & TT_CFG_G_STATS) && !global.stats))
+		tt_iostat_set_enabled(false);
+	if (o.metrics) {
+		global.set &= ~(unsigned)TT_CFG_G_METRICS;
+		if (strcmp(o.metrics, "none") != 0) {
+			snprintf(global.metrics, sizeof(global.metrics), "%s", o.metrics);
+			global.set |= TT_CFG_G_METRICS;
+		}
+	}
 
 	rc = signals_block(&sigs);
 	if (rc) {
@@ -614,6 +646,10 @@ int main(int argc, char **argv)
 	}
 	global.set |= TT_CFG_G_LOG_LEVEL;
 	global.log_level = (int)tt_log_get_level();
+	if (o.no_stats) {
+		global.set |= TT_CFG_G_STATS;
+		global.stats = false;
+	}
 	tt_config_set_global(&global);
 	for (size_t i = 0; i < o.ndebug; i++)
 		tt_config_note_debug(o.debug[i], true);
@@ -626,6 +662,13 @@ int main(int argc, char **argv)
 		}
 		tt_rpc_set_shutdown_cb(rpc_shutdown);
 	}
+	if (global.set & TT_CFG_G_METRICS) {
+		rc = tt_metrics_start(global.metrics, err, sizeof(err));
+		if (rc) {
+			fprintf(stderr, "tetherd: %s\n", err);
+			goto stop_all;
+		}
+	}
 
 	print_serving();
 	tetherd_notify_start(daemon_state.loop0);
@@ -636,6 +679,7 @@ int main(int argc, char **argv)
 	tt_notice("tetherd", "stopped");
 
 stop_all:
+	tt_metrics_stop();
 	tetherd_notify_stop();
 	tt_rpc_stop();
 	tt_model_clear();

@@ -35,6 +35,8 @@ struct tt_lu_nexus {
 struct tt_lu_tasks {
 	struct tt_loop *owner;   /* atomic: the loop that claimed the slot */
 	struct tt_list tasks;
+	struct tt_iostat *io;    /* the owner's I/O counters (allocated at its first task;
+				  * published with a release store, read by any thread) */
 } __attribute__((aligned(64)));
 
 #define TT_LU_TASK_SLOTS 64
@@ -53,6 +55,7 @@ struct tt_lu_state {
 	/* tasks of loops that found their slot taken by another loop of the same index */
 	pthread_mutex_t shared_lock;
 	struct tt_list shared_tasks;
+	struct tt_iostat shared_io; /* their I/O counters, written under shared_lock */
 
 	struct tt_lu_tasks slots[TT_LU_TASK_SLOTS];
 
@@ -192,6 +195,8 @@ void tt_task_finish(struct tt_scsi_task *task);
 void tt_task_complete_later(struct tt_scsi_task *task);
 void tt_task_track(struct tt_scsi_task *task);
 void tt_task_untrack(struct tt_scsi_task *task);
+/* Counts a completing task in its LUN's counters (iostat.c); before tt_task_untrack. */
+void tt_task_account(struct tt_scsi_task *task);
 
 /* Data-In room the transport gave (0 when the initiator announced only a write). */
 static inline uint32_t tt_task_in_room(const struct tt_scsi_task *task)

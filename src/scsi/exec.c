@@ -8,6 +8,7 @@
 #include "scsi/core.h"
 #include "scsi/cdb.h"
 #include "scsi/pr.h"
+#include "base/clock.h"
 #include "base/log.h"
 
 #include <string.h>
@@ -295,6 +296,10 @@ void tt_scsi_exec(struct tt_scsi_task *task)
 	task->pending = 0;
 	task->bounce = NULL;
 	task->list = NULL;
+	task->done_ns = 0;
+	task->counted = tt_iostat_enabled();
+	if (task->counted)
+		task->start_ns = tt_now_ns();
 	tt_work_init(&task->work, loop, NULL);
 	tt_list_init(&task->lun_node);
 	tt_task_set_state(task, TT_TASK_ACTIVE);

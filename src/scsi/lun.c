@@ -147,6 +147,8 @@ void tt_lun_put(struct tt_lun *lun)
 	tt_lun_registry_del(lun);
 	tt_ua_free_all(lun);
 	tt_pr_free(lun);
+	for (unsigned i = 0; i < TT_LU_TASK_SLOTS; i++)
+		free(lun->state->slots[i].io);
 	pthread_mutex_destroy(&lun->state->shared_lock);
 	pthread_mutex_destroy(&lun->lock);
 	tt_bdev_put(lun->bdev);

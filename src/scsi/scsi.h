@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/iostat.h"
 #include "base/list.h"
 #include "bdev/bdev.h"
 
@@ -302,6 +303,7 @@ struct tt_scsi_task {
 	uint32_t cmd_len;                /* bytes the CDB asks to transfer (for residuals) */
 	bool aborted;                    /* set by task management; done() still runs */
 	uint8_t xfer;                    /* enum tt_scsi_xfer */
+	uint64_t done_ns;                /* tt_now_ns() at completion when counting (else 0) */
 
 	/* private to the core */
 	struct tt_bdev_io io;
@@ -316,7 +318,24 @@ struct tt_scsi_task {
 	uint64_t remaining;              /* commands of several I/Os: blocks or descriptors left */
 	uint32_t xfer_bytes;             /* bytes compared (VERIFY) */
 	uint8_t bytchk;                  /* VERIFY BYTCHK */
+	bool counted;                    /* I/O counters were on at tt_scsi_exec */
+	uint64_t start_ns;               /* tt_now_ns() at tt_scsi_exec, when counted */
 };
+
+/*
+ * I/O counters (docs/stats.md). The core counts every task it completes on a LUN, per LUN, in
+ * one block per loop (no lock, no atomic read-modify-write on the data path); the latency is
+ * from tt_scsi_exec to done(). A front end counting per nexus classifies its tasks with the
+ * same functions, after completion (or after tt_scsi_set_sense for a task it fails itself).
+ */
+/* enum tt_io_op of the task's operation code. */
+unsigned tt_scsi_io_op(const struct tt_scsi_task *task);
+/* enum tt_io_err of the task's status and sense key, or TT_IO_ERR_NONE (GOOD, CONDITION MET). */
+int tt_scsi_io_err(const struct tt_scsi_task *task);
+/* Bytes read (a read: data_len) or written (a write that ended GOOD: the transfer length). */
+uint64_t tt_scsi_io_bytes(const struct tt_scsi_task *task);
+/* Adds the counters of @lun (every loop's block) to @sum. Any thread, with a reference. */
+void tt_lun_iostat(struct tt_lun *lun, struct tt_iostat *sum);
 
 /*
  * Residual for the transport's response (iSCSI, FCP): returns the byte count and sets *@overflow

@@ -143,6 +143,7 @@ void tt_task_finish(struct tt_scsi_task *task)
 	if (task->status != TT_SAM_GOOD)
 		task->data_len = 0;
 	tt_task_set_state(task, TT_TASK_COMPLETING);
+	tt_task_account(task);
 	if (task->lun)
 		tt_task_untrack(task);
 	tt_task_set_state(task, TT_TASK_IDLE);
@@ -158,6 +159,7 @@ static void complete_work(struct tt_work *w)
 		free(task->bounce);
 		task->bounce = NULL;
 	}
+	tt_task_account(task);
 	if (task->lun)
 		tt_task_untrack(task);
 	tt_task_set_state(task, TT_TASK_IDLE);

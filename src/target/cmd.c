@@ -6,6 +6,7 @@
 #include "target/internal.h"
 
 #include "base/bufpool.h"
+#include "base/clock.h"
 #include "base/log.h"
 
 #include <errno.h>
@@ -272,11 +273,26 @@ void tt_task_data_in_queued(struct tt_xtask *x, bool status_sent)
 	task_of(x)->status_sent = status_sent;
 }
 
+/* The session's I/O counters (this loop owns them): latency from the command's arrival to its
+ * status (the SCSI core's completion time when it ran there). */
+static void task_account(struct tt_task *task)
+{
+	const struct tt_scsi_task *st = &task->scsi;
+	uint64_t end;
+
+	if (!task->counted)
+		return;
+	end = st->done_ns ? st->done_ns : tt_now_ns();
+	tt_iostat_account(&task->sess->io, tt_scsi_io_op(st), tt_scsi_io_bytes(st),
+			  tt_scsi_io_err(st), end > task->start_ns ? end - task->start_ns : 0);
+}
+
 static void task_respond(struct tt_task *task)
 {
 	struct tt_conn *conn = task->conn;
 	int rc;
 
+	task_account(task);
 	tt_itask_set_state(task, TT_ITASK_RESPOND);
 	if (task->scsi.dir_read && task->scsi.data_len > 0) {
 		task->x.data_in_len = task->scsi.data_len;
@@ -353,6 +369,9 @@ static int task_create(struct tt_conn *conn, struct tt_pdu *pdu, struct tt_task 
 	task->sess = conn->sess;
 	tt_session_get(conn->sess);
 	task->state = TT_ITASK_NEW;
+	task->counted = tt_iostat_enabled();
+	if (task->counted)
+		task->start_ns = tt_now_ns();
 	task->x.itt = tt_get_be32(c->itt);
 	task->cmd_sn = tt_get_be32(c->cmdsn);
 	task->immediate = tt_bhs_immediate(&pdu->bhs);

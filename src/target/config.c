@@ -383,6 +383,10 @@ json_t *tt_config_dump_global(void)
 	json_object_set_new(g, "log_level", json_string(tt_config_log_level_name(tt_log_get_level())));
 	if (running.set & TT_CFG_G_STATE_DIR)
 		json_object_set_new(g, "state_dir", json_string(running.state_dir));
+	if (running.set & TT_CFG_G_METRICS)
+		json_object_set_new(g, "metrics", json_string(running.metrics));
+	if (running.set & TT_CFG_G_STATS)
+		json_object_set_new(g, "stats", json_boolean(running.stats));
 	if (running.ndebug) {
 		json_t *d = json_array();
 

@@ -35,6 +35,8 @@ enum {
 	TT_CFG_G_LOG_LEVEL = 1u << 2,
 	TT_CFG_G_DEBUG = 1u << 3,
 	TT_CFG_G_STATE_DIR = 1u << 4,
+	TT_CFG_G_METRICS = 1u << 5,
+	TT_CFG_G_STATS = 1u << 6,
 };
 
 struct tt_config_global {
@@ -45,6 +47,8 @@ struct tt_config_global {
 	unsigned ndebug;
 	char debug[TT_CONFIG_DEBUG_MAX][16];    /* components with debug output, or "all" */
 	char state_dir[TT_CONFIG_PATH_MAX];     /* APTPL state files: absolute path, or "none" */
+	char metrics[TT_PORTAL_ADDR_MAX];       /* GET /metrics on "ADDR:PORT" */
+	bool stats;                             /* I/O counters on (default true) */
 };
 
 /* Bits of tt_config_tpg.set. A field not given keeps the model's default. */

@@ -19,6 +19,7 @@
 
 #include "base/log.h"
 #include "iscsi/chap.h" /* TT_CHAP_SECRET_MIN */
+#include "target/metrics.h"
 
 /* --- JSON path and messages ------------------------------------------------------------------ */
 
@@ -441,7 +442,7 @@ static bool same_portal(const struct tt_config_portal *a, const struct tt_config
 /* --- global ---------------------------------------------------------------------------------- */
 
 static const char *const global_keys[] = {
-	"loops", "rpc_socket", "log_level", "debug", "state_dir", NULL
+	"loops", "rpc_socket", "log_level", "debug", "state_dir", "metrics", "stats", NULL
 };
 
 static bool component_ok(const char *s)
@@ -534,6 +535,27 @@ static int parse_global(struct pctx *c, json_t *obj, struct tt_config_global *g)
 			return fail(c, "\"%s\" is neither an absolute path nor \"none\"", g->state_dir);
 		path_restore(c, mark);
 		g->set |= TT_CFG_G_STATE_DIR;
+	}
+	if ((v = json_object_get(obj, "metrics"))) {
+		struct sockaddr_storage ss;
+		socklen_t len;
+		char msg[256];
+
+		mark = path_key(c, "metrics");
+		rc = get_string(c, v, g->metrics, sizeof(g->metrics));
+		if (rc)
+			return rc;
+		if (tt_metrics_addr_parse(g->metrics, &ss, &len, msg, sizeof(msg)))
+			return fail(c, "%s", msg);
+		path_restore(c, mark);
+		g->set |= TT_CFG_G_METRICS;
+	}
+	if ((v = json_object_get(obj, "stats"))) {
+		mark = path_key(c, "stats");
+		if ((rc = get_bool(c, v, &g->stats)))
+			return rc;
+		path_restore(c, mark);
+		g->set |= TT_CFG_G_STATS;
 	}
 	return 0;
 }

@@ -194,6 +194,7 @@ struct tt_session {
 	unsigned nluns;
 
 	uint64_t commands;
+	struct tt_iostat io;          /* I/O counters: written on the session's loop only */
 	struct tt_work order_work;    /* runs held requests once they are in order */
 	struct tt_list waiters;       /* told when the session is freed */
 	bool abandoned;               /* ended, but backend I/O outlived the drain bound */
@@ -246,6 +247,8 @@ struct tt_task {
 	int refs;
 	uint32_t cmd_sn;
 	bool immediate;
+	bool counted;                 /* I/O counters were on when the command came */
+	uint64_t start_ns;            /* when the command came (tt_now_ns), if counted */
 
 	/* write data bookkeeping (the solicited window is in x) */
 	uint32_t data_received;       /* bytes of Data-Out/immediate data placed so far */

@@ -19,6 +19,7 @@
 #include "target/apply.h"
 #include "target/config.h"
 #include "target/model.h"
+#include "target/stats.h"
 
 /* --- params and errors ----------------------------------------------------------------------- */
 
@@ -717,6 +718,21 @@ static int m_shutdown(json_t *params, json_t **result, struct tt_rpc_error *e)
 	return 0;
 }
 
+static int m_stats(json_t *params, json_t **result, struct tt_rpc_error *e)
+{
+	static const char *const keys[] = { NULL };
+	struct tt_stats *s;
+	int rc;
+
+	if ((rc = check_params(params, keys, e)))
+		return rc;
+	if ((rc = tt_stats_collect(&s)))
+		return failed(e, rc, "cannot take a sample of the counters");
+	*result = tt_stats_json(s);
+	tt_stats_free(s);
+	return 0;
+}
+
 static int m_rpc_methods(json_t *params, json_t **result, struct tt_rpc_error *e)
 {
 	static const char *const keys[] = { NULL };
@@ -749,6 +765,7 @@ static const struct {
 	{ "acl_add", m_acl_add },
 	{ "acl_remove", m_acl_remove },
 	{ "session_list", m_session_list },
+	{ "stats", m_stats },
 	{ "config_dump", m_config_dump },
 	{ "config_apply", m_config_apply },
 	{ "log_set", m_log_set },

@@ -246,6 +246,13 @@ static void test_types(void **state)
 	expect_error("{\"global\": {\"log_level\": \"verbose\"}}",
 		     "global.log_level: unknown level \"verbose\"");
 	expect_error("{\"global\": {\"debug\": \"iscsi\"}}", "global.debug: must be an array");
+	expect_ok("{\"global\": {\"metrics\": \"127.0.0.1:9418\", \"stats\": false}}");
+	expect_ok("{\"global\": {\"metrics\": \"[::1]:9418\"}}");
+	expect_error("{\"global\": {\"metrics\": \"127.0.0.1\"}}",
+		     "global.metrics: metrics address \"127.0.0.1\": expected ADDR:PORT");
+	expect_error("{\"global\": {\"metrics\": \"http://127.0.0.1:80\"}}",
+		     "global.metrics: metrics address");
+	expect_error("{\"global\": {\"stats\": \"no\"}}", "global.stats: must be");
 	expect_error("{\"global\": {\"debug\": [\"iscsi\", 3]}}", "global.debug[1]: must be a string");
 	expect_error("{\"global\": {\"debug\": [\"iscsi\", \"iscsi\"]}}",
 		     "global.debug[1]: \"iscsi\" is listed twice");
