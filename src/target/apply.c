@@ -384,6 +384,17 @@ static int plan_global(struct builder *b, const struct tt_config_global *cur,
 				 "force (\"%s\"); it cannot change at run time (restart tetherd)",
 				 want->state_dir,
 				 cur->set & TT_CFG_G_STATE_DIR ? cur->state_dir : "none");
+	if ((want->set & TT_CFG_G_METRICS) &&
+	    (!(cur->set & TT_CFG_G_METRICS) || strcmp(cur->metrics, want->metrics)))
+		return plan_fail(b, "global.metrics", "\"%s\" differs from the metrics address in "
+				 "force (\"%s\"); it cannot change at run time (restart tetherd)",
+				 want->metrics,
+				 cur->set & TT_CFG_G_METRICS ? cur->metrics : "none");
+	if ((want->set & TT_CFG_G_STATS) &&
+	    want->stats != (!(cur->set & TT_CFG_G_STATS) || cur->stats))
+		return plan_fail(b, "global.stats", "%s differs from the counters in force (%s); it "
+				 "cannot change at run time (restart tetherd)",
+				 want->stats ? "true" : "false", want->stats ? "false" : "true");
 
 	if ((want->set & TT_CFG_G_LOG_LEVEL) &&
 	    (!(cur->set & TT_CFG_G_LOG_LEVEL) || cur->log_level != want->log_level)) {
