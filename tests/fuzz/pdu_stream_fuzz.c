@@ -167,7 +167,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		while (n && tt_iscsi_conn_count() != 0) {
 			size_t k = piece && piece < n ? piece : n;
-			ssize_t w = write(sv[1], in.p, k);
+			ssize_t w = send(sv[1], in.p, k, MSG_NOSIGNAL); /* the target may have closed */
 
 			if (w < 0) {
 				if (errno != EAGAIN)
