@@ -186,6 +186,12 @@ void tt_xport_pool_buf_free(struct tt_xconn *xc, void *buf, size_t cap);
 /* True when every op of @ops is set (stubs included): a transport is registered only then. */
 bool tt_xport_ops_complete(const struct tt_xport_ops *ops);
 
+/* For transports whose data travels in PDUs (TCP): cut t->data_in_len bytes of read data into
+ * Data-In PDUs (@p: segment size, burst, status collapse), and send R2Ts for a write's missing
+ * data (MaxOutstandingR2T, MaxBurstLength), through the core's builders and send. */
+int tt_xport_pdu_data_in(struct tt_xconn *xc, struct tt_xtask *t, const struct tt_xport_params *p);
+int tt_xport_pdu_r2ts(struct tt_xconn *xc, struct tt_xtask *t, const struct tt_xport_params *p);
+
 /* The transports, by name ("tcp"). */
 const struct tt_xport_ops *tt_xport_find(const char *name);
 extern const struct tt_xport_ops tt_xport_tcp;

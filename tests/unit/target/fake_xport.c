@@ -17,8 +17,6 @@
 #include "base/log.h"
 #include "target/model.h"
 
-#define DEFAULT_MAX_XMIT_DSL 8192u      /* RFC 7143 default MaxRecvDataSegmentLength */
-#define DEFAULT_MAX_BURST 262144u
 
 struct fx_env fx;
 uint64_t fx_seq;
@@ -132,68 +130,15 @@ static int fx_queue_pdu(struct tt_xconn *xc, struct tt_pdu *pdu)
 	return 0;
 }
 
-/* Data-In cut as TCP cuts it (src/xport/tcp_data.c), through the core's builders. */
+/* Data-In and R2Ts as TCP does them (src/xport/pdu_data.c), with this connection's parameters. */
 static int fx_queue_data_in(struct tt_xconn *xc, struct tt_xtask *t)
 {
-	const struct tt_xport_params *p = &fc_of(xc)->params;
-	const struct tt_xport_core *core = xc->core;
-	uint32_t len = t->data_in_len, off = 0, seq = 0;
-	uint32_t max = p->max_xmit_dsl ? p->max_xmit_dsl : DEFAULT_MAX_XMIT_DSL;
-	uint32_t burst = p->max_burst ? p->max_burst : DEFAULT_MAX_BURST;
-	bool collapse = t->status_collapsible;
-	int rc;
-
-	while (off < len) {
-		uint32_t n = len - off;
-		bool last, seq_end;
-		struct tt_pdu *pdu;
-
-		if (n > max)
-			n = max;
-		if (n > burst - seq)
-			n = burst - seq;
-		last = off + n == len;
-		seq += n;
-		seq_end = last || seq == burst;
-		if (seq_end)
-			seq = 0;
-		pdu = core->build_data_in(t, off, n, seq_end, last && collapse);
-		if (!pdu)
-			return -ENOMEM;
-		rc = core->send(xc, pdu);
-		if (rc < 0)
-			return rc;
-		off += n;
-	}
-	core->data_in_queued(t, collapse && len > 0);
-	return 0;
+	return tt_xport_pdu_data_in(xc, t, &fc_of(xc)->params);
 }
 
-/* R2Ts for what is missing, at most MaxOutstandingR2T at a time, each at most MaxBurstLength. */
 static int fx_get_data_out(struct tt_xconn *xc, struct tt_xtask *t)
 {
-	const struct tt_xport_params *p = &fc_of(xc)->params;
-	const struct tt_xport_core *core = xc->core;
-	uint32_t max_out = p->max_outstanding_r2t ? p->max_outstanding_r2t : 1;
-	uint32_t burst = p->max_burst ? p->max_burst : DEFAULT_MAX_BURST;
-	int rc;
-
-	while (t->r2t_outstanding < max_out && t->r2t_offset < t->edtl) {
-		uint32_t n = t->edtl - t->r2t_offset;
-		struct tt_pdu *pdu;
-
-		if (n > burst)
-			n = burst;
-		pdu = core->build_r2t(t, t->r2t_offset, n);
-		if (!pdu)
-			return -ENOMEM;
-		t->r2t_offset += n;
-		t->r2t_outstanding++;
-		rc = core->send(xc, pdu);
-		if (rc < 0)
-			return rc;
-	}
-	return 0;
+	return tt_xport_pdu_r2ts(xc, t, &fc_of(xc)->params);
 }
 
 static int fx_apply_params(struct tt_xconn *xc, const struct tt_xport_params *p)
