@@ -861,7 +861,8 @@ static int c_save(struct ctx *c)
 	char *text;
 	int fd, rc;
 
-	if ((rc = rpc_call(c, "config_dump", NULL, &cfg)))
+	/* the secrets are asked for: the file must load again; it is created owner-only */
+	if ((rc = rpc_call(c, "config_dump", json_pack("{sb}", "secrets", 1), &cfg)))
 		return rc;
 	text = json_dumps(cfg, JSON_INDENT(2) | JSON_REAL_PRECISION(12));
 	json_decref(cfg);

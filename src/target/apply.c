@@ -437,6 +437,19 @@ static int plan_global(struct builder *b, const struct tt_config_global *cur,
 			step_text(s, "change global debug:%s", diff);
 		}
 	}
+	/* limits: a key left out means its default, as at start */
+	for (const struct tt_config_limit_key *k = tt_config_limit_keys; k->key; k++) {
+		uint64_t was = tt_config_limit_get(&cur->limits, k);
+		uint64_t to = tt_config_limit_get(&want->limits, k);
+
+		if (was == to)
+			continue;
+		NEW_STEP(b, &b->changes, s, TT_APPLY_LIMITS, -1);
+		s->global = want;
+		snprintf(s->path, sizeof(s->path), "global.%s", k->key);
+		step_text(s, "change global %s %llu -> %llu", k->key, (unsigned long long)was,
+			  (unsigned long long)to);
+	}
 	return 0;
 }
 
@@ -802,7 +815,7 @@ int tt_apply_current(struct tt_config **out, char *err, size_t errlen)
 	int rc;
 
 	*out = NULL;
-	rc = tt_config_dump(&root);
+	rc = tt_config_dump(&root, true); /* secrets too: a changed secret is a change */
 	if (rc) {
 		snprintf(err, errlen, "cannot read the running configuration: %s", strerror(-rc));
 		return rc;
@@ -969,6 +982,9 @@ static int run_step(const struct tt_apply_plan *plan, size_t i, struct tt_target
 		return 0;
 	case TT_APPLY_DEBUG:
 		apply_debug(s->global);
+		return 0;
+	case TT_APPLY_LIMITS:
+		tt_limits_set(&s->global->limits);
 		return 0;
 	case TT_APPLY_TARGET_CREATE:
 		return create_target(plan, i, prepared, err, errlen);

@@ -25,6 +25,7 @@ enum tt_apply_op {
 	/* global settings that can change at run time */
 	TT_APPLY_LOG_LEVEL,
 	TT_APPLY_DEBUG,
+	TT_APPLY_LIMITS,          /* one of global.max_*, cmd_window (what is admitted from now on) */
 	/* removals, made before anything else */
 	TT_APPLY_TARGET_REMOVE,
 	TT_APPLY_TPG_REMOVE,

@@ -8,6 +8,7 @@
 #include "base/bufpool.h"
 #include "base/clock.h"
 #include "base/log.h"
+#include "target/limits.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -85,12 +86,25 @@ static void task_pool_drain(void)
 	task_pool_count = 0;
 }
 
+/* The task's places in the command window (and among the immediate commands) are free. */
+static void task_slots_release(struct tt_task *task)
+{
+	tt_task_window_release(task);
+	if (task->imm_slot) {
+		task->imm_slot = false;
+		task->sess->immediate_tasks--;
+	}
+}
+
 void tt_task_free(struct tt_task *task)
 {
 	if (task->tmf_wait)
 		tt_tmf_task_gone(task);
 	if (task->scsi.buf)
 		task->conn->xc->ops->buf_free(task->conn->xc, task->scsi.buf, task->x.buf_len);
+	if (task->buf_charged)
+		tt_limits_buf_uncharge(&task->sess->buf_held, task->buf_charged);
+	task_slots_release(task);
 	tt_conn_put(task->conn);
 	tt_session_put(task->sess);
 	task_release(task);
@@ -127,6 +141,7 @@ static void task_unlink(struct tt_task *task)
 		return;
 	tt_list_del(&task->conn_node);
 	task->conn->ntasks--;
+	task_slots_release(task);
 	tt_task_put(task); /* the list's reference */
 }
 
@@ -293,6 +308,7 @@ static void task_respond(struct tt_task *task)
 	int rc;
 
 	task_account(task);
+	task_slots_release(task); /* the status carries the MaxCmdSN that frees its place */
 	tt_itask_set_state(task, TT_ITASK_RESPOND);
 	if (task->scsi.dir_read && task->scsi.data_len > 0) {
 		task->x.data_in_len = task->scsi.data_len;
@@ -359,6 +375,7 @@ static int task_create(struct tt_conn *conn, struct tt_pdu *pdu, struct tt_task 
 	const struct tt_bhs_scsi_cmd *c = (const struct tt_bhs_scsi_cmd *)pdu->raw;
 	struct tt_task *task = task_alloc();
 	uint32_t edtl = tt_get_be32(c->edtl);
+	int rc;
 
 	if (!task)
 		return -ENOMEM;
@@ -403,10 +420,26 @@ static int task_create(struct tt_conn *conn, struct tt_pdu *pdu, struct tt_task 
 		}
 	}
 	if (edtl && edtl <= TT_MAX_EDTL && (task->scsi.dir_read || task->scsi.dir_write)) {
+		uint32_t want = (edtl + 511) & ~511u;
 		size_t cap;
-		void *buf = conn->xc->ops->buf_alloc(conn->xc, (edtl + 511) & ~511u, &cap);
+		void *buf = NULL;
 
+		/* the buffer counts against global.max_session_buffer and global.max_buffer; a
+		 * command beyond them is answered TASK SET FULL or BUSY without allocating */
+		rc = tt_limits_buf_charge(&conn->sess->buf_held, want);
+		if (rc < 0) {
+			task->refused_status = rc == -ENOSPC ? TT_SAM_TASK_SET_FULL : TT_SAM_BUSY;
+			tt_log_ratelimited(TT_LOG_WARN, "iscsi", "conn %llu %s: command 0x%08x of %u "
+					   "bytes refused (%s): %s reached", (unsigned long long)conn->id,
+					   conn->peer, task->x.itt, edtl,
+					   rc == -ENOSPC ? "TASK SET FULL" : "BUSY",
+					   rc == -ENOSPC ? "max_session_buffer" : "max_buffer");
+			goto listed;
+		}
+		task->buf_charged = want;
+		buf = conn->xc->ops->buf_alloc(conn->xc, want, &cap);
 		if (!buf) {
+			tt_limits_buf_uncharge(&conn->sess->buf_held, want);
 			tt_session_put(task->sess);
 			tt_conn_put(conn);
 			task_release(task);
@@ -418,6 +451,7 @@ static int task_create(struct tt_conn *conn, struct tt_pdu *pdu, struct tt_task 
 		task->x.buf = buf;
 		task->x.buf_len = (uint32_t)cap;
 	}
+listed:
 	tt_list_add_tail(&conn->tasks, &task->conn_node);
 	conn->ntasks++;
 	*out = task;
@@ -479,6 +513,23 @@ void tt_cmd_rx(struct tt_conn *conn, struct tt_pdu *pdu)
 	task->scsi.lun = tt_session_lun(s, task->scsi.lun_id);
 	if (task->scsi.edtl > TT_MAX_EDTL) {
 		task_fail_check(task, TT_SK_ILLEGAL_REQUEST, 0x24, 0x00);
+		return;
+	}
+	if (task->immediate && !task->refused_status) {
+		/* immediate commands do not take a CmdSN: the window bounds them apart */
+		if (s->immediate_tasks >= s->queue_depth)
+			task->refused_status = TT_SAM_TASK_SET_FULL;
+		else {
+			s->immediate_tasks++;
+			task->imm_slot = true;
+		}
+	}
+	if (task->refused_status) {
+		/* over a limit: status only, no sense, nothing executed */
+		task->scsi.status = task->refused_status;
+		task->scsi.sense_len = 0;
+		task->scsi.data_len = 0;
+		task_respond(task);
 		return;
 	}
 	if (task->data_error) {

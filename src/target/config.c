@@ -240,6 +240,7 @@ int tt_config_apply(const struct tt_config *cfg, char *err, size_t errlen)
 	int rc = 0;
 
 	apply_log(&cfg->global);
+	tt_limits_set(&cfg->global.limits); /* before the first portal listens */
 	for (i = 0; i < cfg->ntargets; i++) {
 		snprintf(path, sizeof(path), "targets[%zu]", i);
 		rc = tt_config_apply_target(&cfg->targets[i], path, err, errlen);
@@ -329,7 +330,7 @@ static json_t *dump_lun(const struct tt_target_lun *tl)
 	return o;
 }
 
-static json_t *dump_acl(const struct tt_acl *a)
+static json_t *dump_acl(const struct tt_acl *a, bool secrets)
 {
 	json_t *o = json_object();
 
@@ -338,18 +339,20 @@ static json_t *dump_acl(const struct tt_acl *a)
 		json_t *chap = json_object();
 
 		json_object_set_new(chap, "user", json_string(a->chap.user));
-		json_object_set_new(chap, "secret", json_string(a->chap.secret));
+		if (secrets)
+			json_object_set_new(chap, "secret", json_string(a->chap.secret));
 		if (a->chap.mutual_user[0]) {
 			json_object_set_new(chap, "mutual_user", json_string(a->chap.mutual_user));
-			json_object_set_new(chap, "mutual_secret",
-					    json_string(a->chap.mutual_secret));
+			if (secrets)
+				json_object_set_new(chap, "mutual_secret",
+						    json_string(a->chap.mutual_secret));
 		}
 		json_object_set_new(o, "chap", chap);
 	}
 	return o;
 }
 
-static json_t *dump_target(const struct tt_target *t)
+static json_t *dump_target(const struct tt_target *t, bool secrets)
 {
 	json_t *o = json_object(), *tpgs = json_array(), *luns = json_array(), *acls = json_array();
 	struct tt_list *n;
@@ -362,7 +365,7 @@ static json_t *dump_target(const struct tt_target *t)
 	tt_list_for_each(n, &t->luns)
 		json_array_append_new(luns, dump_lun(tt_list_entry(n, struct tt_target_lun, node)));
 	tt_list_for_each(n, &t->acls)
-		json_array_append_new(acls, dump_acl(tt_list_entry(n, struct tt_acl, node)));
+		json_array_append_new(acls, dump_acl(tt_list_entry(n, struct tt_acl, node), secrets));
 	json_object_set_new(o, "tpgs", tpgs);
 	json_object_set_new(o, "luns", luns);
 	json_object_set_new(o, "acls", acls);
@@ -371,6 +374,7 @@ static json_t *dump_target(const struct tt_target *t)
 
 json_t *tt_config_dump_global(void)
 {
+	struct tt_limits lim;
 	json_t *g = json_object();
 	const char *sock = tt_rpc_socket_path();
 
@@ -394,10 +398,13 @@ json_t *tt_config_dump_global(void)
 			json_array_append_new(d, json_string(running.debug[i]));
 		json_object_set_new(g, "debug", d);
 	}
+	tt_limits_get(&lim);
+	for (const struct tt_config_limit_key *k = tt_config_limit_keys; k->key; k++)
+		json_object_set_new(g, k->key, json_integer((json_int_t)tt_config_limit_get(&lim, k)));
 	return g;
 }
 
-int tt_config_dump(json_t **out)
+int tt_config_dump(json_t **out, bool secrets)
 {
 	json_t *root = json_object(), *targets = json_array();
 	struct tt_list *n;
@@ -413,7 +420,7 @@ int tt_config_dump(json_t **out)
 		const struct tt_target *t = tt_list_entry(n, struct tt_target, node);
 
 		if (!t->deleted)
-			json_array_append_new(targets, dump_target(t));
+			json_array_append_new(targets, dump_target(t, secrets));
 	}
 	tt_model_unlock();
 	json_object_set_new(root, "targets", targets);

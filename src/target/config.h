@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "target/limits.h"
 #include "target/model.h"
 
 #define TT_CONFIG_DEBUG_MAX 32     /* components in global.debug */
@@ -49,7 +50,19 @@ struct tt_config_global {
 	char state_dir[TT_CONFIG_PATH_MAX];     /* APTPL state files: absolute path, or "none" */
 	char metrics[TT_PORTAL_ADDR_MAX];       /* GET /metrics on "ADDR:PORT" */
 	bool stats;                             /* I/O counters on (default true) */
+	struct tt_limits limits;                /* global.max_*, cmd_window: defaults when not
+						 * given (tt_config_parse fills them) */
 };
+
+/* The limit keys of the global section, in the order of the dump. */
+struct tt_config_limit_key {
+	const char *key;
+	uint64_t min, max;
+	size_t offset;                          /* in struct tt_limits */
+	bool wide;                              /* uint64_t (else uint32_t) */
+};
+extern const struct tt_config_limit_key tt_config_limit_keys[];
+uint64_t tt_config_limit_get(const struct tt_limits *l, const struct tt_config_limit_key *k);
 
 /* Bits of tt_config_tpg.set. A field not given keeps the model's default. */
 enum {
@@ -149,11 +162,12 @@ void tt_config_free(struct tt_config *cfg);
 int tt_config_apply(const struct tt_config *cfg, char *err, size_t errlen);
 
 /*
- * The running configuration as JSON in the file's schema (*out: a new reference). The global
+ * The running configuration as JSON in the file's schema (*out: a new reference). CHAP secrets
+ * (chap.secret, chap.mutual_secret) only when @secrets: a dump for display leaves them out. The global
  * section reports what was recorded by tt_config_apply / tt_config_set_global, the log level and
  * debug switches in force, and the control socket path when it listens.
  */
-int tt_config_dump(json_t **out);
+int tt_config_dump(json_t **out, bool secrets);
 /* Only the global section of the dump (a new reference). */
 json_t *tt_config_dump_global(void);
 

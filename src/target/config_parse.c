@@ -12,6 +12,7 @@
 #include <math.h>
 #include <netinet/in.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -442,8 +443,49 @@ static bool same_portal(const struct tt_config_portal *a, const struct tt_config
 /* --- global ---------------------------------------------------------------------------------- */
 
 static const char *const global_keys[] = {
-	"loops", "rpc_socket", "log_level", "debug", "state_dir", "metrics", "stats", NULL
+	"loops", "rpc_socket", "log_level", "debug", "state_dir", "metrics", "stats",
+	"max_connections", "max_prelogin_per_address", "max_connections_per_initiator",
+	"max_login_pdus", "max_login_text", "cmd_window", "max_session_buffer", "max_buffer", NULL
 };
+
+#define LIMIT32(name, lo, hi) { #name, lo, hi, offsetof(struct tt_limits, name), false }
+#define LIMIT64(name, lo, hi) { #name, lo, hi, offsetof(struct tt_limits, name), true }
+const struct tt_config_limit_key tt_config_limit_keys[] = {
+	LIMIT32(max_connections, 1, 1048576),
+	LIMIT32(max_prelogin_per_address, 1, 65535),
+	LIMIT32(max_connections_per_initiator, 1, 65535),
+	LIMIT32(max_login_pdus, 1, 65535),
+	LIMIT32(max_login_text, 1024, 16777216),
+	LIMIT32(cmd_window, 1, 65536),
+	LIMIT64(max_session_buffer, 1ull << 20, 1ull << 50),
+	LIMIT64(max_buffer, 1ull << 20, 1ull << 50),
+	{ NULL, 0, 0, 0, false },
+};
+
+uint64_t tt_config_limit_get(const struct tt_limits *l, const struct tt_config_limit_key *k)
+{
+	const char *p = (const char *)l + k->offset;
+	uint64_t v64;
+	uint32_t v32;
+
+	if (k->wide) {
+		memcpy(&v64, p, sizeof(v64));
+		return v64;
+	}
+	memcpy(&v32, p, sizeof(v32));
+	return v32;
+}
+
+static void limit_put(struct tt_limits *l, const struct tt_config_limit_key *k, uint64_t v)
+{
+	char *p = (char *)l + k->offset;
+	uint32_t v32 = (uint32_t)v;
+
+	if (k->wide)
+		memcpy(p, &v, sizeof(v));
+	else
+		memcpy(p, &v32, sizeof(v32));
+}
 
 static bool component_ok(const char *s)
 {
@@ -556,6 +598,17 @@ static int parse_global(struct pctx *c, json_t *obj, struct tt_config_global *g)
 			return rc;
 		path_restore(c, mark);
 		g->set |= TT_CFG_G_STATS;
+	}
+	for (const struct tt_config_limit_key *k = tt_config_limit_keys; k->key; k++) {
+		long long x = 0;
+
+		if (!(v = json_object_get(obj, k->key)))
+			continue;
+		mark = path_key(c, k->key);
+		if ((rc = get_int(c, v, (long long)k->min, (long long)k->max, &x)))
+			return rc;
+		path_restore(c, mark);
+		limit_put(&g->limits, k, (uint64_t)x);
 	}
 	return 0;
 }
@@ -1175,6 +1228,7 @@ int tt_config_parse(json_t *root, struct tt_config **out, char *err, size_t errl
 	cfg = calloc(1, sizeof(*cfg));
 	if (!cfg)
 		return fail_nomem(&c);
+	tt_limits_defaults(&cfg->global.limits);
 	if ((v = json_object_get(root, "global"))) {
 		path_key(&c, "global");
 		if ((rc = parse_global(&c, v, &cfg->global)))

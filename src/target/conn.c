@@ -4,6 +4,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "target/limits.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -35,6 +36,8 @@ static void conn_release(struct tt_work *w)
 
 	tt_debug("iscsi", "conn %llu: released", (unsigned long long)conn->id);
 	__atomic_fetch_sub(&conn_live, 1, __ATOMIC_RELEASE);
+	if (conn->lim_admitted)
+		tt_limits_conn_end();
 	if (conn->target)
 		tt_target_put(conn->target);
 	free(conn);
@@ -103,13 +106,24 @@ static unsigned listener_login_timeout(const struct tt_listener *lst)
 	return ms ? ms : TT_LOGIN_TIMEOUT_MS;
 }
 
+/* The connection no longer counts as a pre-login connection of its peer's address. */
+static void conn_prelogin_end(struct tt_conn *conn)
+{
+	if (!conn->lim_prelogin)
+		return;
+	conn->lim_prelogin = false;
+	tt_limits_prelogin_end(&conn->xc->peer_addr);
+}
+
 /*
  * The only writer of conn->state. Edges and their side effects:
  *   FREE -> XPT_UP           login timer starts
  *   XPT_UP -> IN_LOGIN       first login PDU
- *   IN_LOGIN -> LOGGED_IN    login timer stops, keepalive starts, transport timeout set
+ *   IN_LOGIN -> LOGGED_IN    login timer stops, pre-login place freed, keepalive starts,
+ *                            transport timeout set
  *   LOGGED_IN -> IN_LOGOUT   logout response queued
- *   any -> CLEANUP           timers stop, transport shut down, tasks aborted, session unbound
+ *   any -> CLEANUP           timers stop, pre-login place and initiator place freed,
+ *                            transport shut down, tasks aborted, session unbound
  */
 int tt_conn_set_state(struct tt_conn *conn, enum tt_conn_state to)
 {
@@ -138,11 +152,17 @@ int tt_conn_set_state(struct tt_conn *conn, enum tt_conn_state to)
 		break;
 	case TT_CONN_LOGGED_IN:
 		tt_timer_cancel(&conn->login_timer);
+		conn_prelogin_end(conn);
 		tt_nop_start(conn);
 		break;
 	case TT_CONN_CLEANUP:
 		tt_timer_cancel(&conn->login_timer);
 		tt_timer_cancel(&conn->nop_timer);
+		conn_prelogin_end(conn);
+		if (conn->lim_initiator) {
+			conn->lim_initiator = false;
+			tt_limits_initiator_del(conn->params.initiator_name);
+		}
 		break;
 	default:
 		break;
@@ -159,15 +179,34 @@ static void login_timeout(struct tt_timer *t)
 
 static int conn_accepted(struct tt_xconn *xc)
 {
-	struct tt_conn *conn = calloc(1, sizeof(*conn));
+	struct tt_conn *conn;
 	int rc;
 
+	/* before any login work: the transport closes a connection refused here at once */
+	rc = tt_limits_conn_admit(&xc->peer_addr);
+	if (rc == -EMFILE) {
+		tt_log_ratelimited(TT_LOG_WARN, "iscsi", "%s: connection refused: max_connections "
+				   "reached", xc->peer);
+		return rc;
+	}
+	if (rc == -EAGAIN) {
+		tt_log_ratelimited(TT_LOG_WARN, "iscsi", "%s: connection refused: "
+				   "max_prelogin_per_address reached for its address", xc->peer);
+		return rc;
+	}
+	conn = rc ? NULL : calloc(1, sizeof(*conn));
 	if (!conn) {
 		tt_log_ratelimited(TT_LOG_WARN, "iscsi", "%s: out of memory, connection refused",
 				   xc->peer);
+		if (!rc) {
+			tt_limits_prelogin_end(&xc->peer_addr);
+			tt_limits_conn_end();
+		}
 		return -ENOMEM;
 	}
 	conn_init(conn, xc);
+	conn->lim_admitted = true;
+	conn->lim_prelogin = true;
 	xc->upper = conn;
 	/* counted from here to its release: a connection the transport drops before handing it
 	 * over (it never reaches the core) is not counted */

@@ -5,7 +5,7 @@
 
 #include "target/iscsi_target.h"
 
-#define TT_CMD_WINDOW 128          /* commands the initiator may have outstanding */
+#define TT_CMD_WINDOW 128          /* global.cmd_window's default (limits.h) */
 #define TT_MAX_EDTL (64u << 20)    /* largest transfer one command may ask for */
 #define TT_LOGIN_MAX_DSL 8192      /* data segment limit before MaxRecvDataSegmentLength applies */
 #define TT_DRAIN_TIMEOUT_MS 10000  /* how long an ending session waits for backend I/O */
@@ -78,6 +78,8 @@ void tt_session_del_conn(struct tt_session *s, struct tt_conn *conn);
 /* From any loop: end @s on its loop and call fn(arg) on @loop once it is freed. */
 void tt_session_end_and_wait(struct tt_session *s, struct tt_loop *loop, void (*fn)(void *),
 			     void *arg);
+/* The command's status is going (or it was aborted): its place in the window is free. */
+void tt_task_window_release(struct tt_task *task);
 /* Runs a request that was held for ordering. */
 void tt_conn_dispatch(struct tt_conn *conn, struct tt_pdu *pdu);
 

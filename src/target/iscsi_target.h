@@ -106,6 +106,10 @@ struct tt_conn {
 	/* the PDU being received (owned by the transport while it fills it) */
 	uint64_t rx_pdus, tx_pdus;
 	bool logout_after_send;       /* close once the queued logout response has gone */
+	/* what the connection holds of the limits (limits.h) */
+	bool lim_admitted;            /* one of max_connections, until released */
+	bool lim_prelogin;            /* a pre-login place of its address, until login or cleanup */
+	bool lim_initiator;           /* one of its initiator's connections, until cleanup */
 	bool async_logout_sent;
 };
 
@@ -181,10 +185,14 @@ struct tt_session {
 	struct tt_list conns;
 	unsigned nconns;
 
-	/* command window */
+	/* command window: MaxCmdSN advances when a command's status goes, so that the window
+	 * (queue_depth, global.cmd_window when the session was made) bounds the commands
+	 * outstanding, not only their numbers */
 	uint32_t exp_cmd_sn;
 	uint32_t max_cmd_sn;
 	unsigned queue_depth;
+	unsigned immediate_tasks;     /* immediate commands outstanding (bounded by the window too) */
+	uint64_t buf_held;            /* bytes of command buffers its tasks hold (limits.h) */
 	struct tt_list pending;       /* out-of-order commands waiting for ExpCmdSN */
 	unsigned npending;
 
@@ -247,6 +255,10 @@ struct tt_task {
 	int refs;
 	uint32_t cmd_sn;
 	bool immediate;
+	bool window_slot;             /* holds a place in the command window until its status */
+	bool imm_slot;                /* an immediate command counted in sess->immediate_tasks */
+	uint8_t refused_status;       /* TASK SET FULL or BUSY: no buffer (limits.h) */
+	uint32_t buf_charged;         /* bytes charged to the session's and the daemon's buffers */
 	bool counted;                 /* I/O counters were on when the command came */
 	uint64_t start_ns;            /* when the command came (tt_now_ns), if counted */
 

@@ -6,6 +6,7 @@
 #include "target/internal.h"
 
 #include "base/log.h"
+#include "target/limits.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -34,6 +35,8 @@ struct tt_login {
 	int stage;                /* current stage (CSG) */
 	struct tt_target *target; /* a reference once TargetName is known */
 	bool waiting;             /* for a reinstated session to go */
+	uint32_t pdus;            /* Login Requests received (global.max_login_pdus) */
+	uint64_t text_bytes;      /* their data segments (global.max_login_text) */
 };
 
 static void login_send_status(struct tt_conn *conn, uint16_t status);
@@ -268,7 +271,7 @@ static struct tt_pdu *login_rsp_pdu(struct tt_conn *conn, struct tt_login *l, ui
 		tt_put_be32(r->maxcmdsn, conn->sess->max_cmd_sn);
 	} else {
 		tt_put_be32(r->expcmdsn, l->cmd_sn);
-		tt_put_be32(r->maxcmdsn, l->cmd_sn + TT_CMD_WINDOW - 1);
+		tt_put_be32(r->maxcmdsn, l->cmd_sn + tt_limits_cmd_window() - 1);
 	}
 	r->status_class = (uint8_t)(status >> 8);
 	r->status_detail = (uint8_t)status;
@@ -388,6 +391,27 @@ void tt_login_reinstate_done(void *arg)
 	tt_conn_put(conn); /* the reference held while waiting */
 }
 
+/* The connection takes one of its initiator's places (global.max_connections_per_initiator);
+ * false when the initiator holds them all (the login is refused with 0302h). */
+static bool login_count_initiator(struct tt_conn *conn)
+{
+	const char *name = conn->params.initiator_name;
+	int rc;
+
+	if (conn->lim_initiator)
+		return true;
+	rc = tt_limits_initiator_add(name);
+	if (rc < 0) {
+		tt_log_ratelimited(TT_LOG_WARN, "iscsi", "conn %llu %s: login of %s refused: %s",
+				   (unsigned long long)conn->id, conn->peer, name,
+				   rc == -EUSERS ? "max_connections_per_initiator reached"
+						 : strerror(-rc));
+		return false;
+	}
+	conn->lim_initiator = true;
+	return true;
+}
+
 /* Returns 0 (bound: conn->sess set), 0 with l->waiting (an old session must go first), or a
  * login status. */
 static int login_bind_session(struct tt_conn *conn, struct tt_login *l)
@@ -418,6 +442,8 @@ static int login_bind_session(struct tt_conn *conn, struct tt_login *l)
 			return TT_LOGIN_TOO_MANY_CONN;
 		}
 		tt_model_unlock();
+		if (!login_count_initiator(conn))
+			return TT_LOGIN_NO_RESOURCES;
 		tt_session_add_conn(s, conn);
 		return 0;
 	}
@@ -433,6 +459,10 @@ static int login_bind_session(struct tt_conn *conn, struct tt_login *l)
 		tt_timer_arm_ms(&conn->login_timer, TT_DRAIN_TIMEOUT_MS + 5000);
 		tt_session_end_and_wait(old, conn->loop, tt_login_reinstate_done, conn);
 		return 0;
+	}
+	if (!login_count_initiator(conn)) { /* (a leaf lock: taken under the model's) */
+		tt_model_unlock();
+		return TT_LOGIN_NO_RESOURCES;
 	}
 	rc = tt_session_create(conn, l->target, discovery, l->isid, tt_tsih_next(), &s);
 	tt_model_unlock();
@@ -660,6 +690,18 @@ void tt_login_rx(struct tt_conn *conn, struct tt_pdu *pdu)
 		return;
 	}
 	if (pdu->ctx == (void *)1) {
+		tt_pdu_free(pdu);
+		login_send_status(conn, TT_LOGIN_INIT_ERR);
+		return;
+	}
+	/* a login that goes on and on holds memory and a pre-login place: bounded */
+	l->pdus++;
+	l->text_bytes += pdu->data_len;
+	if (l->pdus > tt_limits_max_login_pdus() || l->text_bytes > tt_limits_max_login_text()) {
+		tt_log_ratelimited(TT_LOG_WARN, "iscsi", "conn %llu %s: login refused: more than %s",
+				   (unsigned long long)conn->id, conn->peer,
+				   l->pdus > tt_limits_max_login_pdus() ? "max_login_pdus requests"
+									: "max_login_text bytes of text");
 		tt_pdu_free(pdu);
 		login_send_status(conn, TT_LOGIN_INIT_ERR);
 		return;

@@ -567,14 +567,19 @@ static int m_session_list(json_t *params, json_t **result, struct tt_rpc_error *
 	return 0;
 }
 
+/* The running configuration; CHAP secrets only when asked for with "secrets": true (tetherctl
+ * save, which writes an owner-only file). */
 static int m_config_dump(json_t *params, json_t **result, struct tt_rpc_error *e)
 {
-	static const char *const keys[] = { NULL };
+	static const char *const keys[] = { "secrets", NULL };
+	json_t *secrets = json_object_get(params, "secrets");
 	int rc;
 
 	if ((rc = check_params(params, keys, e)))
 		return rc;
-	if ((rc = tt_config_dump(result)))
+	if (secrets && !json_is_boolean(secrets))
+		return invalid(e, "param \"secrets\" must be true or false");
+	if ((rc = tt_config_dump(result, json_is_true(secrets))))
 		return failed(e, rc, "");
 	return 0;
 }

@@ -4,6 +4,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "target/limits.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -300,7 +301,7 @@ int tt_session_create(struct tt_conn *conn, struct tt_target *t, bool discovery,
 	tt_list_init(&s->waiters);
 	tt_work_init(&s->order_work, s->loop, session_order_work);
 	tt_timer_init(&s->drain_timer, s->loop, session_drain_timeout);
-	s->queue_depth = TT_CMD_WINDOW;
+	s->queue_depth = tt_limits_cmd_window();
 
 	s->nexus.fe = &tt_iscsi_scsi_fe;
 	s->nexus.owner = s;
@@ -371,14 +372,42 @@ struct tt_lun *tt_session_lun(struct tt_session *s, uint64_t id)
 
 /* ---- command window (RFC 7143 §4.2.2.1) ---- */
 
+/*
+ * A request took its CmdSN. A SCSI command keeps its place in the window until its status goes
+ * (tt_task_window_release), so that MaxCmdSN - ExpCmdSN + 1 never lets more than queue_depth
+ * commands be outstanding; any other request frees its place at once.
+ */
+static void session_window_take(struct tt_session *s, struct tt_pdu *pdu)
+{
+	struct tt_task *task = pdu->ctx;
+
+	if (tt_bhs_opcode(&pdu->bhs) == TT_OP_SCSI_CMD && task && task != (void *)1 &&
+	    !task->aborted && task->state != TT_ITASK_DONE) {
+		task->window_slot = true;
+		return;
+	}
+	s->max_cmd_sn++;
+}
+
+void tt_task_window_release(struct tt_task *task)
+{
+	if (!task->window_slot)
+		return;
+	task->window_slot = false;
+	task->sess->max_cmd_sn++;
+}
+
 int tt_session_order(struct tt_session *s, struct tt_conn *conn, struct tt_pdu *pdu)
 {
 	uint32_t sn = tt_get_be32(pdu->raw + 24);
 	struct tt_list *pos;
 
+	/* a full window (MaxCmdSN = ExpCmdSN - 1) admits nothing, not even ExpCmdSN */
+	if (tt_sn_gt(sn, s->max_cmd_sn))
+		return -1;
 	if (sn == s->exp_cmd_sn) {
 		s->exp_cmd_sn++;
-		s->max_cmd_sn++;
+		session_window_take(s, pdu);
 		if (!tt_list_empty(&s->pending))
 			tt_work_queue(&s->order_work);
 		return 0;
@@ -415,7 +444,7 @@ static void session_order_work(struct tt_work *w)
 		tt_list_del(&pdu->node);
 		s->npending--;
 		s->exp_cmd_sn++;
-		s->max_cmd_sn++;
+		session_window_take(s, pdu);
 		pdu->owner = NULL;
 		if (conn->state == TT_CONN_LOGGED_IN) {
 			tt_conn_dispatch(conn, pdu);

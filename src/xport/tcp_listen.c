@@ -78,6 +78,7 @@ static void tcp_accepted(struct tcp_listener *l, int fd, const struct sockaddr_s
 	snprintf(tc->conn.peer, sizeof(tc->conn.peer), "%s", peer_str);
 	tt_sockaddr_format(&local, tc->conn.local, sizeof(tc->conn.local));
 	tc->conn.local_addr = local;
+	tc->conn.peer_addr = *peer;
 	tt_debug("tcp", "conn %llu %s: accepted on %s, loop %u", (unsigned long long)tc->conn.id,
 		 tc->conn.peer, tc->conn.local, tt_loop_index(loop));
 	rc = tt_loop_send(loop, tcp_conn_handoff, tc);

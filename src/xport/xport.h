@@ -107,6 +107,7 @@ struct tt_xconn {
 	uint64_t id;                  /* unique, for logs */
 	char peer[80], local[80];     /* "addr:port" for logs and the control socket */
 	struct sockaddr_storage local_addr;
+	struct sockaddr_storage peer_addr; /* for the limits of one peer address */
 };
 
 /* Data-movement parameters in force on a connection (end of login, apply_params). */
