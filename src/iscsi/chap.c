@@ -442,3 +442,19 @@ int tt_chap_initiator_step(struct tt_chap *c, const struct tt_text *rsp, struct 
 		return -EINVAL;
 	}
 }
+
+int tt_chap_cred_print(const struct tt_chap_cred *cred, uint8_t out[TT_CHAP_PRINT_LEN])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned len = 0;
+	int ok;
+
+	if (!ctx)
+		return -ENOMEM;
+	ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
+	     EVP_DigestUpdate(ctx, cred->name, strlen(cred->name) + 1) &&
+	     EVP_DigestUpdate(ctx, cred->secret, cred->secret_len) &&
+	     EVP_DigestFinal_ex(ctx, out, &len) && len == TT_CHAP_PRINT_LEN;
+	EVP_MD_CTX_free(ctx);
+	return ok ? 0 : -EIO;
+}

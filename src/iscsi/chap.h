@@ -124,4 +124,9 @@ int tt_chap_response(int alg, uint8_t id, const uint8_t *secret, size_t secret_l
 /* Digest length of a CHAP_A algorithm, 0 when unknown. */
 size_t tt_chap_digest_len(int alg);
 
+#define TT_CHAP_PRINT_LEN 32
+/* A fingerprint of credentials (SHA-256 of the name, a NUL and the secret): tells whether two
+ * sets are the same without keeping the secret. 0 or -EIO. */
+int tt_chap_cred_print(const struct tt_chap_cred *cred, uint8_t out[TT_CHAP_PRINT_LEN]);
+
 #endif

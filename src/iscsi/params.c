@@ -762,12 +762,14 @@ int tt_params_declare(struct tt_negotiation *n, struct tt_params *p,
 			return rc;
 		p->tpgt = pol->tpgt;
 		p->tpgt_known = true;
-		if (pol->target_alias && pol->target_alias[0] &&
-		    pending(n, TT_KEY_TARGET_ALIAS)) {
-			rc = declare(n, TT_KEY_TARGET_ALIAS, pol->target_alias, rsp);
-			if (rc)
-				return rc;
-		}
+	}
+	/* the alias may come later than the tag: a target gives it only once the initiator has
+	 * authenticated (when it must) */
+	if (p->target_name[0] && pol->target_alias && pol->target_alias[0] &&
+	    pending(n, TT_KEY_TARGET_ALIAS)) {
+		rc = declare(n, TT_KEY_TARGET_ALIAS, pol->target_alias, rsp);
+		if (rc)
+			return rc;
 	}
 	if (stage != TT_STAGE_OPERATIONAL)
 		return 0;

@@ -178,6 +178,11 @@ struct tt_session {
 	uint8_t isid[6];
 	char initiator[TT_ISCSI_NAME_MAX + 1];
 	bool discovery;
+	/* the login authenticated with CHAP, with the credentials of this fingerprint: SendTargets
+	 * lists the TPGs that require CHAP only to such a session (and only those whose ACL for the
+	 * initiator has the same credentials) */
+	bool chap_authenticated;
+	uint8_t chap_print[TT_CHAP_PRINT_LEN];
 	enum tt_session_state state;
 	int refs;
 	struct tt_params params;      /* session-wide values */

@@ -35,6 +35,7 @@ struct tt_login {
 	int stage;                /* current stage (CSG) */
 	struct tt_target *target; /* a reference once TargetName is known */
 	bool waiting;             /* for a reinstated session to go */
+	uint8_t chap_print[TT_CHAP_PRINT_LEN]; /* of the credentials CHAP checks (chap_needed) */
 	uint32_t pdus;            /* Login Requests received (global.max_login_pdus) */
 	uint64_t text_bytes;      /* their data segments (global.max_login_text) */
 };
@@ -115,12 +116,20 @@ void tt_conn_policy(struct tt_conn *conn, struct tt_params_policy *pol, char *hd
 	conn->xc->ops->login_policy(conn->xc, pol);
 }
 
+/* TargetAlias is declared only to an initiator that may know it: once CHAP (when needed) has
+ * authenticated it. */
+static void login_policy_alias(struct tt_login *l)
+{
+	l->pol.target_alias = (l->target && l->target->alias[0] && (!l->chap_needed || l->auth_done))
+				      ? l->target->alias : NULL;
+}
+
 static void fill_policy(struct tt_login *l, struct tt_conn *conn)
 {
 	tt_conn_policy(conn, &l->pol, l->hdigests, l->ddigests);
 	snprintf(l->auth, sizeof(l->auth), "%s", l->chap_needed ? "CHAP" : "None");
 	l->pol.auth_methods = l->auth;
-	l->pol.target_alias = (l->target && l->target->alias[0]) ? l->target->alias : NULL;
+	login_policy_alias(l);
 }
 
 /* The TPG of @t that has a portal on @lst (and that portal), or NULL. Model lock held. */
@@ -238,8 +247,8 @@ static int login_check_names(struct tt_conn *conn, struct tt_login *l)
 		struct tt_chap_cred local = { .name = chap.mutual_user,
 					      .secret = (const uint8_t *)chap.mutual_secret,
 					      .secret_len = strlen(chap.mutual_secret) };
-		if (!chap.user[0] || tt_chap_target_init(&l->chap, &peer,
-							 chap.mutual_user[0] ? &local : NULL, 0) < 0) {
+		if (!chap.user[0] || tt_chap_cred_print(&peer, l->chap_print) < 0 ||
+		    tt_chap_target_init(&l->chap, &peer, chap.mutual_user[0] ? &local : NULL, 0) < 0) {
 			tt_warn("iscsi", "conn %llu: %s needs CHAP but has no usable credentials",
 				(unsigned long long)conn->id, p->initiator_name);
 			status = TT_LOGIN_AUTH_FAILED;
@@ -471,6 +480,10 @@ static int login_bind_session(struct tt_conn *conn, struct tt_login *l)
 	s->exp_cmd_sn = l->cmd_sn;
 	s->max_cmd_sn = l->cmd_sn + s->queue_depth - 1;
 	s->params = *p;
+	if (l->chap_needed && l->auth_done && tt_chap_done(&l->chap)) {
+		s->chap_authenticated = true;
+		memcpy(s->chap_print, l->chap_print, sizeof(s->chap_print));
+	}
 	tt_session_add_conn(s, conn); /* the creation reference is the registry's */
 	return 0;
 }
@@ -640,9 +653,11 @@ static void login_process(struct tt_conn *conn, struct tt_login *l, const struct
 			       &l->rsp);
 	if (rc == 0 && l->stage == TT_STAGE_SECURITY)
 		rc = login_security(conn, l, &transit);
-	if (rc == 0)
+	if (rc == 0) {
+		login_policy_alias(l);
 		rc = tt_params_declare(&l->neg, &conn->params, &l->pol, (enum tt_login_stage)l->stage,
 				       &l->rsp);
+	}
 	if (rc == 0 && transit && !tt_params_offers_answered(&l->neg))
 		transit = false; /* our own offers need an answer first: stay in this stage */
 	if (rc == 0 && transit && nsg == TT_STAGE_FULL_FEATURE)

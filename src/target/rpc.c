@@ -412,6 +412,25 @@ static void client_ready(struct tt_watch *w, uint32_t events)
 	client_update_events(c);
 }
 
+/* Only root and the daemon's own user may use the control socket (besides its mode 0600, in
+ * case the file's mode or owner was changed after it was made). */
+static bool peer_allowed(int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		tt_log_ratelimited(TT_LOG_WARN, "rpc", "%s: SO_PEERCRED: %s: client refused", rpc.path,
+				   strerror(errno));
+		return false;
+	}
+	if (cred.uid == 0 || cred.uid == geteuid())
+		return true;
+	tt_log_ratelimited(TT_LOG_WARN, "rpc", "%s: client refused: uid %u (pid %d) is neither root "
+			   "nor the daemon's user", rpc.path, (unsigned)cred.uid, (int)cred.pid);
+	return false;
+}
+
 static void listener_ready(struct tt_watch *w, uint32_t events)
 {
 	(void)w;
@@ -426,6 +445,10 @@ static void listener_ready(struct tt_watch *w, uint32_t events)
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
 				tt_warn("rpc", "accept on %s: %s", rpc.path, strerror(errno));
 			return;
+		}
+		if (!peer_allowed(fd)) {
+			close(fd);
+			continue;
 		}
 		c = calloc(1, sizeof(*c));
 		if (!c) {
@@ -520,13 +543,15 @@ int tt_rpc_start(struct tt_loop *loop, const char *path, char *err, size_t errle
 		snprintf(err, errlen, "socket: %s", strerror(-rc));
 		return rc;
 	}
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+	/* owner-only from the moment it exists: the socket's mode is given before bind creates the
+	 * file (Linux creates it with the socket inode's mode, less the umask), never fixed after */
+	if (fchmod(fd, 0600) < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
 		rc = -errno;
 		snprintf(err, errlen, "bind %s: %s", path, strerror(-rc));
 		close(fd);
 		return rc;
 	}
-	if (chmod(path, 0600) < 0 || listen(fd, 64) < 0) {
+	if (listen(fd, 64) < 0) {
 		rc = -errno;
 		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
 		close(fd);

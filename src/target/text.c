@@ -43,9 +43,31 @@ static void format_addr(const struct sockaddr_storage *ss, uint16_t port, char *
 	}
 }
 
-static bool initiator_may_see(struct tt_target *t, const struct tt_tpg *tpg, const char *initiator)
+/*
+ * SendTargets lists only what the initiator may log in to: a TPG whose ACL rules admit it, and,
+ * when the TPG requires CHAP, only to a session that authenticated with the same credentials
+ * as the initiator's ACL in that target (an unauthenticated discovery session does not learn
+ * the names of targets behind CHAP). Model lock held.
+ */
+static bool initiator_may_see(const struct tt_conn *conn, struct tt_target *t,
+			      const struct tt_tpg *tpg, const char *initiator)
 {
-	return tpg->allow_any_initiator || tt_acl_find(t, initiator) != NULL;
+	const struct tt_session *s = conn->sess;
+	struct tt_acl *acl = tt_acl_find(t, initiator);
+	uint8_t print[TT_CHAP_PRINT_LEN];
+	struct tt_chap_cred cred;
+
+	if (!tpg->allow_any_initiator && !acl)
+		return false;
+	if (!tpg->chap_required)
+		return true;
+	if (!s || !s->chap_authenticated || !acl || !acl->chap.user[0])
+		return false;
+	cred = (struct tt_chap_cred){ .name = acl->chap.user,
+				      .secret = (const uint8_t *)acl->chap.secret,
+				      .secret_len = strlen(acl->chap.secret) };
+	return tt_chap_cred_print(&cred, print) == 0 &&
+	       memcmp(print, s->chap_print, sizeof(print)) == 0;
 }
 
 static int add_target(struct tt_conn *conn, struct tt_target *t, const char *initiator,
@@ -58,7 +80,7 @@ static int add_target(struct tt_conn *conn, struct tt_target *t, const char *ini
 	tt_list_for_each(gpos, &t->tpgs) {
 		struct tt_tpg *tpg = tt_list_entry(gpos, struct tt_tpg, node);
 
-		if (!initiator_may_see(t, tpg, initiator))
+		if (!initiator_may_see(conn, t, tpg, initiator))
 			continue;
 		/* the portals that listen, in configuration order (an initiator tries them in the
 		 * order given: one still binding would only cost it a failed attempt) */
