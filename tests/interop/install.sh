@@ -94,7 +94,9 @@ for k in loops rpc_socket log_level debug state_dir name alias tpgs luns acls ta
 	 backend vendor product serial write_protect initiator chap mutual_user mutual_secret \
 	 MaxRecvDataSegmentLength MaxBurstLength FirstBurstLength ImmediateData InitialR2T \
 	 MaxOutstandingR2T MaxConnections ErrorRecoveryLevel HeaderDigest DataDigest \
-	 DefaultTime2Wait DefaultTime2Retain; do
+	 DefaultTime2Wait DefaultTime2Retain metrics stats max_connections \
+	 max_prelogin_per_address max_connections_per_initiator max_login_pdus max_login_text \
+	 cmd_window max_session_buffer max_buffer; do
 	printf '%s\n' "$j5" | grep -qw -- "$k" || fail "tetherd.json(5) does not document $k"
 done
 ok "3 pages render; they cover tetherd --help, tetherctl --help and the configuration keys"
