@@ -118,7 +118,7 @@ def prelogin(args):
     n = opt(args, "prelogin")
     good = good_session(args)
     held = [raw_connect(args, "127.0.0.1") for _ in range(n)]
-    time.sleep(0.3)
+    time.sleep(1.0)  # each is handed to its loop and counted there
     for s in held:
         check(still_open(s, 0.05), "a connection within max_prelogin_per_address was closed")
     extra = raw_connect(args, "127.0.0.1")
@@ -168,7 +168,7 @@ def connections(args):
     # one address per connection: the per-address cap does not come into it
     for i in range(n - 1):
         held.append(raw_connect(args, "127.0.1.%d" % (i + 1)))
-    time.sleep(0.3)
+    time.sleep(1.0)
     check(all(still_open(s, 0.05) for s in held), "a connection within max_connections closed")
     extra = raw_connect(args, "127.0.2.1")
     check(closed_at_once(extra), "connection %d (max_connections %d) was not closed at once"
@@ -296,6 +296,13 @@ def hold_write(c, blocks, lba=0):
     return itt
 
 
+def wait_r2ts(c, n, secs=20.0):
+    """Reads until the target has sent n R2Ts: the writes that asked for them hold their
+    buffers now."""
+    for _ in range(n):
+        c.recv_until(lambda x: x.opcode == pdu.R2T, secs, "R2T")
+
+
 def statuses(c, itts, secs=20.0):
     """The SCSI status of each ITT in itts (SCSI Response or Data-In with status); R2Ts and
     other PDUs are set aside."""
@@ -325,7 +332,7 @@ def buffer(args):
     fit = limit // (256 * 1024)
     for i in range(fit):
         hold_write(hog, 512, lba=i * 512)
-    time.sleep(0.3)
+    wait_r2ts(hog, fit)
     itt = hog.next_itt()
     hog.send(pdu.scsi_cmd(itt, hog.cmdsn, hog.expstatsn, pdu.cdb_read10(0, 8), edtl=4096,
                           read=True))
@@ -376,8 +383,8 @@ def busy(args):
                                 initiator="iqn.2026-11.org.tether:limits-hog%d" % h, op_keys=ops)
         for i in range(limit // (256 * 1024)):
             hold_write(hog, 512, lba=i * 512)
+        wait_r2ts(hog, limit // (256 * 1024))
         hogs.append(hog)
-    time.sleep(0.3)
     r = good.scsi(pdu.cdb_read10(0, 8), read_len=4096)
     check(r.status == 0x08, "a read with the daemon's buffers held: status 0x%02x, expected BUSY "
           "(0x08)" % r.status)
