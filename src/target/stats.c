@@ -22,6 +22,7 @@ int tt_stats_collect(struct tt_stats **out)
 		return -ENOMEM;
 	s->enabled = tt_iostat_enabled();
 	s->connections = tt_iscsi_conn_count();
+	tt_limits_usage(&s->limits);
 	tt_model_lock();
 	tt_list_for_each(tn, tt_model_targets()) {
 		struct tt_target *t = tt_list_entry(tn, struct tt_target, node);
@@ -162,12 +163,23 @@ json_t *tt_stats_json(const struct tt_stats *s)
 							 "tpgt", s->portals[i].tpgt,
 							 "addr", s->portals[i].addr,
 							 "listening", s->portals[i].listening));
-	return json_pack("{sf sb si si so so so}",
+	return json_pack("{sf sb si si so so so s{sI sI sI sI s{sI sI sI sI sI}}}",
 			 "time", (double)s->time_ns / 1e9,
 			 "enabled", s->enabled,
 			 "sessions_count", (int)s->nsessions,
 			 "connections", (int)s->connections,
-			 "luns", luns, "sessions", sessions, "portals", portals);
+			 "luns", luns, "sessions", sessions, "portals", portals,
+			 "limits",
+			 "admitted", (json_int_t)s->limits.connections,
+			 "prelogin_addresses", (json_int_t)s->limits.addresses,
+			 "initiators", (json_int_t)s->limits.initiators,
+			 "buffer_bytes", (json_int_t)s->limits.buffer,
+			 "refused",
+			 "max_connections", (json_int_t)s->limits.refused_connections,
+			 "max_prelogin_per_address", (json_int_t)s->limits.refused_prelogin,
+			 "max_connections_per_initiator", (json_int_t)s->limits.refused_initiator,
+			 "max_session_buffer", (json_int_t)s->limits.refused_session_buffer,
+			 "max_buffer", (json_int_t)s->limits.refused_buffer);
 }
 
 /* --- Prometheus text format 0.0.4 -------------------------------------------------------------- */
@@ -335,6 +347,21 @@ int tt_stats_prometheus(const struct tt_stats *s, FILE *f)
 		put_label(f, "addr", s->portals[i].addr, false);
 		fprintf(f, "} %d\n", s->portals[i].listening ? 1 : 0);
 	}
+	header(f, "tether_buffer_bytes", "gauge",
+	       "Bytes of command data buffers held (global.max_buffer bounds them).");
+	fprintf(f, "tether_buffer_bytes %" PRIu64 "\n", s->limits.buffer);
+	header(f, "tether_limit_refusals_total", "counter",
+	       "Connections, logins and commands refused by a resource limit (docs/security.md).");
+	fprintf(f, "tether_limit_refusals_total{limit=\"max_connections\"} %" PRIu64 "\n",
+		s->limits.refused_connections);
+	fprintf(f, "tether_limit_refusals_total{limit=\"max_prelogin_per_address\"} %" PRIu64 "\n",
+		s->limits.refused_prelogin);
+	fprintf(f, "tether_limit_refusals_total{limit=\"max_connections_per_initiator\"} %" PRIu64
+		"\n", s->limits.refused_initiator);
+	fprintf(f, "tether_limit_refusals_total{limit=\"max_session_buffer\"} %" PRIu64 "\n",
+		s->limits.refused_session_buffer);
+	fprintf(f, "tether_limit_refusals_total{limit=\"max_buffer\"} %" PRIu64 "\n",
+		s->limits.refused_buffer);
 	put_family(f, s, K_LUN);
 	put_family(f, s, K_SESSION);
 	return ferror(f) ? -EIO : 0;

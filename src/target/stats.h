@@ -15,6 +15,7 @@
 #include <stdio.h>
 
 #include "base/iostat.h"
+#include "target/limits.h"
 #include "target/model.h"
 
 struct tt_stats_lun {
@@ -43,6 +44,7 @@ struct tt_stats {
 	uint64_t time_ns;         /* CLOCK_MONOTONIC at the sample */
 	bool enabled;             /* counting is on */
 	unsigned connections;     /* live connections, every loop */
+	struct tt_limits_usage limits; /* what the resource limits count and refused */
 	size_t nluns, nsessions, nportals;
 	struct tt_stats_lun *luns;
 	struct tt_stats_session *sessions;   /* normal sessions (discovery ones have no I/O) */

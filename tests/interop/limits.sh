@@ -118,6 +118,18 @@ if OUT=$(ctl apply "$TT_WORK/bad.json" 2>&1); then fail "max_connections 0 appli
 tt_contains "global.max_connections: 0 is out of range 1..1048576" "apply of a bad limit"
 ok "$OUT"
 
+step "the refusals are counted (tetherctl stats --json, the stats method)"
+OUT=$(ctl call stats) || fail "stats: $OUT"
+printf '%s\n' "$OUT" | "$TT_PYTHON" -c '
+import json, sys
+r = json.load(sys.stdin)["limits"]["refused"]
+want = {"max_prelogin_per_address": 101 + 1, "max_connections": 1,
+        "max_connections_per_initiator": 1, "max_session_buffer": 1 + 16, "max_buffer": 1}
+low = {k: (r.get(k), v) for k, v in want.items() if not r.get(k, 0) >= v}
+sys.exit("refusals counted below what the cases did: %r (all: %r)" % (low, r) if low else 0)
+' || fail "refusal counters"
+ok "$(printf '%s\n' "$OUT" | "$TT_PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["limits"])')"
+
 tt_alive main "every limit"
 tt_inq_ok "$P" "every limit"
 tt_stop main

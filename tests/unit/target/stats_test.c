@@ -44,6 +44,9 @@ static struct tt_stats *sample(void)
 	s->portals[0].tpgt = 1;
 	snprintf(s->portals[0].addr, sizeof(s->portals[0].addr), "127.0.0.1:3260");
 	s->portals[0].listening = true;
+	s->limits.buffer = 1048576;
+	s->limits.refused_prelogin = 7;
+	s->limits.refused_session_buffer = 2;
 	return s;
 }
 
@@ -68,6 +71,11 @@ static void test_prometheus(void **state)
 
 	(void)state;
 	assert_non_null(strstr(text, "tether_connections 3\n"));
+	assert_non_null(strstr(text, "tether_buffer_bytes 1048576\n"));
+	assert_non_null(strstr(text, "tether_limit_refusals_total{limit=\"max_prelogin_per_address\"} "
+				     "7\n"));
+	assert_non_null(strstr(text, "tether_limit_refusals_total{limit=\"max_session_buffer\"} 2\n"));
+	assert_non_null(strstr(text, "tether_limit_refusals_total{limit=\"max_buffer\"} 0\n"));
 	assert_non_null(strstr(text, "tether_sessions 1\n"));
 	assert_non_null(strstr(text, "tether_portal_listening{target=\"iqn.t\",tpg=\"1\","
 				     "addr=\"127.0.0.1:3260\"} 1\n"));
@@ -127,6 +135,10 @@ static void test_json(void **state)
 	assert_non_null(j);
 	assert_true(json_is_true(json_object_get(j, "enabled")));
 	assert_int_equal(json_integer_value(json_object_get(j, "connections")), 3);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "limits"),
+							    "buffer_bytes")), 1048576);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(json_object_get(j,
+				"limits"), "refused"), "max_prelogin_per_address")), 7);
 	lun = json_array_get(json_object_get(j, "luns"), 0);
 	assert_int_equal(json_integer_value(json_object_get(lun, "lun")), 7);
 	assert_int_equal(json_integer_value(json_object_get(lun, "errors")), 1);
