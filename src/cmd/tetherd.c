@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/log.h"
@@ -496,6 +497,21 @@ static void print_serving(void)
  * DEFAULT_STATE_DIR when it can be created and written (otherwise none, and APTPL is refused).
  * An explicit directory that cannot be used is an error. Records an explicit choice in @global.
  */
+/* A configuration file that holds CHAP secrets should be readable by its owner only: say so
+ * (the daemon still starts: the file may be on a read-only medium). */
+static void check_config_mode(const char *path, const struct tt_config *cfg)
+{
+	bool secrets = false;
+	struct stat st;
+
+	for (size_t i = 0; i < cfg->ntargets && !secrets; i++)
+		for (size_t k = 0; k < cfg->targets[i].nacls; k++)
+			secrets |= cfg->targets[i].acls[k].has_chap;
+	if (secrets && stat(path, &st) == 0 && (st.st_mode & 077))
+		tt_warn("config", "%s holds CHAP secrets and is readable by others (mode %04o): "
+			"chmod 600 it", path, (unsigned)(st.st_mode & 07777));
+}
+
 static int setup_state_dir(const struct options *o, struct tt_config_global *global)
 {
 	const char *dir = o->state_dir;
@@ -565,6 +581,7 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		global = cfg->global;
+		check_config_mode(o.config, cfg);
 	}
 	if (o.loops) {
 		nloops = o.loops;

@@ -149,6 +149,28 @@ else
 	echo "    (not root, or no user nobody or setpriv: the other-uid checks are left out)"
 fi
 
+step "a configuration file with secrets readable by others is pointed out"
+cp "$TT_WORK/tetherd.json" "$TT_WORK/open.json"
+chmod 644 "$TT_WORK/open.json"
+tt_free_port P2
+sed -i "s/127.0.0.1:$P/127.0.0.1:$P2/" "$TT_WORK/open.json"
+timeout 10 "$TETHERD" --config "$TT_WORK/open.json" --rpc-socket none --state-dir none \
+	>"$TT_WORK/open.log" 2>&1 &
+opid=$!
+for _ in $(seq 50); do
+	grep -q "is readable by others (mode 0644)" "$TT_WORK/open.log" && break
+	sleep 0.1
+done
+kill -TERM "$opid" 2>/dev/null
+wait "$opid" 2>/dev/null
+grep -q "holds CHAP secrets and is readable by others (mode 0644)" "$TT_WORK/open.log" ||
+	fail "no warning for a mode 0644 file with secrets: $(head -n 5 "$TT_WORK/open.log")"
+for s in "${SECRETS[@]}"; do
+	grep -qF -- "$s" "$TT_WORK/open.log" && fail "the log of that run holds a secret"
+done
+if grep -q "readable by others" "$LOG"; then fail "a warning for the mode 0600 file"; fi
+ok "$(grep -o "holds CHAP secrets.*" "$TT_WORK/open.log")"
+
 step "secrets shorter than 12 bytes are refused with the field named"
 if OUT=$(ctl acl add "$T_OPEN" "$PFX:hy-short" --chap-user u --chap-secret short 2>&1); then
 	fail "a 5-byte secret was accepted"
