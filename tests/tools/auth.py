@@ -29,7 +29,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pdu  # noqa: E402
-from pdu import Conn, Fail, check  # noqa: E402
+from pdu import Conn, check  # noqa: E402
 
 CASES = {}
 
