@@ -1,0 +1,223 @@
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# paths.sh - two network paths between an initiator and a target, and the faults of the
+# initiator's fail-over tests (tests/fault/initiator_*.sh). Source it after common.sh and
+# netns.sh:
+#
+#     . "$(dirname "$0")/../lib/common.sh"
+#     . "$(dirname "$0")/lib/netns.sh"
+#     . "$(dirname "$0")/lib/paths.sh"
+#     fp_setup failover                # namespaces, two veth pairs, nft and the tether CLI or skip
+#     fp_start_tetherd                 # tetherd: one TPG on both addresses, file-backed LUN 0
+#     fp_start_tgtd                    # tgtd: one target on both addresses, file-backed LUN 1
+#     fp_check_paths tetherd           # iscsi-ls over each address from the initiator's side
+#     fp_url tgtd 2                    # iscsi://10.199.2.1:3260/iqn.../1
+#     fp_cut 1; fp_uncut 1             # silent cut of path 1 (nft drop both ways, no RST)
+#     fp_link_down 1; fp_link_up 1     # carrier loss of path 1
+#     fp_kill tgtd; fp_restart tgtd    # SIGKILL, then the same target and LUN on the same file
+#     fp_all_down; fp_all_up           # both links down / up
+#
+# The network (netns.sh): the target's namespace $FT_NST holds $FT_TVETH ($FT_TADDR/24, path 1)
+# and ${FT_TVETH}2 ($FT_TADDR2/24, path 2); the initiator's namespace $FT_NSI holds the peers.
+# Every fault is made in the target's namespace; the initiator's side is never touched, so what
+# the initiator sees is what a switch or cable failure looks like to it.
+#
+# tetherd and tgtd listen on port $FT_PORT of both addresses at once (one namespace, one port
+# each would clash: tetherd binds the two addresses, tgtd port $FP_TGT_PORT on the wildcard).
+# Their LUNs are files in $TT_WORK, so data written before a SIGKILL is there after the restart.
+#
+# Skips (77): not root, no namespace, no nft, tgtd/tgtadm or iscsi-ls missing (fp_start_tgtd /
+# fp_check_paths), the tether CLI not built (fp_need_tether).
+# shellcheck disable=SC2034
+
+FP_TETHERD_IQN=iqn.2026-11.org.tether:failover
+FP_TGT_IQN=iqn.2026-11.org.tether:failover-tgt
+FP_TGT_PORT=3261
+FP_SIZE=${FP_SIZE:-256M}
+FP_TGT_CTL=''  # tgtd's control port (its socket /var/run/tgtd/socket.N is not namespaced)
+FP_TGT_PID=''
+TETHER=$TT_BUILD/src/cmd/tether
+
+# fp_setup NAME: namespaces and both paths (netns.sh), nft usable in the target's namespace.
+fp_setup() {
+	ft_setup "$1"
+	ft_add_path
+	tt_need nft jq
+	local err
+	err=$(ft_t nft -f - 2>&1 <<EOF
+table inet ttfprobe {
+	chain input { type filter hook input priority -100; policy accept; }
+}
+EOF
+	) || skip "nft cannot load a table in the target's namespace: $err"
+	ft_t nft delete table inet ttfprobe
+}
+
+# fp_need_tether: the tether CLI (libtether) is built, with the bench and paths commands.
+fp_need_tether() {
+	[ -x "$TETHER" ] || skip "the tether CLI is not built ($TETHER)"
+	"$TETHER" bench --help >/dev/null 2>&1 || "$TETHER" help bench >/dev/null 2>&1 ||
+		skip "this tether CLI has no 'bench' command"
+}
+
+# fp_dev N: the target-side interface of path N (1 or 2); fp_addr N: its address.
+fp_dev() { [ "$1" = 1 ] && echo "$FT_TVETH" || echo "${FT_TVETH}2"; }
+fp_addr() { [ "$1" = 1 ] && echo "$FT_TADDR" || echo "$FT_TADDR2"; }
+
+# fp_url KIND N: the URL of the LUN of KIND (tetherd or tgtd) through path N.
+fp_url() {
+	case $1 in
+	tetherd) echo "iscsi://$(fp_addr "$2"):$FT_PORT/$FP_TETHERD_IQN/0" ;;
+	tgtd) echo "iscsi://$(fp_addr "$2"):$FP_TGT_PORT/$FP_TGT_IQN/1" ;;
+	*) fail "fp_url: unknown target kind '$1'" ;;
+	esac
+}
+
+# --- tetherd -----------------------------------------------------------------------------
+
+# fp_start_tetherd [EXTRA LUN SPEC PREFIX]: tetherd 'tetherd' with TPG 1 on both addresses and
+# LUN 0 on $TT_WORK/tetherd.img ($FP_SIZE). The optional argument wraps the file backend, e.g.
+# "delay:ms=200," for a slow LUN. NOP keepalive from $FP_NOP (seconds "INTERVAL TIMEOUT",
+# default tetherd's).
+fp_start_tetherd() {
+	FP_TETHERD_ARGS=(--target "$FP_TETHERD_IQN" --portal "$FT_TADDR:$FT_PORT"
+		--portal "$FT_TADDR2:$FT_PORT" --lun "${1:-}file:$TT_WORK/tetherd.img,size=$FP_SIZE"
+		--state-dir none)
+	if [ -n "${FP_NOP:-}" ]; then
+		read -r a b <<<"$FP_NOP"
+		FP_TETHERD_ARGS+=(--nop-interval "$a" --nop-timeout "$b")
+	fi
+	ft_start tetherd "${FP_TETHERD_ARGS[@]}"
+}
+
+# --- tgtd --------------------------------------------------------------------------------
+
+fp_tgtadm() { ft_t timeout -k 2 10 tgtadm -C "$FP_TGT_CTL" "$@"; }
+
+# fp_start_tgtd: tgtd in the target's namespace on port $FP_TGT_PORT of every address, one
+# target $FP_TGT_IQN (tid 1) with LUN 1 on $TT_WORK/tgtd.img ($FP_SIZE), any initiator.
+fp_start_tgtd() {
+	tt_need tgtd tgtadm
+	local i
+	if [ -z "$FP_TGT_CTL" ]; then
+		# a control port no other tgtd uses: its socket lives in the shared /var/run/tgtd
+		FP_TGT_CTL=$((20000 + $$ % 20000))
+		while [ -e "/var/run/tgtd/socket.$FP_TGT_CTL" ]; do FP_TGT_CTL=$((FP_TGT_CTL + 1)); done
+		tt_at_exit "fp_stop_tgtd; rm -f /var/run/tgtd/socket.$FP_TGT_CTL /var/run/tgtd/socket.$FP_TGT_CTL.lock"
+		[ -e "$TT_WORK/tgtd.img" ] || truncate -s "$FP_SIZE" "$TT_WORK/tgtd.img"
+	fi
+	echo "    start tgtd in $FT_NST (control port $FP_TGT_CTL)" >>"$TT_WORK/tgtd.log"
+	ip netns exec "$FT_NST" tgtd -f -C "$FP_TGT_CTL" --iscsi "portal=0.0.0.0:$FP_TGT_PORT" \
+		>>"$TT_WORK/tgtd.log" 2>&1 &
+	FP_TGT_PID=$!
+	for i in $(seq 100); do
+		kill -0 "$FP_TGT_PID" 2>/dev/null || fail "tgtd exited at start: $(tail -5 "$TT_WORK/tgtd.log")"
+		fp_tgtadm --op show --mode sys >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	fp_tgtadm --op show --mode sys >/dev/null 2>&1 || fail "tgtd does not answer tgtadm after 10 s"
+	# a fixed identity (VPD 80h/83h), the same after every restart
+	fp_tgtadm --lld iscsi --op new --mode target --tid 1 -T "$FP_TGT_IQN" ||
+		fail "tgtadm: cannot create the target"
+	fp_tgtadm --lld iscsi --op new --mode logicalunit --tid 1 --lun 1 -b "$TT_WORK/tgtd.img" ||
+		fail "tgtadm: cannot create LUN 1"
+	fp_tgtadm --lld iscsi --op update --mode logicalunit --tid 1 --lun 1 \
+		--params scsi_id=tether-failover-tgt,scsi_sn=tfo0001 ||
+		fail "tgtadm: cannot set the LUN's identity"
+	fp_tgtadm --lld iscsi --op bind --mode target --tid 1 -I ALL || fail "tgtadm: cannot bind"
+	for i in $(seq 50); do
+		[ -n "$(ft_t ss -Htln "sport = :$FP_TGT_PORT")" ] && break
+		sleep 0.1
+	done
+	echo "    tgtd running (pid $FP_TGT_PID): $FP_TGT_IQN LUN 1 on port $FP_TGT_PORT of both paths"
+}
+
+# fp_stop_tgtd: ends tgtd (it ignores SIGTERM while it has targets: SIGKILL; the data is in
+# the file).
+fp_stop_tgtd() {
+	[ -n "$FP_TGT_PID" ] || return 0
+	{
+		kill -KILL "$FP_TGT_PID"
+		wait "$FP_TGT_PID"
+	} 2>/dev/null
+	FP_TGT_PID=''
+}
+
+# --- target crash ------------------------------------------------------------------------
+
+# fp_kill KIND: SIGKILL to the target (every connection of both paths ends with it).
+fp_kill() {
+	case $1 in
+	tetherd)
+		kill -KILL "${TT_PID[tetherd]}"
+		wait "${TT_PID[tetherd]}" 2>/dev/null
+		unset "TT_PID[tetherd]"
+		;;
+	tgtd) fp_stop_tgtd ;;
+	esac
+}
+
+# fp_restart KIND: the same target, LUN and file again.
+fp_restart() {
+	case $1 in
+	tetherd) ft_start tetherd "${FP_TETHERD_ARGS[@]}" ;;
+	tgtd) fp_start_tgtd ;;
+	esac
+}
+
+# fp_start KIND [ARG]: fp_start_tetherd or fp_start_tgtd.
+fp_start() { "fp_start_$1" "${@:2}"; }
+
+# fp_stop KIND: SIGTERM for tetherd (must exit 0, common.sh checks), SIGKILL for tgtd.
+fp_stop() {
+	case $1 in
+	tetherd) tt_stop tetherd ;;
+	tgtd) fp_stop_tgtd ;;
+	esac
+}
+
+# --- network faults ----------------------------------------------------------------------
+
+# fp_cut N: every packet in and out of path N's interface dropped in the target's namespace (no
+# RST, no ICMP): both ends see silence. fp_uncut N takes it back.
+fp_cut() {
+	local dev
+	dev=$(fp_dev "$1")
+	ft_t nft -f - <<EOF || fail "nft: cannot install the drop rules of path $1"
+table inet ttfcut$1 {
+	chain input { type filter hook input priority -100; iifname "$dev" drop; }
+	chain output { type filter hook output priority -100; oifname "$dev" drop; }
+}
+EOF
+}
+fp_uncut() { ft_t nft delete table inet "ttfcut$1" 2>/dev/null; }
+
+# fp_link_down N / fp_link_up N: the target's side of path N down (the initiator's side loses
+# its carrier too) / up again.
+fp_link_down() { ft_t ip link set "$(fp_dev "$1")" down || fail "link down of path $1"; }
+fp_link_up() { ft_t ip link set "$(fp_dev "$1")" up || fail "link up of path $1"; }
+
+fp_all_down() { fp_link_down 1; fp_link_down 2; }
+fp_all_up() { fp_link_up 1; fp_link_up 2; }
+
+# --- checks ------------------------------------------------------------------------------
+
+# fp_check_paths KIND: from the initiator's namespace, the LUN answers through each address: a
+# login through exactly that portal (libiscsi's iscsi-inq on the path's URL) gets a standard
+# INQUIRY answer, and discovery there (iscsi-ls) lists the target.
+fp_check_paths() {
+	tt_need iscsi-inq iscsi-ls
+	local n url
+	for n in 1 2; do
+		url=$(fp_url "$1" "$n")
+		OUT=$(ft_i timeout -k 2 20 iscsi-inq "$url" 2>&1) ||
+			fail "$1: iscsi-inq over path $n ($url) failed: $OUT"
+		printf '%s\n' "$OUT" | grep -q "Peripheral Device Type" ||
+			fail "$1: no INQUIRY answer over path $n ($url): $OUT"
+		OUT=$(ft_i timeout -k 2 20 iscsi-ls "${url%/*/*}" 2>&1) ||
+			fail "$1: iscsi-ls over path $n failed: $OUT"
+		printf '%s\n' "$OUT" | grep -q "$(url=${url%/*}; echo "${url##*/}")" ||
+			fail "$1: discovery over path $n does not list the target: $OUT"
+	done
+	ok "$1: the LUN answers through both paths ($FT_TADDR, $FT_TADDR2)"
+}
