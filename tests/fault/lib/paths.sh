@@ -221,3 +221,163 @@ fp_check_paths() {
 	done
 	ok "$1: the LUN answers through both paths ($FT_TADDR, $FT_TADDR2)"
 }
+
+# --- the initiator: tether bench ---------------------------------------------------------
+#
+#     fp_bench run1 tetherd 12 [BENCH ARGS...]  # tether bench --verify --json in the background
+#     fp_wait_live run1 20                      # both paths live and carrying I/O
+#     fp_wait_back run1 1 10                    # path 1 carries I/O again (prints the ms it took)
+#     fp_bench_end run1                         # waits; asserts exit 0, 0 errors, 0 verify errors
+#
+# The bench runs in the initiator's namespace on both paths of the target (fp_url KIND 1 and 2),
+# --rw $FP_RW (randrw) --bs $FP_BS (4096) --qd $FP_QD (16), with the library options of the
+# array FP_LIBOPTS (-o name=value each). Its JSON goes to $TT_WORK/NAME.json, its progress to
+# $TT_WORK/NAME.err, its control socket is $TT_WORK/NAME.ctl.
+declare -A FP_BPID=()
+FP_LIBOPTS=()
+FP_RW=${FP_RW:-randrw}
+FP_BS=${FP_BS:-4096}
+FP_QD=${FP_QD:-16}
+
+fp_bench() {
+	local name=$1 kind=$2 secs=$3 o args=()
+	shift 3
+	for o in "${FP_LIBOPTS[@]}"; do args+=(-o "$o"); done
+	rm -f "$TT_WORK/$name.ctl"
+	echo "    tether bench --rw $FP_RW --bs $FP_BS --qd $FP_QD --time $secs --verify --json" \
+		"${args[*]} $* $(fp_url "$kind" 1) $(fp_url "$kind" 2)"
+	ip netns exec "$FT_NSI" timeout -k 5 $((secs + 120)) "$TETHER" bench --rw "$FP_RW" \
+		--bs "$FP_BS" --qd "$FP_QD" --time "$secs" --verify --json \
+		--control "$TT_WORK/$name.ctl" "${args[@]}" "$@" \
+		"$(fp_url "$kind" 1)" "$(fp_url "$kind" 2)" >"$TT_WORK/$name.json" 2>"$TT_WORK/$name.err" &
+	FP_BPID[$name]=$!
+	tt_bg "${FP_BPID[$name]}"
+}
+
+# fp_paths_out NAME: `tether paths` of the running bench NAME (JSON when the CLI has --json).
+fp_paths_out() {
+	local s=$TT_WORK/$1.ctl out
+	if out=$(ft_i timeout -k 1 5 "$TETHER" paths --json "$s" 2>/dev/null) &&
+		jq -e . >/dev/null 2>&1 <<<"$out"; then
+		printf '%s\n' "$out"
+		return 0
+	fi
+	ft_i timeout -k 1 5 "$TETHER" paths "$s" 2>/dev/null
+}
+
+# fp_path_stat NAME N: "STATE IOS" of path N of bench NAME, from `tether paths` ("? ?" when it
+# cannot be read). JSON: the object whose url names the path's address; text: the line naming
+# it, its state word and its "ios" figure.
+fp_path_stat() {
+	local addr out line state ios
+	addr=$(fp_addr "$2")
+	out=$(fp_paths_out "$1") || { echo "? ?"; return 1; }
+	if jq -e . >/dev/null 2>&1 <<<"$out"; then
+		jq -r --arg a "//$addr:" '[.. | objects | select(has("url") and has("state")) |
+			select(.url | contains($a))][0] // {} | "\(.state // "?") \(.ios // "?")"' <<<"$out"
+		return 0
+	fi
+	line=$(grep -F "//$addr:" <<<"$out" | head -n 1)
+	state=$(grep -oE '\b(new|connecting|live|recovering|deleting|dead)\b' <<<"$line" | head -n 1)
+	ios=$(grep -oE '\bios[=: ]+[0-9]+' <<<"$line" | grep -oE '[0-9]+$' | head -n 1)
+	echo "${state:-?} ${ios:-?}"
+}
+
+# fp_bench_alive NAME: fails when bench NAME has ended before its time.
+fp_bench_alive() {
+	kill -0 "${FP_BPID[$1]}" 2>/dev/null && return 0
+	wait "${FP_BPID[$1]}"
+	fail "tether bench '$1' ended early (exit $?): $(tail -n 20 "$TT_WORK/$1.err")
+$(cat "$TT_WORK/$1.json")"
+}
+
+# fp_wait_live NAME SECONDS: waits until both paths of bench NAME are live and have carried I/O.
+fp_wait_live() {
+	local deadline=$(($(ft_now_ms) + $2 * 1000)) s1 s2
+	while :; do
+		fp_bench_alive "$1"
+		s1=$(fp_path_stat "$1" 1)
+		s2=$(fp_path_stat "$1" 2)
+		[[ $s1 == live\ [1-9]* && $s2 == live\ [1-9]* ]] && return 0
+		[ "$(ft_now_ms)" -ge "$deadline" ] &&
+			fail "bench '$1': both paths not live and in use after $2 s (path 1: $s1, path 2: $s2)
+$(fp_paths_out "$1")"
+		sleep 0.1
+	done
+}
+
+# fp_wait_back NAME N SECONDS: waits until path N of bench NAME is live and its I/O count grows
+# (it carries I/O again); prints the milliseconds it took; returns 1 after SECONDS.
+fp_wait_back() {
+	local t0 deadline st ios0=''
+	t0=$(ft_now_ms)
+	deadline=$((t0 + $3 * 1000))
+	while :; do
+		kill -0 "${FP_BPID[$1]}" 2>/dev/null || { echo "bench-ended"; return 1; }
+		st=$(fp_path_stat "$1" "$2")
+		if [[ $st == live\ [0-9]* ]]; then
+			if [ -z "$ios0" ]; then
+				ios0=${st#live }
+			elif [ "${st#live }" -gt "$ios0" ]; then
+				echo $(($(ft_now_ms) - t0))
+				return 0
+			fi
+		fi
+		[ "$(ft_now_ms)" -ge "$deadline" ] && { echo "timeout($st)"; return 1; }
+		sleep 0.05
+	done
+}
+
+# fp_wait_io NAME SECONDS: waits until the bench's total I/O count (both paths) grows; prints
+# the ms it took (I/O resumed); returns 1 after SECONDS.
+fp_wait_io() {
+	local t0 deadline a b n0='' n
+	t0=$(ft_now_ms)
+	deadline=$((t0 + $2 * 1000))
+	while :; do
+		kill -0 "${FP_BPID[$1]}" 2>/dev/null || { echo "bench-ended"; return 1; }
+		a=$(fp_path_stat "$1" 1)
+		b=$(fp_path_stat "$1" 2)
+		a=${a#* } b=${b#* }
+		if [[ $a =~ ^[0-9]+$ && $b =~ ^[0-9]+$ ]]; then
+			n=$((a + b))
+			if [ -z "$n0" ]; then
+				n0=$n
+			elif [ "$n" -gt "$n0" ]; then
+				echo $(($(ft_now_ms) - t0))
+				return 0
+			fi
+		fi
+		[ "$(ft_now_ms)" -ge "$deadline" ] && { echo timeout; return 1; }
+		sleep 0.05
+	done
+}
+
+# fp_bench_end NAME WHAT: waits for bench NAME; asserts exit status 0, a JSON result with ios > 0,
+# errors 0 and verify_errors 0; prints its figures (FIGURE WHAT_...). Sets FP_JSON (the object).
+fp_bench_end() {
+	local name=$1 what=$2 rc k v
+	wait "${FP_BPID[$name]}"
+	rc=$?
+	FP_JSON=$(sed -n '/^[[:space:]]*{/,$p' "$TT_WORK/$name.json")
+	jq -e . >/dev/null 2>&1 <<<"$FP_JSON" ||
+		fail "$what: tether bench (exit $rc) printed no JSON result:
+$(tail -n 30 "$TT_WORK/$name.err")
+$(cat "$TT_WORK/$name.json")"
+	for k in ios iops mbps errors verify_errors max_stall_ms p50_us p99_us; do
+		v=$(jq -r ".$k // \"-\"" <<<"$FP_JSON")
+		ft_figure "${what}_$k" "$v"
+	done
+	jq -c '[.. | objects | select(has("url")) | {url, ios, errors, retried, failures}] |
+		select(length > 0)' <<<"$FP_JSON" 2>/dev/null | sed 's/^/    per path: /'
+	[ "$(jq -r '.errors' <<<"$FP_JSON")" = 0 ] ||
+		fail "$what: $(jq -r '.errors' <<<"$FP_JSON") I/O errors reached the application
+$(tail -n 30 "$TT_WORK/$name.err")"
+	[ "$(jq -r '.verify_errors' <<<"$FP_JSON")" = 0 ] ||
+		fail "$what: $(jq -r '.verify_errors' <<<"$FP_JSON") verify errors (data read back differs from what was written)
+$(tail -n 30 "$TT_WORK/$name.err")"
+	[ "$(jq -r '.ios' <<<"$FP_JSON")" -gt 0 ] 2>/dev/null || fail "$what: no I/O done: $FP_JSON"
+	[ "$rc" = 0 ] || fail "$what: tether bench exited with status $rc:
+$(tail -n 30 "$TT_WORK/$name.err")"
+	ok "$what: $(jq -r '.ios' <<<"$FP_JSON") I/Os, 0 errors, 0 verify errors"
+}
