@@ -101,7 +101,7 @@ fp_start_tgtd() {
 	local i
 	if [ -z "$FP_TGT_CTL" ]; then
 		# a control port no other tgtd uses: its socket lives in the shared /var/run/tgtd
-		FP_TGT_CTL=$((20000 + $$ % 20000))
+		FP_TGT_CTL=$((1000 + $$ % 30000))
 		while [ -e "/var/run/tgtd/socket.$FP_TGT_CTL" ]; do FP_TGT_CTL=$((FP_TGT_CTL + 1)); done
 		tt_at_exit "fp_stop_tgtd; rm -f /var/run/tgtd/socket.$FP_TGT_CTL /var/run/tgtd/socket.$FP_TGT_CTL.lock"
 		[ -e "$TT_WORK/tgtd.img" ] || truncate -s "$FP_SIZE" "$TT_WORK/tgtd.img"
