@@ -716,7 +716,7 @@ int tether_bench_main(int argc, char **argv)
 	if (b.json) {
 		json_t *o = results_json(&b, secs);
 
-		json_dumpf(o, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+		json_dumpf(o, stdout, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(9));
 		putchar('\n');
 		json_decref(o);
 	} else {
