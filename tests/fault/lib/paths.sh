@@ -190,6 +190,16 @@ table inet ttfcut$1 {
 }
 EOF
 }
+# fp_cut_out N: only what the target sends on path N is dropped (fp_uncut takes it back).
+fp_cut_out() {
+	local dev
+	dev=$(fp_dev "$1")
+	ft_t nft -f - <<EOF || fail "nft: cannot install the drop rule of path $1"
+table inet ttfcut$1 {
+	chain output { type filter hook output priority -100; oifname "$dev" drop; }
+}
+EOF
+}
 fp_uncut() { ft_t nft delete table inet "ttfcut$1" 2>/dev/null; }
 
 # fp_link_down N / fp_link_up N: the target's side of path N down (the initiator's side loses
@@ -380,4 +390,31 @@ $(tail -n 30 "$TT_WORK/$name.err")"
 	[ "$rc" = 0 ] || fail "$what: tether bench exited with status $rc:
 $(tail -n 30 "$TT_WORK/$name.err")"
 	ok "$what: $(jq -r '.ios' <<<"$FP_JSON") I/Os, 0 errors, 0 verify errors"
+}
+
+# --- writes held in the network ----------------------------------------------------------
+
+# fp_hold N: packets the initiator sends on path N queue in a token bucket of 1 kbit/s on the
+# initiator's side of the link (a stalled switch port that lets 1 kbit/s through): what is sent from now on
+# stays in the network, even after the initiator closes or aborts its connection. fp_held N:
+# the bytes held now. fp_release N: the queue is let go at once (the held packets reach the
+# target late, in their order), then the token bucket is removed.
+fp_idev() { [ "$1" = 1 ] && echo "$FT_IVETH" || echo "${FT_IVETH}2"; }
+fp_hold() {
+	ft_i tc qdisc add dev "$(fp_idev "$1")" root tbf rate 1kbit burst 1600 limit 100000000 ||
+		fail "tc: cannot hold the packets of path $1 (tbf)"
+}
+fp_held() {
+	ft_i tc -s qdisc show dev "$(fp_idev "$1")" |
+		sed -nE 's/^ *backlog ([0-9]+)b.*/\1/p' | head -n 1
+}
+fp_release() {
+	ft_i tc qdisc change dev "$(fp_idev "$1")" root tbf rate 10gbit burst 10000000 \
+		limit 100000000 || fail "tc: cannot release the packets of path $1"
+	local i
+	for i in $(seq 100); do
+		[ "$(fp_held "$1")" = 0 ] && break
+		sleep 0.02
+	done
+	ft_i tc qdisc del dev "$(fp_idev "$1")" root 2>/dev/null
 }
