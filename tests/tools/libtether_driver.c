@@ -3,7 +3,8 @@
  * libtether_driver: drives libtether (linked against libtether.so, public header only) for
  * tests/interop/libtether.sh.
  *
- *   libtether_driver [-o name=value]... open URL...          open, print the unit, close
+ *   libtether_driver [-o name=value]... open URL...          open the first URL, add the others
+ *                    (each until it is live or refused), print the paths, close
  *   libtether_driver [-o ...] io URL...                       16 MiB random data: async writev
  *                    and readv at QD 16, sync pwrite/pread, flush, unmap, write zeroes,
  *                    pass-through INQUIRY; every byte checked
@@ -339,8 +340,21 @@ int main(int argc, char **argv)
 		return rc ? 1 : 0;
 	}
 	if (!strcmp(argv[optind], "open") && optind + 1 < argc) {
-		rc = do_open(&dev, (const char *const *)argv + optind + 1,
-			     (size_t)(argc - optind - 1), o);
+		/* the first URL names the unit; the others are added to it, one by one */
+		rc = do_open(&dev, (const char *const *)argv + optind + 1, 1, o);
+		for (int i = optind + 2; !rc && i < argc; i++) {
+			double t = now_s();
+			struct tether_path_info pi;
+			int idx = tether_path_count(dev);
+
+			if ((rc = tether_add_path(dev, argv[i]))) {
+				printf("add path failed: %s: %s\n", strerror(-rc), tether_errmsg(dev));
+				break;
+			}
+			while (now_s() - t < 5 && tether_path_info(dev, idx, &pi) == 0 &&
+			       (!strcmp(pi.state, "connecting") || !strcmp(pi.state, "new")))
+				pump(dev);
+		}
 		if (!rc) {
 			print_paths(dev);
 			tether_close(dev);
