@@ -286,9 +286,70 @@ static void start(struct bio_req *r)
 		finish(r, rc > 0 ? 0 : rc);
 }
 
+/* --- an unaligned zeroing of more than two blocks: its partial first and last blocks are
+ * read-modify-written, the blocks between zeroed as a whole ---------------------------------- */
+
+struct zero_split {
+	struct bio_req *parent;
+	int pending, status;
+	struct bio_req part[3];
+};
+
+static void split_done(struct bio_req *part, int status)
+{
+	struct zero_split *zs = part->arg;
+	struct bio_req *parent = zs->parent;
+
+	if (status < 0 && zs->status == 0)
+		zs->status = status;
+	if (--zs->pending > 0)
+		return;
+	status = zs->status;
+	free(zs);
+	parent->done(parent, status);
+}
+
+static bool zero_split(struct bio *b, struct bio_req *r)
+{
+	uint64_t end = r->off + r->len, m0, m1, bounds[4];
+	struct zero_split *zs;
+	int n = 0;
+
+	m0 = (r->off + b->lbs - 1) / b->lbs * b->lbs;
+	m1 = end / b->lbs * b->lbs;
+	if (r->op != BIO_ZERO || aligned(b, r->off, r->len) || m1 <= m0 || end < r->off)
+		return false;
+	zs = calloc(1, sizeof(*zs));
+	if (!zs)
+		return false; /* read-modify-written whole */
+	zs->parent = r;
+	bounds[0] = r->off;
+	bounds[1] = m0;
+	bounds[2] = m1;
+	bounds[3] = end;
+	zs->pending = 1; /* held while submitting */
+	for (int i = 0; i < 3; i++) {
+		if (bounds[i + 1] == bounds[i])
+			continue;
+		zs->part[n] = (struct bio_req){ .op = BIO_ZERO, .off = bounds[i],
+			.len = bounds[i + 1] - bounds[i], .may_trim = r->may_trim,
+			.done = split_done, .arg = zs };
+		zs->pending++;
+		n++;
+	}
+	for (int i = 0; i < n; i++)
+		bio_submit(b, &zs->part[i]);
+	split_done(&(struct bio_req){ .arg = zs }, 0);
+	return true;
+}
+
 void bio_submit(struct bio *b, struct bio_req *r)
 {
 	uint64_t end = r->off + r->len;
+
+	if (r->op == BIO_ZERO && r->len > 2 * (uint64_t)b->lbs && end <= tether_size(b->dev) &&
+	    zero_split(b, r))
+		return;
 
 	r->bio = b;
 	r->next = NULL;

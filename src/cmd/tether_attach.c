@@ -510,6 +510,7 @@ int tether_attach_main(int argc, char **argv)
 	fargv[2] = NULL;
 	fargs = (struct fuse_args)FUSE_ARGS_INIT(2, fargv);
 	a.se = fuse_session_new(&fargs, &attach_ops, sizeof(attach_ops), &a);
+	fuse_opt_free_args(&fargs);
 	if (!a.se) {
 		fprintf(stderr, "%s: cannot start a FUSE session\n", PROG);
 		goto out;

@@ -72,6 +72,7 @@ struct bench {
 	uint64_t start_ns, end_ns, stop_ns;
 	uint64_t ios, reads, writes, bytes, errors;
 	uint64_t readback_ios, readback_errors;
+	unsigned unfinished;    /* I/Os still outstanding when the run was abandoned */
 	struct lat_hist lat;
 	uint64_t last_event_ns, max_stall_ns;
 	/* the progress line */
@@ -358,12 +359,23 @@ static void advance(struct bench *b, uint64_t now)
 		b->phase = PH_DRAIN;
 		b->stop_ns = now;
 	}
+	if (b->phase == PH_DRAIN && b->inflight && bench_signals >= 2) {
+		/* a second signal: stop waiting; tether_close() cancels what is outstanding */
+		b->unfinished = b->inflight;
+		b->phase = PH_DONE;
+		return;
+	}
 	if (b->phase == PH_DRAIN && b->inflight == 0) {
 		bool readback = b->vfy && rw_writes(b->rw) && bench_signals < 2;
 
 		b->phase = readback ? PH_READBACK : PH_DONE;
 		if (readback && !b->json)
 			fprintf(stderr, "%s: reading back every block written\n", PROG);
+	}
+	if (b->phase == PH_READBACK && b->inflight && bench_signals >= 3) {
+		b->unfinished = b->inflight;
+		b->phase = PH_DONE;
+		return;
 	}
 	if (b->phase == PH_READBACK && b->inflight == 0 &&
 	    (b->readback_next >= b->nchunks || bench_signals >= 2))
@@ -435,8 +447,9 @@ static json_t *results_json(struct bench *b, double secs)
 		"writes", (json_int_t)b->writes,
 		"iops", secs > 0 ? (double)b->ios / secs : 0.0,
 		"mbps", secs > 0 ? (double)b->bytes / secs / 1e6 : 0.0,
-		"errors", (json_int_t)(b->errors + b->readback_errors),
+		"errors", (json_int_t)(b->errors + b->readback_errors + b->unfinished),
 		"verify_errors", (json_int_t)verify_errors(b));
+	json_object_set_new(o, "unfinished", json_integer(b->unfinished));
 	json_object_set_new(o, "max_stall_ms", json_real((double)b->max_stall_ns / 1e6));
 	json_object_set_new(o, "p50_us", json_integer((json_int_t)lat_percentile(&b->lat, 50)));
 	json_object_set_new(o, "p90_us", json_integer((json_int_t)lat_percentile(&b->lat, 90)));
@@ -477,8 +490,10 @@ static void results_text(struct bench *b, double secs)
 	printf("  latency us: p50 %" PRIu64 "  p90 %" PRIu64 "  p99 %" PRIu64 "  p99.9 %" PRIu64
 	       "  max %" PRIu64 "\n", lat_percentile(&b->lat, 50), lat_percentile(&b->lat, 90),
 	       lat_percentile(&b->lat, 99), lat_percentile(&b->lat, 99.9), b->lat.max_us);
-	printf("  I/O errors %" PRIu64 "  verify errors %" PRIu64, b->errors + b->readback_errors,
-	       verify_errors(b));
+	printf("  I/O errors %" PRIu64 "  verify errors %" PRIu64, b->errors + b->readback_errors +
+	       b->unfinished, verify_errors(b));
+	if (b->unfinished)
+		printf(" (%u I/Os abandoned outstanding)", b->unfinished);
 	if (b->vfy) {
 		const struct vfy_counts *vc = vfy_counts(b->vfy);
 
@@ -723,7 +738,8 @@ int tether_bench_main(int argc, char **argv)
 		results_text(&b, secs);
 	}
 out:
-	status = rc < 0 || b.errors || b.readback_errors || verify_errors(&b) ? 1 : 0;
+	status = rc < 0 || b.errors || b.readback_errors || b.unfinished || verify_errors(&b) ?
+		 1 : 0;
 out_status:
 	ctl_close(b.ctl);
 	tether_close(b.dev);

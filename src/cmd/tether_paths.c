@@ -170,7 +170,9 @@ int tether_paths_main(int argc, char **argv)
 			char path[512];
 			size_t n = strlen(e->d_name);
 
-			if (n < 6 || strcmp(e->d_name + n - 5, ".sock") != 0)
+			/* PID.sock only: tetherd's own socket may share the directory */
+			if (n < 6 || strcmp(e->d_name + n - 5, ".sock") != 0 ||
+			    strspn(e->d_name, "0123456789") != n - 5)
 				continue;
 			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
 			rc = ask(path, &o, err, sizeof(err));

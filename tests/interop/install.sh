@@ -103,10 +103,17 @@ done < <("$DEST$sbindir/tetherctl" --help | sed -n '/^Commands:/,/^$/p' | grep '
 # every command and option of tether in tether(1)
 t1=$(MANWIDTH=200 man -l "$DEST$mandir/man1/tether.1" 2>/dev/null)
 if [ $TOOLS = 1 ]; then
-	for c in $("$DEST$bindir/tether" --help | sed -n 's/^  \([a-z]*\) .*/\1/p'); do
-		printf '%s\n' "$t1" | grep -q -- "tether $c\|^       $c" || fail "tether(1) does not document $c"
+	# the installed tether, with the installed libtether
+	libdir=$(dirname "$(cd "$DEST" && find . -name 'libtether.so.0' | head -1)")
+	tether() { LD_LIBRARY_PATH="$DEST${libdir#.}" "$DEST$bindir/tether" "$@"; }
+	cmds=$(tether --help | sed -n 's/^  \([a-z]*\) .*/\1/p') || fail "the installed tether --help failed"
+	[ "$(printf '%s\n' "$cmds" | wc -w)" -ge 4 ] || fail "tether --help lists too few commands: $cmds"
+	for c in $cmds; do
+		printf '%s\n' "$t1" | grep -q -- "tether $c" || fail "tether(1) does not document $c"
 	done
-	for o in $("$DEST$bindir/tether" bench --help | grep -o -- '--[a-z-]*' | sort -u); do
+	opts=$(tether bench --help | grep -o -- '--[a-z-]*' | sort -u) || fail "tether bench --help failed"
+	[ "$(printf '%s\n' "$opts" | wc -w)" -ge 10 ] || fail "tether bench --help lists too few options: $opts"
+	for o in $opts; do
 		printf '%s\n' "$t1" | grep -q -- "$o" || fail "tether(1) does not document bench $o"
 	done
 fi

@@ -6,8 +6,9 @@
 #   1. qemu-img convert of 64 MiB of random data to nbd://, qemu-img compare: identical, and
 #      both paths carried I/O (tether paths on the plugin's control socket);
 #   2. zeroing (qemu-io write -z, with and without unmap) reads back as zeroes; an unaligned
-#      write (1000 bytes at 3000) is merged into its blocks; a discard succeeds; everything
-#      else is unchanged (whole image compared with the expected bytes);
+#      write (1000 bytes at 3000) and an unaligned zeroing (10000 bytes at 20000) are merged
+#      into their blocks; a discard succeeds; everything else is unchanged (whole image
+#      compared with the expected bytes);
 #   3. a bad libtether option is refused by name at start.
 # Under a sanitizer build the plugin runs with the sanitizer runtime preloaded into nbdkit.
 #
@@ -89,19 +90,21 @@ io() { tt_capture 60 qemu-io -f raw "$@" "$NBD" || fail "qemu-io $*: $OUT"
 io -c "write -z 1M 1M"
 io -c "write -z -u 8M 2M"
 io -c "write -P 0xab 3000 1000"
-io -c "read -P 0 1M 1M" -c "read -P 0 8M 2M" -c "read -P 0xab 3000 1000"
+io -c "write -z 20000 10000"
+io -c "read -P 0 1M 1M" -c "read -P 0 8M 2M" -c "read -P 0xab 3000 1000" -c "read -P 0 20000 10000"
 io -c "discard 32M 1M"
 "$TT_PYTHON" - "$F" <<'EOF' || fail "cannot build the expected image"
 import sys
 f = open(sys.argv[1], "r+b")
-for off, ln, b in ((1 << 20, 1 << 20, 0), (8 << 20, 2 << 20, 0), (3000, 1000, 0xab)):
+for off, ln, b in ((1 << 20, 1 << 20, 0), (8 << 20, 2 << 20, 0), (3000, 1000, 0xab),
+                   (20000, 10000, 0)):
     f.seek(off); f.write(bytes([b]) * ln)
 EOF
 # the discarded MiB may read as anything: copy it from the image into the expected file
 qemu-img convert -f raw "$NBD" -O raw "$TT_WORK/back.img" || fail "qemu-img convert $NBD -> file"
 dd if="$TT_WORK/back.img" of="$F" bs=1M skip=32 seek=32 count=1 conv=notrunc status=none
 cmp "$F" "$TT_WORK/back.img" || fail "the image differs from the expected bytes"
-ok "zeroed ranges read as zeroes, bytes 3000..3999 merged, the rest unchanged"
+ok "zeroed ranges read as zeroes, unaligned write and zeroing merged, the rest unchanged"
 
 kill -TERM $NPID
 for i in $(seq 100); do kill -0 $NPID 2>/dev/null || break; sleep 0.1; done
