@@ -21,6 +21,7 @@ LAYERS = {
     "scsi": ["base", "bdev"],
     "xport": ["base", "iscsi"],
     "target": ["base", "bdev", "iscsi", "scsi", "xport"],
+    "initiator": ["base", "iscsi"],
 }
 # Programs sit above every layer.
 TOP = {"cmd"}

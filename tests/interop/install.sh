@@ -22,12 +22,13 @@ DEST=$TT_WORK/dest
 opts=$(meson introspect "$TT_BUILD" --buildoptions | "$TT_PYTHON" -c '
 import json, sys
 o = {x["name"]: x["value"] for x in json.load(sys.stdin)}
-for k in ("prefix", "sbindir", "mandir", "sysconfdir", "datadir", "systemdsystemunitdir"):
+for k in ("prefix", "bindir", "sbindir", "mandir", "sysconfdir", "datadir", "systemdsystemunitdir"):
     print("%s=%s" % (k, o.get(k, "")))') || fail "meson introspect $TT_BUILD failed"
 opt() { printf '%s\n' "$opts" | sed -n "s/^$1=//p"; }
 prefix=$(opt prefix)
 under() { case $1 in /*) echo "$1" ;; *) echo "$prefix/$1" ;; esac; }
 sbindir=$(under "$(opt sbindir)")
+bindir=$(under "$(opt bindir)")
 mandir=$(under "$(opt mandir)")
 sysconfdir=$(under "$(opt sysconfdir)")
 docdir=$(under "$(opt datadir)")/doc/tether
@@ -42,6 +43,7 @@ step "every file of the layout"
 expect=(
 	"$sbindir/tetherd" "$sbindir/tetherctl"
 	"$mandir/man8/tetherd.8" "$mandir/man8/tetherctl.8" "$mandir/man5/tetherd.json.5"
+	"$mandir/man1/tether.1"
 	"$sysconfdir/tether/tetherd.json"
 	"$docdir/README.md" "$docdir/LICENSE" "$docdir/install.md" "$docdir/cli.md"
 	"$docdir/configuration.md" "$docdir/examples/tetherd.json"
@@ -53,6 +55,16 @@ done
 for f in "$sbindir/tetherd" "$sbindir/tetherctl"; do
 	[ -x "$DEST$f" ] || fail "$f is not executable"
 done
+# the programs on libtether (built when the library is in the tree)
+TOOLS=0
+if [ -x "$TT_BUILD/src/cmd/tether" ]; then
+	TOOLS=1
+	[ -x "$DEST$bindir/tether" ] || fail "$bindir/tether is not installed"
+	plugin=$(cd "$DEST" && find . -path '*/nbdkit/plugins/nbdkit-tether-plugin.so' | sed 's/^\.//')
+	[ -n "$plugin" ] || fail "nbdkit-tether-plugin.so is not installed in an nbdkit/plugins directory"
+	case $plugin in "$prefix"/*) ;; *) fail "the plugin is installed outside the prefix: $plugin" ;; esac
+	ok "tether in $bindir, the nbdkit plugin in $(dirname "$plugin")"
+fi
 mode=$(stat -c %a "$DEST$sysconfdir/tether/tetherd.json")
 [ "$mode" = 600 ] || fail "$sysconfdir/tether/tetherd.json has mode $mode, expected 600"
 units=$(cd "$DEST" && find . -path '*/systemd/system/tetherd.service' | sed 's/^\.//')
@@ -63,7 +75,7 @@ UNIT=$units
 ok "${#expect[@]} files and the unit $UNIT"
 
 step "the manual pages render without warnings"
-for page in man8/tetherd.8 man8/tetherctl.8 man5/tetherd.json.5; do
+for page in man8/tetherd.8 man8/tetherctl.8 man5/tetherd.json.5 man1/tether.1; do
 	f=$DEST$mandir/$page
 	txt=$(MANWIDTH=80 LC_ALL=C.UTF-8 man -l "$f" 2>"$TT_WORK/man.err") ||
 		fail "man -l $page failed: $(cat "$TT_WORK/man.err")"
@@ -88,6 +100,23 @@ while read -r w1 w2 _; do
 	case $w2 in [a-z]*) cmd="$w1 $w2" ;; *) cmd=$w1 ;; esac
 	printf '%s\n' "$c8" | grep -q -- "$cmd" || fail "tetherctl(8) does not document '$cmd'"
 done < <("$DEST$sbindir/tetherctl" --help | sed -n '/^Commands:/,/^$/p' | grep '^  [a-z]')
+# every command and option of tether in tether(1)
+t1=$(MANWIDTH=200 man -l "$DEST$mandir/man1/tether.1" 2>/dev/null)
+if [ $TOOLS = 1 ]; then
+	# the installed tether, with the installed libtether
+	libdir=$(dirname "$(cd "$DEST" && find . -name 'libtether.so.0' | head -1)")
+	tether() { LD_LIBRARY_PATH="$DEST${libdir#.}" "$DEST$bindir/tether" "$@"; }
+	cmds=$(tether --help | sed -n 's/^  \([a-z]*\) .*/\1/p') || fail "the installed tether --help failed"
+	[ "$(printf '%s\n' "$cmds" | wc -w)" -ge 4 ] || fail "tether --help lists too few commands: $cmds"
+	for c in $cmds; do
+		printf '%s\n' "$t1" | grep -q -- "tether $c" || fail "tether(1) does not document $c"
+	done
+	opts=$(tether bench --help | grep -o -- '--[a-z-]*' | sort -u) || fail "tether bench --help failed"
+	[ "$(printf '%s\n' "$opts" | wc -w)" -ge 10 ] || fail "tether bench --help lists too few options: $opts"
+	for o in $opts; do
+		printf '%s\n' "$t1" | grep -q -- "$o" || fail "tether(1) does not document bench $o"
+	done
+fi
 j5=$(MANWIDTH=200 man -l "$DEST$mandir/man5/tetherd.json.5" 2>/dev/null)
 for k in loops rpc_socket log_level debug state_dir name alias tpgs luns acls tag portals \
 	 nop_interval nop_timeout login_timeout auth allow_any_initiator alua_state params id \
@@ -99,7 +128,7 @@ for k in loops rpc_socket log_level debug state_dir name alias tpgs luns acls ta
 	 cmd_window max_session_buffer max_buffer; do
 	printf '%s\n' "$j5" | grep -qw -- "$k" || fail "tetherd.json(5) does not document $k"
 done
-ok "3 pages render; they cover tetherd --help, tetherctl --help and the configuration keys"
+ok "4 pages render; they cover tetherd --help, tetherctl --help, tether --help and the configuration keys"
 
 step "the unit"
 u=$DEST$UNIT

@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# libtether.sh - the initiator library (libtether.so) against a real tetherd and a real tgtd,
+# through tests/tools/libtether_driver.c (linked against the build's libtether.so: the sanitizer
+# build's when TT_BUILD is build-san):
+#   tetherd (one TPG with two portals, LUNs 0 and 1; a second target requiring mutual CHAP):
+#     - 2 paths: 16 MiB of random data written and read back with async writev/readv at QD 16
+#       and with the sync calls, flush, unmap, write zeroes, a pass-through INQUIRY
+#     - a path to LUN 1 added to a device of LUN 0 is refused, naming the URL and both units
+#     - CHAP + mutual CHAP log in; a wrong secret fails with "authentication failed"; a wrong
+#       mutual secret makes the library refuse the target
+#     - discovery lists the target with both portals
+#     - while I/O runs with verification, one path's connection is killed (ss -K): no error
+#       reaches the application, the path fails and comes back (its writes fenced by
+#       reinstatement through the other portal)
+#   tgtd: the same I/O over 2 paths (unmap may be unsupported), and the same kill (tgtd: a
+#     single portal, so the writes are fenced with LOGICAL UNIT RESET)
+#
+# Exit: 0 pass, 77 skip (reason printed), 1 fail.
+# Environment: TT_BUILD, TT_TOP (see tests/lib/common.sh).
+
+# shellcheck source=tests/lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
+
+tt_setup libtether
+tt_need tgtd tgtadm ss
+DRIVER=$TT_BUILD/tests/libtether_driver
+[ -x "$DRIVER" ] || skip "the driver is not built ($DRIVER)"
+
+INI=iqn.2026-11.org.tether:libtether-test
+CHAP_IQN=iqn.2026-11.org.tether:chap-disk
+U=libtether-host S=secret-of-the-host MU=chap-disk MS=secret-of-the-disk
+tt_free_port P1
+tt_free_port P2
+tt_free_port P3
+cat >"$TT_WORK/tetherd.json" <<JSON
+{
+  "targets": [
+    {
+      "name": "$TT_IQN",
+      "tpgs": [{ "tag": 1, "portals": ["127.0.0.1:$P1", "127.0.0.1:$P2"] }],
+      "luns": [{ "id": 0, "backend": "ram:64M" }, { "id": 1, "backend": "ram:64M" }]
+    },
+    {
+      "name": "$CHAP_IQN",
+      "tpgs": [{ "tag": 1, "portals": ["127.0.0.1:$P3"], "auth": "chap" }],
+      "luns": [{ "id": 0, "backend": "ram:16M" }],
+      "acls": [{ "initiator": "$INI", "chap": { "user": "$U", "secret": "$S",
+                 "mutual_user": "$MU", "mutual_secret": "$MS" } }]
+    }
+  ]
+}
+JSON
+chmod 600 "$TT_WORK/tetherd.json"
+TT_WAIT_PORTS="$P1 $P2 $P3" tt_start main --config "$TT_WORK/tetherd.json" --state-dir none
+
+FAILS=()
+bad() {
+	echo "    FAILED: $*"
+	FAILS+=("$*")
+}
+# drv ARGS...: runs the driver (60 s bound) with our initiator name; output in $OUT
+drv() {
+	OUT=$(timeout 120 "$DRIVER" -o initiator_name=$INI "$@" 2>&1)
+}
+U0="iscsi://127.0.0.1:$P1/$TT_IQN/0"
+U0b="iscsi://127.0.0.1:$P2/$TT_IQN/0"
+U1b="iscsi://127.0.0.1:$P2/$TT_IQN/1"
+
+step "tetherd: I/O over 2 paths"
+if drv io "$U0" "$U0b"; then
+	printf '%s\n' "$OUT" | grep -E '^(ok|opened|path)' | sed 's/^/    /'
+	[ "$(printf '%s\n' "$OUT" | grep -c '^path .* state=live')" = 2 ] ||
+		bad "tetherd io: not both paths live: $OUT"
+	printf '%s\n' "$OUT" | grep -q '^ok: unmap: done' || bad "tetherd io: unmap did not run"
+else
+	bad "tetherd io: $OUT"
+fi
+
+step "tetherd: a path to another LUN is refused by name"
+if drv open "$U0" "$U1b"; then
+	printf '%s\n' "$OUT" | grep -q "$U1b.*leads to logical unit naa\..*, not to naa\..* path refused" ||
+		bad "no refusal naming $U1b and both units: $OUT"
+	printf '%s\n' "$OUT" | grep -q "^path 1: $U1b state=dead" || bad "the other LUN's path is not dead: $OUT"
+	ok "$(printf '%s\n' "$OUT" | grep -m1 'path refused' | sed 's/^\[libtether [0-9]\] //')"
+else
+	bad "open with a stray path: $OUT"
+fi
+
+step "tetherd: CHAP + mutual CHAP"
+CU="iscsi://$U%$S@127.0.0.1:$P3/$CHAP_IQN/0"
+if drv -o mutual_user=$MU -o mutual_secret=$MS open "$CU"; then
+	ok "$(printf '%s\n' "$OUT" | grep '^opened')"
+else
+	bad "mutual CHAP login: $OUT"
+fi
+drv -o mutual_user=$MU -o mutual_secret=$MS open "iscsi://$U%wrong-secret-here@127.0.0.1:$P3/$CHAP_IQN/0"
+if printf '%s\n' "$OUT" | grep -q "^open failed: .*authentication failed"; then
+	ok "$(printf '%s\n' "$OUT" | grep '^open failed')"
+else
+	bad "a wrong secret: no clear error: $OUT"
+fi
+drv -o mutual_user=$MU -o mutual_secret=not-the-disk-secret open "$CU"
+if printf '%s\n' "$OUT" | grep -q "^open failed: .*mutual CHAP"; then
+	ok "$(printf '%s\n' "$OUT" | grep '^open failed')"
+else
+	bad "a wrong mutual secret: no clear error: $OUT"
+fi
+
+step "tetherd: discovery"
+if drv discover "iscsi://127.0.0.1:$P1"; then
+	printf '%s\n' "$OUT" | grep -q "^$TT_IQN 127.0.0.1:$P1,1" || bad "discovery: no $TT_IQN at $P1: $OUT"
+	printf '%s\n' "$OUT" | grep -q "^$TT_IQN 127.0.0.1:$P2,1" || bad "discovery: no $TT_IQN at $P2: $OUT"
+	ok "$(printf '%s\n' "$OUT" | tr '\n' ' ')"
+else
+	bad "discovery: $OUT"
+fi
+
+# kill_cmd PORT: the command that kills the first established connection to PORT
+kill_cmd() {
+	echo "sp=\$(ss -Htn state established dst 127.0.0.1 dport = :$1 | awk 'NR==1{n=split(\$3,a,\":\"); print a[n]}'); ss -K dst 127.0.0.1 dport = :$1 sport = :\$sp >/dev/null 2>&1"
+}
+step "tetherd: one path killed while I/O runs"
+if drv failover "$(kill_cmd "$P2")" "$U0" "$U0b"; then
+	printf '%s\n' "$OUT" | grep -E '^(ok|path)|fenced' | sed 's/^/    /'
+	printf '%s\n' "$OUT" | grep -q "^path 1: .*failures=1" || bad "tetherd failover: the killed path did not fail: $OUT"
+	printf '%s\n' "$OUT" | grep -q "^path 1: .*state=live" || bad "tetherd failover: the path did not come back: $OUT"
+else
+	bad "tetherd failover: $OUT"
+fi
+
+step "tgtd: I/O over 2 paths"
+tt_free_port GP
+GIQN=iqn.2026-11.org.tether:libtether-tgt
+truncate -s 64M "$TT_WORK/tgt.img"
+tgtd -f --iscsi portal=127.0.0.1:$GP --control-port "$GP" >"$TT_WORK/tgtd.log" 2>&1 &
+TGTD=$!
+tt_bg $TGTD
+tt_at_exit "tgtadm -C $GP --lld iscsi --op delete --mode target --tid 1 --force >/dev/null 2>&1; kill $TGTD 2>/dev/null"
+for _ in $(seq 50); do tt_listening "$GP" && break; sleep 0.1; done
+tgtadm -C "$GP" --lld iscsi --op new --mode target --tid 1 -T $GIQN &&
+	tgtadm -C "$GP" --lld iscsi --op new --mode logicalunit --tid 1 --lun 1 -b "$TT_WORK/tgt.img" &&
+	tgtadm -C "$GP" --lld iscsi --op bind --mode target --tid 1 -I ALL || fail "tgtd setup failed"
+G1="iscsi://127.0.0.1:$GP/$GIQN/1"
+if drv io "$G1" "$G1"; then
+	printf '%s\n' "$OUT" | grep -E '^(ok|opened|path)' | sed 's/^/    /'
+	[ "$(printf '%s\n' "$OUT" | grep -c '^path .* state=live')" = 2 ] || bad "tgtd io: not both paths live: $OUT"
+else
+	bad "tgtd io: $OUT"
+fi
+
+step "tgtd: one path killed while I/O runs"
+if drv failover "$(kill_cmd "$GP")" "$G1" "$G1"; then
+	printf '%s\n' "$OUT" | grep -E '^(ok|path)|fenced' | sed 's/^/    /'
+	printf '%s\n' "$OUT" | grep -q "failures=1" || bad "tgtd failover: no path failed: $OUT"
+else
+	bad "tgtd failover: $OUT"
+fi
+
+tt_stop main
+if [ ${#FAILS[@]} -gt 0 ]; then
+	printf 'FAIL: %s\n' "${FAILS[@]}"
+	exit 1
+fi
+echo "PASS"
