@@ -525,7 +525,7 @@ int tt_rpc_start(struct tt_loop *loop, const char *path, char *err, size_t errle
 			 path, sizeof(sun.sun_path) - 1);
 		return -ENAMETOOLONG;
 	}
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	memcpy(sun.sun_path, path, strlen(path) + 1);
 	if (lstat(path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode)) {
 			snprintf(err, errlen, "%s exists and is not a socket", path);
