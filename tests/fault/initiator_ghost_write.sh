@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2034 # the FP_* settings are read by lib/paths.sh
 # SPDX-License-Identifier: BSD-3-Clause
 #
 # initiator_ghost_write.sh - no stale write ever lands after libtether failed over (the ghost
