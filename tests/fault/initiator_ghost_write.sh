@@ -43,6 +43,9 @@ fp_setup ighost
 fp_need_tether
 tt_need tgtd tgtadm iscsi-inq iscsi-ls qemu-img cmp tc
 qemu-img --help | grep -q 'Supported formats:.* iscsi' || skip "qemu-img has no iscsi driver"
+ft_i tc qdisc add dev "$FT_IVETH" root tbf rate 1kbit burst 1600 limit 100000 2>/dev/null ||
+	skip "no tbf queueing discipline (sch_tbf) in the initiator's namespace"
+ft_i tc qdisc del dev "$FT_IVETH" root
 
 CUT_S=5
 AFTER_S=10
