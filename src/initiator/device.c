@@ -154,7 +154,6 @@ static void dispatch(struct tether_dev *dev)
 			r->where = TI_REQ_INFLIGHT;
 			r->on_wire = false;
 			tt_list_add_tail(&p->waiting, &r->node);
-			p->inflight++;
 		}
 	}
 	for (int i = 0; i < dev->npaths; i++) {

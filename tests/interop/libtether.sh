@@ -136,8 +136,8 @@ GIQN=iqn.2026-11.org.tether:libtether-tgt
 truncate -s 64M "$TT_WORK/tgt.img"
 tgtd -f --iscsi portal=127.0.0.1:$GP --control-port "$GP" >"$TT_WORK/tgtd.log" 2>&1 &
 TGTD=$!
-tt_bg $TGTD
-tt_at_exit "tgtadm -C $GP --lld iscsi --op delete --mode target --tid 1 --force >/dev/null 2>&1; kill $TGTD 2>/dev/null"
+# tgtd ignores SIGTERM while it has targets: remove them first, and insist
+tt_at_exit "tgtadm -C $GP --lld iscsi --op delete --mode target --tid 1 --force >/dev/null 2>&1; kill $TGTD 2>/dev/null; sleep 0.5; kill -9 $TGTD 2>/dev/null; wait $TGTD 2>/dev/null"
 for _ in $(seq 50); do tt_listening "$GP" && break; sleep 0.1; done
 tgtadm -C "$GP" --lld iscsi --op new --mode target --tid 1 -T $GIQN &&
 	tgtadm -C "$GP" --lld iscsi --op new --mode logicalunit --tid 1 --lun 1 -b "$TT_WORK/tgt.img" &&
