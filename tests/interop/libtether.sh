@@ -130,6 +130,26 @@ else
 	bad "tetherd failover: $OUT"
 fi
 
+step "tetherd: one path cut silently (nft drop, no RST) while I/O runs"
+NFT_TABLE=tt_libtether_$$
+if command -v nft >/dev/null && nft add table inet $NFT_TABLE 2>/dev/null; then
+	tt_at_exit "nft delete table inet $NFT_TABLE 2>/dev/null"
+	nft delete table inet $NFT_TABLE
+	# drop both directions of P2's traffic for 2 s (loopback: the output hook sees both)
+	CUT="nft add table inet $NFT_TABLE && nft add chain inet $NFT_TABLE out '{ type filter hook output priority 0; }' && nft add rule inet $NFT_TABLE out tcp dport $P2 drop && nft add rule inet $NFT_TABLE out tcp sport $P2 drop && (sleep 2; nft delete table inet $NFT_TABLE) &"
+	if drv failover "$CUT" "$U0" "$U0b"; then
+		printf '%s\n' "$OUT" | grep -E '^(ok|path)|fenced|recovering' | sed 's/^/    /'
+		printf '%s\n' "$OUT" | grep -q "recovering (no NOP-In within nop_timeout_ms" ||
+			bad "silent cut: not detected by the NOP-Out timeout: $OUT"
+		printf '%s\n' "$OUT" | grep -q "^path 1: .*state=live.*failures=1" ||
+			bad "silent cut: the path did not fail once and come back: $OUT"
+	else
+		bad "silent cut: $OUT"
+	fi
+else
+	echo "    (no nft, or no permission: the silent cut is not tried)"
+fi
+
 step "tgtd: I/O over 2 paths"
 tt_free_port GP
 GIQN=iqn.2026-11.org.tether:libtether-tgt

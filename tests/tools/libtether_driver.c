@@ -67,9 +67,12 @@ static int pump(struct tether_dev *dev)
 	return tether_service(dev);
 }
 
+static double max_latency;   /* longest I/O of the run, in seconds */
+
 struct slot {
 	struct iovec iov[2];
 	uint64_t off;
+	double t0;
 	bool busy;
 	int status;
 	int *inflight;
@@ -83,6 +86,8 @@ static void slot_cb(struct tether_dev *dev, int status, void *arg)
 	(void)dev;
 	s->busy = false;
 	(*s->inflight)--;
+	if (now_s() - s->t0 > max_latency)
+		max_latency = now_s() - s->t0;
 	if (status) {
 		(*s->errors)++;
 		fprintf(stderr, "I/O at %llu failed: %s\n", (unsigned long long)s->off,
@@ -112,6 +117,7 @@ static int async_pass(struct tether_dev *dev, bool write, uint8_t *buf, uint64_t
 			s->inflight = &inflight;
 			s->errors = &errors;
 			s->busy = true;
+			s->t0 = now_s();
 			rc = write ? tether_writev(dev, s->off, s->iov, 2, slot_cb, s)
 				   : tether_readv(dev, s->off, s->iov, 2, slot_cb, s);
 			if (rc) {
@@ -283,7 +289,8 @@ static int cmd_failover(struct tether_dev *dev, const char *cmd)
 			break;
 		}
 	}
-	printf("%s: %u verified passes of 8 MiB\n", rc ? "FAIL" : "ok", gen - 10);
+	printf("%s: %u verified passes of 8 MiB, longest I/O %.0f ms\n", rc ? "FAIL" : "ok",
+	       gen - 10, max_latency * 1000);
 	print_paths(dev);
 	free(w);
 	free(r);
