@@ -14,6 +14,9 @@
 #     - while I/O runs with verification, one path's connection is killed (ss -K): no error
 #       reaches the application, the path fails and comes back (its writes fenced by
 #       reinstatement through the other portal)
+#     - (with nft) one path cut silently under I/O: found by the NOP-Out timeout, no error;
+#       both paths cut: I/O fails with EIO after no_path_timeout_ms with one log line, the
+#       device stays open, and once the cut is lifted the paths rejoin and I/O works
 #   tgtd: the same I/O over 2 paths (unmap may be unsupported), and the same kill (tgtd: a
 #     single portal, so the writes are fenced with LOGICAL UNIT RESET)
 #
@@ -146,8 +149,18 @@ if command -v nft >/dev/null && nft add table inet $NFT_TABLE 2>/dev/null; then
 	else
 		bad "silent cut: $OUT"
 	fi
+
+	step "tetherd: no path at all: EIO after no_path_timeout_ms, the device stays and recovers"
+	DOWN="nft add table inet $NFT_TABLE && nft add chain inet $NFT_TABLE out '{ type filter hook output priority 0; }' && nft add rule inet $NFT_TABLE out tcp dport { $P1, $P2 } drop && nft add rule inet $NFT_TABLE out tcp sport { $P1, $P2 } drop"
+	if drv -o no_path_timeout_ms=1500 nopath "$DOWN" "nft delete table inet $NFT_TABLE" "$U0" "$U0b"; then
+		printf '%s\n' "$OUT" | grep -E '^ok|no live path' | sed 's/^/    /'
+		[ "$(printf '%s\n' "$OUT" | grep -c 'no live path for 1500 ms')" = 1 ] ||
+			bad "no path: not exactly one log line for the timeout: $OUT"
+	else
+		bad "no path: $OUT"
+	fi
 else
-	echo "    (no nft, or no permission: the silent cut is not tried)"
+	echo "    (no nft, or no permission: the silent cut and the no-path case are not tried)"
 fi
 
 step "tgtd: I/O over 2 paths"

@@ -10,6 +10,8 @@
  *                    pass-through INQUIRY; every byte checked
  *   libtether_driver [-o ...] failover CMD URL...             I/O at QD 16 with verification for
  *                    3 s while CMD (a shell command) runs after 1 s; no error may reach us
+ *   libtether_driver [-o ...] nopath DOWN UP URL...          DOWN cuts every path: I/O fails with
+ *                    EIO after no_path_timeout_ms, the device stays; UP restores: paths rejoin
  *   libtether_driver [-o ...] discover URL                    SendTargets: "target address" lines
  *
  * Exit: 0 success, 1 failure (the reason printed), 2 usage.
@@ -297,6 +299,70 @@ static int cmd_failover(struct tether_dev *dev, const char *cmd)
 	return rc;
 }
 
+/* No path: CMD_DOWN cuts every path; a write must fail with -EIO once no_path_timeout_ms has
+ * passed, the device staying open; CMD_UP restores them; the paths must come back by
+ * themselves and I/O work again. */
+static int cmd_nopath(struct tether_dev *dev, const char *down, const char *up)
+{
+	uint8_t *w = malloc(MiB), *r = malloc(MiB);
+	double t;
+	int rc, live = 0;
+
+	if (!w || !r)
+		return 1;
+	fill_random(w, MiB, 7);
+	if ((rc = tether_pwrite(dev, w, MiB, 0))) {
+		printf("FAIL: write before the cut: %s\n", strerror(-rc));
+		return 1;
+	}
+	printf("running: %s\n", down);
+	fflush(stdout);
+	if (system(down) != 0)
+		printf("warning: the cut command failed\n");
+	t = now_s();
+	rc = tether_pwrite(dev, w, MiB, MiB);
+	printf("%s: write with no path: %s after %.1f s\n", rc == -EIO ? "ok" : "FAIL",
+	       rc ? strerror(-rc) : "succeeded", now_s() - t);
+	if (rc != -EIO)
+		return 1;
+	rc = tether_pread(dev, r, MiB, 0);
+	printf("%s: read with no path (timeout passed): %s\n", rc == -EIO ? "ok" : "FAIL",
+	       rc ? strerror(-rc) : "succeeded");
+	if (rc != -EIO)
+		return 1;
+	printf("running: %s\n", up);
+	fflush(stdout);
+	if (system(up) != 0)
+		printf("warning: the restore command failed\n");
+	t = now_s();
+	while (now_s() - t < 20 && !live) {
+		for (int i = 0; i < tether_path_count(dev); i++) {
+			struct tether_path_info pi;
+
+			if (tether_path_info(dev, i, &pi) == 0 && !strcmp(pi.state, "live"))
+				live = 1;
+		}
+		pump(dev);
+	}
+	if (!live) {
+		printf("FAIL: no path came back within 20 s\n");
+		print_paths(dev);
+		return 1;
+	}
+	memset(r, 0, MiB);
+	rc = tether_pread(dev, r, MiB, 0);
+	if (rc || memcmp(r, w, MiB)) {
+		printf("FAIL: read after the paths came back: %s\n", rc ? strerror(-rc) : "differs");
+		return 1;
+	}
+	printf("ok: a path came back after %.1f s and the data written before the cut reads back\n",
+	       now_s() - t);
+	print_paths(dev);
+	free(w);
+	free(r);
+	return 0;
+}
+
 static void disc_cb(const char *target, const char *address, void *arg)
 {
 	(void)arg;
@@ -374,6 +440,16 @@ int main(int argc, char **argv)
 			     (size_t)(argc - optind - 1), o);
 		if (!rc) {
 			rc = cmd_io(dev);
+			tether_close(dev);
+		}
+		tether_opts_free(o);
+		return rc ? 1 : 0;
+	}
+	if (!strcmp(argv[optind], "nopath") && optind + 3 < argc) {
+		rc = do_open(&dev, (const char *const *)argv + optind + 3,
+			     (size_t)(argc - optind - 3), o);
+		if (!rc) {
+			rc = cmd_nopath(dev, argv[optind + 1], argv[optind + 2]);
 			tether_close(dev);
 		}
 		tether_opts_free(o);
