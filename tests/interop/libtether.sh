@@ -7,6 +7,8 @@
 #   tetherd (one TPG with two portals, LUNs 0 and 1; a second target requiring mutual CHAP):
 #     - 2 paths: 16 MiB of random data written and read back with async writev/readv at QD 16
 #       and with the sync calls, flush, unmap, write zeroes, a pass-through INQUIRY
+#     - CRC32C header and data digests; an idle path (our NOP-Outs off) answers the target's
+#       NOP-Ins (the TPG pings every 0.5 s and would reap it after 1 s)
 #     - a path to LUN 1 added to a device of LUN 0 is refused, naming the URL and both units
 #     - CHAP + mutual CHAP log in; a wrong secret fails with "authentication failed"; a wrong
 #       mutual secret makes the library refuse the target
@@ -42,7 +44,8 @@ cat >"$TT_WORK/tetherd.json" <<JSON
   "targets": [
     {
       "name": "$TT_IQN",
-      "tpgs": [{ "tag": 1, "portals": ["127.0.0.1:$P1", "127.0.0.1:$P2"] }],
+      "tpgs": [{ "tag": 1, "portals": ["127.0.0.1:$P1", "127.0.0.1:$P2"],
+                 "nop_interval": 0.5, "nop_timeout": 1 }],
       "luns": [{ "id": 0, "backend": "ram:64M" }, { "id": 1, "backend": "ram:64M" }]
     },
     {
@@ -79,6 +82,24 @@ if drv io "$U0" "$U0b"; then
 	printf '%s\n' "$OUT" | grep -q '^ok: unmap: done' || bad "tetherd io: unmap did not run"
 else
 	bad "tetherd io: $OUT"
+fi
+
+step "tetherd: CRC32C header and data digests"
+if drv -o header_digest=crc32c -o data_digest=crc32c io "$U0"; then
+	printf '%s\n' "$OUT" | grep -E '^ok: (async|sync)' | sed 's/^/    /'
+else
+	bad "digests: $OUT"
+fi
+
+step "tetherd: an idle path answers the target's NOP-Ins (ours off)"
+# the TPG pings every 0.5 s and reaps after 1 s without an answer
+if drv -i 3 -o nop_interval_ms=0 open "$U0"; then
+	printf '%s\n' "$OUT" | grep -q "^path 0: .*state=live.*failures=0" ||
+		bad "idle path: not live after 3 s of target NOP-Ins: $OUT"
+	grep -q "no answer to NOP-In" "${TT_LOG[main]}" && bad "idle path: tetherd reaped a connection"
+	ok "$(printf '%s\n' "$OUT" | grep '^path 0')"
+else
+	bad "idle path: $OUT"
 fi
 
 step "tetherd: a path to another LUN is refused by name"

@@ -4,7 +4,7 @@
  * tests/interop/libtether.sh.
  *
  *   libtether_driver [-o name=value]... open URL...          open the first URL, add the others
- *                    (each until it is live or refused), print the paths, close
+ *                    (each until it is live or refused), stay idle -i SECONDS, print the paths
  *   libtether_driver [-o ...] io URL...                       16 MiB random data: async writev
  *                    and readv at QD 16, sync pwrite/pread, flush, unmap, write zeroes,
  *                    pass-through INQUIRY; every byte checked
@@ -31,6 +31,7 @@
 #define CHUNK (64u * 1024u)
 
 static int verbose_level = 1;
+static double idle_s;        /* -i: open keeps the device idle (serviced) this long */
 
 static void log_fn(int level, const char *msg, void *arg)
 {
@@ -377,7 +378,7 @@ int main(int argc, char **argv)
 
 	if (tether_opts_new(&o))
 		return 1;
-	while ((opt = getopt(argc, argv, "o:v")) != -1) {
+	while ((opt = getopt(argc, argv, "i:o:v")) != -1) {
 		char *eq;
 
 		switch (opt) {
@@ -395,6 +396,9 @@ int main(int argc, char **argv)
 			break;
 		case 'v':
 			verbose_level = 3;
+			break;
+		case 'i':
+			idle_s = atof(optarg);
 			break;
 		default:
 			return 2;
@@ -429,6 +433,10 @@ int main(int argc, char **argv)
 				pump(dev);
 		}
 		if (!rc) {
+			double t = now_s();
+
+			while (now_s() - t < idle_s)
+				pump(dev);
 			print_paths(dev);
 			tether_close(dev);
 		}
