@@ -335,7 +335,7 @@ static bool open_done(void *arg)
 	return !any_alive;
 }
 
-static void dev_free(struct tether_dev *dev)
+void ti_dev_destroy(struct tether_dev *dev)
 {
 	struct tt_list *n;
 
@@ -357,21 +357,12 @@ static void dev_free(struct tether_dev *dev)
 	free(dev);
 }
 
-int tether_open(struct tether_dev **out, const char *const *urls, size_t npaths,
-		const struct tether_opts *opts, char *errbuf, size_t errsize)
+int ti_dev_create(struct tether_dev **out, const struct tether_opts *opts)
 {
-	struct tether_dev *dev;
+	struct tether_dev *dev = calloc(1, sizeof(*dev));
 	int rc;
 
-	if (errbuf && errsize)
-		errbuf[0] = 0;
 	*out = NULL;
-	if (!urls || npaths == 0) {
-		if (errbuf && errsize)
-			snprintf(errbuf, errsize, "no path given");
-		return -EINVAL;
-	}
-	dev = calloc(1, sizeof(*dev));
 	if (!dev)
 		return -ENOMEM;
 	if (opts)
@@ -391,6 +382,27 @@ int tether_open(struct tether_dev **out, const char *const *urls, size_t npaths,
 	tt_work_init(&dev->done_work, dev->loop, done_work_fn);
 	tt_timer_init(&dev->nopath_timer, dev->loop, nopath_timer_fn);
 	tt_timer_init(&dev->delay_timer, dev->loop, delay_timer_fn);
+	*out = dev;
+	return 0;
+}
+
+int tether_open(struct tether_dev **out, const char *const *urls, size_t npaths,
+		const struct tether_opts *opts, char *errbuf, size_t errsize)
+{
+	struct tether_dev *dev;
+	int rc;
+
+	if (errbuf && errsize)
+		errbuf[0] = 0;
+	*out = NULL;
+	if (!urls || npaths == 0) {
+		if (errbuf && errsize)
+			snprintf(errbuf, errsize, "no path given");
+		return -EINVAL;
+	}
+	rc = ti_dev_create(&dev, opts);
+	if (rc)
+		return rc;
 	for (size_t i = 0; i < npaths; i++) {
 		char err[TI_ERRMSG] = "";
 
@@ -398,7 +410,7 @@ int tether_open(struct tether_dev **out, const char *const *urls, size_t npaths,
 		if (rc) {
 			if (errbuf && errsize)
 				snprintf(errbuf, errsize, "%s", err[0] ? err : strerror(-rc));
-			dev_free(dev);
+			ti_dev_destroy(dev);
 			return rc;
 		}
 	}
@@ -422,7 +434,7 @@ int tether_open(struct tether_dev **out, const char *const *urls, size_t npaths,
 			snprintf(errbuf, errsize, "%s%s", rc == -ETIMEDOUT ?
 				 "no path came up within login_timeout_ms: " : "",
 				 dev->errmsg[0] ? dev->errmsg : strerror(-rc));
-		dev_free(dev);
+		ti_dev_destroy(dev);
 		return rc;
 	}
 	ti_log(&dev->opts, TI_LOG_INFO, "opened %s: %llu blocks of %u bytes", dev->ident.lu_text,
@@ -486,7 +498,7 @@ void tether_close(struct tether_dev *dev)
 	}
 	ti_dev_wait(dev, logged_out, dev, tt_now_ns() + TT_NS_PER_SEC);
 	run_callbacks(dev);
-	dev_free(dev);
+	ti_dev_destroy(dev);
 }
 
 const char *tether_errmsg(const struct tether_dev *dev)

@@ -460,6 +460,10 @@ struct tether_dev {
 	unsigned servicing;          /* nesting guard of the synchronous calls */
 };
 
+/* A device with its loop and no path (tether_open = this + ti_path_add + waiting); destroyed
+ * (paths freed, queued I/O cancelled, loop destroyed) by ti_dev_destroy. */
+int ti_dev_create(struct tether_dev **out, const struct tether_opts *opts);
+void ti_dev_destroy(struct tether_dev *dev);
 void ti_dev_kick(struct tether_dev *dev);
 /* An application command ended on a path: complete, retry or re-read ALUA states. */
 void ti_dev_finish(struct tether_dev *dev, struct ti_req *r);
