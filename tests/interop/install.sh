@@ -24,7 +24,7 @@ opts=$(meson introspect "$TT_BUILD" --buildoptions | "$TT_PYTHON" -c '
 import json, sys
 o = {x["name"]: x["value"] for x in json.load(sys.stdin)}
 for k in ("prefix", "sbindir", "mandir", "sysconfdir", "datadir", "systemdsystemunitdir",
-          "libdir", "includedir"):
+          "libdir", "includedir", "b_sanitize"):
     print("%s=%s" % (k, o.get(k, "")))') || fail "meson introspect $TT_BUILD failed"
 opt() { printf '%s\n' "$opts" | sed -n "s/^$1=//p"; }
 prefix=$(opt prefix)
@@ -162,8 +162,10 @@ int main(void)
 }
 EOF
 	pc() { PKG_CONFIG_PATH=$DEST$libdir/pkgconfig pkg-config --define-variable=prefix="$DEST$prefix" "$@" libtether; }
+	# a sanitizer build's library needs the program built with the same runtime
+	san=(); [ "$(opt b_sanitize)" != none ] && [ -n "$(opt b_sanitize)" ] && san=(-fsanitize="$(opt b_sanitize)")
 	# shellcheck disable=SC2046
-	tt_capture 60 cc -o "$TT_WORK/use" "$TT_WORK/use.c" $(pc --cflags) $(pc --libs) \
+	tt_capture 60 cc "${san[@]}" -o "$TT_WORK/use" "$TT_WORK/use.c" $(pc --cflags) $(pc --libs) \
 		-Wl,-rpath,"$DEST$libdir" || fail "building against the installed libtether: $OUT"
 	tt_capture 10 "$TT_WORK/use" || fail "the program linked to libtether failed: $OUT"
 	tt_contains "nop_interval_ms=250" "the library's default"
