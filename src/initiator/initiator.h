@@ -377,6 +377,7 @@ struct ti_path {
 	char vendor[9];              /* standard INQUIRY vendor identification */
 	bool logged_out;             /* our Logout was answered */
 	bool rtpg_pending;
+	bool rtpg_again;             /* re-read once more when the pending one ends */
 	uint16_t tpgt;               /* iSCSI TargetPortalGroupTag of the session */
 	bool tpgt_known;
 

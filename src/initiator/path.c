@@ -61,6 +61,7 @@ static void path_teardown(struct ti_path *p)
 	p->nop_itt = 0;
 	p->probing = false;
 	p->rtpg_pending = false;
+	p->rtpg_again = false;
 	tt_list_init(&lib);
 	tt_list_splice_tail(&p->tasks, &p->waiting);
 	tt_list_for_each_safe(pos, tmp, &p->tasks) {
@@ -492,8 +493,14 @@ static void rtpg_done(struct ti_req *r, int status)
 		}
 	}
 	req_free(r);
-	if (status != -ENOTCONN)
-		ti_dev_kick(p->dev);
+	if (status == -ENOTCONN)
+		return;
+	if (p->rtpg_again) {
+		/* another change was announced while this one was under way */
+		p->rtpg_again = false;
+		ti_path_reread_alua(p);
+	}
+	ti_dev_kick(p->dev);
 }
 
 void ti_path_reread_alua(struct ti_path *p)
@@ -501,8 +508,12 @@ void ti_path_reread_alua(struct ti_path *p)
 	uint8_t cdb[16] = { 0xa3, 0x0a };
 	struct ti_req *r;
 
-	if (p->state != TI_PATH_LIVE || !p->tpgs || p->rtpg_pending)
+	if (p->state != TI_PATH_LIVE || !p->tpgs)
 		return;
+	if (p->rtpg_pending) {
+		p->rtpg_again = true;
+		return;
+	}
 	tt_put_be32(cdb + 6, 1024);
 	r = ti_path_internal(p, cdb, 12, 1024, rtpg_done);
 	if (!r)

@@ -19,6 +19,9 @@
 #     - (with nft) one path cut silently under I/O: found by the NOP-Out timeout, no error;
 #       both paths cut: I/O fails with EIO after no_path_timeout_ms with one log line, the
 #       device stays open, and once the cut is lifted the paths rejoin and I/O works
+#     - ALUA: two TPGs (active/optimized, active/non-optimized); I/O with verification while
+#       tetherctl swaps the states (standby / active/optimized): no error, the unit attention
+#       makes the library re-read the states (REPORT TARGET PORT GROUPS) and move the I/O
 #   tgtd: the same I/O over 2 paths (unmap may be unsupported), and the same kill (tgtd: a
 #     single portal, so the writes are fenced with LOGICAL UNIT RESET)
 #
@@ -183,6 +186,37 @@ if command -v nft >/dev/null && nft add table inet $NFT_TABLE 2>/dev/null; then
 else
 	echo "    (no nft, or no permission: the silent cut and the no-path case are not tried)"
 fi
+
+step "tetherd: ALUA: I/O on the optimized path; states switched under I/O"
+CTL=$TT_BUILD/src/cmd/tetherctl
+tt_free_port P4
+tt_free_port P5
+AIQN=iqn.2026-11.org.tether:alua-disk
+SOCK=$TT_WORK/alua.sock
+cat >"$TT_WORK/alua.json" <<JSON
+{
+  "targets": [{
+    "name": "$AIQN",
+    "tpgs": [{ "tag": 1, "portals": ["127.0.0.1:$P4"] },
+             { "tag": 2, "portals": ["127.0.0.1:$P5"], "alua_state": "active-non-optimized" }],
+    "luns": [{ "id": 0, "backend": "ram:64M" }]
+  }]
+}
+JSON
+TT_WAIT_PORTS="$P4 $P5" tt_start alua --config "$TT_WORK/alua.json" --rpc-socket "$SOCK" --state-dir none
+A1="iscsi://127.0.0.1:$P4/$AIQN/0" A2="iscsi://127.0.0.1:$P5/$AIQN/0"
+SWITCH="$CTL -s $SOCK alua set $AIQN 1 standby >/dev/null && $CTL -s $SOCK alua set $AIQN 2 active-optimized >/dev/null"
+if drv -o selector=round-robin failover "$SWITCH" "$A1" "$A2"; then
+	printf '%s\n' "$OUT" | grep -E '^(ok|path)|ALUA' | sed 's/^/    /'
+	printf '%s\n' "$OUT" | grep -q "^path 0: .*alua=standby" || bad "ALUA: path 0 not standby at the end: $OUT"
+	printf '%s\n' "$OUT" | grep -q "^path 1: .*alua=active/optimized" ||
+		bad "ALUA: path 1 not active/optimized at the end: $OUT"
+	printf '%s\n' "$OUT" | grep -q "ALUA active/non-optimized -> active/optimized" ||
+		bad "ALUA: the change was not read back (REPORT TARGET PORT GROUPS after the unit attention): $OUT"
+else
+	bad "ALUA: $OUT"
+fi
+tt_stop alua
 
 step "tgtd: I/O over 2 paths"
 tt_free_port GP
