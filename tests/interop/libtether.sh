@@ -206,7 +206,7 @@ JSON
 TT_WAIT_PORTS="$P4 $P5" tt_start alua --config "$TT_WORK/alua.json" --rpc-socket "$SOCK" --state-dir none
 A1="iscsi://127.0.0.1:$P4/$AIQN/0" A2="iscsi://127.0.0.1:$P5/$AIQN/0"
 SWITCH="$CTL -s $SOCK alua set $AIQN 1 standby >/dev/null && $CTL -s $SOCK alua set $AIQN 2 active-optimized >/dev/null"
-if drv -o selector=round-robin failover "$SWITCH" "$A1" "$A2"; then
+if drv -v -o selector=round-robin failover "$SWITCH" "$A1" "$A2"; then
 	printf '%s\n' "$OUT" | grep -E '^(ok|path)|ALUA' | sed 's/^/    /'
 	printf '%s\n' "$OUT" | grep -q "^path 0: .*alua=standby" || bad "ALUA: path 0 not standby at the end: $OUT"
 	printf '%s\n' "$OUT" | grep -q "^path 1: .*alua=active/optimized" ||

@@ -9,7 +9,7 @@
  *                    and readv at QD 16, sync pwrite/pread, flush, unmap, write zeroes,
  *                    pass-through INQUIRY; every byte checked
  *   libtether_driver [-o ...] failover CMD URL...             I/O at QD 16 with verification for
- *                    3 s while CMD (a shell command) runs after 1 s; no error may reach us
+ *                    5 s while CMD (a shell command) runs after 1 s; no error may reach us
  *   libtether_driver [-o ...] nopath DOWN UP URL...          DOWN cuts every path: I/O fails with
  *                    EIO after no_path_timeout_ms, the device stays; UP restores: paths rejoin
  *   libtether_driver [-o ...] discover URL                    SendTargets: "target address" lines
@@ -272,7 +272,7 @@ static int cmd_failover(struct tether_dev *dev, const char *cmd)
 
 	if (!w || !r)
 		return 1;
-	while (now_s() - t0 < 4.0) {
+	while (now_s() - t0 < 5.0) {
 		fill_random(w, len, gen++);
 		if (!fired && now_s() - t0 > 1.0) {
 			fired = true;
