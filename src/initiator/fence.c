@@ -54,6 +54,11 @@ static void helper_close(struct ti_fence *f)
 	}
 }
 
+void ti_fence_drop_helper(struct ti_path *p)
+{
+	helper_close(&p->fence);
+}
+
 /* Another live path to the same target through a different portal of the same iSCSI portal
  * group: a login there with our ISID reinstates our session. */
 static struct ti_path *alt_portal(struct ti_path *p)

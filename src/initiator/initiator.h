@@ -430,6 +430,8 @@ void ti_fence_path_reinstated(struct ti_path *p);
 /* A path became live: a fence waiting for one may go on. */
 void ti_fence_kick(struct tether_dev *dev);
 void ti_fence_init(struct ti_path *p);
+/* Closes the reinstatement connection (after its login, while it logs out). */
+void ti_fence_drop_helper(struct ti_path *p);
 /* Ends @p's fence: its held commands fail with @status. */
 void ti_fence_stop(struct ti_path *p, int status);
 

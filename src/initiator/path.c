@@ -195,6 +195,17 @@ static void state_timer_fn(struct tt_timer *t)
 	}
 	if (p->state != TI_PATH_RECOVERING)
 		return;
+	if (p->fence.helper_open) {
+		if (p->fence.active && p->fence.step == TI_FSTEP_REINSTATE) {
+			/* a reinstatement login with this path's ISID is under way through
+			 * another portal (bounded by login_timeout_ms): a login of our own now
+			 * would race it, each ending the other */
+			tt_timer_arm_ms(t, 50);
+			return;
+		}
+		/* done, only saying goodbye: our own login ends that empty session */
+		ti_fence_drop_helper(p);
+	}
 	if (!ti_should_reconnect(o, p->down_since_ns, tt_now_ns(), p->auth_failed)) {
 		char why[96];
 

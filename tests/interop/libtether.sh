@@ -22,7 +22,7 @@
 #     - ALUA: two TPGs (active/optimized, active/non-optimized); I/O with verification while
 #       tetherctl swaps the states (standby / active/optimized): no error, the unit attention
 #       makes the library re-read the states (REPORT TARGET PORT GROUPS) and move the I/O
-#   tgtd: the same I/O over 2 paths (unmap may be unsupported), and the same kill (tgtd: a
+#   tgtd: the same I/O over 2 paths (unmap may be unsupported), discovery, and the same kill (tgtd: a
 #     single portal, so the writes are fenced with LOGICAL UNIT RESET)
 #
 # Exit: 0 pass, 77 skip (reason printed), 1 fail.
@@ -236,6 +236,14 @@ if drv io "$G1" "$G1"; then
 	[ "$(printf '%s\n' "$OUT" | grep -c '^path .* state=live')" = 2 ] || bad "tgtd io: not both paths live: $OUT"
 else
 	bad "tgtd io: $OUT"
+fi
+
+step "tgtd: discovery"
+if drv discover "iscsi://127.0.0.1:$GP"; then
+	printf '%s\n' "$OUT" | grep -q "^$GIQN 127.0.0.1:$GP,1" || bad "tgtd discovery: no $GIQN: $OUT"
+	ok "$(printf '%s\n' "$OUT" | tr '\n' ' ')"
+else
+	bad "tgtd discovery: $OUT"
 fi
 
 step "tgtd: one path killed while I/O runs"
