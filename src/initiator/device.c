@@ -52,6 +52,7 @@ static void run_callbacks(struct tether_dev *dev)
 		if (r->cb)
 			r->cb(dev, r->error, r->arg);
 		free(r->owned);
+		free(r->iov_owned);
 		free(r);
 	}
 }
@@ -184,6 +185,7 @@ int ti_dev_submit(struct tether_dev *dev, struct ti_req *r)
 	r->queued_ns = tt_now_ns();
 	if (dev->closing) {
 		free(r->owned);
+		free(r->iov_owned);
 		free(r);
 		return -ESHUTDOWN;
 	}

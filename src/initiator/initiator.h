@@ -303,6 +303,7 @@ struct ti_req {
 	int iovcnt;
 	struct iovec iov1;
 	uint8_t *owned;              /* a buffer of the request (parameter lists, probe data) */
+	struct iovec *iov_owned;     /* the pieces of a split request's part (freed with it) */
 	uint32_t len;                /* expected data transfer length */
 	/* in flight */
 	uint32_t itt;
@@ -458,6 +459,7 @@ struct tether_dev {
 	uint64_t blocks;
 	uint32_t block_size;
 	bool lbpme;                  /* thin provisioned: UNMAP may work */
+	uint32_t max_xfer_blocks;    /* VPD B0h maximum transfer length (0: none reported) */
 	bool cap_known;
 	char errmsg[TI_ERRMSG];
 	unsigned servicing;          /* nesting guard of the synchronous calls */

@@ -259,7 +259,7 @@ static void tick_fn(struct tt_timer *t)
 
 /* ---- identity ------------------------------------------------------------------------------ */
 
-enum { PROBE_INQUIRY, PROBE_VPD83, PROBE_CAPACITY, PROBE_RTPG, PROBE_DONE };
+enum { PROBE_INQUIRY, PROBE_VPD83, PROBE_CAPACITY, PROBE_LIMITS, PROBE_RTPG, PROBE_DONE };
 
 static void probe_next(struct ti_path *p);
 
@@ -350,6 +350,15 @@ static void probe_done(struct ti_req *r, int status)
 			path_issue(p, r);
 			return;
 		}
+		if (p->probe_step == PROBE_LIMITS) {
+			/* no Block Limits page: the default transfer bound stays */
+			req_free(r);
+			p->probe_step = p->tpgs ? PROBE_RTPG : PROBE_DONE;
+			if (!p->tpgs)
+				p->alua = TI_ALUA_NONE;
+			probe_next(p);
+			return;
+		}
 		if (p->probe_step == PROBE_RTPG) {
 			/* no REPORT TARGET PORT GROUPS: every port counts as optimized */
 			p->alua = TI_ALUA_NONE;
@@ -416,6 +425,16 @@ static void probe_done(struct ti_req *r, int status)
 			dev->lbpme = (b[14] & 0x80) != 0;
 			dev->cap_known = true;
 		}
+		p->probe_step = PROBE_LIMITS;
+		break;
+	case PROBE_LIMITS:
+		/* VPD B0h: MAXIMUM TRANSFER LENGTH (blocks, 0 = no limit) */
+		if (got >= 12 && b[1] == 0xb0) {
+			uint32_t max = tt_get_be32(b + 8);
+
+			if (max && (!dev->max_xfer_blocks || max < dev->max_xfer_blocks))
+				dev->max_xfer_blocks = max;
+		}
 		p->probe_step = p->tpgs ? PROBE_RTPG : PROBE_DONE;
 		if (!p->tpgs)
 			p->alua = TI_ALUA_NONE;
@@ -462,6 +481,13 @@ static void probe_next(struct ti_path *p)
 		alloc = 32;
 		tt_put_be32(cdb + 10, alloc);
 		len = 16;
+		break;
+	case PROBE_LIMITS:
+		cdb[0] = 0x12;
+		cdb[1] = 1;
+		cdb[2] = 0xb0;
+		alloc = 64;
+		tt_put_be16(cdb + 3, (uint16_t)alloc);
 		break;
 	case PROBE_RTPG:
 		cdb[0] = 0xa3;

@@ -219,6 +219,19 @@ static int cmd_io(struct tether_dev *dev)
 	}
 	printf("ok: sync pwrite/pread of 16 MiB verified\n");
 
+	/* one request larger than a command may carry: cut in parts by the library */
+	fill_random(w, len, 3);
+	if ((rc = tether_pwrite(dev, w, len, len))) {
+		printf("FAIL: one 16 MiB pwrite: %s\n", strerror(-rc));
+		return 1;
+	}
+	memset(r, 0, len);
+	if ((rc = tether_pread(dev, r, len, len)) || memcmp(w, r, len)) {
+		printf("FAIL: one 16 MiB pread: %s\n", rc ? strerror(-rc) : "data differs");
+		return 1;
+	}
+	printf("ok: one 16 MiB pwrite and pread (cut in parts) verified\n");
+
 	rc = tether_flush_sync(dev);
 	printf("%s: flush: %s\n", rc ? "FAIL" : "ok", rc ? strerror(-rc) : "done");
 	fails += rc != 0;
