@@ -32,7 +32,8 @@ static const struct ti_conn_ops path_conn_ops = {
 
 bool ti_path_usable(const struct ti_path *p)
 {
-	return p->state == TI_PATH_LIVE && p->ident_ok;
+	/* a connection that failed a moment ago is not used, even before the path hears of it */
+	return p->state == TI_PATH_LIVE && p->ident_ok && p->conn.step == TI_CONN_FFP;
 }
 
 static uint64_t tick_ms(const struct tether_opts *o)
