@@ -424,6 +424,10 @@ struct ti_path *ti_select_path(struct ti_path *const *paths, int n, enum ti_sele
 int ti_alua_rank(enum ti_alua a);   /* lower is better; -1 not usable for I/O */
 
 /* ---- fencing (fence.c) ---------------------------------------------------------------------------- */
+/* The steps that fence @p's dead session under the `fence` option (TI_FSTEP_* bits): auto =
+ * reinstatement through another live portal of the same portal group (then a LU reset unless
+ * the unit is a tetherd's), else the LU reset. */
+unsigned ti_fence_plan(const struct ti_path *p);
 /* @p was declared dead: its modifying commands in @mods are held until fenced. */
 void ti_fence_start(struct ti_path *p, struct tt_list *mods);
 /* @p logged in again with its own ISID (a reinstatement of the dead session). */
