@@ -29,7 +29,8 @@
 # quiesce_ms=0: the dead path's writes are retried at once) and expects stale writes to be
 # found, which shows that the test sees a ghost write when one lands. It is not part of the
 # default run: whether the bench reads a stale block before rewriting it is a matter of chance
-# (measured: 40 and 24 stale blocks against tetherd, 8 and 16 against tgtd; docs/failover.md).
+# (measured: 40, 24 and 80 stale blocks against tetherd; 8, 16 and once none against tgtd;
+# docs/failover.md).
 #
 # Exit: 0 pass, 77 skip (reason printed), 1 fail.
 # Environment: TT_BUILD, TT_TOP (tests/lib/common.sh); FP_KINDS (default "tetherd tgtd");
