@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2034 # the FP_* settings are read by lib/paths.sh
 # SPDX-License-Identifier: BSD-3-Clause
 #
 # initiator_failover.sh - libtether's multipath keeps a LUN alive and correct through path and
