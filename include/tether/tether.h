@@ -47,8 +47,11 @@ struct tether_opts;
  *	nop_timeout_ms         a NOP-In not received within this declares the path dead
  *	command_timeout_ms     a command not answered within this declares the path dead
  *	tcp_user_timeout_ms    TCP_USER_TIMEOUT on each connection
+ *	connect_timeout_ms     a TCP connect not established within this fails the attempt
  *	login_timeout_ms       a login not complete within this fails the attempt
- *	reconnect_delay_ms     first delay before reconnecting a dead path (then doubled ...)
+ *	reconnect_delay_ms     first delay before reconnecting a dead path (then doubled after
+ *	                       each attempt the target answered; an unreachable portal is
+ *	                       probed at this interval) ...
  *	reconnect_max_delay_ms ... up to this
  *	path_loss_timeout_ms   a path dead this long is given up (deleted); -1 never
  *	no_path_timeout_ms     with no live path, I/O queues this long then fails with -EIO;

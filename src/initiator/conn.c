@@ -74,9 +74,15 @@ static void login_timeout_fn(struct tt_timer *t)
 {
 	struct ti_conn *c = tt_container_of(t, struct ti_conn, login_timer);
 
-	ti_conn_fail(c, -ETIMEDOUT, "%s to %s:%u not complete within %lld ms",
-		     c->step == TI_CONN_TCP ? "TCP connect" : "login", c->host, c->port,
-		     (long long)c->opts->login_timeout_ms);
+	if (c->step == TI_CONN_TCP && c->opts->connect_timeout_ms > 0 &&
+	    c->opts->connect_timeout_ms < c->opts->login_timeout_ms)
+		ti_conn_fail(c, -ETIMEDOUT, "TCP connect to %s:%u not complete within "
+			     "connect_timeout_ms=%lld", c->host, c->port,
+			     (long long)c->opts->connect_timeout_ms);
+	else
+		ti_conn_fail(c, -ETIMEDOUT, "%s to %s:%u not complete within login_timeout_ms=%lld",
+			     c->step == TI_CONN_TCP ? "TCP connect" : "login", c->host, c->port,
+			     (long long)c->opts->login_timeout_ms);
 }
 
 static void tx_free(struct ti_tx *t)
@@ -240,8 +246,14 @@ int ti_conn_start(struct ti_conn *c, struct tt_loop *loop, const struct tether_o
 		c->fd = -1;
 		return rc;
 	}
-	if (opts->login_timeout_ms > 0)
-		tt_timer_arm_ms(&c->login_timer, (uint64_t)opts->login_timeout_ms);
+	c->start_ns = tt_now_ns();
+	if (opts->login_timeout_ms > 0) {
+		uint64_t ms = (uint64_t)opts->login_timeout_ms;
+
+		if (opts->connect_timeout_ms > 0 && (uint64_t)opts->connect_timeout_ms < ms)
+			ms = (uint64_t)opts->connect_timeout_ms;
+		tt_timer_arm_ms(&c->login_timer, ms);
+	}
 	return 0;
 }
 
@@ -591,6 +603,14 @@ static int login_begin(struct ti_conn *c)
 	int rc;
 
 	c->step = TI_CONN_LOGIN;
+	c->reached = true;
+	/* the connect bound is over: the rest of login_timeout_ms for the login */
+	if (c->opts->login_timeout_ms > 0) {
+		uint64_t spent = (tt_now_ns() - c->start_ns) / TT_NS_PER_MS;
+		uint64_t all = (uint64_t)c->opts->login_timeout_ms;
+
+		tt_timer_arm_ms(&c->login_timer, spent < all ? all - spent : 1);
+	}
 	c->login_stage = TT_STAGE_SECURITY;
 	rc = tt_params_offer(&c->neg, &c->params, &c->pol, TT_STAGE_SECURITY, &c->tx_text);
 	if (rc)

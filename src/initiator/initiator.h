@@ -44,6 +44,7 @@ struct tether_opts {
 	int64_t nop_timeout_ms;
 	int64_t command_timeout_ms;
 	int64_t tcp_user_timeout_ms;
+	int64_t connect_timeout_ms;
 	int64_t login_timeout_ms;
 	int64_t reconnect_delay_ms;
 	int64_t reconnect_max_delay_ms;
@@ -231,6 +232,8 @@ struct ti_conn {
 	bool discovery;
 	bool auth_failed;            /* the target refused our credentials */
 	bool was_up;                 /* ops->up(0) was called: failures go to ops->down */
+	bool reached;                /* the TCP connection was established (login began) */
+	uint64_t start_ns;           /* when the attempt began */
 
 	/* login */
 	struct tt_negotiation neg;

@@ -31,6 +31,7 @@ static const struct opt_desc opt_table[] = {
 	MS(nop_timeout_ms, 1, DAY, false),
 	MS(command_timeout_ms, 0, DAY, false),
 	MS(tcp_user_timeout_ms, 0, DAY, false),
+	MS(connect_timeout_ms, 0, DAY, false),
 	MS(login_timeout_ms, 1, DAY, false),
 	MS(reconnect_delay_ms, 0, DAY, false),
 	MS(reconnect_max_delay_ms, 0, DAY, false),
@@ -61,6 +62,9 @@ void ti_opts_defaults(struct tether_opts *o)
 	o->nop_timeout_ms = 300;
 	o->command_timeout_ms = 10000;
 	o->tcp_user_timeout_ms = 1000;
+	/* a SYN lost to a dead or cut link is not waited for (the kernel resends it only after
+	 * 1 s, then 3 s): a path comes back within connect_timeout + reconnect_delay of its link */
+	o->connect_timeout_ms = 500;
 	o->login_timeout_ms = 3000;
 	o->reconnect_delay_ms = 200;
 	o->reconnect_max_delay_ms = 5000;

@@ -134,14 +134,19 @@ int ti_path_set_state(struct ti_path *p, enum ti_path_state to, const char *why)
 		break;
 	case TI_PATH_RECOVERING: {
 		uint64_t delay;
+		bool reached;
 
 		if (from == TI_PATH_LIVE) {
 			p->failures++;
 			p->down_since_ns = p->state_ns;
 		}
 		tt_timer_cancel(&p->state_timer);
+		/* the backoff counts attempts the target answered (TCP connected) that failed;
+		 * a portal that cannot be reached at all is probed every reconnect_delay_ms (a
+		 * SYN each), so a path is back soon after its link or its target */
+		reached = p->conn.reached;
 		path_teardown(p);
-		delay = ti_reconnect_delay_ms(&dev->opts, p->attempts++);
+		delay = ti_reconnect_delay_ms(&dev->opts, reached ? p->attempts++ : 0);
 		tt_timer_arm_ms(&p->state_timer, delay);
 		break;
 	}

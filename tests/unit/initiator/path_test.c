@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* A path's lifecycle driven for real (ti_path_set_state and its side effects) on a loop with the
- * fake clock: a portal that refuses connections makes the path go CONNECTING -> RECOVERING ->
- * CONNECTING ... with the reconnect delays doubling, until path_loss_timeout_ms gives it up
- * (DELETING -> DEAD); the device's no-path timer fails queued I/O with EIO once. */
+ * fake clock: a portal that accepts connections and closes them at once makes the path go
+ * CONNECTING -> RECOVERING -> CONNECTING ... with the reconnect delays doubling, until
+ * path_loss_timeout_ms gives it up (DELETING -> DEAD); a portal that refuses connections is
+ * probed every reconnect_delay_ms without backoff; the device's no-path timer fails queued I/O
+ * with EIO once. */
 #include "tt_test.h"
 
 #include <errno.h>
@@ -27,6 +29,22 @@ static int refused_port(int *fd)
 	return ntohs(a.sin_port);
 }
 
+/* A TCP port on 127.0.0.1 that listens; settle() accepts and closes what arrives. */
+static int closing_fd = -1;
+
+static int closing_port(int *fd)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+
+	*fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	if (*fd < 0 || bind(*fd, (struct sockaddr *)&a, sizeof(a)) || listen(*fd, 8) ||
+	    getsockname(*fd, (struct sockaddr *)&a, &len))
+		return -1;
+	closing_fd = *fd;
+	return ntohs(a.sin_port);
+}
+
 static struct tether_dev *dev_new(void)
 {
 	struct tether_dev *dev;
@@ -40,29 +58,30 @@ static struct tether_dev *dev_new(void)
 static void settle(struct tether_dev *dev)
 {
 	for (int i = 0; i < 50; i++) {
+		int c;
+
 		tt_loop_run_once(dev->loop, 0);
-		usleep(1000);   /* let the kernel report the refused connect */
+		while (closing_fd >= 0 && (c = accept(closing_fd, NULL, NULL)) >= 0)
+			close(c);
+		usleep(1000);   /* let the kernel report the refused connect or the close */
 	}
 }
 
-static void test_reconnect_backoff_and_loss(void **state)
+static void run_attempts(int port, const uint64_t *delays, unsigned n, int64_t path_loss_ms)
 {
 	struct tether_dev *dev;
 	struct ti_path *p;
 	char url[128], err[256];
-	int fd, port = refused_port(&fd);
-	static const uint64_t delays[] = { 200, 400, 800, 1600 };
+	uint64_t spent = 0;
 
-	(void)state;
-	assert_true(port > 0);
 	tt_clock_fake(5000 * TT_NS_PER_SEC);
 	dev = dev_new();
-	dev->opts.path_loss_timeout_ms = 2500;
+	dev->opts.path_loss_timeout_ms = path_loss_ms;
 	snprintf(url, sizeof(url), "iscsi://127.0.0.1:%d/iqn.2026-11.org.tether:t/0", port);
 	assert_int_equal(ti_path_add(dev, url, err, sizeof(err)), 0);
 	p = dev->paths[0];
 	assert_int_equal(p->state, TI_PATH_CONNECTING);
-	for (unsigned a = 0; a < 4; a++) {
+	for (unsigned a = 0; a < n; a++) {
 		settle(dev);
 		assert_int_equal(p->state, TI_PATH_RECOVERING);
 		assert_true(tt_timer_armed(&p->state_timer));
@@ -74,18 +93,42 @@ static void test_reconnect_backoff_and_loss(void **state)
 				 (unsigned long long)delays[a]);
 		tt_clock_advance(TT_NS_PER_MS);
 		tt_loop_run_once(dev->loop, 0);
-		if (a < 3) {
-			/* 0.2 + 0.4 + 0.8 = 1.4 s < 2.5 s: tried again */
-			assert_int_equal(p->state, TI_PATH_CONNECTING);
-		} else {
-			/* 0.2 + ... + 1.6 = 3.0 s > 2.5 s: given up */
-			assert_int_equal(p->state, TI_PATH_DEAD);
-		}
+		spent += delays[a];
+		if (spent < (uint64_t)path_loss_ms)
+			assert_int_equal(p->state, TI_PATH_CONNECTING);   /* tried again */
+		else
+			assert_int_equal(p->state, TI_PATH_DEAD);         /* given up */
 	}
+	assert_int_equal(p->state, TI_PATH_DEAD);
 	assert_int_equal(p->failures, 0);   /* it was never live */
 	ti_dev_destroy(dev);
-	close(fd);
 	tt_clock_real();
+}
+
+/* The target answered (TCP connected) and the attempt failed: the delays double. */
+static void test_reconnect_backoff_and_loss(void **state)
+{
+	int fd, port = closing_port(&fd);
+	/* 0.2 + 0.4 + 0.8 = 1.4 s < 2.5 s: tried again; + 1.6 = 3.0 s: given up */
+	static const uint64_t delays[] = { 200, 400, 800, 1600 };
+
+	(void)state;
+	assert_true(port > 0);
+	run_attempts(port, delays, 4, 2500);
+	close(fd);
+	closing_fd = -1;
+}
+
+/* Nothing answers (refused): probed every reconnect_delay_ms, no backoff. */
+static void test_unreachable_probed_steadily(void **state)
+{
+	int fd, port = refused_port(&fd);
+	static const uint64_t delays[] = { 200, 200, 200, 200 };
+
+	(void)state;
+	assert_true(port > 0);
+	run_attempts(port, delays, 4, 700);
+	close(fd);
 }
 
 static int calls, last_status;
@@ -155,6 +198,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reconnect_backoff_and_loss),
+		cmocka_unit_test(test_unreachable_probed_steadily),
 		cmocka_unit_test(test_no_path_timeout),
 	};
 
