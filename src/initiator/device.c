@@ -358,8 +358,8 @@ static void dev_free(struct tether_dev *dev)
 	free(dev);
 }
 
-int tether_open(struct tether_dev **out, const char *const *urls, size_t npaths,
-		const struct tether_opts *opts, char *errbuf, size_t errsize)
+int ti_dev_open_start(struct tether_dev **out, const char *const *urls, size_t npaths,
+		      const struct tether_opts *opts, char *errbuf, size_t errsize)
 {
 	struct tether_dev *dev;
 	int rc;
@@ -403,6 +403,19 @@ int tether_open(struct tether_dev **out, const char *const *urls, size_t npaths,
 			return rc;
 		}
 	}
+	*out = dev;
+	return 0;
+}
+
+int tether_open(struct tether_dev **out, const char *const *urls, size_t npaths,
+		const struct tether_opts *opts, char *errbuf, size_t errsize)
+{
+	struct tether_dev *dev;
+	int rc = ti_dev_open_start(&dev, urls, npaths, opts, errbuf, errsize);
+
+	if (rc)
+		return rc;
+	*out = NULL;
 	rc = ti_dev_wait(dev, open_done, dev,
 			 tt_now_ns() + (uint64_t)dev->opts.login_timeout_ms * TT_NS_PER_MS +
 				 200 * TT_NS_PER_MS);

@@ -471,6 +471,10 @@ void ti_dev_requeue(struct tether_dev *dev, struct ti_req *r);
 void ti_dev_path_down(struct tether_dev *dev, struct ti_path *p);
 void ti_dev_path_live(struct tether_dev *dev, struct ti_path *p);
 int ti_dev_submit(struct tether_dev *dev, struct ti_req *r);
+/* tether_open without the wait: the device with its paths connecting (NEW -> CONNECTING), for
+ * tests that play the target by hand and service the device themselves. */
+int ti_dev_open_start(struct tether_dev **out, const char *const *urls, size_t npaths,
+		      const struct tether_opts *opts, char *errbuf, size_t errsize);
 /* Services the device (poll + tt_loop_service) until @done(arg) or @deadline_ns (0: none).
  * 0, -ETIMEDOUT, or -EBUSY when called from inside one of its callbacks. */
 int ti_dev_wait(struct tether_dev *dev, bool (*done)(void *arg), void *arg, uint64_t deadline_ns);
