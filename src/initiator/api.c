@@ -35,32 +35,142 @@ static int check_range(const struct tether_dev *dev, uint64_t off, uint64_t len)
 	return 0;
 }
 
-static int rw(struct tether_dev *dev, bool write, uint64_t off, const struct iovec *iov,
-	      int iovcnt, tether_cb cb, void *arg)
-{
-	size_t len = iov_total(iov, iovcnt);
-	struct ti_req *r;
-	int rc = check_range(dev, off, len);
+/* Largest READ/WRITE sent as one command: the unit's maximum transfer length, and at most
+ * TI_MAX_XFER (a unit without a Block Limits page gets that). */
+#define TI_MAX_XFER (8u * 1024 * 1024)
 
-	if (rc)
-		return rc;
-	if (len == 0 || len / dev->block_size > UINT32_MAX || len > UINT32_MAX)
-		return -EINVAL;
-	r = req_new();
+static uint64_t max_xfer(const struct tether_dev *dev)
+{
+	uint64_t m = TI_MAX_XFER;
+
+	if (dev->max_xfer_blocks && (uint64_t)dev->max_xfer_blocks * dev->block_size < m)
+		m = (uint64_t)dev->max_xfer_blocks * dev->block_size;
+	return m < dev->block_size ? dev->block_size : m;
+}
+
+/* A request cut in parts: the caller's callback runs once, when the last part ends, with the
+ * first error of any part. */
+struct split {
+	tether_cb cb;
+	void *arg;
+	unsigned pending;
+	int status;
+};
+
+static void split_cb(struct tether_dev *dev, int status, void *arg)
+{
+	struct split *s = arg;
+
+	if (status && !s->status)
+		s->status = status;
+	if (--s->pending == 0) {
+		if (s->cb)
+			s->cb(dev, s->status, s->arg);
+		free(s);
+	}
+}
+
+/* The iovec pieces of [off, off+len) of @iov, allocated. */
+static struct iovec *iov_part(const struct iovec *iov, int cnt, size_t off, size_t len, int *n)
+{
+	struct iovec *v = calloc((size_t)cnt, sizeof(*v));
+	int k = 0;
+
+	if (!v)
+		return NULL;
+	for (int i = 0; i < cnt && len > 0; i++) {
+		if (off >= iov[i].iov_len) {
+			off -= iov[i].iov_len;
+			continue;
+		}
+		v[k].iov_base = (uint8_t *)iov[i].iov_base + off;
+		v[k].iov_len = iov[i].iov_len - off < len ? iov[i].iov_len - off : len;
+		len -= v[k].iov_len;
+		off = 0;
+		k++;
+	}
+	*n = k;
+	return v;
+}
+
+static struct ti_req *rw_req(struct tether_dev *dev, bool write, uint64_t off, size_t len)
+{
+	struct ti_req *r = req_new();
+
 	if (!r)
-		return -ENOMEM;
+		return NULL;
 	r->cdb[0] = write ? 0x8a : 0x88;   /* WRITE (16) / READ (16) */
 	tt_put_be64(r->cdb + 2, off / dev->block_size);
 	tt_put_be32(r->cdb + 10, (uint32_t)(len / dev->block_size));
 	r->cdb_len = 16;
 	r->dir = write ? TETHER_DIR_WRITE : TETHER_DIR_READ;
 	r->modifying = write;
-	r->iov = iov;
-	r->iovcnt = iovcnt;
 	r->len = (uint32_t)len;
-	r->cb = cb;
-	r->arg = arg;
-	return ti_dev_submit(dev, r);
+	return r;
+}
+
+static int rw(struct tether_dev *dev, bool write, uint64_t off, const struct iovec *iov,
+	      int iovcnt, tether_cb cb, void *arg)
+{
+	size_t len = iov_total(iov, iovcnt);
+	uint64_t max;
+	struct ti_req *r;
+	struct split *s;
+	struct tt_list parts, *n;
+	int rc = check_range(dev, off, len);
+
+	if (rc)
+		return rc;
+	if (len == 0)
+		return -EINVAL;
+	if (dev->closing)
+		return -ESHUTDOWN;
+	max = max_xfer(dev);
+	max -= max % dev->block_size;
+	if (len <= max) {
+		r = rw_req(dev, write, off, len);
+		if (!r)
+			return -ENOMEM;
+		r->iov = iov;
+		r->iovcnt = iovcnt;
+		r->cb = cb;
+		r->arg = arg;
+		return ti_dev_submit(dev, r);
+	}
+	/* cut in parts of at most max bytes, built first so that a failure submits nothing */
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->cb = cb;
+	s->arg = arg;
+	tt_list_init(&parts);
+	for (size_t done = 0; done < len; done += max) {
+		size_t l = len - done < max ? len - done : max;
+		int cnt = 0;
+
+		r = rw_req(dev, write, off + done, l);
+		if (r)
+			r->iov_owned = iov_part(iov, iovcnt, done, l, &cnt);
+		if (!r || !r->iov_owned) {
+			free(r);
+			while ((n = tt_list_pop(&parts))) {
+				r = tt_list_entry(n, struct ti_req, node);
+				free(r->iov_owned);
+				free(r);
+			}
+			free(s);
+			return -ENOMEM;
+		}
+		r->iov = r->iov_owned;
+		r->iovcnt = cnt;
+		r->cb = split_cb;
+		r->arg = s;
+		s->pending++;
+		tt_list_add_tail(&parts, &r->node);
+	}
+	while ((n = tt_list_pop(&parts)))
+		ti_dev_submit(dev, tt_list_entry(n, struct ti_req, node));
+	return 0;
 }
 
 int tether_readv(struct tether_dev *dev, uint64_t offset, const struct iovec *iov, int iovcnt,

@@ -222,7 +222,15 @@ static int rx_data_in(struct ti_path *p, const struct ti_pdu_in *in)
 	struct ti_req *r = find_task(p, tt_get_be32(d->itt));
 	int rc;
 
-	if (!r || r->dir != TETHER_DIR_READ)
+	if (!r) {
+		/* a command given up on (aborted by a LU reset and sent again): the target may
+		 * still finish it; what it says is of no use any more */
+		if (d->flags & TT_DATAIN_STATUS)
+			take_statsn(&p->conn, d->statsn);
+		ti_conn_update_window(&p->conn, d->expcmdsn, d->maxcmdsn);
+		return 0;
+	}
+	if (r->dir != TETHER_DIR_READ)
 		return -EPROTO;
 	rc = copy_in(r, tt_get_be32(d->offset), in->data, in->dlen);
 	if (rc)
@@ -248,7 +256,7 @@ static int rx_rsp(struct ti_path *p, const struct ti_pdu_in *in)
 	take_statsn(&p->conn, s->statsn);
 	ti_conn_update_window(&p->conn, s->expcmdsn, s->maxcmdsn);
 	if (!r)
-		return -EPROTO;
+		return 0;   /* given up on (see rx_data_in) */
 	if (s->response != 0) {
 		/* target failure: the command did not complete; it is retried (non-modifying)
 		 * or fenced with the path */
@@ -277,7 +285,9 @@ static int rx_r2t(struct ti_path *p, const struct ti_pdu_in *in)
 	uint32_t off = tt_get_be32(t->offset), len = tt_get_be32(t->desired_len);
 
 	ti_conn_update_window(&p->conn, t->expcmdsn, t->maxcmdsn);
-	if (!r || r->dir != TETHER_DIR_WRITE || (uint64_t)off + len > r->len || !len)
+	if (!r)
+		return 0;   /* given up on (see rx_data_in) */
+	if (r->dir != TETHER_DIR_WRITE || (uint64_t)off + len > r->len || !len)
 		return -EPROTO;
 	if (off + len > r->sent_to)
 		r->sent_to = off + len;

@@ -52,6 +52,7 @@ static void run_callbacks(struct tether_dev *dev)
 		if (r->cb)
 			r->cb(dev, r->error, r->arg);
 		free(r->owned);
+		free(r->iov_owned);
 		free(r);
 	}
 }
@@ -154,7 +155,6 @@ static void dispatch(struct tether_dev *dev)
 			r->where = TI_REQ_INFLIGHT;
 			r->on_wire = false;
 			tt_list_add_tail(&p->waiting, &r->node);
-			p->inflight++;
 		}
 	}
 	for (int i = 0; i < dev->npaths; i++) {
@@ -185,6 +185,7 @@ int ti_dev_submit(struct tether_dev *dev, struct ti_req *r)
 	r->queued_ns = tt_now_ns();
 	if (dev->closing) {
 		free(r->owned);
+		free(r->iov_owned);
 		free(r);
 		return -ESHUTDOWN;
 	}
@@ -336,7 +337,7 @@ static bool open_done(void *arg)
 	return !any_alive;
 }
 
-static void dev_free(struct tether_dev *dev)
+void ti_dev_destroy(struct tether_dev *dev)
 {
 	struct tt_list *n;
 
@@ -358,21 +359,12 @@ static void dev_free(struct tether_dev *dev)
 	free(dev);
 }
 
-int ti_dev_open_start(struct tether_dev **out, const char *const *urls, size_t npaths,
-		      const struct tether_opts *opts, char *errbuf, size_t errsize)
+int ti_dev_create(struct tether_dev **out, const struct tether_opts *opts)
 {
-	struct tether_dev *dev;
+	struct tether_dev *dev = calloc(1, sizeof(*dev));
 	int rc;
 
-	if (errbuf && errsize)
-		errbuf[0] = 0;
 	*out = NULL;
-	if (!urls || npaths == 0) {
-		if (errbuf && errsize)
-			snprintf(errbuf, errsize, "no path given");
-		return -EINVAL;
-	}
-	dev = calloc(1, sizeof(*dev));
 	if (!dev)
 		return -ENOMEM;
 	if (opts)
@@ -392,17 +384,6 @@ int ti_dev_open_start(struct tether_dev **out, const char *const *urls, size_t n
 	tt_work_init(&dev->done_work, dev->loop, done_work_fn);
 	tt_timer_init(&dev->nopath_timer, dev->loop, nopath_timer_fn);
 	tt_timer_init(&dev->delay_timer, dev->loop, delay_timer_fn);
-	for (size_t i = 0; i < npaths; i++) {
-		char err[TI_ERRMSG] = "";
-
-		rc = ti_path_add(dev, urls[i], err, sizeof(err));
-		if (rc) {
-			if (errbuf && errsize)
-				snprintf(errbuf, errsize, "%s", err[0] ? err : strerror(-rc));
-			dev_free(dev);
-			return rc;
-		}
-	}
 	*out = dev;
 	return 0;
 }
@@ -411,11 +392,30 @@ int tether_open(struct tether_dev **out, const char *const *urls, size_t npaths,
 		const struct tether_opts *opts, char *errbuf, size_t errsize)
 {
 	struct tether_dev *dev;
-	int rc = ti_dev_open_start(&dev, urls, npaths, opts, errbuf, errsize);
+	int rc;
 
+	if (errbuf && errsize)
+		errbuf[0] = 0;
+	*out = NULL;
+	if (!urls || npaths == 0) {
+		if (errbuf && errsize)
+			snprintf(errbuf, errsize, "no path given");
+		return -EINVAL;
+	}
+	rc = ti_dev_create(&dev, opts);
 	if (rc)
 		return rc;
-	*out = NULL;
+	for (size_t i = 0; i < npaths; i++) {
+		char err[TI_ERRMSG] = "";
+
+		rc = ti_path_add(dev, urls[i], err, sizeof(err));
+		if (rc) {
+			if (errbuf && errsize)
+				snprintf(errbuf, errsize, "%s", err[0] ? err : strerror(-rc));
+			ti_dev_destroy(dev);
+			return rc;
+		}
+	}
 	rc = ti_dev_wait(dev, open_done, dev,
 			 tt_now_ns() + (uint64_t)dev->opts.login_timeout_ms * TT_NS_PER_MS +
 				 200 * TT_NS_PER_MS);
@@ -436,7 +436,7 @@ int tether_open(struct tether_dev **out, const char *const *urls, size_t npaths,
 			snprintf(errbuf, errsize, "%s%s", rc == -ETIMEDOUT ?
 				 "no path came up within login_timeout_ms: " : "",
 				 dev->errmsg[0] ? dev->errmsg : strerror(-rc));
-		dev_free(dev);
+		ti_dev_destroy(dev);
 		return rc;
 	}
 	ti_log(&dev->opts, TI_LOG_INFO, "opened %s: %llu blocks of %u bytes", dev->ident.lu_text,
@@ -500,7 +500,7 @@ void tether_close(struct tether_dev *dev)
 	}
 	ti_dev_wait(dev, logged_out, dev, tt_now_ns() + TT_NS_PER_SEC);
 	run_callbacks(dev);
-	dev_free(dev);
+	ti_dev_destroy(dev);
 }
 
 const char *tether_errmsg(const struct tether_dev *dev)

@@ -54,9 +54,14 @@ static void helper_close(struct ti_fence *f)
 	}
 }
 
+void ti_fence_drop_helper(struct ti_path *p)
+{
+	helper_close(&p->fence);
+}
+
 /* Another live path to the same target through a different portal of the same iSCSI portal
  * group: a login there with our ISID reinstates our session. */
-static struct ti_path *alt_portal(struct ti_path *p)
+static struct ti_path *alt_portal(const struct ti_path *p)
 {
 	struct tether_dev *dev = p->dev;
 
@@ -106,10 +111,27 @@ static void release(struct ti_path *p)
 	tt_timer_cancel(&f->timer);
 }
 
+unsigned ti_fence_plan(const struct ti_path *p)
+{
+	switch (p->dev->opts.fence) {
+	case TI_FENCE_REINSTATE:
+		return TI_FSTEP_REINSTATE;
+	case TI_FENCE_LU_RESET:
+		return TI_FSTEP_LU_RESET;
+	case TI_FENCE_QUIESCE:
+		return TI_FSTEP_QUIESCE;
+	case TI_FENCE_AUTO:
+		break;
+	}
+	if (alt_portal(p))
+		return TI_FSTEP_REINSTATE |
+		       (target_drains_on_reinstatement(p) ? 0 : TI_FSTEP_LU_RESET);
+	return TI_FSTEP_LU_RESET;
+}
+
 void ti_fence_start(struct ti_path *p, struct tt_list *mods)
 {
 	struct ti_fence *f = &p->fence;
-	const struct tether_opts *o = &p->dev->opts;
 	struct tt_list *pos;
 
 	tt_list_for_each(pos, mods)
@@ -121,24 +143,7 @@ void ti_fence_start(struct ti_path *p, struct tt_list *mods)
 	f->since_ns = tt_now_ns();
 	f->step = 0;
 	f->how[0] = 0;
-	switch (o->fence) {
-	case TI_FENCE_REINSTATE:
-		f->plan = TI_FSTEP_REINSTATE;
-		break;
-	case TI_FENCE_LU_RESET:
-		f->plan = TI_FSTEP_LU_RESET;
-		break;
-	case TI_FENCE_QUIESCE:
-		f->plan = TI_FSTEP_QUIESCE;
-		break;
-	case TI_FENCE_AUTO:
-		if (alt_portal(p))
-			f->plan = TI_FSTEP_REINSTATE |
-				  (target_drains_on_reinstatement(p) ? 0 : TI_FSTEP_LU_RESET);
-		else
-			f->plan = TI_FSTEP_LU_RESET;
-		break;
-	}
+	f->plan = ti_fence_plan(p);
 	fence_next(p);
 }
 

@@ -304,6 +304,7 @@ struct ti_req {
 	int iovcnt;
 	struct iovec iov1;
 	uint8_t *owned;              /* a buffer of the request (parameter lists, probe data) */
+	struct iovec *iov_owned;     /* the pieces of a split request's part (freed with it) */
 	uint32_t len;                /* expected data transfer length */
 	/* in flight */
 	uint32_t itt;
@@ -378,6 +379,7 @@ struct ti_path {
 	char vendor[9];              /* standard INQUIRY vendor identification */
 	bool logged_out;             /* our Logout was answered */
 	bool rtpg_pending;
+	bool rtpg_again;             /* re-read once more when the pending one ends */
 	uint16_t tpgt;               /* iSCSI TargetPortalGroupTag of the session */
 	bool tpgt_known;
 
@@ -423,6 +425,10 @@ struct ti_path *ti_select_path(struct ti_path *const *paths, int n, enum ti_sele
 int ti_alua_rank(enum ti_alua a);   /* lower is better; -1 not usable for I/O */
 
 /* ---- fencing (fence.c) ---------------------------------------------------------------------------- */
+/* The steps that fence @p's dead session under the `fence` option (TI_FSTEP_* bits): auto =
+ * reinstatement through another live portal of the same portal group (then a LU reset unless
+ * the unit is a tetherd's), else the LU reset. */
+unsigned ti_fence_plan(const struct ti_path *p);
 /* @p was declared dead: its modifying commands in @mods are held until fenced. */
 void ti_fence_start(struct ti_path *p, struct tt_list *mods);
 /* @p logged in again with its own ISID (a reinstatement of the dead session). */
@@ -430,6 +436,8 @@ void ti_fence_path_reinstated(struct ti_path *p);
 /* A path became live: a fence waiting for one may go on. */
 void ti_fence_kick(struct tether_dev *dev);
 void ti_fence_init(struct ti_path *p);
+/* Closes the reinstatement connection (after its login, while it logs out). */
+void ti_fence_drop_helper(struct ti_path *p);
 /* Ends @p's fence: its held commands fail with @status. */
 void ti_fence_stop(struct ti_path *p, int status);
 
@@ -456,11 +464,16 @@ struct tether_dev {
 	uint64_t blocks;
 	uint32_t block_size;
 	bool lbpme;                  /* thin provisioned: UNMAP may work */
+	uint32_t max_xfer_blocks;    /* VPD B0h maximum transfer length (0: none reported) */
 	bool cap_known;
 	char errmsg[TI_ERRMSG];
 	unsigned servicing;          /* nesting guard of the synchronous calls */
 };
 
+/* A device with its loop and no path (tether_open = this + ti_path_add + waiting); destroyed
+ * (paths freed, queued I/O cancelled, loop destroyed) by ti_dev_destroy. */
+int ti_dev_create(struct tether_dev **out, const struct tether_opts *opts);
+void ti_dev_destroy(struct tether_dev *dev);
 void ti_dev_kick(struct tether_dev *dev);
 /* An application command ended on a path: complete, retry or re-read ALUA states. */
 void ti_dev_finish(struct tether_dev *dev, struct ti_req *r);
@@ -472,10 +485,6 @@ void ti_dev_requeue(struct tether_dev *dev, struct ti_req *r);
 void ti_dev_path_down(struct tether_dev *dev, struct ti_path *p);
 void ti_dev_path_live(struct tether_dev *dev, struct ti_path *p);
 int ti_dev_submit(struct tether_dev *dev, struct ti_req *r);
-/* tether_open without the wait: the device with its paths connecting (NEW -> CONNECTING), for
- * tests that play the target by hand and service the device themselves. */
-int ti_dev_open_start(struct tether_dev **out, const char *const *urls, size_t npaths,
-		      const struct tether_opts *opts, char *errbuf, size_t errsize);
 /* Services the device (poll + tt_loop_service) until @done(arg) or @deadline_ns (0: none).
  * 0, -ETIMEDOUT, or -EBUSY when called from inside one of its callbacks. */
 int ti_dev_wait(struct tether_dev *dev, bool (*done)(void *arg), void *arg, uint64_t deadline_ns);

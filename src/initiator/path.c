@@ -32,7 +32,8 @@ static const struct ti_conn_ops path_conn_ops = {
 
 bool ti_path_usable(const struct ti_path *p)
 {
-	return p->state == TI_PATH_LIVE && p->ident_ok;
+	/* a connection that failed a moment ago is not used, even before the path hears of it */
+	return p->state == TI_PATH_LIVE && p->ident_ok && p->conn.step == TI_CONN_FFP;
 }
 
 static uint64_t tick_ms(const struct tether_opts *o)
@@ -61,6 +62,7 @@ static void path_teardown(struct ti_path *p)
 	p->nop_itt = 0;
 	p->probing = false;
 	p->rtpg_pending = false;
+	p->rtpg_again = false;
 	tt_list_init(&lib);
 	tt_list_splice_tail(&p->tasks, &p->waiting);
 	tt_list_for_each_safe(pos, tmp, &p->tasks) {
@@ -194,6 +196,17 @@ static void state_timer_fn(struct tt_timer *t)
 	}
 	if (p->state != TI_PATH_RECOVERING)
 		return;
+	if (p->fence.helper_open) {
+		if (p->fence.active && p->fence.step == TI_FSTEP_REINSTATE) {
+			/* a reinstatement login with this path's ISID is under way through
+			 * another portal (bounded by login_timeout_ms): a login of our own now
+			 * would race it, each ending the other */
+			tt_timer_arm_ms(t, 50);
+			return;
+		}
+		/* done, only saying goodbye: our own login ends that empty session */
+		ti_fence_drop_helper(p);
+	}
 	if (!ti_should_reconnect(o, p->down_since_ns, tt_now_ns(), p->auth_failed)) {
 		char why[96];
 
@@ -247,7 +260,7 @@ static void tick_fn(struct tt_timer *t)
 
 /* ---- identity ------------------------------------------------------------------------------ */
 
-enum { PROBE_INQUIRY, PROBE_VPD83, PROBE_CAPACITY, PROBE_RTPG, PROBE_DONE };
+enum { PROBE_INQUIRY, PROBE_VPD83, PROBE_CAPACITY, PROBE_LIMITS, PROBE_RTPG, PROBE_DONE };
 
 static void probe_next(struct ti_path *p);
 
@@ -338,6 +351,15 @@ static void probe_done(struct ti_req *r, int status)
 			path_issue(p, r);
 			return;
 		}
+		if (p->probe_step == PROBE_LIMITS) {
+			/* no Block Limits page: the default transfer bound stays */
+			req_free(r);
+			p->probe_step = p->tpgs ? PROBE_RTPG : PROBE_DONE;
+			if (!p->tpgs)
+				p->alua = TI_ALUA_NONE;
+			probe_next(p);
+			return;
+		}
 		if (p->probe_step == PROBE_RTPG) {
 			/* no REPORT TARGET PORT GROUPS: every port counts as optimized */
 			p->alua = TI_ALUA_NONE;
@@ -418,11 +440,21 @@ static void probe_done(struct ti_req *r, int status)
 			dev->lbpme = (b[14] & 0x80) != 0;
 			dev->cap_known = true;
 		}
+		p->probe_step = PROBE_LIMITS;
+		break;
+	}
+	case PROBE_LIMITS:
+		/* VPD B0h: MAXIMUM TRANSFER LENGTH (blocks, 0 = no limit) */
+		if (got >= 12 && b[1] == 0xb0) {
+			uint32_t max = tt_get_be32(b + 8);
+
+			if (max && (!dev->max_xfer_blocks || max < dev->max_xfer_blocks))
+				dev->max_xfer_blocks = max;
+		}
 		p->probe_step = p->tpgs ? PROBE_RTPG : PROBE_DONE;
 		if (!p->tpgs)
 			p->alua = TI_ALUA_NONE;
 		break;
-	}
 	case PROBE_RTPG: {
 		enum ti_alua a;
 
@@ -466,6 +498,13 @@ static void probe_next(struct ti_path *p)
 		tt_put_be32(cdb + 10, alloc);
 		len = 16;
 		break;
+	case PROBE_LIMITS:
+		cdb[0] = 0x12;
+		cdb[1] = 1;
+		cdb[2] = 0xb0;
+		alloc = 64;
+		tt_put_be16(cdb + 3, (uint16_t)alloc);
+		break;
 	case PROBE_RTPG:
 		cdb[0] = 0xa3;
 		cdb[1] = 0x0a;
@@ -507,8 +546,14 @@ static void rtpg_done(struct ti_req *r, int status)
 		}
 	}
 	req_free(r);
-	if (status != -ENOTCONN)
-		ti_dev_kick(p->dev);
+	if (status == -ENOTCONN)
+		return;
+	if (p->rtpg_again) {
+		/* another change was announced while this one was under way */
+		p->rtpg_again = false;
+		ti_path_reread_alua(p);
+	}
+	ti_dev_kick(p->dev);
 }
 
 void ti_path_reread_alua(struct ti_path *p)
@@ -516,8 +561,12 @@ void ti_path_reread_alua(struct ti_path *p)
 	uint8_t cdb[16] = { 0xa3, 0x0a };
 	struct ti_req *r;
 
-	if (p->state != TI_PATH_LIVE || !p->tpgs || p->rtpg_pending)
+	if (p->state != TI_PATH_LIVE || !p->tpgs)
 		return;
+	if (p->rtpg_pending) {
+		p->rtpg_again = true;
+		return;
+	}
 	tt_put_be32(cdb + 6, 1024);
 	r = ti_path_internal(p, cdb, 12, 1024, rtpg_done);
 	if (!r)

@@ -10,7 +10,8 @@
  * REPORT TARGET PORT GROUPS, sense data, URLs, options).
  *
  * The harness is the target. It listens on 127.0.0.1 and 127.0.0.2 (ephemeral ports), opens a
- * device with ti_dev_open_start (tether_open without its wait) on one or two paths, accepts the
+ * device as tether_open does but without its wait (ti_dev_create, ti_path_add) on one or two
+ * paths, accepts the
  * library's connections and writes the input into them record by record, servicing the device
  * (tether_service, the one thread) in between and reading what the library sends. Timers are
  * either disabled or of zero length (no NOP-Out, no command timeout; a failed path is deleted
@@ -453,11 +454,16 @@ static void run_device(uint8_t flags, struct fuzz_in *in)
 	for (int i = 0; i < 2; i++)
 		snprintf(url[i], sizeof(url[i]), "iscsi://127.0.0.%d:%u/" TARGET "/0", i + 1,
 			 lport[i]);
-	if (ti_dev_open_start(&dev, urls, npaths, o, err, sizeof(err))) {
-		fprintf(stderr, "initiator_rsp: cannot open: %s\n", err);
+	/* what tether_open does before it waits */
+	if (ti_dev_create(&dev, o))
 		abort();
-	}
 	tether_opts_free(o);
+	for (size_t i = 0; i < npaths; i++) {
+		if (ti_path_add(dev, urls[i], err, sizeof(err))) {
+			fprintf(stderr, "initiator_rsp: cannot add a path: %s\n", err);
+			abort();
+		}
+	}
 	service(dev, 2);
 
 	while (in->n) {

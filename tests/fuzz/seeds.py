@@ -478,6 +478,12 @@ def capacity16(blocks=2048, bs=512, lbpme=True):
     return struct.pack(">QI", blocks - 1, bs) + bytes([0, 0x80 if lbpme else 0]) + bytes(16)
 
 
+def block_limits(max_xfer=128):
+    """VPD B0h: MAXIMUM TRANSFER LENGTH in blocks at byte 8."""
+    d = bytes(4) + struct.pack(">I", max_xfer) + bytes(48)
+    return bytes([0, 0xb0]) + struct.pack(">H", len(d)) + d
+
+
 def rtpg(groups=((0, 1, (1,)),)):
     d = b""
     for state, tpg, ports in groups:
@@ -524,6 +530,8 @@ def irsp_login(t, slot=0, auth=0, ops=IRSP_OPS, tpgs=True, rtpg_data=None, vpd=N
     out += rec(slot, t.data_in(itt, v, status=0, resid=1024 - len(v)))
     itt += 1
     out += rec(slot, t.data_in(itt, capacity16(), status=0))
+    itt += 1
+    out += rec(slot, t.data_in(itt, block_limits(), status=0))
     itt += 1
     if tpgs:
         r = rtpg_data or rtpg()

@@ -7,8 +7,9 @@
 #   unit's ExecStart names the installed tetherd and the installed configuration; the unit
 #   passes `systemd-analyze verify` (with its ExecStart pointed at the DESTDIR copy of tetherd,
 #   and the DESTDIR manual pages on MANPATH for its Documentation=); the installed tetherd
-#   starts from the installed configuration and stops cleanly; a second install keeps a
-#   configuration that was changed.
+#   starts from the installed configuration and stops cleanly; libtether (the .so, its header
+#   and libtether.pc) builds a program with pkg-config that runs, with soname libtether.so.0
+#   and only tether_* exported; a second install keeps a configuration that was changed.
 #
 # Exit: 0 pass, 77 skip (reason printed), 1 fail.
 # Environment: TT_BUILD (the build directory to install from), TT_TOP.
@@ -22,7 +23,8 @@ DEST=$TT_WORK/dest
 opts=$(meson introspect "$TT_BUILD" --buildoptions | "$TT_PYTHON" -c '
 import json, sys
 o = {x["name"]: x["value"] for x in json.load(sys.stdin)}
-for k in ("prefix", "sbindir", "mandir", "sysconfdir", "datadir", "systemdsystemunitdir"):
+for k in ("prefix", "sbindir", "mandir", "sysconfdir", "datadir", "systemdsystemunitdir",
+          "libdir", "includedir", "b_sanitize"):
     print("%s=%s" % (k, o.get(k, "")))') || fail "meson introspect $TT_BUILD failed"
 opt() { printf '%s\n' "$opts" | sed -n "s/^$1=//p"; }
 prefix=$(opt prefix)
@@ -31,6 +33,8 @@ sbindir=$(under "$(opt sbindir)")
 mandir=$(under "$(opt mandir)")
 sysconfdir=$(under "$(opt sysconfdir)")
 docdir=$(under "$(opt datadir)")/doc/tether
+libdir=$(under "$(opt libdir)")
+includedir=$(under "$(opt includedir)")
 [ "$(opt systemdsystemunitdir)" = no ] && skip "the build installs no unit (-Dsystemdsystemunitdir=no)"
 
 step "meson install --destdir (prefix $prefix, sysconfdir $sysconfdir)"
@@ -45,6 +49,8 @@ expect=(
 	"$sysconfdir/tether/tetherd.json"
 	"$docdir/README.md" "$docdir/LICENSE" "$docdir/install.md" "$docdir/cli.md"
 	"$docdir/configuration.md" "$docdir/examples/tetherd.json"
+	"$libdir/libtether.so.0" "$libdir/libtether.so" "$libdir/pkgconfig/libtether.pc"
+	"$includedir/tether/tether.h"
 )
 for f in "${expect[@]}"; do
 	[ -f "$DEST$f" ] || fail "$f is not installed (DESTDIR $DEST:
@@ -137,6 +143,40 @@ sleep 1
 tt_alive installed "start-up from the installed configuration"
 tt_stop installed
 grep -i -E 'error|warn' "${TT_LOG[installed]}" && fail "warnings at start-up (above)"
+
+step "libtether: a program built with pkg-config against the installed library"
+if command -v pkg-config >/dev/null && command -v cc >/dev/null; then
+	cat >"$TT_WORK/use.c" <<'EOF'
+#include <stdio.h>
+#include <tether/tether.h>
+int main(void)
+{
+	struct tether_opts *o;
+	char v[32];
+
+	if (tether_opts_new(&o) || tether_opts_get(o, "nop_interval_ms", v, sizeof(v)))
+		return 1;
+	printf("nop_interval_ms=%s\n", v);
+	tether_opts_free(o);
+	return 0;
+}
+EOF
+	pc() { PKG_CONFIG_PATH=$DEST$libdir/pkgconfig pkg-config --define-variable=prefix="$DEST$prefix" "$@" libtether; }
+	# a sanitizer build's library needs the program built with the same runtime
+	san=(); [ "$(opt b_sanitize)" != none ] && [ -n "$(opt b_sanitize)" ] && san=(-fsanitize="$(opt b_sanitize)")
+	# shellcheck disable=SC2046
+	tt_capture 60 cc "${san[@]}" -o "$TT_WORK/use" "$TT_WORK/use.c" $(pc --cflags) $(pc --libs) \
+		-Wl,-rpath,"$DEST$libdir" || fail "building against the installed libtether: $OUT"
+	tt_capture 10 "$TT_WORK/use" || fail "the program linked to libtether failed: $OUT"
+	tt_contains "nop_interval_ms=250" "the library's default"
+	readelf -d "$DEST$libdir/libtether.so.0" | grep -q 'SONAME.*\[libtether.so.0\]' ||
+		fail "libtether.so.0 has no soname libtether.so.0"
+	others=$(nm -D --defined-only "$DEST$libdir/libtether.so.0" | awk '$2 ~ /^[TDBRW]$/ && $3 !~ /^tether_/')
+	[ -z "$others" ] || fail "libtether exports more than tether_*: $others"
+	ok "built, ran, soname libtether.so.0, only tether_* exported"
+else
+	echo "    (no pkg-config or cc: not tried)"
+fi
 
 step "a second install keeps a changed configuration"
 echo '{}' >"$DEST$sysconfdir/tether/tetherd.json"

@@ -4,12 +4,14 @@
  * tests/interop/libtether.sh.
  *
  *   libtether_driver [-o name=value]... open URL...          open the first URL, add the others
- *                    (each until it is live or refused), print the paths, close
+ *                    (each until it is live or refused), stay idle -i SECONDS, print the paths
  *   libtether_driver [-o ...] io URL...                       16 MiB random data: async writev
  *                    and readv at QD 16, sync pwrite/pread, flush, unmap, write zeroes,
  *                    pass-through INQUIRY; every byte checked
  *   libtether_driver [-o ...] failover CMD URL...             I/O at QD 16 with verification for
- *                    3 s while CMD (a shell command) runs after 1 s; no error may reach us
+ *                    5 s while CMD (a shell command) runs after 1 s; no error may reach us
+ *   libtether_driver [-o ...] nopath DOWN UP URL...          DOWN cuts every path: I/O fails with
+ *                    EIO after no_path_timeout_ms, the device stays; UP restores: paths rejoin
  *   libtether_driver [-o ...] discover URL                    SendTargets: "target address" lines
  *
  * Exit: 0 success, 1 failure (the reason printed), 2 usage.
@@ -29,6 +31,7 @@
 #define CHUNK (64u * 1024u)
 
 static int verbose_level = 1;
+static double idle_s;        /* -i: open keeps the device idle (serviced) this long */
 
 static void log_fn(int level, const char *msg, void *arg)
 {
@@ -67,9 +70,12 @@ static int pump(struct tether_dev *dev)
 	return tether_service(dev);
 }
 
+static double max_latency;   /* longest I/O of the run, in seconds */
+
 struct slot {
 	struct iovec iov[2];
 	uint64_t off;
+	double t0;
 	bool busy;
 	int status;
 	int *inflight;
@@ -83,6 +89,8 @@ static void slot_cb(struct tether_dev *dev, int status, void *arg)
 	(void)dev;
 	s->busy = false;
 	(*s->inflight)--;
+	if (now_s() - s->t0 > max_latency)
+		max_latency = now_s() - s->t0;
 	if (status) {
 		(*s->errors)++;
 		fprintf(stderr, "I/O at %llu failed: %s\n", (unsigned long long)s->off,
@@ -112,6 +120,7 @@ static int async_pass(struct tether_dev *dev, bool write, uint8_t *buf, uint64_t
 			s->inflight = &inflight;
 			s->errors = &errors;
 			s->busy = true;
+			s->t0 = now_s();
 			rc = write ? tether_writev(dev, s->off, s->iov, 2, slot_cb, s)
 				   : tether_readv(dev, s->off, s->iov, 2, slot_cb, s);
 			if (rc) {
@@ -210,6 +219,19 @@ static int cmd_io(struct tether_dev *dev)
 	}
 	printf("ok: sync pwrite/pread of 16 MiB verified\n");
 
+	/* one request larger than a command may carry: cut in parts by the library */
+	fill_random(w, len, 3);
+	if ((rc = tether_pwrite(dev, w, len, len))) {
+		printf("FAIL: one 16 MiB pwrite: %s\n", strerror(-rc));
+		return 1;
+	}
+	memset(r, 0, len);
+	if ((rc = tether_pread(dev, r, len, len)) || memcmp(w, r, len)) {
+		printf("FAIL: one 16 MiB pread: %s\n", rc ? strerror(-rc) : "data differs");
+		return 1;
+	}
+	printf("ok: one 16 MiB pwrite and pread (cut in parts) verified\n");
+
 	rc = tether_flush_sync(dev);
 	printf("%s: flush: %s\n", rc ? "FAIL" : "ok", rc ? strerror(-rc) : "done");
 	fails += rc != 0;
@@ -263,7 +285,7 @@ static int cmd_failover(struct tether_dev *dev, const char *cmd)
 
 	if (!w || !r)
 		return 1;
-	while (now_s() - t0 < 4.0) {
+	while (now_s() - t0 < 5.0) {
 		fill_random(w, len, gen++);
 		if (!fired && now_s() - t0 > 1.0) {
 			fired = true;
@@ -283,11 +305,76 @@ static int cmd_failover(struct tether_dev *dev, const char *cmd)
 			break;
 		}
 	}
-	printf("%s: %u verified passes of 8 MiB\n", rc ? "FAIL" : "ok", gen - 10);
+	printf("%s: %u verified passes of 8 MiB, longest I/O %.0f ms\n", rc ? "FAIL" : "ok",
+	       gen - 10, max_latency * 1000);
 	print_paths(dev);
 	free(w);
 	free(r);
 	return rc;
+}
+
+/* No path: CMD_DOWN cuts every path; a write must fail with -EIO once no_path_timeout_ms has
+ * passed, the device staying open; CMD_UP restores them; the paths must come back by
+ * themselves and I/O work again. */
+static int cmd_nopath(struct tether_dev *dev, const char *down, const char *up)
+{
+	uint8_t *w = malloc(MiB), *r = malloc(MiB);
+	double t;
+	int rc, live = 0;
+
+	if (!w || !r)
+		return 1;
+	fill_random(w, MiB, 7);
+	if ((rc = tether_pwrite(dev, w, MiB, 0))) {
+		printf("FAIL: write before the cut: %s\n", strerror(-rc));
+		return 1;
+	}
+	printf("running: %s\n", down);
+	fflush(stdout);
+	if (system(down) != 0)
+		printf("warning: the cut command failed\n");
+	t = now_s();
+	rc = tether_pwrite(dev, w, MiB, MiB);
+	printf("%s: write with no path: %s after %.1f s\n", rc == -EIO ? "ok" : "FAIL",
+	       rc ? strerror(-rc) : "succeeded", now_s() - t);
+	if (rc != -EIO)
+		return 1;
+	rc = tether_pread(dev, r, MiB, 0);
+	printf("%s: read with no path (timeout passed): %s\n", rc == -EIO ? "ok" : "FAIL",
+	       rc ? strerror(-rc) : "succeeded");
+	if (rc != -EIO)
+		return 1;
+	printf("running: %s\n", up);
+	fflush(stdout);
+	if (system(up) != 0)
+		printf("warning: the restore command failed\n");
+	t = now_s();
+	while (now_s() - t < 20 && !live) {
+		for (int i = 0; i < tether_path_count(dev); i++) {
+			struct tether_path_info pi;
+
+			if (tether_path_info(dev, i, &pi) == 0 && !strcmp(pi.state, "live"))
+				live = 1;
+		}
+		pump(dev);
+	}
+	if (!live) {
+		printf("FAIL: no path came back within 20 s\n");
+		print_paths(dev);
+		return 1;
+	}
+	memset(r, 0, MiB);
+	rc = tether_pread(dev, r, MiB, 0);
+	if (rc || memcmp(r, w, MiB)) {
+		printf("FAIL: read after the paths came back: %s\n", rc ? strerror(-rc) : "differs");
+		return 1;
+	}
+	printf("ok: a path came back after %.1f s and the data written before the cut reads back\n",
+	       now_s() - t);
+	print_paths(dev);
+	free(w);
+	free(r);
+	return 0;
 }
 
 static void disc_cb(const char *target, const char *address, void *arg)
@@ -304,7 +391,7 @@ int main(int argc, char **argv)
 
 	if (tether_opts_new(&o))
 		return 1;
-	while ((opt = getopt(argc, argv, "o:v")) != -1) {
+	while ((opt = getopt(argc, argv, "i:o:v")) != -1) {
 		char *eq;
 
 		switch (opt) {
@@ -322,6 +409,9 @@ int main(int argc, char **argv)
 			break;
 		case 'v':
 			verbose_level = 3;
+			break;
+		case 'i':
+			idle_s = atof(optarg);
 			break;
 		default:
 			return 2;
@@ -356,6 +446,10 @@ int main(int argc, char **argv)
 				pump(dev);
 		}
 		if (!rc) {
+			double t = now_s();
+
+			while (now_s() - t < idle_s)
+				pump(dev);
 			print_paths(dev);
 			tether_close(dev);
 		}
@@ -367,6 +461,16 @@ int main(int argc, char **argv)
 			     (size_t)(argc - optind - 1), o);
 		if (!rc) {
 			rc = cmd_io(dev);
+			tether_close(dev);
+		}
+		tether_opts_free(o);
+		return rc ? 1 : 0;
+	}
+	if (!strcmp(argv[optind], "nopath") && optind + 3 < argc) {
+		rc = do_open(&dev, (const char *const *)argv + optind + 3,
+			     (size_t)(argc - optind - 3), o);
+		if (!rc) {
+			rc = cmd_nopath(dev, argv[optind + 1], argv[optind + 2]);
 			tether_close(dev);
 		}
 		tether_opts_free(o);

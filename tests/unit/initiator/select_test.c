@@ -19,6 +19,7 @@ static void reset(void)
 		paths[i].ident_ok = true;
 		paths[i].alua = TI_ALUA_OPTIMIZED;
 		paths[i].svc_ns = 1000;
+		paths[i].conn.step = TI_CONN_FFP;
 		ptrs[i] = &paths[i];
 	}
 }
@@ -36,6 +37,10 @@ static void test_round_robin(void **state)
 	assert_int_equal(seen[1], 10);
 	assert_int_equal(seen[2], 0);
 	assert_int_equal(seen[3], 10);
+	/* a path whose connection just failed carries no I/O, even while still LIVE */
+	paths[1].conn.step = TI_CONN_FAILED;
+	for (int i = 0; i < 10; i++)
+		assert_int_not_equal(ti_select_path(ptrs, 4, TI_SEL_ROUND_ROBIN, &rr)->index, 1);
 	/* a path whose identity is not checked yet carries no I/O */
 	paths[3].ident_ok = false;
 	for (int i = 0; i < 10; i++)
