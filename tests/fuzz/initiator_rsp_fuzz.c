@@ -3,24 +3,25 @@
  * What a (hostile) target sends back to libtether, through the real library: the initiator's
  * TCP framing and login (src/initiator/conn.c: text keys, CHAP and mutual CHAP, redirections and
  * every status class), the identity check of a new path (INQUIRY, VPD 83h, READ CAPACITY (16),
- * REPORT TARGET PORT GROUPS), then the full feature phase (cmd.c, path.c, device.c, fence.c:
- * SCSI Response with sense data, Data-In with and without status, R2T, NOP-In, asynchronous
- * messages, Reject, Logout and task management responses) while the application's I/O is
- * submitted; discovery (discover.c: SendTargets text responses); and the pure parsers (VPD 83h,
- * REPORT TARGET PORT GROUPS, sense data, URLs, options).
+ * VPD B0h, REPORT TARGET PORT GROUPS), then the full feature phase (cmd.c, path.c, device.c,
+ * fence.c: SCSI Response with sense data, Data-In with and without status, R2T, NOP-In,
+ * asynchronous messages, Reject, Logout and task management responses) while the
+ * application's I/O is submitted; discovery (discover.c: SendTargets text responses); and the
+ * pure parsers (VPD 83h, REPORT TARGET PORT GROUPS, sense data, URLs, options).
  *
  * The harness is the target. It listens on 127.0.0.1 and 127.0.0.2 (ephemeral ports), opens a
  * device as tether_open does but without its wait (ti_dev_create, ti_path_add) on one or two
- * paths, accepts the
- * library's connections and writes the input into them record by record, servicing the device
- * (tether_service, the one thread) in between and reading what the library sends. Timers are
- * either disabled or of zero length (no NOP-Out, no command timeout; a failed path is deleted
- * or reconnects at once, and I/O without a path fails at once), so that a run depends on the
- * input only (but for the library's 50 ms retry of a busy or transitioning unit). At the end the target drops every connection and tether_close() must free everything.
+ * paths, accepts the library's connections and writes the input into them record by record,
+ * servicing the device (tether_service, the one thread) in between and reading what the
+ * library sends. Timers are either disabled or of zero length (no NOP-Out, no command timeout;
+ * a failed path is deleted or reconnects at once, and I/O without a path fails at once), so
+ * that a run depends on the input only (but for the library's 50 ms retry of a busy or
+ * transitioning unit). At the end the target drops every connection and tether_close() must
+ * free everything and have run every callback.
  * RAND_bytes (the challenge of mutual CHAP) is a fixed sequence restarted with each input, so
  * that seeds can carry the target's correct answer.
  *
- * Input: one byte, then records.
+ * Input: setup bytes (one; two for a device), then records.
  *   byte 0: bits 0-1 authentication (0 none, 1 CHAP, 2 mutual CHAP, 3 none and the path
  *           selector queue-depth instead of round-robin), bit 2 HeaderDigest and
  *           bit 3 DataDigest CRC32C offered, bits 4-5 fence (auto, reinstate, lu-reset,
