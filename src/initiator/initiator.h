@@ -33,6 +33,7 @@
 
 #define TI_MAX_PATHS 32
 #define TI_MAX_RECV_DSL 262144u   /* MaxRecvDataSegmentLength we declare */
+#define TI_MAX_BLOCK_SIZE 1048576u /* a larger logical block length is refused */
 #define TI_ERRMSG 512
 
 /* ---- options (opts.c) ---------------------------------------------------------------------- */

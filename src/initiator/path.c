@@ -419,20 +419,35 @@ static void probe_done(struct ti_req *r, int status)
 		p->probe_step = PROBE_CAPACITY;
 		break;
 	}
-	case PROBE_CAPACITY:
+	case PROBE_CAPACITY: {
+		uint64_t blocks = tt_get_be64(b) + 1;
+		uint32_t bs = tt_get_be32(b + 8);
+
 		if (got < 32) {
 			req_free(r);
 			ti_path_fail(p, -EPROTO, "short READ CAPACITY (16) data");
 			return;
 		}
+		/* the buffers of the library are one block long (write zeroes), and the size in
+		 * bytes must be a number */
+		if (bs == 0 || bs > TI_MAX_BLOCK_SIZE || blocks == 0 || blocks > UINT64_MAX / bs) {
+			char why[128];
+
+			snprintf(why, sizeof(why), "READ CAPACITY (16): %llu blocks of %u bytes: "
+				 "not a usable capacity", (unsigned long long)blocks, bs);
+			req_free(r);
+			probe_fail(p, "%s", why);
+			return;
+		}
 		if (!dev->cap_known) {
-			dev->blocks = tt_get_be64(b) + 1;
-			dev->block_size = tt_get_be32(b + 8);
+			dev->blocks = blocks;
+			dev->block_size = bs;
 			dev->lbpme = (b[14] & 0x80) != 0;
 			dev->cap_known = true;
 		}
 		p->probe_step = PROBE_LIMITS;
 		break;
+	}
 	case PROBE_LIMITS:
 		/* VPD B0h: MAXIMUM TRANSFER LENGTH (blocks, 0 = no limit) */
 		if (got >= 12 && b[1] == 0xb0) {

@@ -22,7 +22,7 @@ for h in "${harnesses[@]}"; do
 	log=$build/fuzz-logs/$h.log
 	mkdir -p "$corpus" "$arts" "$(dirname "$log")"
 	if [ ! -x "$exe" ]; then
-		rows+=("$(printf '%-12s %12s %8s  %s' "$h" - - "missing: $exe")"); fail=1; continue
+		rows+=("$(printf '%-14s %12s %8s  %s' "$h" - - "missing: $exe")"); fail=1; continue
 	fi
 	cp -n "$top/tests/fuzz/corpus/$h/"* "$corpus/" 2>/dev/null
 	echo "fuzzing $h for ${secs}s (log: $log)"
@@ -40,9 +40,9 @@ for h in "${harnesses[@]}"; do
 		art=$(grep -o "Test unit written to .*" "$log" | tail -1 | cut -d' ' -f5)
 		[ -n "$art" ] && what="$what; input $art"
 	fi
-	rows+=("$(printf '%-12s %12s %8s  %s' "$h" "${execs:-?}" "$size" "$what")")
+	rows+=("$(printf '%-14s %12s %8s  %s' "$h" "${execs:-?}" "$size" "$what")")
 done
 echo
-printf '%-12s %12s %8s  %s\n' harness executions corpus result
+printf '%-14s %12s %8s  %s\n' harness executions corpus result
 printf '%s\n' "${rows[@]}"
 exit $fail

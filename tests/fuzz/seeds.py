@@ -7,8 +7,8 @@
 The seeds are real inputs in each harness's format (see the comment at the top of each
 tests/fuzz/<harness>_fuzz.c): login key sets, CHAP exchanges with correct responses for the
 harness's fixed challenges, PDU streams built with tests/tools/pdu.py, CDBs with their parameter
-lists, the configuration example of docs/configuration.md and control socket requests of
-docs/cli.md. Files are named after what they hold; running it again rewrites them.
+lists, the configuration example of docs/configuration.md, control socket requests of
+docs/cli.md, and a target's answers to libtether (logins, identity data, I/O, events). Files are named after what they hold; running it again rewrites them.
 """
 import hashlib
 import json
@@ -391,11 +391,273 @@ def rpc_json():
     return c
 
 
+# ---- initiator_rsp: setup bytes (two for a device), then records (0x00 + a PDU to path 0, 0x01 to path 1, 0x6N an
+# I/O, 0x9N the target drops a connection); discovery: the target's byte stream --------------
+class Tgt:
+    """A target's side of one session: target PDUs with StatSN counted and a wide window."""
+
+    def __init__(self):
+        self.statsn = 0
+
+    def pdu(self, op, flags, b2=0, b3=0, data=b"", itt=0xffffffff, f20=0xffffffff, f36=0,
+            f40=0, f44=0, lun=0, isid=None, tsih=0, sn=True):
+        h = bytearray(48)
+        h[0], h[1], h[2], h[3] = op, flags, b2, b3
+        h[5:8] = len(data).to_bytes(3, "big")
+        h[8:16] = (isid + tsih.to_bytes(2, "big")) if isid is not None else P.encode_lun(lun)
+        struct.pack_into(">IIIIIIII", h, 16, itt, f20, self.statsn, 1, 1000, f36, f40, f44)
+        if sn:
+            self.statsn += 1
+        return bytes(h) + data + bytes(P.pad4(len(data)))
+
+    def login(self, itt, csg, nsg, transit, kv, status=0, cont=False):
+        flags = (0x80 if transit else 0) | (0x40 if cont else 0) | csg << 2 | (nsg if transit else 0)
+        return self.pdu(0x23, flags, data=keys(*kv), itt=itt, f20=0, f36=status << 16,
+                        isid=ISID, tsih=0x10 if transit and nsg == 3 else 0)
+
+    def data_in(self, itt, data, offset=0, status=None, resid=0, datasn=0):
+        flags = 0x80 | (0x01 if status is not None else 0) | (0x02 if resid > 0 else 0) | \
+            (0x04 if resid < 0 else 0)
+        return self.pdu(0x25, flags, b3=status or 0, data=data, itt=itt, f36=datasn, f40=offset,
+                        f44=abs(resid), sn=status is not None)
+
+    def rsp(self, itt, status=0, sense=b"", resid=0, response=0):
+        data = struct.pack(">H", len(sense)) + sense if sense else b""
+        flags = 0x80 | (0x02 if resid > 0 else 0) | (0x04 if resid < 0 else 0)
+        return self.pdu(0x21, flags, b2=response, b3=status, data=data, itt=itt, f20=0,
+                        f44=abs(resid))
+
+    def r2t(self, itt, ttt, offset, length, r2tsn=0):
+        return self.pdu(0x31, 0x80, itt=itt, f20=ttt, f36=r2tsn, f40=offset, f44=length,
+                        sn=False)
+
+    def nop_in(self, itt=0xffffffff, ttt=0xffffffff, data=b""):
+        return self.pdu(0x20, 0x80, data=data, itt=itt, f20=ttt, sn=itt != 0xffffffff)
+
+    def async_msg(self, event, data=b"", param=0):
+        return self.pdu(0x32, 0x80, data=data, f36=event << 24, f40=param << 16)
+
+    def reject(self, reason, bhs):
+        return self.pdu(0x3f, 0x80, b2=reason, data=bhs)
+
+    def logout(self, itt, response=0):
+        return self.pdu(0x26, 0x80, b2=response, itt=itt, f20=0)
+
+    def tmf(self, itt, response=0):
+        return self.pdu(0x22, 0x80, b2=response, itt=itt, f20=0)
+
+    def text(self, itt, kv, final=True, ttt=0xffffffff):
+        return self.pdu(0x24, 0x80 if final else 0x40, data=kv, itt=itt, f20=ttt)
+
+
+IRSP_TGT = "iqn.2026-11.org.tether:fuzz"
+IRSP_OPS = [("HeaderDigest", "None"), ("DataDigest", "None"),
+            ("MaxRecvDataSegmentLength", "8192"), ("MaxConnections", "1"),
+            ("InitialR2T", "No"), ("ImmediateData", "Yes"), ("MaxBurstLength", "65536"),
+            ("FirstBurstLength", "4096"), ("DefaultTime2Wait", "2"),
+            ("DefaultTime2Retain", "0"), ("MaxOutstandingR2T", "1"),
+            ("DataPDUInOrder", "Yes"), ("DataSequenceInOrder", "Yes"),
+            ("ErrorRecoveryLevel", "0")]
+NAA = bytes([0x60, 0x01, 0x40, 0x5e, 0xaa, 0xbb, 0xcc, 0xdd, 0, 0, 0, 0, 0, 0, 0, 1])
+
+
+def std_inquiry(tpgs=True, vendor=b"TETHER  "):
+    return bytes([0, 0, 6, 2, 31, 0x10 if tpgs else 0, 0, 0x02]) + vendor + \
+        b"fuzz disk       " + b"0001"
+
+
+def vpd83(naa=NAA, rel_port=1, tpg=1):
+    d = bytes([0x01, 0x03, 0, len(naa)]) + naa + \
+        bytes([0x61, 0x94, 0, 4, 0, 0]) + struct.pack(">H", rel_port) + \
+        bytes([0x61, 0x95, 0, 4, 0, 0]) + struct.pack(">H", tpg) + \
+        bytes([0x03, 0x08, 0, 12]) + b"iqn.fuzz.lu\0"
+    return bytes([0, 0x83]) + struct.pack(">H", len(d)) + d
+
+
+def capacity16(blocks=2048, bs=512, lbpme=True):
+    return struct.pack(">QI", blocks - 1, bs) + bytes([0, 0x80 if lbpme else 0]) + bytes(16)
+
+
+def block_limits(max_xfer=128):
+    """VPD B0h: MAXIMUM TRANSFER LENGTH in blocks at byte 8."""
+    d = bytes(4) + struct.pack(">I", max_xfer) + bytes(48)
+    return bytes([0, 0xb0]) + struct.pack(">H", len(d)) + d
+
+
+def rtpg(groups=((0, 1, (1,)),)):
+    d = b""
+    for state, tpg, ports in groups:
+        d += bytes([0x80 | state, 0x8f]) + struct.pack(">H", tpg) + bytes([0, 0, 0, len(ports)])
+        d += b"".join(struct.pack(">HH", 0, p) for p in ports)
+    return struct.pack(">I", len(d)) + d
+
+
+def rec(slot, *pdus):
+    return b"".join(bytes([slot]) + p for p in pdus)
+
+
+def io(kind, blocks=1, lba=0, iovs=1):
+    return bytes([0x60 | kind | (iovs - 1) << 3, blocks - 1, lba])
+
+
+def irsp_login(t, slot=0, auth=0, ops=IRSP_OPS, tpgs=True, rtpg_data=None, vpd=None):
+    """A whole login and identity check; returns (records, next ITT)."""
+    out = b""
+    itt = 1
+    if auth:
+        out += rec(slot, t.login(itt, 0, 0, False, [("AuthMethod", "CHAP"),
+                                                    ("TargetPortalGroupTag", "1")]))
+        itt += 1
+        kv = [("CHAP_A", "5"), ("CHAP_I", "7"), ("CHAP_C", "0x" + "5a" * 16)]
+        out += rec(slot, t.login(itt, 0, 0, False, kv))
+        itt += 1
+        kv = []
+        if auth == 2:   # the initiator's challenge is CHAP_I 0, CHAP_C 1..16 (fixed RAND)
+            ch = bytes(range(1, 17))
+            kv = [("CHAP_N", IRSP_TGT),
+                  ("CHAP_R", "0x" + hashlib.md5(b"\0" + b"targetsecret123" + ch).hexdigest())]
+        out += rec(slot, t.login(itt, 0, 1, True, kv))
+        itt += 1
+    else:
+        out += rec(slot, t.login(itt, 0, 1, True, [("AuthMethod", "None"),
+                                                   ("TargetPortalGroupTag", "1")]))
+        itt += 1
+    out += rec(slot, t.login(itt, 1, 3, True, ops + [("TargetAlias", "fuzz")]))
+    itt += 1
+    out += rec(slot, t.data_in(itt, std_inquiry(tpgs), status=0, resid=96 - 36))
+    itt += 1
+    v = vpd or vpd83()
+    out += rec(slot, t.data_in(itt, v, status=0, resid=1024 - len(v)))
+    itt += 1
+    out += rec(slot, t.data_in(itt, capacity16(), status=0))
+    itt += 1
+    out += rec(slot, t.data_in(itt, block_limits(), status=0))
+    itt += 1
+    if tpgs:
+        r = rtpg_data or rtpg()
+        out += rec(slot, t.data_in(itt, r, status=0, resid=1024 - len(r)))
+        itt += 1
+    return out, itt
+
+
+def sense_fixed(key, asc, ascq):
+    return bytes([0x70, 0, key, 0, 0, 0, 0, 10, 0, 0, 0, 0, asc, ascq, 0, 0, 0, 0])
+
+
+def initiator_rsp():
+    c = {}
+    t = Tgt()
+    login, itt = irsp_login(t)
+    c["login_only"] = b"\x00" + login
+    # a read (two Data-In), a write past FirstBurstLength (an R2T), a flush, NOP-Ins, logout
+    t = Tgt()
+    login, itt = irsp_login(t)
+    rd, wr, fl = itt, itt + 1, itt + 2
+    c["login_read_write_flush"] = b"\x00" + login + io(0, 8, 0) + \
+        rec(0, t.data_in(rd, b"\x11" * 2048, 0, datasn=0),
+            t.data_in(rd, b"\x22" * 2048, 2048, status=0, datasn=1)) + \
+        io(1, 16, 8, iovs=3) + rec(0, t.r2t(wr, 0x100, 4096, 4096)) + rec(0, t.rsp(wr)) + \
+        io(2) + rec(0, t.rsp(fl)) + \
+        rec(0, t.nop_in(ttt=0x2222, data=b"ping"), t.nop_in(), t.async_msg(1), t.logout(fl + 1))
+    # check conditions: a unit attention (retried on a new ITT), ALUA transitioning, a
+    # medium error, a data-in with the status and an underflow, a residual overflow
+    t = Tgt()
+    login, itt = irsp_login(t)
+    c["sense_retry"] = b"\x00" + login + io(0, 1, 0) + \
+        rec(0, t.rsp(itt, 2, sense_fixed(6, 0x29, 0))) + \
+        rec(0, t.data_in(itt + 1, b"\x33" * 512, status=0)) + \
+        io(0, 2, 4) + rec(0, t.rsp(itt + 2, 2, bytes([0x72, 3, 0x11, 0, 0, 0, 0, 0]))) + \
+        io(5, 96, 1) + rec(0, t.data_in(itt + 3, vpd83(), status=0, resid=96 - len(vpd83()))) + \
+        io(0, 1, 9) + rec(0, t.rsp(itt + 4, 2, sense_fixed(6, 0x2a, 0x06)))
+    # hostile: Data-In for an unknown ITT, beyond the buffer, an R2T past the end
+    t = Tgt()
+    login, itt = irsp_login(t)
+    c["data_in_wrong_offset"] = b"\x00" + login + io(0, 1, 0) + \
+        rec(0, t.data_in(itt, b"\x44" * 512, 4096, status=0))
+    t = Tgt()
+    login, itt = irsp_login(t)
+    c["data_in_unknown_itt"] = b"\x00" + login + io(0, 1, 0) + \
+        rec(0, t.data_in(itt + 40, b"\x44" * 512, status=0))
+    t = Tgt()
+    login, itt = irsp_login(t)
+    c["r2t_huge"] = b"\x00" + login + io(1, 16, 0) + \
+        rec(0, t.r2t(itt, 0x100, 4096, 0xfffff000))
+    t = Tgt()
+    login, itt = irsp_login(t)
+    c["reject_then_async_drop"] = b"\x00" + login + io(7) + \
+        rec(0, t.reject(9, bytes(48)), t.async_msg(2, param=1))
+    # target events: an asynchronous unit attention (ALUA changed: RTPG is sent again), a
+    # transitioning unit, a request to log out
+    t = Tgt()
+    login, itt = irsp_login(t)
+    c["async_alua_change"] = b"\x00" + login + \
+        rec(0, t.async_msg(0, struct.pack(">H", 18) + sense_fixed(6, 0x2a, 0x06))) + \
+        rec(0, t.data_in(itt, rtpg(((2, 1, (1,)),)), status=0)) + io(0, 1, 0) + \
+        rec(0, t.rsp(itt + 1, 2, sense_fixed(2, 0x04, 0x0a))) + \
+        rec(0, t.async_msg(1))
+    # login variants: CHAP, mutual CHAP, digests, redirection, refusals, a continued response
+    t = Tgt()
+    c["chap"] = b"\x01" + irsp_login(t, auth=1)[0]
+    t = Tgt()
+    login, itt = irsp_login(t, auth=2)
+    c["chap_mutual"] = b"\x02" + login + io(0, 1, 1) + rec(0, t.data_in(itt, bytes(512), status=0))
+    t = Tgt()
+    dig = [kv for kv in IRSP_OPS if kv[0] not in ("HeaderDigest", "DataDigest")]
+    login, itt = irsp_login(t, ops=[("HeaderDigest", "CRC32C"), ("DataDigest", "CRC32C")] + dig)
+    c["digests"] = b"\x0c" + login + io(0, 1, 0) + rec(0, t.data_in(itt, b"\x55" * 512, status=0))
+    t = Tgt()
+    c["redirect"] = b"\x00" + rec(0, t.login(1, 0, 1, True, [("TargetAddress", "127.0.0.1:3260,1")],
+                                              status=0x0101))
+    t = Tgt()
+    c["auth_failed"] = b"\x01" + rec(0, t.login(1, 0, 0, False, [], status=0x0201))
+    for name, st in (("not_found", 0x0203), ("service_unavailable", 0x0301)):
+        t = Tgt()
+        c["login_" + name] = b"\x00" + rec(0, t.login(1, 0, 1, True, [], status=st))
+    t = Tgt()
+    c["login_continued"] = b"\x00" + rec(0, t.login(1, 0, 1, False, [("AuthMethod", "None")],
+                                                    cont=True)) + \
+        rec(0, t.login(2, 0, 1, True, [("TargetPortalGroupTag", "1")]))
+    t = Tgt()
+    c["no_tpgs_unit"] = b"\x00" + irsp_login(t, tpgs=False)[0]
+    # two paths to the same unit; path 1 dies with a write in flight: fenced by a LOGICAL UNIT
+    # RESET through path 0, then the write goes out again there
+    t0, t1 = Tgt(), Tgt()
+    l0, itt0 = irsp_login(t0, 0)
+    l1, itt1 = irsp_login(t1, 1)
+    c["two_paths_lu_reset"] = b"\x60" + l0 + l1 + io(1, 1, 0) + bytes([0x91]) + bytes([0x80]) + \
+        rec(0, t0.tmf(itt0, 0)) + rec(0, t0.rsp(itt0 + 1))
+    t0, t1 = Tgt(), Tgt()
+    l0, _ = irsp_login(t0, 0)
+    l1, _ = irsp_login(t1, 1, vpd=vpd83(naa=bytes(16)))
+    c["two_paths_other_unit"] = b"\x40" + l0 + l1
+    # discovery: a login, SendTargets in two text responses, a logout
+    t = Tgt()
+    disc = t.login(1, 0, 1, True, [("AuthMethod", "None")]) + \
+        t.login(2, 1, 3, True, [("HeaderDigest", "None"), ("DataDigest", "None"),
+                                ("MaxRecvDataSegmentLength", "8192"), ("DefaultTime2Wait", "2"),
+                                ("DefaultTime2Retain", "0"), ("ErrorRecoveryLevel", "0")])
+    st = keys(("TargetName", IRSP_TGT), ("TargetAddress", "127.0.0.1:3260,1"),
+              ("TargetAddress", "[::1]:3260,1"))
+    c["discovery"] = b"\x80" + disc + t.text(3, st[:40], final=False, ttt=5) + \
+        t.text(4, st[40:]) + t.logout(5)
+    c["discovery_bad_text"] = b"\x80" + disc + t.text(3, b"TargetName") + t.logout(4)
+    # the parsers: VPD 83h, RTPG (flags, id), sense (status first), URL, options
+    c["parsers"] = b"\xc0" + vpd83() + SEP + b"\x03\x00\x01" + rtpg(((1, 1, (1, 2)), (0, 2, (3,)))) + \
+        SEP + b"\x02" + sense_fixed(6, 0x2a, 0x06) + SEP + \
+        b"iscsi://user%secretsecret1@[::1]:3261/iqn.2026-11.org.tether:fuzz/7" + SEP + \
+        b"nop_interval_ms=100\nfence=lu-reset\nselector=queue-depth\npath_loss_timeout_ms=-1\n" \
+        b"header_digest=crc32c\nbogus=1\nchap_secret"
+    # a device's second setup byte: bit 0, a failed path reconnects (and is never given up)
+    reconnect = {"two_paths_lu_reset"}
+    return {k: v[:1] + bytes([k in reconnect]) + v[1:] if v[0] >> 6 < 2 else v
+            for k, v in c.items()}
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "corpus")
     for name, fn in (("text_keys", text_keys), ("chap", chap), ("pdu_stream", pdu_stream),
                      ("scsi_cdb", scsi_cdb), ("config_json", config_json),
-                     ("rpc_json", rpc_json)):
+                     ("rpc_json", rpc_json), ("initiator_rsp", initiator_rsp)):
         d = os.path.join(out, name)
         os.makedirs(d, exist_ok=True)
         for f, data in fn().items():
