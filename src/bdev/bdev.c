@@ -21,6 +21,9 @@ static const struct bdev_kind kinds[] = {
 	{ "null", tt_bdev_null_open },
 	{ "delay", tt_bdev_delay_open },
 	{ "fail", tt_bdev_fail_open },
+#ifdef TT_HAVE_RBD
+	{ "rbd", tt_bdev_rbd_open },
+#endif
 };
 
 void tt_bdev_init(struct tt_bdev *bdev, const struct tt_bdev_ops *ops)
@@ -31,6 +34,11 @@ void tt_bdev_init(struct tt_bdev *bdev, const struct tt_bdev_ops *ops)
 	bdev->refs = 1;
 	bdev->inflight = 0;
 	bdev->inner = NULL;
+	bdev->write_same = false;
+	bdev->compare_and_write = false;
+	bdev->compare_and_write_max = 0;
+	pthread_mutex_init(&bdev->watch_lock, NULL);
+	tt_list_init(&bdev->watches);
 }
 
 int tt_bdev_open(const char *spec, struct tt_bdev **out, char *err, size_t errlen)
@@ -60,6 +68,11 @@ int tt_bdev_open(const char *spec, struct tt_bdev **out, char *err, size_t errle
 		*out = bdev;
 		return 0;
 	}
+#ifndef TT_HAVE_RBD
+	if (klen == 3 && !strncmp(spec, "rbd", 3))
+		return tt_bdev_err(err, errlen, -EOPNOTSUPP,
+				   "rbd: this tetherd was built without librbd (librbd-dev)");
+#endif
 	return tt_bdev_err(err, errlen, -EINVAL, "unknown backend kind '%.*s'", (int)klen, spec);
 }
 
@@ -74,6 +87,7 @@ void tt_bdev_put(struct tt_bdev *bdev)
 		return;
 	free(bdev->spec);
 	bdev->spec = NULL;
+	pthread_mutex_destroy(&bdev->watch_lock);
 	bdev->ops->destroy(bdev);
 }
 
@@ -95,11 +109,30 @@ static int bdev_check(const struct tt_bdev *bdev, const struct tt_bdev_io *io)
 		return -EINVAL;
 	if (io->op == TT_BDEV_FLUSH)
 		return 0;
-	if (io->offset > bdev->size || io->len > bdev->size - io->offset)
+	uint64_t size = tt_bdev_size(bdev);
+
+	if (io->offset > size || io->len > size - io->offset)
 		return -ERANGE;
 	switch (io->op) {
 	case TT_BDEV_READ:
 		break;
+	case TT_BDEV_WRITE_SAME:
+		if (bdev->readonly)
+			return -EROFS;
+		if (!bdev->write_same)
+			return -EOPNOTSUPP;
+		if (io->iovcnt < 1 || !io->iov || tt_iov_len(io->iov, io->iovcnt) != bdev->block_size)
+			return -EINVAL;
+		return 0;
+	case TT_BDEV_COMPARE_AND_WRITE:
+		if (bdev->readonly)
+			return -EROFS;
+		if (!bdev->compare_and_write ||
+		    (bdev->compare_and_write_max && io->len > bdev->compare_and_write_max))
+			return -EOPNOTSUPP;
+		if (io->iovcnt < 1 || !io->iov || tt_iov_len(io->iov, io->iovcnt) != 2 * io->len)
+			return -EINVAL;
+		return 0;
 	case TT_BDEV_WRITE:
 	case TT_BDEV_WRITE_ZEROES:
 		if (bdev->readonly)
@@ -136,6 +169,7 @@ int tt_bdev_submit(struct tt_bdev *bdev, struct tt_bdev_io *io)
 	io->bdev = bdev;
 	io->loop = loop;
 	io->status = 0;
+	io->miscompare = 0;
 	io->submit_ns = tt_now_ns();
 	tt_work_init(&io->work, loop, bdev_io_done);
 	tt_list_init(&io->node);
@@ -179,6 +213,42 @@ int tt_bdev_get_status(struct tt_bdev *bdev, uint64_t offset, uint64_t max, bool
 		*len = max;
 	*len -= *len % bs;
 	return 0;
+}
+
+int tt_bdev_identity(struct tt_bdev *bdev, char *buf, size_t len)
+{
+	while (!bdev->ops->identity && bdev->inner)
+		bdev = bdev->inner;
+	if (!bdev->ops->identity)
+		return -ENOENT;
+	return bdev->ops->identity(bdev, buf, len);
+}
+
+void tt_bdev_watch_add(struct tt_bdev *bdev, struct tt_bdev_watch *w)
+{
+	pthread_mutex_lock(&bdev->watch_lock);
+	tt_list_add_tail(&bdev->watches, &w->node);
+	pthread_mutex_unlock(&bdev->watch_lock);
+}
+
+void tt_bdev_watch_del(struct tt_bdev *bdev, struct tt_bdev_watch *w)
+{
+	pthread_mutex_lock(&bdev->watch_lock);
+	if (tt_list_linked(&w->node))
+		tt_list_del(&w->node);
+	pthread_mutex_unlock(&bdev->watch_lock);
+}
+
+void tt_bdev_set_size(struct tt_bdev *bdev, uint64_t size)
+{
+	pthread_mutex_lock(&bdev->watch_lock);
+	__atomic_store_n(&bdev->size, size, __ATOMIC_RELEASE);
+	for (struct tt_list *n = bdev->watches.next; n != &bdev->watches; n = n->next) {
+		struct tt_bdev_watch *w = tt_list_entry(n, struct tt_bdev_watch, node);
+
+		w->resized(w, size);
+	}
+	pthread_mutex_unlock(&bdev->watch_lock);
 }
 
 void tt_bdev_send(struct tt_loop *loop, void (*fn)(void *arg), void *arg)
@@ -312,6 +382,7 @@ int tt_bdev_forward(struct tt_bdev *inner, const struct tt_bdev_io *io, struct t
 	child->iov = io->iov;
 	child->iovcnt = io->iovcnt;
 	child->fua = io->fua;
+	child->miscompare = 0;
 	child->done = done;
 	child->ctx = ctx;
 	return tt_bdev_submit(inner, child);

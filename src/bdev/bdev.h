@@ -19,6 +19,8 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include <pthread.h>
+
 #include "base/loop.h"
 
 /* Buffers aligned to this (address and length) never need a bounce copy, even with O_DIRECT. */
@@ -32,6 +34,15 @@ enum tt_bdev_op {
 	TT_BDEV_FLUSH,        /* make everything written so far durable */
 	TT_BDEV_UNMAP,        /* deallocate [offset, offset+len): later reads return zeroes */
 	TT_BDEV_WRITE_ZEROES, /* write zeroes over [offset, offset+len) */
+	/* Backends with write_same only: write the one block in iov (total = the block size) over
+	 * every block of [offset, offset+len). */
+	TT_BDEV_WRITE_SAME,
+	/* Backends with compare_and_write only, as one atomic step towards every other user of the
+	 * medium (also other hosts): iov holds len bytes to compare with [offset, offset+len), then
+	 * len bytes to write there when they match (iov total = 2 x len). A mismatch completes with
+	 * -EILSEQ and io->miscompare set to the byte offset (from @offset) of the first difference;
+	 * -EOPNOTSUPP when the backend cannot do this range atomically (the caller does it itself). */
+	TT_BDEV_COMPARE_AND_WRITE,
 };
 
 struct tt_bdev_io;
@@ -46,6 +57,7 @@ struct tt_bdev_io {
 	bool fua;          /* WRITE: durable before done() */
 	tt_bdev_done_fn done; /* status: 0, or -EIO, -ENOSPC, ... */
 	void *ctx;            /* caller's */
+	uint64_t miscompare;  /* COMPARE_AND_WRITE that ended -EILSEQ: first differing byte */
 
 	/* private to the backend */
 	struct tt_bdev *bdev;
@@ -65,20 +77,39 @@ struct tt_bdev_ops {
 	/* Optional, see tt_bdev_get_status (NULL: the wrapped backend answers, or all mapped). */
 	int (*get_status)(struct tt_bdev *bdev, uint64_t offset, uint64_t max, bool *mapped,
 			  uint64_t *len);
+	/* Optional, see tt_bdev_identity (NULL: the wrapped backend answers, or none). */
+	int (*identity)(struct tt_bdev *bdev, char *buf, size_t len);
+};
+
+/*
+ * Told when the size of a backend changes (an image grown by its cluster's administrator):
+ * resized() runs on a thread of the backend, never a loop thread, with the new size in bytes.
+ * See tt_bdev_watch_add.
+ */
+struct tt_bdev_watch;
+typedef void (*tt_bdev_resized_fn)(struct tt_bdev_watch *w, uint64_t size);
+struct tt_bdev_watch {
+	tt_bdev_resized_fn resized;
+	struct tt_list node; /* private */
 };
 
 struct tt_bdev {
 	const struct tt_bdev_ops *ops;
 	char *spec;           /* the string it was opened from, for saving the configuration */
-	uint64_t size;        /* bytes */
+	uint64_t size;        /* bytes; atomic (a backend may grow): read with tt_bdev_size */
 	uint32_t block_size;  /* 512 or 4096 */
 	bool thin;            /* supports UNMAP (deallocated blocks read as zero) */
 	bool readonly;
 	bool volatile_cache;  /* writes need FLUSH to be durable (file without dsync) */
 	bool failed;          /* set when an I/O never completed within the wait bound */
+	bool write_same;      /* serves TT_BDEV_WRITE_SAME */
+	bool compare_and_write; /* serves TT_BDEV_COMPARE_AND_WRITE */
+	uint32_t compare_and_write_max; /* its largest length in bytes (0: any) */
 	int refs;             /* atomic */
 	uint64_t inflight;    /* atomic: I/Os submitted and not completed */
 	struct tt_bdev *inner; /* delay and fail: the wrapped backend; NULL otherwise */
+	pthread_mutex_t watch_lock; /* guards @watches; held while resized() runs */
+	struct tt_list watches;     /* struct tt_bdev_watch */
 };
 
 /*
@@ -103,6 +134,13 @@ struct tt_bdev {
  *                                with hang, I/Os are parked until tt_bdev_delay_release() (before:
  *                                not yet passed to SPEC, the default; after: executed by SPEC but
  *                                not completed)
+ *   rbd:POOL/IMAGE[,conf=PATH][,id=USER][,timeout=SECONDS][,bs=4096][,ro]
+ *                                a Ceph RBD image through librbd's asynchronous calls (bdev_rbd.c):
+ *                                several hosts may serve the same image (the client-side cache
+ *                                is off); its identity is the cluster, pool and image id; a
+ *                                growing image is noticed (tt_bdev_watch_add). timeout: seconds
+ *                                for the connection and for each monitor and OSD operation
+ *                                (default 30)
  *   fail:[lba=A[-B]][,op=read+write+flush+unmap+zeroes|all][,every=N][,count=N][,err=NAME][,off],SPEC
  *                                test wrapper that fails matching I/Os with -EIO (or err=enospc,
  *                                erofs, enomem, etimedout, enodata) without passing them to SPEC:
@@ -137,6 +175,27 @@ int tt_bdev_submit(struct tt_bdev *bdev, struct tt_bdev_io *io);
  */
 int tt_bdev_get_status(struct tt_bdev *bdev, uint64_t offset, uint64_t max, bool *mapped,
 		       uint64_t *len);
+
+/* The size in bytes now (an atomic load). */
+static inline uint64_t tt_bdev_size(const struct tt_bdev *bdev)
+{
+	return __atomic_load_n(&bdev->size, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * A name of the medium that every host serving it computes alike ("rbd:<cluster fsid>/<pool
+ * id>/<image id>"), into @buf; -ENOENT when the backend has none (its medium is this host's: the
+ * LUN's identity then comes from the target's name). Wrappers answer for what they wrap.
+ */
+int tt_bdev_identity(struct tt_bdev *bdev, char *buf, size_t len);
+
+/* Adds or removes a watch of @bdev's size (any thread). After tt_bdev_watch_del returns, the
+ * watch's resized() is not running and will not run again. */
+void tt_bdev_watch_add(struct tt_bdev *bdev, struct tt_bdev_watch *w);
+void tt_bdev_watch_del(struct tt_bdev *bdev, struct tt_bdev_watch *w);
+
+/* For backends: a new size (a block multiple), stored and told to the watches. */
+void tt_bdev_set_size(struct tt_bdev *bdev, uint64_t size);
 
 /* For backends: finish @io on its loop (deferred, never inline). Callable from any thread. */
 void tt_bdev_io_complete(struct tt_bdev_io *io, int status);

@@ -148,6 +148,9 @@ static int req_start(struct file_req *req, struct file_bdev *fb, struct tt_bdev_
 			req->falloc_mode = FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE;
 		}
 		break;
+	case TT_BDEV_WRITE_SAME:
+	case TT_BDEV_COMPARE_AND_WRITE:
+		return -EOPNOTSUPP; /* not offered: tt_bdev_submit refuses them */
 	}
 	return 0;
 }

@@ -13,6 +13,7 @@ int tt_bdev_ram_open(const char *args, struct tt_bdev **out, char *err, size_t e
 int tt_bdev_null_open(const char *args, struct tt_bdev **out, char *err, size_t errlen);
 int tt_bdev_file_open(const char *args, struct tt_bdev **out, char *err, size_t errlen);
 int tt_bdev_delay_open(const char *args, struct tt_bdev **out, char *err, size_t errlen);
+int tt_bdev_rbd_open(const char *args, struct tt_bdev **out, char *err, size_t errlen);
 int tt_bdev_fail_open(const char *args, struct tt_bdev **out, char *err, size_t errlen);
 
 /* Writes a message into @err and returns @rc. */

@@ -73,6 +73,9 @@ static int ram_submit(struct tt_bdev *bdev, struct tt_bdev_io *io)
 	case TT_BDEV_WRITE_ZEROES:
 		ram_zero(rb, io->offset, io->len);
 		break;
+	case TT_BDEV_WRITE_SAME:
+	case TT_BDEV_COMPARE_AND_WRITE:
+		return -EOPNOTSUPP; /* not offered: tt_bdev_submit refuses them */
 	}
 	tt_bdev_io_complete(io, 0);
 	return 0;

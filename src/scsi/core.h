@@ -88,7 +88,7 @@ static inline bool tt_lun_write_protected(const struct tt_lun *lun)
 }
 static inline uint64_t tt_lun_nblocks(const struct tt_lun *lun)
 {
-	return lun->bdev->size / lun->bdev->block_size;
+	return tt_bdev_size(lun->bdev) / lun->bdev->block_size;
 }
 
 /* Unit attentions (ua.c). Returns true when @task was answered with a unit attention. */

@@ -6,8 +6,9 @@
  * UNMAP runs its descriptors one backend I/O after the other. WRITE SAME of a zero block becomes
  * one WRITE ZEROES; with the UNMAP bit (thin LUNs only) the blocks are deallocated whatever the
  * pattern and read back as zeroes (LBPRZ 1), as libiscsi's UnmapUntilEnd expects. Another
- * pattern is written in I/Os of TT_SBC_WRITE_SAME_IOV blocks, each an iovec array that points
- * every block at the one Data-Out block.
+ * pattern is one WRITE SAME I/O on a backend that offers it (bdev write_same: rbd), else it is
+ * written in I/Os of TT_SBC_WRITE_SAME_IOV blocks, each an iovec array that points every block
+ * at the one Data-Out block.
  */
 #include "scsi/core.h"
 #include "scsi/cdb.h"
@@ -222,6 +223,16 @@ enum tt_exec_rc tt_sbc_write_same(struct tt_scsi_task *task)
 		task->io.len = (uint64_t)nblocks * bs;
 		task->io.iov = NULL;
 		task->io.iovcnt = 0;
+		return tt_sbc_submit(task, true);
+	}
+	if (lun->bdev->write_same) {
+		task->iov.v[0].iov_base = task->buf;
+		task->iov.v[0].iov_len = bs;
+		task->io.op = TT_BDEV_WRITE_SAME;
+		task->io.offset = lba * bs;
+		task->io.len = (uint64_t)nblocks * bs;
+		task->io.iov = task->iov.v;
+		task->io.iovcnt = 1;
 		return tt_sbc_submit(task, true);
 	}
 	n = nblocks < TT_SBC_WRITE_SAME_IOV ? nblocks : TT_SBC_WRITE_SAME_IOV;

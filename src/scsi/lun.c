@@ -35,16 +35,36 @@ static uint64_t fnv1a64(uint64_t h, const void *data, size_t len)
 	return h;
 }
 
-/* Stable identity of (target, LUN): the same names give the same NAA across restarts. */
-static uint64_t derive_naa_id(const char *target_name, uint64_t id)
+/*
+ * Stable identity of (target, LUN): the same names give the same NAA across restarts. A backend
+ * whose medium is shared by several hosts (rbd) names it (tt_bdev_identity): the identity is then
+ * derived from that name alone, so that every gateway serving the medium, under any target
+ * name or LUN number, reports the same NAA and serial number.
+ */
+static uint64_t derive_naa_id(const char *target_name, uint64_t id, struct tt_bdev *bdev)
 {
 	uint8_t be[8];
 	uint64_t h = 0xcbf29ce484222325ull;
+	char medium[256];
 
+	if (tt_bdev_identity(bdev, medium, sizeof(medium)) == 0) {
+		h = fnv1a64(h, medium, strlen(medium) + 1);
+		return h ? h : 1;
+	}
 	tt_put_be64(be, id);
 	h = fnv1a64(h, target_name, strlen(target_name) + 1);
 	h = fnv1a64(h, be, sizeof(be));
 	return h ? h : 1;
+}
+
+/* The backend's thread: the medium changed size (SBC-4 4.5: CAPACITY DATA HAS CHANGED). */
+static void lun_resized(struct tt_bdev_watch *w, uint64_t size)
+{
+	struct tt_lun *lun = tt_container_of(w, struct tt_lun, resize_watch);
+
+	tt_info("scsi", "LUN %llu of %s: capacity now %llu blocks", (unsigned long long)lun->id,
+		lun->target_name, (unsigned long long)(size / lun->bdev->block_size));
+	tt_lun_ua_raise(lun, TT_UA_CAPACITY_CHANGED, NULL);
 }
 
 static const char *default_product(const struct tt_bdev *bdev)
@@ -99,7 +119,7 @@ int tt_lun_create(const char *target_name, uint64_t id, struct tt_bdev *bdev,
 				opts->revision ? opts->revision : TT_SCSI_REVISION);
 	if (rc)
 		goto fail;
-	lun->naa_id = opts->naa_id ? opts->naa_id : derive_naa_id(target_name, id);
+	lun->naa_id = opts->naa_id ? opts->naa_id : derive_naa_id(target_name, id, bdev);
 	if (opts->serial)
 		rc = copy_ascii(lun->serial, sizeof(lun->serial), opts->serial);
 	else
@@ -123,6 +143,8 @@ int tt_lun_create(const char *target_name, uint64_t id, struct tt_bdev *bdev,
 		tt_list_init(&lun->state->slots[i].tasks);
 	tt_bdev_get(bdev);
 	lun->bdev = bdev;
+	lun->resize_watch.resized = lun_resized;
+	tt_bdev_watch_add(bdev, &lun->resize_watch);
 	tt_mode_init(lun);
 	tt_lun_registry_add(lun);
 	*out = lun;
@@ -144,6 +166,7 @@ void tt_lun_put(struct tt_lun *lun)
 	if (!lun || __atomic_sub_fetch(&lun->refs, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
 	/* no task can be left: each borrows a session's reference */
+	tt_bdev_watch_del(lun->bdev, &lun->resize_watch); /* lun_resized() no longer runs */
 	tt_lun_registry_del(lun);
 	tt_ua_free_all(lun);
 	tt_pr_free(lun);

@@ -163,7 +163,7 @@ static void op_io_done(struct tt_bdev_io *io, int status)
 	op->paced += io->len;
 	if (op->sa == TT_SANITIZE_OVERWRITE) {
 		op->offset += io->len;
-		if (op->offset >= op->lun->bdev->size) {
+		if (op->offset >= tt_bdev_size(op->lun->bdev)) {
 			op->offset = 0;
 			op->pass++;
 		}
@@ -213,7 +213,7 @@ static void op_step(struct sanitize_op *op)
 	}
 	if (op->sa != TT_SANITIZE_OVERWRITE) {
 		op->io.op = tt_sbc_lbp(op->lun) ? TT_BDEV_UNMAP : TT_BDEV_WRITE_ZEROES;
-		op->io.len = bdev->size;
+		op->io.len = tt_bdev_size(bdev);
 		op_submit(op);
 		return;
 	}
@@ -337,7 +337,7 @@ enum tt_exec_rc tt_sbc_sanitize(struct tt_scsi_task *task)
 		free(op);
 		return TT_EXEC_DONE;
 	}
-	op->total = op->passes * lun->bdev->size;
+	op->total = op->passes * tt_bdev_size(lun->bdev);
 	pthread_mutex_lock(&lun->lock);
 	busy = lun->state->sanitize == TT_SANITIZE_RUNNING;
 	if (!busy)

@@ -9,7 +9,10 @@
  *   ORWRITE            read, OR the Data-Out buffer in, write
  *   WRITE AND VERIFY   write (FUA), read back, compare with the Data-Out buffer when BYTCHK is 1
  *   WRITE ATOMIC       write
- * and unlock before the task completes. The first step runs from the loop after the handler has
+ * and unlock before the task completes. COMPARE AND WRITE on a backend that compares and writes
+ * as one operation of its own (bdev compare_and_write: rbd, atomic towards the other hosts that
+ * serve the medium) is that one backend I/O instead, still under the lock; a range the backend
+ * cannot do (-EOPNOTSUPP) falls back to the read, compare and write. The first step runs from the loop after the handler has
  * returned, so that every step may complete the task. The lock makes these commands atomic
  * towards each other; READ and WRITE do not take it. WRITE ATOMIC is one backend write: atomic
  * towards the commands above and towards readers of a ram backend page by page, but a file
@@ -40,6 +43,7 @@ enum wjob_kind {
 };
 
 enum wjob_stage {
+	STAGE_CAW,     /* COMPARE AND WRITE done by the backend */
 	STAGE_READ,    /* the blocks as they are, before the write */
 	STAGE_WRITE,
 	STAGE_VERIFY,  /* the blocks read back after the write */
@@ -54,6 +58,7 @@ struct wjob {
 	struct tt_work start;
 	struct tt_bdev_io io;
 	struct iovec iov;
+	struct iovec caw_iov[2]; /* STAGE_CAW: the verify data, then the write data */
 	uint64_t offset;     /* bytes */
 	uint64_t len;        /* bytes read and written */
 	bool fua;
@@ -63,7 +68,14 @@ struct wjob {
 
 uint32_t tt_sbc_max_compare_and_write(const struct tt_lun *lun)
 {
-	return lun->max_xfer_blocks < CAW_MAX_BLOCKS ? lun->max_xfer_blocks : CAW_MAX_BLOCKS;
+	const struct tt_bdev *bdev = lun->bdev;
+	uint32_t n = lun->max_xfer_blocks < CAW_MAX_BLOCKS ? lun->max_xfer_blocks : CAW_MAX_BLOCKS;
+
+	/* only what the backend compares and writes atomically itself (for every host) */
+	if (bdev->compare_and_write && bdev->compare_and_write_max &&
+	    bdev->compare_and_write_max / bdev->block_size < n)
+		n = bdev->compare_and_write_max / bdev->block_size;
+	return n;
 }
 
 uint32_t tt_sbc_max_atomic(const struct tt_lun *lun)
@@ -114,11 +126,29 @@ static void job_io(struct wjob *job, enum wjob_stage stage, void *buf)
 	job->io.iov = &job->iov;
 	job->io.iovcnt = 1;
 	job->io.fua = write && job->fua;
+	if (stage == STAGE_CAW) {
+		write = true;
+		job->caw_iov[0].iov_base = task->buf;
+		job->caw_iov[0].iov_len = (size_t)job->len;
+		job->caw_iov[1].iov_base = task->buf + job->len;
+		job->caw_iov[1].iov_len = (size_t)job->len;
+		job->io.op = TT_BDEV_COMPARE_AND_WRITE;
+		job->io.iov = job->caw_iov;
+		job->io.iovcnt = 2;
+		job->io.fua = job->fua;
+	}
 	job->io.done = job_io_done;
 	job->io.ctx = job;
 	tt_task_set_state(task, TT_TASK_BACKEND);
 	task->pending = 1;
 	rc = tt_bdev_submit(task->lun->bdev, &job->io);
+	if (rc == -EOPNOTSUPP && stage == STAGE_CAW) {
+		/* not atomic in the backend for this range: compare here */
+		task->pending = 0;
+		tt_task_set_state(task, TT_TASK_ACTIVE);
+		job_io(job, STAGE_READ, job->medium);
+		return;
+	}
 	if (rc < 0) {
 		task->pending = 0;
 		tt_task_set_state(task, TT_TASK_ACTIVE);
@@ -149,12 +179,21 @@ static void job_io_done(struct tt_bdev_io *io, int status)
 
 	task->pending = 0;
 	tt_task_set_state(task, TT_TASK_ACTIVE);
+	if (status == -EILSEQ && job->stage == STAGE_CAW) {
+		/* MISCOMPARE with the offset of the first byte that differs */
+		tt_scsi_set_sense_info(task, TT_SK_MISCOMPARE, TT_ASC_MISCOMPARE_DURING_VERIFY >> 8,
+				       TT_ASC_MISCOMPARE_DURING_VERIFY & 0xff, io->miscompare);
+		job_end(job);
+		return;
+	}
 	if (status) {
-		tt_scsi_fail_errno(task, status, job->stage == STAGE_WRITE);
+		tt_scsi_fail_errno(task, status, job->stage == STAGE_WRITE || job->stage == STAGE_CAW);
 		job_end(job);
 		return;
 	}
 	switch (job->stage) {
+	case STAGE_CAW:
+		break;
 	case STAGE_READ:
 		if (job->kind == JOB_COMPARE_AND_WRITE) {
 			if (miscompare(task, job->medium, task->buf, (size_t)job->len)) {
@@ -187,6 +226,9 @@ static void job_first_io(struct wjob *job)
 {
 	switch (job->kind) {
 	case JOB_COMPARE_AND_WRITE:
+		job_io(job, job->task->lun->bdev->compare_and_write ? STAGE_CAW : STAGE_READ,
+		       job->medium);
+		break;
 	case JOB_ORWRITE:
 		job_io(job, STAGE_READ, job->medium);
 		break;

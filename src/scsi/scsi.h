@@ -142,6 +142,7 @@ struct tt_lun {
 	char *target_name;           /* VPD 83h target device name */
 	uint32_t max_xfer_blocks;    /* VPD B0h MAXIMUM TRANSFER LENGTH, enforced on READ/WRITE */
 	uint8_t lbppbe;              /* logical blocks per physical block exponent */
+	struct tt_bdev_watch resize_watch; /* raises CAPACITY DATA HAS CHANGED */
 };
 
 /*

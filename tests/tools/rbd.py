@@ -1,0 +1,315 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""One RBD image served by two tetherd gateways, PDU by PDU (built on pdu.py).
+
+--port is gateway A's portal; --opt port2=P gateway B's, --opt target2=IQN its target name,
+--opt lun=N / --opt lun2=N the image's LUN on each (default 0), --opt ... as each case says.
+
+Cases for tests/interop/rbd_basic.sh:
+  ident      VPD 80h (serial) and the NAA designator of VPD 83h are the same through A and B
+             (B's target name and LUN number differ from A's), and differ from those of a LUN
+             of another backend (--opt other_lun=N on A)
+  caw        MAXIMUM COMPARE AND WRITE LENGTH is 1; COMPARE AND WRITE through B on a block
+             written through A: a match writes (A reads the new data), a stale compare through
+             A is MISCOMPARE with the offset of the first differing byte and writes nothing;
+             then a counter block incremented with COMPARE AND WRITE (retried on miscompare)
+             through both gateways at once, --opt increments=N each, ends at exactly 2 x N
+  samezero   WRITE SAME (16) of a pattern through A over 300 blocks read back through B; WRITE
+             SAME with UNMAP and UNMAP through B read back as zeroes through A
+  resize     --opt resize='COMMAND' grows the image: both gateways' existing sessions get
+             CAPACITY DATA HAS CHANGED (2Ah/09h), then READ CAPACITY (16) tells the new size
+             (--opt size=BYTES)
+  stall      --opt pause='COMMAND' stops the cluster's OSD, --opt resume='COMMAND' continues
+             it; the LUN (--opt lun=N) has a short timeout: a WRITE and a READ during the stall
+             end with CHECK CONDITION within the bound (--opt bound=SECONDS), the session and
+             the daemon stay, and I/O works again once the OSD continues
+"""
+
+import os
+import struct
+import subprocess
+import sys
+import threading
+import time
+
+import pdu
+from pdu import CHECK_CONDITION, GOOD, check
+
+UNIT_ATTENTION = 0x06
+MISCOMPARE = 0x0E
+
+
+def opt_int(args, key, default):
+    return int(str(args.opts.get(key, default)), 0)
+
+
+def login_a(args, clear=None):
+    lun = opt_int(args, "lun", 0)
+    return pdu.connect_login(args.host, args.port, args.target, clear_ua=clear or (lun,)), lun
+
+
+def login_b(args, clear=None):
+    lun = opt_int(args, "lun2", 0)
+    return pdu.connect_login(args.host, opt_int(args, "port2", 0),
+                             args.opts.get("target2", args.target),
+                             clear_ua=clear or (lun,)), lun
+
+
+def expect_good(r, what):
+    check(r.status == GOOD, "%s: %r" % (what, r))
+
+
+def vpd(c, lun, page):
+    r = c.scsi(pdu.cdb_inquiry(alloc=255, evpd=True, page=page), lun=lun, read_len=255)
+    expect_good(r, "INQUIRY VPD %02xh" % page)
+    return r.data
+
+
+def naa(c, lun):
+    d = vpd(c, lun, 0x83)
+    n = struct.unpack(">H", d[2:4])[0]
+    p = 4
+    while p + 4 <= 4 + n:
+        assoc = (d[p + 1] >> 4) & 3
+        dtype = d[p + 1] & 0x0F
+        dlen = d[p + 3]
+        if dtype == 3 and assoc == 0:  # NAA, of the logical unit
+            return d[p + 4:p + 4 + dlen].hex()
+        p += 4 + dlen
+    raise pdu.Fail("VPD 83h has no NAA designator of the logical unit: %s" % d.hex())
+
+
+def serial(c, lun):
+    d = vpd(c, lun, 0x80)
+    return d[4:4 + d[3]].decode()
+
+
+def case_ident(args):
+    a, la = login_a(args)
+    b, lb = login_b(args)
+    na, nb = naa(a, la), naa(b, lb)
+    sa, sb = serial(a, la), serial(b, lb)
+    pdu.log("NAA A %s B %s, serial A %s B %s" % (na, nb, sa, sb))
+    check(na == nb, "NAA designators differ: A %s, B %s" % (na, nb))
+    check(sa == sb, "serial numbers differ: A %s, B %s" % (sa, sb))
+    if "other_lun" in args.opts:
+        other = opt_int(args, "other_lun", 1)
+        a.clear_ua(other)
+        no = naa(a, other)
+        check(no != na, "a LUN of another backend has the image's NAA %s" % no)
+    print("    same identity through both gateways: NAA %s, serial %s" % (na, sa))
+    for c in (a, b):
+        c.logout()
+        c.close()
+
+
+def caw_cdb(lba, blocks):
+    return bytes([0x89, 0]) + struct.pack(">Q", lba) + bytes([0, 0, 0, blocks, 0, 0])
+
+
+def caw(c, lun, lba, compare, write, bs=512):
+    check(len(compare) == len(write) and len(compare) % bs == 0, "CAW buffers")
+    return c.scsi(caw_cdb(lba, len(compare) // bs), lun=lun, write=compare + write)
+
+
+def read(c, lun, lba, blocks):
+    r = c.read(lba, blocks, lun=lun)
+    expect_good(r, "READ %d blocks at LBA %d" % (blocks, lba))
+    return r.data
+
+
+def case_caw(args):
+    a, la = login_a(args)
+    b, lb = login_b(args)
+    # librbd compares and writes one 512-byte sector atomically: the LUN says so
+    mcawl = vpd(a, la, 0xB0)[5]
+    check(mcawl == 1, "VPD B0h MAXIMUM COMPARE AND WRITE LENGTH is %d, want 1" % mcawl)
+    lba = 64
+    old = os.urandom(512)
+    new = os.urandom(512)
+    expect_good(a.write(lba, old, lun=la), "WRITE through A")
+    # a match through B writes
+    expect_good(caw(b, lb, lba, old, new), "COMPARE AND WRITE through B (match)")
+    check(read(a, la, lba, 1) == new, "A does not read what B's COMPARE AND WRITE wrote")
+    # a stale compare through A: MISCOMPARE, the first differing byte, nothing written
+    stale = bytearray(new)
+    stale[123] ^= 0xFF
+    stale[300] ^= 0xFF
+    r = caw(a, la, lba, bytes(stale), os.urandom(512))
+    st = r.sense_tuple()
+    check(r.status == CHECK_CONDITION and st == (MISCOMPARE, 0x1D, 0x00),
+          "COMPARE AND WRITE with a stale compare: %r" % r)
+    s = r.sense
+    info = struct.unpack(">I", s[3:7])[0] if s and (s[0] & 0x7F) == 0x70 else None
+    check(s and s[0] & 0x80 and info == 123,
+          "MISCOMPARE's INFORMATION is %r, want 123 (sense %s)" % (info, s.hex() if s else s))
+    check(read(b, lb, lba, 1) == new, "a miscompared COMPARE AND WRITE changed the block")
+    r = caw(a, la, lba, new * 2, old * 2)
+    check(r.status == CHECK_CONDITION and r.sense_tuple() == (0x05, 0x24, 0x00),
+          "COMPARE AND WRITE of 2 blocks (above the maximum): %r" % r)
+    for c in (a, b):
+        c.logout()
+        c.close()
+    # a counter incremented by COMPARE AND WRITE through both gateways at once: no lost update
+    per = opt_int(args, "increments", 40)
+    lba = 72
+    expect_good(pdu.connect_login(args.host, args.port, args.target, clear_ua=(la,))
+                .write(lba, bytes(512), lun=la), "WRITE of the counter")
+    errors, retries = [], [0, 0]
+
+    def incr(i, login):
+        try:
+            c, lun = login(args)
+            done = 0
+            while done < per:
+                cur = read(c, lun, lba, 1)
+                n = struct.unpack(">Q", cur[:8])[0]
+                r = caw(c, lun, lba, cur, struct.pack(">Q", n + 1) + bytes(504))
+                if r.status == GOOD:
+                    done += 1
+                    continue
+                check(r.sense_tuple() == (MISCOMPARE, 0x1D, 0x00), "increment: %r" % r)
+                retries[i] += 1
+            c.logout()
+            c.close()
+        except Exception as e:  # noqa: BLE001 - reported by the main thread
+            errors.append(e)
+
+    threads = [threading.Thread(target=incr, args=(0, login_a)),
+               threading.Thread(target=incr, args=(1, login_b))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    check(not errors, "increments: %r" % errors)
+    c, lun = login_a(args)
+    n = struct.unpack(">Q", read(c, lun, lba, 1)[:8])[0]
+    c.logout()
+    c.close()
+    check(n == 2 * per, "counter is %d after 2 x %d increments (%r miscompares)"
+          % (n, per, retries))
+    print("    COMPARE AND WRITE: match, miscompare at byte 123, a counter incremented %d times "
+          "through both gateways at once (%d miscompares retried)" % (n, sum(retries)))
+
+
+def write_same16(lba, blocks, unmap=False, ndob=False):
+    return bytes([0x93, (0x08 if unmap else 0) | (0x01 if ndob else 0)]) + \
+        struct.pack(">QI", lba, blocks) + b"\0\0"
+
+
+def unmap_cdb(plen):
+    return bytes([0x42, 0, 0, 0, 0, 0, 0]) + struct.pack(">H", plen) + b"\0"
+
+
+def case_samezero(args):
+    a, la = login_a(args)
+    b, lb = login_b(args)
+    lba, n = 1000, 300
+    block = os.urandom(512)
+    expect_good(a.scsi(write_same16(lba, n), lun=la, write=block), "WRITE SAME (16) through A")
+    check(read(b, lb, lba, n) == block * n, "B does not read the WRITE SAME pattern")
+    # WRITE SAME with UNMAP through B: A reads zeroes (LBPRZ)
+    expect_good(b.scsi(write_same16(lba, 100, unmap=True), lun=lb, write=block),
+                "WRITE SAME (16) with UNMAP through B")
+    check(read(a, la, lba, 100) == bytes(512 * 100), "after WRITE SAME with UNMAP: not zeroes")
+    check(read(a, la, lba + 100, 200) == block * 200, "WRITE SAME with UNMAP went too far")
+    # UNMAP of an odd range (partial objects) through B
+    param = struct.pack(">HH4x", 22, 16) + struct.pack(">QI4x", lba + 101, 7)
+    expect_good(b.scsi(unmap_cdb(len(param)), lun=lb, write=param), "UNMAP through B")
+    d = read(a, la, lba + 100, 10)
+    check(d[:512] == block and d[512:512 * 8] == bytes(512 * 7) and d[512 * 8:] == block * 2,
+          "UNMAP of LBA %d+7: A reads the wrong blocks" % (lba + 101))
+    print("    WRITE SAME, WRITE SAME with UNMAP, UNMAP seen through the other gateway")
+    for c in (a, b):
+        c.logout()
+        c.close()
+
+
+def capacity(c, lun):
+    r = c.scsi(pdu.cdb_read_capacity16(), lun=lun, read_len=32)
+    expect_good(r, "READ CAPACITY (16)")
+    last, bs = struct.unpack(">QI", r.data[:12])
+    return (last + 1) * bs
+
+
+def tur(c, lun):
+    return c.scsi(pdu.cdb_tur(), lun=lun)
+
+
+def case_resize(args):
+    a, la = login_a(args)
+    b, lb = login_b(args)
+    want = opt_int(args, "size", 0)
+    before = capacity(a, la)
+    check(capacity(b, lb) == before, "the gateways tell different sizes before the resize")
+    check(want > before, "--opt size=%d is not larger than %d" % (want, before))
+    subprocess.run(args.opts["resize"], shell=True, check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    for c, lun, name in ((a, la, "A"), (b, lb, "B")):
+        deadline = time.monotonic() + 15
+        while True:
+            r = tur(c, lun)
+            if r.status == CHECK_CONDITION:
+                check(r.sense_tuple() == (UNIT_ATTENTION, 0x2A, 0x09),
+                      "%s: TEST UNIT READY after the resize: %r" % (name, r))
+                break
+            expect_good(r, "%s: TEST UNIT READY" % name)
+            check(time.monotonic() < deadline,
+                  "%s: no CAPACITY DATA HAS CHANGED within 15 s of the resize" % name)
+            time.sleep(0.1)
+        expect_good(tur(c, lun), "%s: TEST UNIT READY after the unit attention" % name)
+        got = capacity(c, lun)
+        check(got == want, "%s: READ CAPACITY (16) says %d bytes, want %d" % (name, got, want))
+        # the new blocks can be used
+        data = os.urandom(4096)
+        expect_good(c.write(want // 512 - 8, data, lun=lun), "%s: WRITE at the new end" % name)
+        check(read(c, lun, want // 512 - 8, 8) == data, "%s: READ at the new end" % name)
+    print("    resize %d -> %d: CAPACITY DATA HAS CHANGED through both gateways" % (before, want))
+    for c in (a, b):
+        c.logout()
+        c.close()
+
+
+def case_stall(args):
+    a, la = login_a(args)
+    bound = float(args.opts.get("bound", "20"))
+    data = os.urandom(4096)
+    expect_good(a.write(0, data, lun=la), "WRITE before the stall")
+    subprocess.run(args.opts["pause"], shell=True, check=True)
+    try:
+        for what, fn in (("WRITE", lambda: a.write(8, data, lun=la, timeout=bound + 30)),
+                         ("READ", lambda: a.read(0, 8, lun=la, timeout=bound + 30))):
+            t0 = time.monotonic()
+            r = fn()
+            dt = time.monotonic() - t0
+            check(r.status == CHECK_CONDITION, "%s during the stall: %r" % (what, r))
+            check(dt < bound, "%s during the stall took %.1f s (bound %.0f s)" % (what, dt, bound))
+            print("    %s during the stall: %r after %.1f s" % (what, r.sense_tuple(), dt))
+            print("FIGURE rbd_stall_%s_s=%.1f" % (what.lower(), dt))
+    finally:
+        subprocess.run(args.opts["resume"], shell=True, check=True)
+    deadline = time.monotonic() + 60
+    while True:
+        r = a.read(0, 8, lun=la, timeout=40)
+        if r.status == GOOD:
+            break
+        check(time.monotonic() < deadline, "READ after the stall still fails: %r" % r)
+        time.sleep(0.5)
+    check(r.data == data, "after the stall: the data written before it is gone")
+    expect_good(a.write(8, data, lun=la), "WRITE after the stall")
+    check(read(a, la, 8, 8) == data, "READ after the stall")
+    print("    the session and the LUN work again after the stall")
+    a.logout()
+    a.close()
+
+
+CASES = {
+    "ident": case_ident,
+    "caw": case_caw,
+    "samezero": case_samezero,
+    "resize": case_resize,
+    "stall": case_stall,
+}
+
+if __name__ == "__main__":
+    sys.exit(pdu.run_cases(CASES, description=__doc__))
