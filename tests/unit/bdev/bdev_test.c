@@ -188,6 +188,19 @@ static void test_submit_checks(void **state)
 	/* not thin */
 	test_io_prep(&t, TT_BDEV_UNMAP, 0, NULL, 4096);
 	assert_int_equal(tt_bdev_submit(nothin, &t.io), -EOPNOTSUPP);
+	/* WRITE SAME and COMPARE AND WRITE only where the backend offers them (rbd) */
+	test_io_prep(&t, TT_BDEV_WRITE_SAME, 0, NULL, 8192);
+	t.io.iov = iov;
+	t.io.iovcnt = 1;
+	assert_int_equal(tt_bdev_submit(b, &t.io), -EOPNOTSUPP);
+	test_io_prep(&t, TT_BDEV_COMPARE_AND_WRITE, 0, NULL, 4096);
+	t.io.iov = iov;
+	t.io.iovcnt = 1;
+	assert_int_equal(tt_bdev_submit(b, &t.io), -EOPNOTSUPP);
+	test_io_prep(&t, TT_BDEV_WRITE_SAME, 0, NULL, 4096);
+	t.io.iov = iov;
+	t.io.iovcnt = 1;
+	assert_int_equal(tt_bdev_submit(ro, &t.io), -EROFS);
 	assert_int_equal(b->refs, 1);
 	assert_true(b->inflight == 0);
 	assert_int_equal(ro->refs, 1);
@@ -197,6 +210,49 @@ static void test_submit_checks(void **state)
 	tt_bdev_put(nothin);
 	free(buf);
 	tt_loop_destroy(loop);
+}
+
+struct resize_rec {
+	struct tt_bdev_watch w;
+	int calls;
+	uint64_t size;
+};
+
+static void resize_seen(struct tt_bdev_watch *w, uint64_t size)
+{
+	struct resize_rec *r = tt_container_of(w, struct resize_rec, w);
+
+	r->calls++;
+	r->size = size;
+}
+
+/* Size changes reach every watch until it is removed; no backend name for ram or a wrapper. */
+static void test_size_watch(void **state)
+{
+	struct tt_bdev *b = test_open("ram:1M");
+	struct tt_bdev *w = test_open("delay:ms=1,ram:1M");
+	struct resize_rec r1 = { .w.resized = resize_seen }, r2 = { .w.resized = resize_seen };
+	char name[64];
+
+	(void)state;
+	tt_bdev_watch_add(b, &r1.w);
+	tt_bdev_watch_add(b, &r2.w);
+	tt_bdev_set_size(b, 2 << 20);
+	assert_true(tt_bdev_size(b) == 2 << 20);
+	assert_int_equal(r1.calls, 1);
+	assert_int_equal(r2.calls, 1);
+	assert_true(r1.size == 2 << 20);
+	tt_bdev_watch_del(b, &r1.w);
+	tt_bdev_watch_del(b, &r1.w); /* twice: nothing */
+	tt_bdev_set_size(b, 1 << 20);
+	assert_int_equal(r1.calls, 1);
+	assert_int_equal(r2.calls, 2);
+	assert_true(r2.size == 1 << 20);
+	tt_bdev_watch_del(b, &r2.w);
+	assert_int_equal(tt_bdev_identity(b, name, sizeof(name)), -ENOENT);
+	assert_int_equal(tt_bdev_identity(w, name, sizeof(name)), -ENOENT);
+	tt_bdev_put(b);
+	tt_bdev_put(w);
 }
 
 static void *no_loop_thread(void *arg)
@@ -254,6 +310,7 @@ int main(void)
 		cmocka_unit_test(test_submit_checks),
 		cmocka_unit_test(test_no_loop),
 		cmocka_unit_test(test_put_while_inflight),
+		cmocka_unit_test(test_size_watch),
 	};
 
 	return tt_run_group("bdev_test", tests, NULL, NULL);
