@@ -79,8 +79,9 @@ ida=$(lu_designators)
 tt_capture 30 iscsi-inq -e 1 -c 131 "$(tt_url "$PB" 1 127.0.0.1 "$TB")" ||
 	fail "iscsi-inq VPD 83h (B): $OUT"
 idb=$(lu_designators)
-[ "$(printf '%s\n' "$ida" | wc -l)" = 2 ] && [ "$ida" = "$idb" ] ||
+if [ "$(printf '%s\n' "$ida" | wc -l)" != 2 ] || [ "$ida" != "$idb" ]; then
 	fail "iscsi-inq VPD 83h: the logical unit designators differ: A '$ida' B '$idb'"
+fi
 ok "iscsi-inq: the same logical unit designators through A and B"
 
 step "COMPARE AND WRITE, WRITE SAME, UNMAP across the gateways"

@@ -28,7 +28,7 @@ ceph_rbd create --size 128M --image-feature layering rbd/cu || fail "rbd create 
 
 tt_free_port P1
 tt_free_port P2
-tt_start main --portal 127.0.0.1:$P1 --portal 127.0.0.1:$P2 --nop-timeout 120 --state-dir none \
+tt_start main --portal "127.0.0.1:$P1" --portal "127.0.0.1:$P2" --nop-timeout 120 --state-dir none \
 	--lun "rbd:rbd/cu,conf=$CEPH_CONF,sanitize_rate=16M"
 
 I1=iqn.2007-10.com.github:sahlberg:libiscsi:iscsi-test
@@ -52,7 +52,7 @@ for which in all ALL.Sanitize; do
 	timeout 600 iscsi-test-cu --dataloss "${suite[@]}" -i $I1 -I $I2 "${urls[@]}" >"$log" 2>&1
 	dt=$((SECONDS - t0))
 	summary=$(awk '/^ +tests /{print $2, $3, $4, $5}' "$log")
-	read -r total ran passed failed <<<"${summary:-0 0 0 0}"
+	read -r _ ran _ failed <<<"${summary:-0 0 0 0}"
 	skipped=$(grep -c '\[SKIPPED\]' "$log")
 	echo "    $which: $ran ran, $failed failed, $skipped skip messages, $dt s"
 	echo "FIGURE rbd_conformance_${which//./_}_s=$dt"

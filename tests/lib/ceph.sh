@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: BSD-3-Clause
+# shellcheck shell=bash
 #
 # ceph.sh - a throw-away Ceph cluster for the rbd tests: one ceph-mon and one ceph-osd on
 # 127.0.0.1, the OSD keeping its objects in memory (memstore), cephx off, one pool "rbd" of
@@ -12,7 +13,7 @@
 # Everything lives in $TT_WORK/ceph; the daemons are killed at exit (tt_at_exit).
 # CEPH_CONF is the configuration file clients use (rbd, rados, tetherd's conf=).
 
-CEPH_DIR= CEPH_CONF= CEPH_MON_PID= CEPH_OSD_PID=
+CEPH_DIR='' CEPH_CONF='' CEPH_MON_PID='' CEPH_OSD_PID=''
 
 ceph_cmd() { timeout 30 ceph --conf "$CEPH_CONF" "$@"; }
 ceph_rbd() { timeout 60 rbd --conf "$CEPH_CONF" "$@"; }
@@ -24,7 +25,7 @@ ceph_stop() {
 	for p in $CEPH_OSD_PID $CEPH_MON_PID; do
 		kill -KILL "$p" 2>/dev/null && wait "$p" 2>/dev/null
 	done
-	CEPH_OSD_PID= CEPH_MON_PID=
+	CEPH_OSD_PID='' CEPH_MON_PID=''
 }
 
 # ceph_osd_pause / ceph_osd_resume: stop and continue the OSD (a stalled cluster).

@@ -105,7 +105,6 @@ static void test_watch_removed(void **state)
 	struct tt_lun *lun;
 
 	(void)state;
-	tt_bdev_get(&sb->bdev);
 	assert_int_equal(tt_lun_create(TEST_TARGET, 0, &sb->bdev, NULL, &lun), 0);
 	assert_false(tt_list_empty(&sb->bdev.watches));
 	tt_lun_put(lun);
