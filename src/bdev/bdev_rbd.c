@@ -44,7 +44,8 @@
  *
  * Lifetime: the backend's references are those of tt_bdev (bdev.h); each request in librbd holds
  * one through its tt_bdev_io. destroy() stops the size thread, removes the watch, closes the
- * image and shuts the cluster handle down.
+ * image and drops its hold on the cluster connection, which images opened with the same conf,
+ * id and timeout share (struct rbd_cluster); the last holder shuts it down.
  */
 #include "bdev/bdev_impl.h"
 #include "base/log.h"
@@ -63,9 +64,25 @@
 #define RBD_TIMEOUT_MAX 3600
 #define RBD_CAW_SECTOR 512 /* librbd's compare and write stays inside one such sector */
 
+/*
+ * One connection to a cluster, shared by the images opened with the same conf, id and timeout
+ * (each librados client has its own threads and sessions with every OSD). Holders: each rbd
+ * backend that uses it (rbd_cluster_get at open, rbd_cluster_put at destroy); the list holds
+ * none. The list and the counts are under clusters_lock.
+ */
+struct rbd_cluster {
+	struct tt_list node;
+	char *key;              /* "conf\nid\ntimeout" */
+	rados_t rados;
+	int refs;
+};
+
+static pthread_mutex_t clusters_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct tt_list clusters = { &clusters, &clusters };
+
 struct rbd_bdev {
 	struct tt_bdev bdev;
-	rados_t cluster;
+	struct rbd_cluster *cluster;
 	rados_ioctx_t ioctx;
 	rbd_image_t image;
 	uint64_t obj_size;      /* bytes per RADOS object of the image */
@@ -304,6 +321,22 @@ static void *rbd_size_thread(void *arg)
 	return NULL;
 }
 
+static void rbd_cluster_put(struct rbd_cluster *c)
+{
+	if (!c)
+		return;
+	pthread_mutex_lock(&clusters_lock);
+	if (--c->refs > 0) {
+		pthread_mutex_unlock(&clusters_lock);
+		return;
+	}
+	tt_list_del(&c->node);
+	pthread_mutex_unlock(&clusters_lock);
+	rados_shutdown(c->rados);
+	free(c->key);
+	free(c);
+}
+
 static int rbd_identity(struct tt_bdev *bdev, char *buf, size_t len)
 {
 	struct rbd_bdev *rb = tt_container_of(bdev, struct rbd_bdev, bdev);
@@ -330,8 +363,7 @@ static void rbd_destroy(struct tt_bdev *bdev)
 		rbd_close(rb->image);
 	if (rb->ioctx)
 		rados_ioctx_destroy(rb->ioctx);
-	if (rb->cluster)
-		rados_shutdown(rb->cluster);
+	rbd_cluster_put(rb->cluster);
 	pthread_cond_destroy(&rb->cond);
 	pthread_mutex_destroy(&rb->lock);
 	free(rb);
@@ -411,47 +443,112 @@ static int parse_args(struct tt_bdev_opts *o, struct rbd_args *a, char *err, siz
 	return rc;
 }
 
-/* Connects to the cluster and opens the image; on error, *rb keeps what was set up. */
-static int rbd_connect(struct rbd_bdev *rb, const struct rbd_args *a, char *err, size_t errlen)
+/* Connects a new client of the cluster. */
+static int rbd_cluster_connect(rados_t *out, const struct rbd_args *a, char *err, size_t errlen)
 {
 	static const char *const timeouts[] = { "client_mount_timeout", "rados_mon_op_timeout",
 						"rados_osd_op_timeout" };
-	char t[16], fsid[64];
+	rados_t r;
+	char t[16];
+	int rc;
+
+	rc = rados_create(&r, a->id);
+	if (rc < 0)
+		return tt_bdev_err(err, errlen, rc, "rbd: id '%s': %s", a->id ? a->id : "admin",
+				   strerror(-rc));
+	rc = rados_conf_read_file(r, a->conf);
+	if (rc < 0) {
+		tt_bdev_err(err, errlen, rc, "rbd: conf '%s': cannot read it: %s",
+			    a->conf ? a->conf : "(default search path)", strerror(-rc));
+		goto fail;
+	}
+	snprintf(t, sizeof(t), "%u", a->timeout);
+	for (size_t i = 0; i < sizeof(timeouts) / sizeof(timeouts[0]); i++) {
+		rc = rados_conf_set(r, timeouts[i], t);
+		if (rc < 0) {
+			tt_bdev_err(err, errlen, rc, "rbd: cannot set %s: %s", timeouts[i],
+				    strerror(-rc));
+			goto fail;
+		}
+	}
+	/* coherent with the other gateways, and discards that read back as zeroes */
+	if ((rc = rados_conf_set(r, "rbd_cache", "false")) < 0 ||
+	    (rc = rados_conf_set(r, "rbd_skip_partial_discard", "false")) < 0) {
+		tt_bdev_err(err, errlen, rc, "rbd: cannot configure librbd: %s", strerror(-rc));
+		goto fail;
+	}
+	rc = rados_connect(r);
+	if (rc < 0) {
+		tt_bdev_err(err, errlen, rc,
+			    "rbd: conf '%s', id '%s': cannot connect to the cluster within %u s: %s",
+			    a->conf ? a->conf : "(default)", a->id ? a->id : "admin", a->timeout,
+			    strerror(-rc));
+		goto fail;
+	}
+	*out = r;
+	return 0;
+fail:
+	rados_shutdown(r);
+	return rc;
+}
+
+/* The connection for @a's conf, id and timeout: shared, or made now (waits for the cluster). */
+static int rbd_cluster_get(const struct rbd_args *a, struct rbd_cluster **out, char *err,
+			   size_t errlen)
+{
+	struct rbd_cluster *c;
+	char *key;
+	int rc;
+
+	if (asprintf(&key, "%s\n%s\n%u", a->conf ? a->conf : "", a->id ? a->id : "",
+		     a->timeout) < 0)
+		return tt_bdev_err(err, errlen, -ENOMEM, "rbd: out of memory");
+	/* held while connecting: opens run on the thread that applies the configuration */
+	pthread_mutex_lock(&clusters_lock);
+	for (struct tt_list *n = clusters.next; n != &clusters; n = n->next) {
+		c = tt_list_entry(n, struct rbd_cluster, node);
+		if (!strcmp(c->key, key)) {
+			c->refs++;
+			pthread_mutex_unlock(&clusters_lock);
+			free(key);
+			*out = c;
+			return 0;
+		}
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		pthread_mutex_unlock(&clusters_lock);
+		free(key);
+		return tt_bdev_err(err, errlen, -ENOMEM, "rbd: out of memory");
+	}
+	rc = rbd_cluster_connect(&c->rados, a, err, errlen);
+	if (rc < 0) {
+		pthread_mutex_unlock(&clusters_lock);
+		free(key);
+		free(c);
+		return rc;
+	}
+	c->key = key;
+	c->refs = 1;
+	tt_list_add_tail(&clusters, &c->node);
+	tt_notice("bdev", "rbd: connected to the cluster (conf '%s', id '%s', timeout %u s)",
+		  a->conf ? a->conf : "(default)", a->id ? a->id : "admin", a->timeout);
+	pthread_mutex_unlock(&clusters_lock);
+	*out = c;
+	return 0;
+}
+
+/* Connects to the cluster and opens the image; on error, *rb keeps what was set up. */
+static int rbd_connect(struct rbd_bdev *rb, const struct rbd_args *a, char *err, size_t errlen)
+{
+	char fsid[64];
 	rbd_image_info_t info;
 	int rc;
 
-	rc = rados_create(&rb->cluster, a->id);
-	if (rc < 0) {
-		rb->cluster = NULL;
-		return tt_bdev_err(err, errlen, rc, "rbd: id '%s': %s", a->id ? a->id : "admin",
-				   strerror(-rc));
-	}
-	rc = rados_conf_read_file(rb->cluster, a->conf);
+	rc = rbd_cluster_get(a, &rb->cluster, err, errlen);
 	if (rc < 0)
-		return tt_bdev_err(err, errlen, rc, "rbd: conf '%s': cannot read it: %s",
-				   a->conf ? a->conf : "(default search path)", strerror(-rc));
-	snprintf(t, sizeof(t), "%u", a->timeout);
-	for (size_t i = 0; i < sizeof(timeouts) / sizeof(timeouts[0]); i++) {
-		rc = rados_conf_set(rb->cluster, timeouts[i], t);
-		if (rc < 0)
-			return tt_bdev_err(err, errlen, rc, "rbd: cannot set %s: %s", timeouts[i],
-					   strerror(-rc));
-	}
-	/* coherent with the other gateways, and discards that read back as zeroes */
-	if ((rc = rados_conf_set(rb->cluster, "rbd_cache", "false")) < 0 ||
-	    (rc = rados_conf_set(rb->cluster, "rbd_skip_partial_discard", "false")) < 0)
-		return tt_bdev_err(err, errlen, rc, "rbd: cannot configure librbd: %s",
-				   strerror(-rc));
-	rc = rados_connect(rb->cluster);
-	if (rc < 0) {
-		rados_shutdown(rb->cluster);
-		rb->cluster = NULL;
-		return tt_bdev_err(err, errlen, rc,
-				   "rbd: conf '%s', id '%s': cannot connect to the cluster within "
-				   "%u s: %s", a->conf ? a->conf : "(default)", a->id ? a->id : "admin",
-				   a->timeout, strerror(-rc));
-	}
-	rc = rados_ioctx_create(rb->cluster, a->pool, &rb->ioctx);
+		return rc;
+	rc = rados_ioctx_create(rb->cluster->rados, a->pool, &rb->ioctx);
 	if (rc < 0) {
 		rb->ioctx = NULL;
 		return tt_bdev_err(err, errlen, rc, "rbd: pool '%s': %s", a->pool,
@@ -478,7 +575,7 @@ static int rbd_connect(struct rbd_bdev *rb, const struct rbd_args *a, char *err,
 
 		rc = rbd_get_id(rb->image, id, sizeof(id));
 		if (rc == 0)
-			rc = rados_cluster_fsid(rb->cluster, fsid, sizeof(fsid));
+			rc = rados_cluster_fsid(rb->cluster->rados, fsid, sizeof(fsid));
 		if (rc < 0)
 			return tt_bdev_err(err, errlen, rc, "rbd: image '%s': cannot read its id: %s",
 					   rb->where, strerror(-rc));

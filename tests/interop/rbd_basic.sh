@@ -3,7 +3,8 @@
 # One Ceph RBD image served by two tetherd gateways (docs/rbd.md), on a throw-away cluster of
 # one monitor and one memstore OSD (tests/lib/ceph.sh):
 #   - gateway A from the command line (--lun rbd:...), gateway B from a JSON file with another
-#     target name and the image at another LUN number;
+#     target name and the image at another LUN number; A's LUNs of the same conf, id and
+#     timeout share one cluster connection;
 #   - qemu-img convert writes a random 64 MiB file through A, qemu-img compare reads it back
 #     through B;
 #   - the same NAA (VPD 83h) and serial (VPD 80h) through both, unlike a RAM LUN (rbd.py ident;
@@ -41,7 +42,7 @@ IMG="rbd:rbd/img,conf=$CEPH_CONF"
 
 step "gateway A (--lun) and gateway B (JSON, another target name and LUN number)"
 tt_start a --portal "127.0.0.1:$PA" --state-dir none --lun "$IMG" --lun ram:16M \
-	--lun "rbd:rbd/short,conf=$CEPH_CONF,timeout=3"
+	--lun "rbd:rbd/short,conf=$CEPH_CONF,timeout=3" --lun "rbd:rbd/short,conf=$CEPH_CONF,ro"
 cat >"$TT_WORK/b.json" <<EOF
 {
   "targets": [{
@@ -54,6 +55,9 @@ EOF
 TT_WAIT_PORTS=$PB tt_start b --config "$TT_WORK/b.json" --state-dir none
 grep -q "rbd rbd/img: 67108864 bytes" "$TT_WORK/tetherd-a.log" ||
 	fail "gateway A did not log the image it opened"
+# LUNs 0 and 3 (same conf, id and timeout) share one connection; LUN 2 (timeout=3) has its own
+n=$(grep -c "rbd: connected to the cluster" "$TT_WORK/tetherd-a.log")
+[ "$n" = 2 ] || fail "gateway A made $n connections to the cluster for its 3 rbd LUNs (want 2)"
 ok "both gateways serve rbd/img"
 
 rbd_py() { tt_pdu rbd.py --port "$PA" --opt port2="$PB" --opt target2="$TB" --opt lun2=1 "$@"; }
