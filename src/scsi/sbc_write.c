@@ -12,11 +12,12 @@
  * and unlock before the task completes. COMPARE AND WRITE on a backend that compares and writes
  * as one operation of its own (bdev compare_and_write: rbd, atomic towards the other hosts that
  * serve the medium) is that one backend I/O instead, still under the lock; a range the backend
- * cannot do (-EOPNOTSUPP) falls back to the read, compare and write. The first step runs from the loop after the handler has
- * returned, so that every step may complete the task. The lock makes these commands atomic
- * towards each other; READ and WRITE do not take it. WRITE ATOMIC is one backend write: atomic
- * towards the commands above and towards readers of a ram backend page by page, but a file
- * backend does not promise that a power loss leaves all or nothing of it.
+ * cannot do (-EOPNOTSUPP) falls back to the read, compare and write. The first step runs from
+ * the loop after the handler has returned, so that every step may complete the task. The lock
+ * makes these commands atomic towards each other; READ and WRITE do not take it. WRITE ATOMIC
+ * is one backend write: atomic towards the commands above and towards readers of a ram backend
+ * page by page, but a file backend does not promise that a power loss leaves all or nothing of
+ * it.
  *
  * Data-Out length (edtl) against the CDB: ORWRITE and WRITE AND VERIFY act like WRITE (the whole
  * blocks edtl covers; INVALID FIELD IN COMMAND INFORMATION UNIT when edtl ends inside a block);
