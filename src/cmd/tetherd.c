@@ -538,6 +538,7 @@ static void print_serving(void)
 		printf("tetherd: serving %s on %s (%zu LUNs)\n", t->name, len ? portals : "no portal",
 		       nluns);
 	}
+	tt_nvmf_print_serving(stdout);
 	fflush(stdout);
 }
 

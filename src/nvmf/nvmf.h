@@ -38,6 +38,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "base/list.h"
 #include "base/loop.h"
@@ -164,6 +165,9 @@ int tt_nvmf_subsys_add_host(struct tt_nvmf_subsys *s, const char *hostnqn, char 
 			    size_t errlen);
 /* Listen on @addr ("nvme-tcp://ADDR[:PORT]"). */
 int tt_nvmf_port_add(const char *addr, struct tt_nvmf_port **out, char *err, size_t errlen);
+
+/* "tetherd: serving NQN on nvme-tcp://... (N namespaces)" for each subsystem. */
+void tt_nvmf_print_serving(FILE *f);
 
 /* For tests and the control socket: the controllers of @s. */
 unsigned tt_nvmf_subsys_ctrl_count(const struct tt_nvmf_subsys *s);

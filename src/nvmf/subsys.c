@@ -273,6 +273,27 @@ int tt_nvmf_port_add(const char *addr, struct tt_nvmf_port **out, char *err, siz
 	return 0;
 }
 
+void tt_nvmf_print_serving(FILE *f)
+{
+	struct tt_list *sn, *n;
+
+	tt_list_for_each(sn, &subsystems) {
+		struct tt_nvmf_subsys *s = tt_list_entry(sn, struct tt_nvmf_subsys, node);
+		size_t nns = 0;
+		bool first = true;
+
+		tt_list_for_each(n, &s->namespaces)
+			nns++;
+		fprintf(f, "tetherd: serving %s on ", s->nqn);
+		tt_list_for_each(n, &ports) {
+			fprintf(f, "%s%s", first ? "" : ", ",
+				tt_list_entry(n, struct tt_nvmf_port, node)->name);
+			first = false;
+		}
+		fprintf(f, "%s (%zu namespaces)\n", first ? "no port" : "", nns);
+	}
+}
+
 int tt_nvmf_init(void)
 {
 	if (discovery)

@@ -371,18 +371,14 @@ static void rx_after_header(struct nvtcp_conn *c, uint8_t *dst)
 	rx_next_pdu(c);
 }
 
+/* The command's data is in (or it failed already): to the core. */
 static void req_start(struct nvtcp_req *r)
 {
-	struct nvtcp_conn *c = r->conn;
-
-	if (r->fail) {
-		r->state = REQ_EXEC;
-		tt_nvmf_req_fail(&r->req, r->fail);
-		return;
-	}
 	r->state = REQ_EXEC;
-	(void)c;
-	tt_nvmf_req_exec(&r->req);
+	if (r->fail)
+		tt_nvmf_req_fail(&r->req, r->fail);
+	else
+		tt_nvmf_req_exec(&r->req);
 }
 
 static int send_r2t(struct nvtcp_conn *c, struct nvtcp_req *r)
