@@ -4,7 +4,8 @@
 # nvme_tcp.sh - the Linux kernel NVMe/TCP host (nvme_tcp and nvme-cli, in a QEMU guest) against
 # tetherd --portal nvme-tcp://: nvme discover, nvme connect -t tcp, nvme id-ctrl, nvme id-ns,
 # nvme list-subsys, fio crc32c write + verify on the namespace, ext4 with checksummed files,
-# disconnect, connect again, data intact. Exit 0 pass, 77 skip (reason printed), else fail.
+# disconnect, connect again through the other port with header and data digests, data intact.
+# Exit 0 pass, 77 skip (reason printed), else fail.
 set -euo pipefail
 
 # shellcheck source=lib/host-lib.sh source-path=SCRIPTDIR

@@ -131,10 +131,12 @@ nvme disconnect -n "$NQN" || g_die "nvme disconnect failed"
 for _ in $(seq 50); do [ -b "/dev/$DEV" ] || break; sleep 0.1; done
 if [ -b "/dev/$DEV" ]; then g_bad "/dev/$DEV still present after disconnect"
 else g_ok "disconnect removed /dev/$DEV"; fi
-timeout 60 nvme connect -t tcp -a "$PORTAL_B" -s 4420 -n "$NQN" || { nvme_diag; g_die "second nvme connect failed"; }
+# this time with header and data digests (CRC32C on every PDU)
+timeout 60 nvme connect -t tcp -a "$PORTAL_B" -s 4420 -n "$NQN" --hdr-digest --data-digest ||
+	{ nvme_diag; g_die "second nvme connect (digests) failed"; }
 DEV=$(wait_dev) || { nvme_diag; g_die "no namespace after the second connect"; }
 g_figure nvme_reconnect_s "$(g_since "$t0")"
-g_ok "connected again through $PORTAL_B, namespace is /dev/$DEV"
+g_ok "connected again through $PORTAL_B with header and data digests, namespace is /dev/$DEV"
 [ "$(cat "/sys/block/$DEV/wwid" 2>/dev/null)" = "$wwid" ] && g_ok "same wwid" || g_bad "wwid changed"
 mount "/dev/$DEV" /mnt/ns || g_die "mount after reconnect failed"
 if g_sha_files /mnt/ns | cmp -s - /tmp/sums; then g_ok "file checksums intact after reconnect"
