@@ -514,6 +514,25 @@ static void test_replace_drains(void **state)
 	tt_bdev_put(slow);
 }
 
+/* Only the listed hosts may connect once a subsystem has a host list. */
+static void test_allowed_hosts(void **state)
+{
+	struct fake_qp *a = qp_new(), *b = qp_new();
+	char err[128];
+
+	(void)state;
+	assert_int_equal(tt_nvmf_subsys_add_host(subsys, "nqn.2014-08.org.nvmexpress:uuid:other",
+						 err, sizeof(err)), 0);
+	assert_int_equal(do_connect(a, 0, 0xffff, 0, NULL),
+			 TT_NVME_SCT_CMD | TT_NVME_SC_CONNECT_INVALID_HOST);
+	assert_int_equal(tt_nvmf_subsys_ctrl_count(subsys), 0);
+	assert_int_equal(tt_nvmf_subsys_add_host(subsys, HOST, err, sizeof(err)), 0);
+	assert_int_equal(do_connect(b, 0, 0xffff, 0, NULL), 0);
+	assert_int_equal(tt_nvmf_subsys_add_host(subsys, "not-an-nqn", err, sizeof(err)), -EINVAL);
+	close_qp(a);
+	close_qp(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -523,6 +542,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_keep_alive, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_async_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replace_drains, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_allowed_hosts, setup, teardown),
 	};
 
 	return tt_run_group("ctrl_test", tests, NULL, NULL);
