@@ -21,6 +21,8 @@ LAYERS = {
     "scsi": ["base", "bdev"],
     "xport": ["base", "iscsi"],
     "target": ["base", "bdev", "iscsi", "scsi", "xport"],
+    # NVMe-oF controller core and NVMe/TCP; its listeners are the shared ones of xport
+    "nvmf": ["base", "bdev", "iscsi", "xport"],
     "initiator": ["base", "iscsi"],
 }
 # Programs sit above every layer.

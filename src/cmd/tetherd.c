@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -26,6 +27,8 @@
 #include "base/log.h"
 #include "tether/version.h"
 #include "base/loop.h"
+#include "nvmf/nvmf.h"
+#include "nvmf/tcp.h"
 #include "target/config.h"
 #include "target/iscsi_target.h"
 #include "target/model.h"
@@ -72,13 +75,15 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 "Usage: tetherd [OPTION]...\n"
-"Serve block devices over iSCSI.\n"
+"Serve block devices over iSCSI and NVMe/TCP.\n"
 "\n"
 "  --config FILE          objects and settings from a JSON file (docs/configuration.md)\n"
 "  --portal [SCHEME://]ADDR[:PORT]\n"
 "                         listen on ADDR (port 3260 by default; IPv6 as [ADDR]:PORT); the\n"
-"                         scheme iscsi:// (iSCSI over TCP) is the default; repeatable;\n"
-"                         default " QUICK_DEFAULT_PORTAL " without --config\n"
+"                         scheme iscsi:// (iSCSI over TCP) is the default; nvme-tcp://\n"
+"                         (port 4420) serves the LUNs as namespaces of NVMe subsystem\n"
+"                         " TT_NVMF_DEFAULT_NQN " (LUN n is NSID n+1);\n"
+"                         repeatable; default " QUICK_DEFAULT_PORTAL " without --config\n"
 "  --lun SPEC             serve backend SPEC (ram:1G, file:/path[,size=..], null:1G,\n"
 "                         rbd:POOL/IMAGE[,conf=..][,id=..][,timeout=..]) as the next LUN,\n"
 "                         from 0 up; repeatable\n"
@@ -364,6 +369,43 @@ static void signals_unwatch(void)
 
 /* ---- objects ------------------------------------------------------------------------------- */
 
+/* An nvme-tcp:// --portal: the target's LUNs as namespaces of the default subsystem (LUN n is
+ * namespace n + 1, with the LUN's identity), reachable through that port. */
+static int setup_quick_nvmf(struct tt_target *t, const char *portal, char *err, size_t errlen)
+{
+	struct tt_nvmf_subsys *s = tt_nvmf_subsys_find(TT_NVMF_DEFAULT_NQN);
+	struct tt_list *n;
+	char msg[512] = "";
+	int rc;
+
+	if (!s) {
+		rc = tt_nvmf_subsys_create(TT_NVMF_DEFAULT_NQN, &s, msg, sizeof(msg));
+		if (rc) {
+			snprintf(err, errlen, "--portal %s: %s", portal, msg);
+			return rc;
+		}
+		tt_list_for_each(n, &t->luns) {
+			struct tt_target_lun *tl = tt_list_entry(n, struct tt_target_lun, node);
+
+			if (tl->id + 1 > TT_NVMF_MAX_NAMESPACES)
+				continue;
+			rc = tt_nvmf_ns_add(s, (uint32_t)tl->id + 1, tl->lun->bdev, tl->lun->naa_id,
+					    msg, sizeof(msg));
+			if (rc) {
+				snprintf(err, errlen, "--portal %s: LUN %llu: %s", portal,
+					 (unsigned long long)tl->id, msg);
+				return rc;
+			}
+		}
+	}
+	rc = tt_nvmf_port_add(portal, NULL, msg, sizeof(msg));
+	if (rc) {
+		snprintf(err, errlen, "--portal: %s", msg);
+		return rc;
+	}
+	return 0;
+}
+
 /* The target of --target / --portal / --lun: created, or completed when the file has it. */
 static int setup_quick_target(const struct options *o, char *err, size_t errlen)
 {
@@ -416,6 +458,13 @@ static int setup_quick_target(const struct options *o, char *err, size_t errlen)
 	}
 	for (size_t i = 0; i < nportals; i++) {
 		struct tt_portal *p = NULL;
+
+		if (!strncasecmp(portals[i], "nvme-tcp://", 11)) {
+			rc = setup_quick_nvmf(t, portals[i], err, errlen);
+			if (rc)
+				return rc;
+			continue;
+		}
 
 		rc = tt_portal_add(tpg, portals[i], &p, msg, sizeof(msg));
 		if (rc) {
@@ -490,6 +539,7 @@ static void print_serving(void)
 		printf("tetherd: serving %s on %s (%zu LUNs)\n", t->name, len ? portals : "no portal",
 		       nluns);
 	}
+	tt_nvmf_print_serving(stdout);
 	fflush(stdout);
 }
 
@@ -628,6 +678,11 @@ int main(int argc, char **argv)
 		goto stop_loops;
 	}
 	core_up = true;
+	rc = tt_nvmf_init();
+	if (rc) {
+		fprintf(stderr, "tetherd: cannot start the NVMe-oF target: %s\n", strerror(-rc));
+		goto stop_all;
+	}
 	rc = signals_watch(&sigs);
 	if (rc) {
 		fprintf(stderr, "tetherd: signalfd: %s\n", strerror(-rc));
@@ -700,6 +755,8 @@ stop_all:
 	tt_metrics_stop();
 	tetherd_notify_stop();
 	tt_rpc_stop();
+	tt_nvmf_tcp_close_all();
+	tt_nvmf_fini();
 	tt_model_clear();
 	signals_unwatch();
 	if (core_up)

@@ -45,13 +45,24 @@ uint16_t tt_fabric_default_port(enum tt_fabric f)
 	return f < TT_FABRIC_COUNT ? fabrics[f].port : 0;
 }
 
+/* Transports of the layers above (the NVMe-oF core's NVMe/TCP), registered at start. */
+static const struct tt_xport_ops *registered[TT_FABRIC_COUNT];
+
+int tt_xport_register_fabric(enum tt_fabric f, const struct tt_xport_ops *ops)
+{
+	if (f >= TT_FABRIC_COUNT || f == TT_FABRIC_ISCSI || !tt_xport_ops_complete(ops))
+		return -EINVAL;
+	registered[f] = ops;
+	return 0;
+}
+
 const struct tt_xport_ops *tt_xport_for_fabric(enum tt_fabric f)
 {
 	switch (f) {
 	case TT_FABRIC_ISCSI:
 		return &tt_xport_tcp;
 	default:
-		return NULL;
+		return f < TT_FABRIC_COUNT ? registered[f] : NULL;
 	}
 }
 

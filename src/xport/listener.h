@@ -143,5 +143,9 @@ const char *tt_listener_state_name(enum tt_listener_state s);
 
 /* The transport that serves @f, or NULL (not served by this build). */
 const struct tt_xport_ops *tt_xport_for_fabric(enum tt_fabric f);
+/* A transport of a layer above this one (the NVMe-oF core's NVMe/TCP) serves @f from now on.
+ * Its listeners use listen and unlisten only; its other ops are stubs. Loop 0, before any
+ * listener of @f; 0, or -EINVAL (iSCSI's own fabric, an incomplete table). */
+int tt_xport_register_fabric(enum tt_fabric f, const struct tt_xport_ops *ops);
 
 #endif

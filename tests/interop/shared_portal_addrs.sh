@@ -17,9 +17,10 @@
 #      127.0.0.1:P only.
 #   4. schemes: `--portal iscsi://127.0.0.1:S` serves (iscsi-inq; TargetAddress without the
 #      scheme); `tetherctl portal add ... iscsi://ADDR` listens; "foo://" (unknown) and
-#      "iser://", "nvme-tcp://", "nvme-rdma://", "srp://" (not served) are refused by tetherd's
-#      command line (exit 1 or 2, the message names the scheme, nothing listens) and by
-#      tetherctl (exit 1, the message names the scheme); a configuration file with two
+#      "iser://", "nvme-rdma://", "srp://" (not served) are refused by tetherd's command line
+#      (exit 1 or 2, the message names the scheme, nothing listens) and by tetherctl (exit 1,
+#      the message names the scheme), "nvme-tcp://" by tetherctl as a portal of a target
+#      portal group (tetherd --portal serves it: tests/interop/nvme_tcp.sh); a configuration file with two
 #      targets on one portal, one written "iscsi://127.0.0.1:J", the other "127.0.0.1:J":
 #      both served; with "foo://127.0.0.1:J" the file is refused naming the scheme.
 # tetherd must exit 0 with no sanitizer report. Every check runs; the failures are listed at
@@ -242,7 +243,8 @@ if start_soft schemed "$S" --portal "iscsi://127.0.0.1:$S" --lun ram:16M; then
 	st "$S" "$T0=127.0.0.1:$S,1"
 	tt_stop schemed
 fi
-for scheme in foo iser nvme-tcp nvme-rdma srp; do
+# (nvme-tcp:// is served by tetherd --portal: tests/interop/nvme_tcp.sh)
+for scheme in foo iser nvme-rdma srp; do
 	refused_cli $scheme
 done
 tt_listening "$S3" && bad "127.0.0.1:$S3 listens after the refused starts (expected nothing)"

@@ -52,7 +52,7 @@ TT_VM_BOOT=${TT_VM_BOOT:-pvh}
 
 SUITE=bookworm
 HOST_PKGS=(qemu-system-x86 mmdebstrap cpio e2fsprogs)
-GUEST_PKGS=open-iscsi,multipath-tools,fio,e2fsprogs,sg3-utils,lsscsi,nftables,iproute2,kmod,\
+GUEST_PKGS=open-iscsi,nvme-cli,multipath-tools,fio,e2fsprogs,sg3-utils,lsscsi,nftables,iproute2,kmod,\
 util-linux,mount,procps,busybox,iputils-ping
 INITIATOR_IQN=iqn.2026-11.org.tether:vm-guest
 MIN_FREE_MB=3072

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Objects of the NVMe-oF core shared by its files (not by transports). */
+#ifndef TT_NVMF_INTERNAL_H
+#define TT_NVMF_INTERNAL_H
+
+#include "nvmf/nvmf.h"
+
+struct tt_nvmf_ns {
+	struct tt_list node;            /* in subsys->namespaces, sorted by nsid */
+	uint32_t nsid;
+	struct tt_bdev *bdev;           /* a reference until the namespace is removed */
+	uint64_t naa_id;
+	uint8_t nguid[16], uuid[16];
+};
+
+struct tt_nvmf_host {
+	struct tt_list node;
+	char nqn[TT_NVMF_NQN_MAX + 1];
+};
+
+struct tt_nvmf_subsys {
+	struct tt_list node;            /* in the registry */
+	char nqn[TT_NVMF_NQN_MAX + 1];
+	bool discovery;
+	bool allow_any_host;
+	struct tt_list hosts;           /* struct tt_nvmf_host */
+	struct tt_list namespaces;      /* struct tt_nvmf_ns */
+	struct tt_list ctrls;           /* struct tt_nvmf_ctrl, not ENDING */
+	uint16_t next_cntlid;
+	char serial[21];
+	uint64_t ana_change_count;
+	/* SMART counters (whole subsystem) */
+	uint64_t units_read, units_written;     /* 512-byte units */
+	uint64_t read_cmds, write_cmds;
+};
+
+struct tt_nvmf_ctrl {
+	struct tt_nvmf_subsys *subsys;  /* outlives its controllers (tt_nvmf_fini ends them first) */
+	struct tt_list node;            /* in subsys->ctrls until ENDING */
+	enum tt_nvmf_ctrl_state state;  /* ctrl_set_state() only */
+	int refs;
+	uint16_t cntlid;
+	char hostnqn[TT_NVMF_NQN_MAX + 1];
+	uint8_t hostid[16];
+	struct tt_nvmf_port *port;
+	struct tt_list qpairs;          /* bound queue pairs */
+	struct tt_nvmf_qpair *qps[TT_NVMF_MAX_IO_QUEUES + 1];  /* by qid */
+	uint16_t io_queues;             /* granted by Set Features (Number of Queues) */
+	uint32_t cc, csts;
+	uint32_t kato_ms;               /* 0: no keep-alive */
+	uint64_t last_ka_ns;
+	struct tt_timer ka_timer;
+	uint32_t aec;                   /* Async Event Configuration */
+	bool wce;                       /* volatile write cache enabled */
+	struct tt_list aers;            /* parked Async Event Requests */
+	unsigned naers;
+	uint32_t pending_aen[8];        /* events waiting for an AER (dword 0 of the completion) */
+	unsigned npending_aen;
+	bool aen_ns_masked;             /* a namespace notice was sent, log not read yet */
+	uint32_t changed_ns[TT_NVMF_MAX_NAMESPACES];
+	unsigned nchanged;              /* > TT_NVMF_MAX_NAMESPACES: overflowed */
+	struct tt_list waiters;         /* Connect requests waiting for this controller's end */
+	uint64_t errors;                /* error log entries (count only) */
+};
+
+/* ctrl.c */
+void tt_nvmf_ctrl_get(struct tt_nvmf_ctrl *c);
+void tt_nvmf_ctrl_put(struct tt_nvmf_ctrl *c);
+void tt_nvmf_ctrl_end(struct tt_nvmf_ctrl *c, const char *why);
+void tt_nvmf_ctrl_fabrics(struct tt_nvmf_req *r);
+void tt_nvmf_ctrl_keep_alive(struct tt_nvmf_ctrl *c);
+void tt_nvmf_ctrl_aer(struct tt_nvmf_req *r);
+void tt_nvmf_ctrl_event(struct tt_nvmf_ctrl *c, uint32_t dw0);
+void tt_nvmf_ctrl_ns_changed(struct tt_nvmf_ctrl *c, uint32_t nsid);
+
+/* req completion (ctrl.c): fills the CQE and hands it to the transport; drops the request's
+ * controller reference. */
+void tt_nvmf_req_done(struct tt_nvmf_req *r, uint16_t status, uint32_t dw0);
+
+/* admin.c */
+void tt_nvmf_admin_exec(struct tt_nvmf_req *r);
+/* io.c */
+void tt_nvmf_io_exec(struct tt_nvmf_req *r);
+
+/* subsys.c */
+struct tt_nvmf_ns *tt_nvmf_ns_find(struct tt_nvmf_subsys *s, uint32_t nsid);
+bool tt_nvmf_host_allowed(const struct tt_nvmf_subsys *s, const char *hostnqn);
+struct tt_list *tt_nvmf_subsystems(void);
+struct tt_list *tt_nvmf_ports(void);
+struct tt_nvmf_subsys *tt_nvmf_discovery(void);
+
+#endif

@@ -1,0 +1,345 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* NVMe-oF subsystems, namespaces, allowed hosts and ports (loop 0; see nvmf.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/errmsg.h"
+#include "base/log.h"
+#include "nvmf/internal.h"
+#include "nvmf/tcp.h"
+
+static struct tt_list subsystems = TT_LIST_INIT(subsystems);
+static struct tt_list ports = TT_LIST_INIT(ports);
+static struct tt_nvmf_subsys *discovery;
+static uint16_t next_portid = 1;
+
+struct tt_list *tt_nvmf_subsystems(void) { return &subsystems; }
+struct tt_list *tt_nvmf_ports(void) { return &ports; }
+struct tt_nvmf_subsys *tt_nvmf_discovery(void) { return discovery; }
+
+/* "nqn.YYYY-MM.domain[:...]" of printable ASCII, or the discovery NQN. */
+static int nqn_check(const char *nqn, char *err, size_t errlen)
+{
+	size_t n = strlen(nqn);
+
+	if (n == 0 || n > TT_NVMF_NQN_MAX) {
+		tt_errmsg(err, errlen, 0, "NQN '%s': length %zu (1..%d)", nqn, n, TT_NVMF_NQN_MAX);
+		return -EINVAL;
+	}
+	if (strncmp(nqn, "nqn.", 4) != 0 || n < 12 || nqn[8] != '-' || nqn[11] != '.') {
+		tt_errmsg(err, errlen, 0, "NQN '%s': expected nqn.YYYY-MM.reverse.domain[:name]",
+			  nqn);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (nqn[i] <= ' ' || nqn[i] > '~') {
+			tt_errmsg(err, errlen, 0, "NQN '%s': bad character at %zu", nqn, i);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* A 20-character serial number derived from the NQN (FNV-1a). */
+static void serial_from_nqn(const char *nqn, char *out, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (const char *p = nqn; *p; p++)
+		h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
+	snprintf(out, len, "tt%016llx", (unsigned long long)h);
+}
+
+static struct tt_nvmf_subsys *subsys_new(const char *nqn, bool disc)
+{
+	struct tt_nvmf_subsys *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	snprintf(s->nqn, sizeof(s->nqn), "%s", nqn);
+	s->discovery = disc;
+	s->allow_any_host = true;
+	s->next_cntlid = 1;
+	tt_list_init(&s->hosts);
+	tt_list_init(&s->namespaces);
+	tt_list_init(&s->ctrls);
+	serial_from_nqn(nqn, s->serial, sizeof(s->serial));
+	return s;
+}
+
+struct tt_nvmf_subsys *tt_nvmf_subsys_find(const char *nqn)
+{
+	struct tt_list *n;
+
+	if (discovery && !strcmp(nqn, discovery->nqn))
+		return discovery;
+	tt_list_for_each(n, &subsystems) {
+		struct tt_nvmf_subsys *s = tt_list_entry(n, struct tt_nvmf_subsys, node);
+
+		if (!strcmp(s->nqn, nqn))
+			return s;
+	}
+	return NULL;
+}
+
+int tt_nvmf_subsys_create(const char *nqn, struct tt_nvmf_subsys **out, char *err, size_t errlen)
+{
+	struct tt_nvmf_subsys *s;
+	int rc = nqn_check(nqn, err, errlen);
+
+	if (rc)
+		return rc;
+	if (tt_nvmf_subsys_find(nqn)) {
+		tt_errmsg(err, errlen, 0, "subsystem %s exists already", nqn);
+		return -EEXIST;
+	}
+	s = subsys_new(nqn, false);
+	if (!s) {
+		tt_errmsg(err, errlen, 0, "subsystem %s: out of memory", nqn);
+		return -ENOMEM;
+	}
+	tt_list_add_tail(&subsystems, &s->node);
+	tt_info("nvmf", "subsystem %s created", nqn);
+	if (out)
+		*out = s;
+	return 0;
+}
+
+struct tt_nvmf_ns *tt_nvmf_ns_find(struct tt_nvmf_subsys *s, uint32_t nsid)
+{
+	struct tt_list *n;
+
+	tt_list_for_each(n, &s->namespaces) {
+		struct tt_nvmf_ns *ns = tt_list_entry(n, struct tt_nvmf_ns, node);
+
+		if (ns->nsid == nsid)
+			return ns;
+	}
+	return NULL;
+}
+
+static void ns_changed(struct tt_nvmf_subsys *s, uint32_t nsid)
+{
+	struct tt_list *n;
+
+	tt_list_for_each(n, &s->ctrls)
+		tt_nvmf_ctrl_ns_changed(tt_list_entry(n, struct tt_nvmf_ctrl, node), nsid);
+}
+
+int tt_nvmf_ns_add(struct tt_nvmf_subsys *s, uint32_t nsid, struct tt_bdev *bdev, uint64_t naa_id,
+		   char *err, size_t errlen)
+{
+	struct tt_nvmf_ns *ns;
+	struct tt_list *n, *pos = &s->namespaces;
+
+	if (s->discovery) {
+		tt_errmsg(err, errlen, 0, "the discovery subsystem has no namespaces");
+		return -EINVAL;
+	}
+	if (nsid == 0 || nsid > TT_NVMF_MAX_NAMESPACES) {
+		tt_errmsg(err, errlen, 0, "subsystem %s: namespace id %u out of range (1..%d)",
+			  s->nqn, nsid, TT_NVMF_MAX_NAMESPACES);
+		return -EINVAL;
+	}
+	if (tt_nvmf_ns_find(s, nsid)) {
+		tt_errmsg(err, errlen, 0, "subsystem %s: namespace %u exists already", s->nqn, nsid);
+		return -EEXIST;
+	}
+	if (bdev->block_size != 512 && bdev->block_size != 4096) {
+		tt_errmsg(err, errlen, 0, "namespace %u: block size %u", nsid, bdev->block_size);
+		return -EINVAL;
+	}
+	ns = calloc(1, sizeof(*ns));
+	if (!ns) {
+		tt_errmsg(err, errlen, 0, "namespace %u: out of memory", nsid);
+		return -ENOMEM;
+	}
+	ns->nsid = nsid;
+	ns->bdev = bdev;
+	tt_bdev_get(bdev);
+	ns->naa_id = naa_id;
+	tt_nvmf_ns_ids(naa_id, ns->nguid, ns->uuid);
+	tt_list_for_each(n, &s->namespaces) {
+		if (tt_list_entry(n, struct tt_nvmf_ns, node)->nsid > nsid) {
+			pos = n;
+			break;
+		}
+	}
+	tt_list_add_tail(pos, &ns->node); /* before the first larger id */
+	ns_changed(s, nsid);
+	return 0;
+}
+
+int tt_nvmf_ns_remove(struct tt_nvmf_subsys *s, uint32_t nsid, char *err, size_t errlen)
+{
+	struct tt_nvmf_ns *ns = tt_nvmf_ns_find(s, nsid);
+
+	if (!ns) {
+		tt_errmsg(err, errlen, 0, "subsystem %s: no namespace %u", s->nqn, nsid);
+		return -ENOENT;
+	}
+	tt_list_del(&ns->node);
+	/* I/O in flight holds its own backend reference (tt_bdev_submit) */
+	tt_bdev_put(ns->bdev);
+	free(ns);
+	ns_changed(s, nsid);
+	return 0;
+}
+
+void tt_nvmf_subsys_allow_any_host(struct tt_nvmf_subsys *s, bool any)
+{
+	s->allow_any_host = any;
+}
+
+int tt_nvmf_subsys_add_host(struct tt_nvmf_subsys *s, const char *hostnqn, char *err,
+			    size_t errlen)
+{
+	struct tt_nvmf_host *h;
+	int rc = nqn_check(hostnqn, err, errlen);
+
+	if (rc)
+		return rc;
+	h = calloc(1, sizeof(*h));
+	if (!h) {
+		tt_errmsg(err, errlen, 0, "host %s: out of memory", hostnqn);
+		return -ENOMEM;
+	}
+	snprintf(h->nqn, sizeof(h->nqn), "%s", hostnqn);
+	tt_list_add_tail(&s->hosts, &h->node);
+	s->allow_any_host = false;
+	return 0;
+}
+
+bool tt_nvmf_host_allowed(const struct tt_nvmf_subsys *s, const char *hostnqn)
+{
+	const struct tt_list *n;
+
+	if (s->allow_any_host || s->discovery)
+		return true;
+	for (n = s->hosts.next; n != &s->hosts; n = n->next)
+		if (!strcmp(tt_list_entry(n, const struct tt_nvmf_host, node)->nqn, hostnqn))
+			return true;
+	return false;
+}
+
+unsigned tt_nvmf_subsys_ctrl_count(const struct tt_nvmf_subsys *s)
+{
+	unsigned c = 0;
+
+	for (const struct tt_list *n = s->ctrls.next; n != &s->ctrls; n = n->next)
+		c++;
+	return c;
+}
+
+int tt_nvmf_port_add(const char *addr, struct tt_nvmf_port **out, char *err, size_t errlen)
+{
+	struct tt_nvmf_port *p;
+	struct tt_portal_addr a;
+	struct tt_list *n;
+	int rc = tt_portal_addr_parse(addr, &a, err, errlen);
+
+	if (rc)
+		return rc;
+	if (a.fabric != TT_FABRIC_NVME_TCP) {
+		tt_errmsg(err, errlen, 0, "port '%s': only nvme-tcp:// is served", addr);
+		return -EPROTONOSUPPORT;
+	}
+	tt_list_for_each(n, &ports) {
+		p = tt_list_entry(n, struct tt_nvmf_port, node);
+		if (tt_portal_addr_equal(&p->addr, &a)) {
+			if (out)
+				*out = p;
+			return 0;
+		}
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		tt_errmsg(err, errlen, 0, "port '%s': out of memory", addr);
+		return -ENOMEM;
+	}
+	p->addr = a;
+	tt_portal_addr_format(&a, p->name, sizeof(p->name));
+	rc = tt_nvmf_tcp_listen(p, err, errlen);
+	if (rc) {
+		free(p);
+		return rc;
+	}
+	p->portid = next_portid++;
+	tt_list_add_tail(&ports, &p->node);
+	if (out)
+		*out = p;
+	return 0;
+}
+
+void tt_nvmf_print_serving(FILE *f)
+{
+	struct tt_list *sn, *n;
+
+	tt_list_for_each(sn, &subsystems) {
+		struct tt_nvmf_subsys *s = tt_list_entry(sn, struct tt_nvmf_subsys, node);
+		size_t nns = 0;
+		bool first = true;
+
+		tt_list_for_each(n, &s->namespaces)
+			nns++;
+		fprintf(f, "tetherd: serving %s on ", s->nqn);
+		tt_list_for_each(n, &ports) {
+			fprintf(f, "%s%s", first ? "" : ", ",
+				tt_list_entry(n, struct tt_nvmf_port, node)->name);
+			first = false;
+		}
+		fprintf(f, "%s (%zu namespaces)\n", first ? "no port" : "", nns);
+	}
+}
+
+int tt_nvmf_init(void)
+{
+	if (discovery)
+		return 0;
+	discovery = subsys_new(TT_NVMF_DISCOVERY_NQN, true);
+	return discovery ? 0 : -ENOMEM;
+}
+
+static void subsys_free(struct tt_nvmf_subsys *s)
+{
+	struct tt_list *n, *t;
+
+	tt_list_for_each_safe(n, t, &s->ctrls)
+		tt_nvmf_ctrl_end(tt_list_entry(n, struct tt_nvmf_ctrl, node), "shutting down");
+	tt_list_for_each_safe(n, t, &s->namespaces) {
+		struct tt_nvmf_ns *ns = tt_list_entry(n, struct tt_nvmf_ns, node);
+
+		tt_list_del(&ns->node);
+		tt_bdev_put(ns->bdev);
+		free(ns);
+	}
+	tt_list_for_each_safe(n, t, &s->hosts) {
+		tt_list_del(n);
+		free(tt_list_entry(n, struct tt_nvmf_host, node));
+	}
+	free(s);
+}
+
+void tt_nvmf_fini(void)
+{
+	struct tt_list *n, *t;
+
+	tt_list_for_each_safe(n, t, &ports) {
+		struct tt_nvmf_port *p = tt_list_entry(n, struct tt_nvmf_port, node);
+
+		tt_list_del(&p->node);
+		tt_nvmf_tcp_unlisten(p);
+		free(p);
+	}
+	tt_list_for_each_safe(n, t, &subsystems) {
+		struct tt_nvmf_subsys *s = tt_list_entry(n, struct tt_nvmf_subsys, node);
+
+		tt_list_del(&s->node);
+		subsys_free(s);
+	}
+	if (discovery)
+		subsys_free(discovery);
+	discovery = NULL;
+}

@@ -1,0 +1,549 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The NVMe-oF controller core without a transport: queue pairs whose completions land in a
+ * table, a ram backend, a steppable loop and a fake clock. The lifecycle's edges, Connect and
+ * properties, Identify, I/O, keep-alive expiry, asynchronous events, and a replaced controller
+ * whose backend I/O is still in flight.
+ */
+#include "tt_test.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "base/clock.h"
+#include "base/loop.h"
+#include "bdev/bdev.h"
+#include "nvmf/nvmf.h"
+
+#define NQN "nqn.2026-11.org.tether:test"
+#define HOST "nqn.2014-08.org.nvmexpress:uuid:test-host"
+
+struct fake_qp {
+	struct tt_nvmf_qpair qp;
+	unsigned completions, disconnects;
+	uint8_t last_cqe[16];
+	struct tt_nvmf_req *last;
+};
+
+struct fake_req {
+	struct tt_nvmf_req req;
+	bool done;
+	uint8_t data[8192];
+};
+
+static struct tt_loop *loop;
+
+static void fq_complete(struct tt_nvmf_req *r)
+{
+	struct fake_qp *f = tt_container_of(r->qp, struct fake_qp, qp);
+
+	f->completions++;
+	memcpy(f->last_cqe, r->cqe, 16);
+	f->last = r;
+	tt_container_of(r, struct fake_req, req)->done = true;
+}
+
+static void fq_disconnect(struct tt_nvmf_qpair *qp)
+{
+	tt_container_of(qp, struct fake_qp, qp)->disconnects++;
+}
+
+static const struct tt_nvmf_qpair_ops fq_ops = { .complete = fq_complete,
+						 .disconnect = fq_disconnect };
+
+static uint16_t status_of(const struct tt_nvmf_req *r)
+{
+	return (uint16_t)((tt_le16(r->cqe + 14) >> 1) & 0x7ff);
+}
+
+static void run_until(bool *flag)
+{
+	for (int i = 0; i < 2000 && !*flag; i++)
+		tt_loop_run_once(loop, 1);
+	assert_true(*flag);
+}
+
+/* A command with SGL length @len (transport data block), data in r->data. */
+static struct fake_req *cmd(struct fake_qp *q, uint8_t opc, uint32_t nsid, uint32_t len, bool h2c)
+{
+	struct fake_req *r = calloc(1, sizeof(*r));
+
+	assert_non_null(r);
+	r->req.qp = &q->qp;
+	r->req.sqe[0] = opc;
+	r->req.sqe[1] = 0x40;
+	tt_put_le16(r->req.sqe + 2, (uint16_t)(q->completions + 1));
+	tt_put_le32(r->req.sqe + 4, nsid);
+	tt_put_le32(r->req.sqe + 32, len);
+	r->req.sqe[39] = h2c ? TT_SGL_DATA_BLOCK_OFFSET : TT_SGL_TRANSPORT_BLOCK;
+	r->req.buf = r->data;
+	return r;
+}
+
+/* Lays out and executes @r, runs the loop until it completes; returns its status. */
+static uint16_t exec(struct fake_req *r)
+{
+	bool inc;
+	uint16_t st = tt_nvmf_req_layout(&r->req, &inc);
+
+	assert_int_equal(st, 0);
+	r->req.buf = r->data;
+	tt_nvmf_req_exec(&r->req);
+	run_until(&r->done);
+	return status_of(&r->req);
+}
+
+static uint16_t do_connect(struct fake_qp *q, uint16_t qid, uint16_t cntlid, uint32_t kato,
+			uint16_t *out_cntlid)
+{
+	struct fake_req *r = cmd(q, TT_NVME_FABRICS, 0, 1024, true);
+	uint16_t st;
+
+	r->req.sqe[4] = TT_NVMF_CONNECT;
+	tt_put_le16(r->req.sqe + 42, qid);
+	tt_put_le16(r->req.sqe + 44, 31);
+	tt_put_le32(r->req.sqe + 48, kato);
+	memset(r->data, 0, 1024);
+	memset(r->data, 0x11, 16);
+	tt_put_le16(r->data + 16, cntlid);
+	strcpy((char *)r->data + 256, NQN);
+	strcpy((char *)r->data + 512, HOST);
+	st = exec(r);
+	if (out_cntlid)
+		*out_cntlid = tt_le16(r->req.cqe);
+	free(r);
+	return st;
+}
+
+static uint16_t prop(struct fake_qp *q, bool set, uint32_t ofst, uint64_t v, uint64_t *out)
+{
+	struct fake_req *r = cmd(q, TT_NVME_FABRICS, 0, 0, false);
+	uint16_t st;
+
+	r->req.sqe[4] = set ? TT_NVMF_PROP_SET : TT_NVMF_PROP_GET;
+	r->req.sqe[40] = ofst == TT_NVME_REG_CAP ? 1 : 0;
+	tt_put_le32(r->req.sqe + 44, ofst);
+	tt_put_le64(r->req.sqe + 48, v);
+	st = exec(r);
+	if (out)
+		*out = tt_le32(r->req.cqe) | (uint64_t)tt_le32(r->req.cqe + 4) << 32;
+	free(r);
+	return st;
+}
+
+static uint16_t simple(struct fake_qp *q, uint8_t opc, uint32_t nsid, uint32_t cdw10,
+		       uint32_t cdw11, uint32_t *dw0)
+{
+	struct fake_req *r = cmd(q, opc, nsid, 0, false);
+	uint16_t st;
+
+	tt_put_le32(r->req.sqe + 40, cdw10);
+	tt_put_le32(r->req.sqe + 44, cdw11);
+	st = exec(r);
+	if (dw0)
+		*dw0 = tt_le32(r->req.cqe);
+	free(r);
+	return st;
+}
+
+static struct tt_nvmf_subsys *subsys;
+static struct tt_bdev *bdev;
+
+static int setup(void **state)
+{
+	char err[256];
+
+	(void)state;
+	tt_clock_fake(1000000000ull);
+	assert_int_equal(tt_loop_create(&loop, 0), 0);
+	assert_int_equal(tt_loop_run_once(loop, 0), 0);
+	assert_int_equal(tt_nvmf_init(), 0);
+	assert_int_equal(tt_nvmf_subsys_create(NQN, &subsys, err, sizeof(err)), 0);
+	assert_int_equal(tt_bdev_open("ram:4M", &bdev, err, sizeof(err)), 0);
+	assert_int_equal(tt_nvmf_ns_add(subsys, 1, bdev, 0x1234, err, sizeof(err)), 0);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	tt_nvmf_fini();
+	tt_bdev_put(bdev);
+	for (int i = 0; i < 10; i++)
+		tt_loop_run_once(loop, 0);
+	tt_loop_destroy(loop);
+	tt_clock_real();
+	return 0;
+}
+
+static struct fake_qp *qp_new(void)
+{
+	struct fake_qp *q = calloc(1, sizeof(*q));
+
+	assert_non_null(q);
+	tt_nvmf_qpair_init(&q->qp, &fq_ops, NULL);
+	snprintf(q->qp.peer, sizeof(q->qp.peer), "test");
+	return q;
+}
+
+static void test_transitions(void **state)
+{
+	(void)state;
+	assert_true(tt_nvmf_ctrl_transition_ok(TT_NVMF_CTRL_CONNECTED, TT_NVMF_CTRL_LIVE));
+	assert_true(tt_nvmf_ctrl_transition_ok(TT_NVMF_CTRL_LIVE, TT_NVMF_CTRL_SHUTDOWN));
+	assert_true(tt_nvmf_ctrl_transition_ok(TT_NVMF_CTRL_LIVE, TT_NVMF_CTRL_CONNECTED));
+	assert_true(tt_nvmf_ctrl_transition_ok(TT_NVMF_CTRL_SHUTDOWN, TT_NVMF_CTRL_CONNECTED));
+	for (int s = 0; s < TT_NVMF_CTRL_ENDING; s++)
+		assert_true(tt_nvmf_ctrl_transition_ok(s, TT_NVMF_CTRL_ENDING));
+	/* ENDING is final; no shortcut to SHUTDOWN without LIVE */
+	for (int s = 0; s < TT_NVMF_CTRL_STATE_COUNT; s++)
+		assert_false(tt_nvmf_ctrl_transition_ok(TT_NVMF_CTRL_ENDING, s));
+	assert_false(tt_nvmf_ctrl_transition_ok(TT_NVMF_CTRL_CONNECTED, TT_NVMF_CTRL_SHUTDOWN));
+	assert_false(tt_nvmf_ctrl_transition_ok(TT_NVMF_CTRL_SHUTDOWN, TT_NVMF_CTRL_LIVE));
+	assert_false(tt_nvmf_ctrl_transition_ok(TT_NVMF_CTRL_LIVE, TT_NVMF_CTRL_LIVE));
+	assert_string_equal(tt_nvmf_ctrl_state_name(TT_NVMF_CTRL_ENDING), "ending");
+}
+
+/* Connect, properties, enable; returns the admin queue. */
+static struct fake_qp *admin_live(uint32_t kato, uint16_t *cntlid)
+{
+	struct fake_qp *a = qp_new();
+	uint64_t v;
+
+	assert_int_equal(do_connect(a, 0, 0xffff, kato, cntlid), 0);
+	assert_int_equal(prop(a, false, TT_NVME_REG_CSTS, 0, &v), 0);
+	assert_int_equal(v & 1, 0);
+	/* admin commands wait for CC.EN */
+	assert_int_equal(simple(a, TT_NVME_ADM_KEEP_ALIVE, 0, 0, 0, NULL), TT_NVME_SC_CMD_SEQ_ERROR);
+	assert_int_equal(prop(a, true, TT_NVME_REG_CC, 0x460001, NULL), 0);
+	assert_int_equal(prop(a, false, TT_NVME_REG_CSTS, 0, &v), 0);
+	assert_int_equal(v & 1, 1);
+	return a;
+}
+
+static void close_qp(struct fake_qp *q)
+{
+	tt_nvmf_qpair_closed(&q->qp);
+	free(q);
+}
+
+static void test_connect_properties(void **state)
+{
+	struct fake_qp *a = qp_new(), *b = qp_new();
+	uint16_t cntlid = 0;
+	uint64_t cap;
+	struct fake_req *r;
+
+	(void)state;
+	/* before Connect only Connect */
+	assert_int_equal(prop(a, false, TT_NVME_REG_CAP, 0, NULL), TT_NVME_SC_CMD_SEQ_ERROR);
+	/* unknown subsystem: invalid parameters, the field named (data, offset 256) */
+	r = cmd(a, TT_NVME_FABRICS, 0, 1024, true);
+	r->req.sqe[4] = TT_NVMF_CONNECT;
+	tt_put_le16(r->req.sqe + 44, 31);
+	strcpy((char *)r->data + 256, "nqn.2026-11.org.tether:none");
+	strcpy((char *)r->data + 512, HOST);
+	tt_put_le16(r->data + 16, 0xffff);
+	assert_int_equal(exec(r), TT_NVME_SCT_CMD | TT_NVME_SC_CONNECT_INVALID_PARAM);
+	assert_int_equal(tt_le32(r->req.cqe), 1u | 256u << 16);
+	free(r);
+
+	assert_int_equal(do_connect(a, 0, 0xffff, 0, &cntlid), 0);
+	assert_true(cntlid >= 1);
+	assert_int_equal(tt_nvmf_subsys_ctrl_count(subsys), 1);
+	assert_int_equal(prop(a, false, TT_NVME_REG_CAP, 0, &cap), 0);
+	assert_int_equal(cap & 0xffff, TT_NVMF_MAX_QUEUE_DEPTH - 1);
+	assert_int_equal((cap >> 37) & 1, 1);
+	/* an I/O queue needs a live controller */
+	assert_int_equal(do_connect(b, 1, cntlid, 0, NULL), TT_NVME_SC_CMD_SEQ_ERROR);
+	assert_int_equal(prop(a, true, TT_NVME_REG_CC, 0x460001, NULL), 0);
+	/* the wrong controller id; then the right one */
+	assert_int_equal(do_connect(b, 1, (uint16_t)(cntlid + 1), 0, NULL),
+			 TT_NVME_SCT_CMD | TT_NVME_SC_CONNECT_INVALID_PARAM);
+	assert_int_equal(do_connect(b, 1, cntlid, 0, NULL), 0);
+	/* CC.EN=0: a reset drops the I/O queues */
+	assert_int_equal(prop(a, true, TT_NVME_REG_CC, 0x460000, NULL), 0);
+	assert_int_equal(b->disconnects, 1);
+	close_qp(b);
+	/* closing the admin queue ends the controller */
+	close_qp(a);
+	assert_int_equal(tt_nvmf_subsys_ctrl_count(subsys), 0);
+}
+
+static void test_identify_io(void **state)
+{
+	struct fake_qp *a, *q = qp_new();
+	uint16_t cntlid;
+	struct fake_req *r;
+	uint8_t nguid[16], uuid[16];
+
+	(void)state;
+	a = admin_live(0, &cntlid);
+	r = cmd(a, TT_NVME_ADM_IDENTIFY, 0, 4096, false);
+	r->req.sqe[40] = 1;
+	assert_int_equal(exec(r), 0);
+	assert_int_equal(tt_le16(r->data + 78), cntlid);
+	assert_string_equal((char *)r->data + 768, NQN);
+	assert_int_equal(tt_le32(r->data + 1792), (64 + TT_NVMF_IN_CAPSULE) / 16);
+	assert_true(tt_le16(r->data + 320) > 0); /* KAS */
+	free(r);
+	r = cmd(a, TT_NVME_ADM_IDENTIFY, 1, 4096, false);
+	r->req.sqe[40] = 0;
+	assert_int_equal(exec(r), 0);
+	assert_int_equal(tt_le64(r->data), 4 * 1024 * 1024 / 512);
+	tt_nvmf_ns_ids(0x1234, nguid, uuid);
+	assert_memory_equal(r->data + 104, nguid, 16);
+	assert_int_equal(nguid[0] >> 4, 6); /* NAA 6 */
+	assert_int_equal(tt_le64(nguid + 8), 0x3412000000000000ull); /* the id, big endian */
+	assert_int_equal(uuid[6] >> 4, 4);
+	free(r);
+	r = cmd(a, TT_NVME_ADM_IDENTIFY, 1, 4096, false);
+	r->req.sqe[40] = 3;
+	assert_int_equal(exec(r), 0);
+	assert_int_equal(r->data[0], 2);
+	assert_memory_equal(r->data + 4, nguid, 16);
+	assert_int_equal(r->data[20], 3);
+	assert_memory_equal(r->data + 24, uuid, 16);
+	free(r);
+	r = cmd(a, TT_NVME_ADM_IDENTIFY, 9, 4096, false);
+	r->req.sqe[40] = 3;
+	assert_int_equal(exec(r), TT_NVME_SC_INVALID_NS);
+	free(r);
+
+	assert_int_equal(do_connect(q, 1, cntlid, 0, NULL), 0);
+	/* write 2 blocks, read them back, compare */
+	r = cmd(q, TT_NVME_CMD_WRITE, 1, 1024, true);
+	memset(r->data, 0x5a, 1024);
+	tt_put_le32(r->req.sqe + 40, 10);
+	tt_put_le32(r->req.sqe + 48, 1);
+	assert_int_equal(exec(r), 0);
+	free(r);
+	r = cmd(q, TT_NVME_CMD_READ, 1, 1024, false);
+	tt_put_le32(r->req.sqe + 40, 10);
+	tt_put_le32(r->req.sqe + 48, 1);
+	assert_int_equal(exec(r), 0);
+	assert_int_equal(r->req.xfer_len, 1024);
+	assert_int_equal(r->data[0], 0x5a);
+	assert_int_equal(r->data[1023], 0x5a);
+	free(r);
+	r = cmd(q, TT_NVME_CMD_COMPARE, 1, 512, true);
+	memset(r->data, 0x5a, 512);
+	tt_put_le32(r->req.sqe + 40, 11);
+	assert_int_equal(exec(r), 0);
+	free(r);
+	r = cmd(q, TT_NVME_CMD_COMPARE, 1, 512, true);
+	memset(r->data, 0x5b, 512);
+	tt_put_le32(r->req.sqe + 40, 11);
+	assert_int_equal(exec(r), TT_NVME_SCT_MEDIA | TT_NVME_SC_COMPARE_FAILED);
+	assert_int_equal(r->data[0], 0x5b); /* the host's buffer is given back */
+	free(r);
+	/* out of range, length mismatch, wrong namespace */
+	r = cmd(q, TT_NVME_CMD_READ, 1, 512, false);
+	tt_put_le64(r->req.sqe + 40, 8192);
+	assert_int_equal(exec(r), TT_NVME_SC_LBA_RANGE);
+	free(r);
+	r = cmd(q, TT_NVME_CMD_READ, 1, 512, false);
+	tt_put_le32(r->req.sqe + 48, 1);
+	assert_int_equal(exec(r), TT_NVME_SC_SGL_INVALID_DATA);
+	free(r);
+	assert_int_equal(simple(q, TT_NVME_CMD_FLUSH, 2, 0, 0, NULL), TT_NVME_SC_INVALID_NS);
+	assert_int_equal(simple(q, TT_NVME_CMD_FLUSH, 1, 0, 0, NULL), 0);
+	/* write zeroes over block 10 */
+	assert_int_equal(simple(q, TT_NVME_CMD_WRITE_ZEROES, 1, 10, 0, NULL), 0);
+	r = cmd(q, TT_NVME_CMD_READ, 1, 1024, false);
+	tt_put_le32(r->req.sqe + 40, 10);
+	tt_put_le32(r->req.sqe + 48, 1);
+	assert_int_equal(exec(r), 0);
+	assert_int_equal(r->data[0], 0);
+	assert_int_equal(r->data[512], 0x5a);
+	free(r);
+	assert_int_equal(simple(q, 0x7e, 1, 0, 0, NULL), TT_NVME_SC_INVALID_OPCODE);
+	close_qp(q);
+	close_qp(a);
+}
+
+static void test_keep_alive(void **state)
+{
+	struct fake_qp *a, *q = qp_new();
+	uint16_t cntlid;
+
+	(void)state;
+	a = admin_live(2000, &cntlid);
+	assert_int_equal(do_connect(q, 1, cntlid, 0, NULL), 0);
+	/* Keep Alive every second: the controller stays */
+	for (int i = 0; i < 5; i++) {
+		tt_clock_advance(1000000000ull);
+		tt_loop_run_once(loop, 0);
+		assert_int_equal(simple(a, TT_NVME_ADM_KEEP_ALIVE, 0, 0, 0, NULL), 0);
+	}
+	assert_int_equal(tt_nvmf_subsys_ctrl_count(subsys), 1);
+	assert_int_equal(a->disconnects, 0);
+	/* silence: past KATO the controller ends and both queues are told to go */
+	tt_clock_advance(1999000000ull);
+	tt_loop_run_once(loop, 0);
+	assert_int_equal(tt_nvmf_subsys_ctrl_count(subsys), 1);
+	tt_clock_advance(2000000ull);
+	tt_loop_run_once(loop, 0);
+	assert_int_equal(tt_nvmf_subsys_ctrl_count(subsys), 0);
+	assert_int_equal(a->disconnects, 1);
+	assert_int_equal(q->disconnects, 1);
+	/* an ended controller takes no command */
+	assert_int_equal(simple(q, TT_NVME_CMD_FLUSH, 1, 0, 0, NULL), TT_NVME_SC_CMD_SEQ_ERROR);
+	close_qp(q);
+	close_qp(a);
+}
+
+static void test_async_events(void **state)
+{
+	struct fake_qp *a;
+	struct fake_req *aer, *r;
+	uint16_t cntlid;
+	char err[128];
+
+	(void)state;
+	a = admin_live(0, &cntlid);
+	/* namespace attribute notices on */
+	assert_int_equal(simple(a, TT_NVME_ADM_SET_FEATURES, 0, TT_NVME_FEAT_ASYNC_EVENT, 1u << 8,
+				NULL), 0);
+	aer = cmd(a, TT_NVME_ADM_ASYNC_EVENT, 0, 0, false);
+	{
+		bool inc;
+
+		assert_int_equal(tt_nvmf_req_layout(&aer->req, &inc), 0);
+	}
+	tt_nvmf_req_exec(&aer->req);
+	tt_loop_run_once(loop, 0);
+	assert_false(aer->done); /* parked */
+	assert_int_equal(tt_nvmf_ns_add(subsys, 5, bdev, 5, err, sizeof(err)), 0);
+	assert_true(aer->done);
+	assert_int_equal(status_of(&aer->req), 0);
+	assert_int_equal(tt_le32(aer->req.cqe), 0x040002u);
+	free(aer);
+	r = cmd(a, TT_NVME_ADM_GET_LOG_PAGE, 0, 4096, false);
+	tt_put_le32(r->req.sqe + 40, TT_NVME_LOG_CHANGED_NS | (4096 / 4 - 1) << 16);
+	assert_int_equal(exec(r), 0);
+	assert_int_equal(tt_le32(r->data), 5);
+	assert_int_equal(tt_le32(r->data + 4), 0);
+	free(r);
+	/* the log was read: the list is empty again */
+	r = cmd(a, TT_NVME_ADM_GET_LOG_PAGE, 0, 4096, false);
+	tt_put_le32(r->req.sqe + 40, TT_NVME_LOG_CHANGED_NS | (4096 / 4 - 1) << 16);
+	assert_int_equal(exec(r), 0);
+	assert_int_equal(tt_le32(r->data), 0);
+	free(r);
+	/* a log page read from an offset */
+	r = cmd(a, TT_NVME_ADM_GET_LOG_PAGE, 0, 16, false);
+	tt_put_le32(r->req.sqe + 40, TT_NVME_LOG_ANA | (16 / 4 - 1) << 16);
+	tt_put_le32(r->req.sqe + 48, 16);
+	assert_int_equal(exec(r), 0);
+	assert_int_equal(tt_le32(r->data), 1);      /* ANA group 1 */
+	assert_int_equal(tt_le32(r->data + 4), 2);  /* two namespaces */
+	free(r);
+	assert_int_equal(tt_nvmf_ns_remove(subsys, 5, err, sizeof(err)), 0);
+	/* an AER parked when the controller ends completes (aborted) */
+	aer = cmd(a, TT_NVME_ADM_ASYNC_EVENT, 0, 0, false);
+	tt_nvmf_req_exec(&aer->req);
+	tt_loop_run_once(loop, 0);
+	/* the removal above is still pending: it completes at once */
+	assert_true(aer->done);
+	free(aer);
+	aer = cmd(a, TT_NVME_ADM_ASYNC_EVENT, 0, 0, false);
+	tt_nvmf_req_exec(&aer->req);
+	assert_false(aer->done);
+	close_qp(a);
+	assert_true(aer->done);
+	assert_int_equal(status_of(&aer->req), TT_NVME_SC_ABORT_REQ);
+	free(aer);
+}
+
+/* A host that connects again through the same port replaces its controller; the new Connect
+ * completes only after the old controller's backend I/O has completed. */
+static void test_replace_drains(void **state)
+{
+	struct tt_bdev *slow;
+	struct fake_qp *a, *q, *a2;
+	struct fake_req *w, *c2;
+	uint16_t cntlid;
+	char err[128];
+	bool inc;
+
+	(void)state;
+	assert_int_equal(tt_bdev_open("delay:hang,ram:1M", &slow, err, sizeof(err)), 0);
+	assert_int_equal(tt_nvmf_ns_add(subsys, 2, slow, 2, err, sizeof(err)), 0);
+	a = admin_live(0, &cntlid);
+	q = qp_new();
+	assert_int_equal(do_connect(q, 1, cntlid, 0, NULL), 0);
+	w = cmd(q, TT_NVME_CMD_WRITE, 2, 512, true);
+	assert_int_equal(tt_nvmf_req_layout(&w->req, &inc), 0);
+	tt_nvmf_req_exec(&w->req);
+	for (int i = 0; i < 5; i++)
+		tt_loop_run_once(loop, 0);
+	assert_int_equal(tt_bdev_delay_parked(slow), 1);
+
+	a2 = qp_new();
+	c2 = cmd(a2, TT_NVME_FABRICS, 0, 1024, true);
+	c2->req.sqe[4] = TT_NVMF_CONNECT;
+	tt_put_le16(c2->req.sqe + 44, 31);
+	memset(c2->data, 0x11, 16);
+	tt_put_le16(c2->data + 16, 0xffff);
+	strcpy((char *)c2->data + 256, NQN);
+	strcpy((char *)c2->data + 512, HOST);
+	assert_int_equal(tt_nvmf_req_layout(&c2->req, &inc), 0);
+	tt_nvmf_req_exec(&c2->req);
+	for (int i = 0; i < 5; i++)
+		tt_loop_run_once(loop, 0);
+	/* the old controller ended, its queues were told to go, the Connect waits */
+	assert_false(c2->done);
+	assert_int_equal(a->disconnects, 1);
+	assert_int_equal(q->disconnects, 1);
+	close_qp(a);
+	/* the transport keeps a queue while a request on it executes */
+	tt_nvmf_qpair_closed(&q->qp);
+	assert_false(c2->done);
+	/* the write lands; then the old controller is freed and the Connect completes */
+	assert_int_equal(tt_bdev_delay_release(slow), 1);
+	run_until(&c2->done);
+	assert_true(w->done);
+	assert_int_equal(status_of(&c2->req), 0);
+	assert_int_equal(tt_nvmf_subsys_ctrl_count(subsys), 1);
+	free(q);
+	free(w);
+	free(c2);
+	close_qp(a2);
+	assert_int_equal(tt_nvmf_ns_remove(subsys, 2, err, sizeof(err)), 0);
+	tt_bdev_put(slow);
+}
+
+/* Only the listed hosts may connect once a subsystem has a host list. */
+static void test_allowed_hosts(void **state)
+{
+	struct fake_qp *a = qp_new(), *b = qp_new();
+	char err[128];
+
+	(void)state;
+	assert_int_equal(tt_nvmf_subsys_add_host(subsys, "nqn.2014-08.org.nvmexpress:uuid:other",
+						 err, sizeof(err)), 0);
+	assert_int_equal(do_connect(a, 0, 0xffff, 0, NULL),
+			 TT_NVME_SCT_CMD | TT_NVME_SC_CONNECT_INVALID_HOST);
+	assert_int_equal(tt_nvmf_subsys_ctrl_count(subsys), 0);
+	assert_int_equal(tt_nvmf_subsys_add_host(subsys, HOST, err, sizeof(err)), 0);
+	assert_int_equal(do_connect(b, 0, 0xffff, 0, NULL), 0);
+	assert_int_equal(tt_nvmf_subsys_add_host(subsys, "not-an-nqn", err, sizeof(err)), -EINVAL);
+	close_qp(a);
+	close_qp(b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_transitions),
+		cmocka_unit_test_setup_teardown(test_connect_properties, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_identify_io, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_keep_alive, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_async_events, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_replace_drains, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_allowed_hosts, setup, teardown),
+	};
+
+	return tt_run_group("ctrl_test", tests, NULL, NULL);
+}
