@@ -51,6 +51,8 @@ struct tt_alua_group {
 	unsigned nports;             /* registered ports, under alua_lock */
 	uint8_t state;               /* enum tt_alua_state: written under alua_lock, atomic loads */
 	uint8_t status;              /* enum alua_status, under alua_lock */
+	bool implicit_only;          /* SET TARGET PORT GROUPS may not change it: written under
+				      * alua_lock, atomic loads (INQUIRY) */
 	char target[];               /* target name */
 };
 
@@ -164,8 +166,10 @@ void tt_scsi_port_unregister(struct tt_scsi_port *port)
 		if (ports[i] != port)
 			continue;
 		ports[i] = ports[--nports];
-		if (g && --g->nports == 0)
+		if (g && --g->nports == 0) {
 			group_set(g, TT_ALUA_ACTIVE_OPTIMIZED, ALUA_STATUS_NONE);
+			__atomic_store_n(&g->implicit_only, false, __ATOMIC_RELAXED);
+		}
 		break;
 	}
 	pthread_mutex_unlock(&alua_lock);
@@ -243,6 +247,43 @@ int tt_alua_state_set(const char *target_name, uint16_t group_id, enum tt_alua_s
 		state_changed(target_name, NULL, NULL);
 	}
 	return rc;
+}
+
+int tt_alua_explicit_set(const char *target_name, uint16_t group_id, bool allowed)
+{
+	struct tt_alua_group *g;
+	int rc = 0;
+
+	if (!target_name)
+		return -EINVAL;
+	pthread_mutex_lock(&alua_lock);
+	g = group_find(target_name, group_id);
+	if (!g || !g->nports)
+		rc = -ENOENT;
+	else
+		__atomic_store_n(&g->implicit_only, !allowed, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&alua_lock);
+	return rc;
+}
+
+bool tt_alua_explicit_get(const char *target_name, uint16_t group_id)
+{
+	struct tt_alua_group *g;
+	bool allowed = true;
+
+	pthread_mutex_lock(&alua_lock);
+	g = target_name ? group_find(target_name, group_id) : NULL;
+	if (g && g->nports)
+		allowed = !g->implicit_only;
+	pthread_mutex_unlock(&alua_lock);
+	return allowed;
+}
+
+bool tt_alua_port_explicit(const struct tt_scsi_port *port)
+{
+	const struct tt_alua_group *g = port ? __atomic_load_n(&port->alua, __ATOMIC_ACQUIRE) : NULL;
+
+	return !g || !__atomic_load_n(&g->implicit_only, __ATOMIC_RELAXED);
 }
 
 /* --- access checks (SPC-4 5.16.2.4) -------------------------------------------------------- */
@@ -450,7 +491,7 @@ static uint32_t stpg_apply_locked(const char *target, const uint8_t *p, uint32_t
 			*bit = 3;
 			return off;
 		}
-		if (!g || !g->nports) {
+		if (!g || !g->nports || g->implicit_only) {
 			*bit = -1;
 			return off + 2;
 		}
@@ -483,6 +524,11 @@ enum tt_exec_rc tt_spc_set_target_port_groups(struct tt_scsi_task *task)
 		return TT_EXEC_DONE;
 	}
 	count = (plen - STPG_HDR_LEN) / STPG_DESC_LEN;
+	if (!tt_alua_port_explicit(self)) {
+		/* the LU reports implicit ALUA only through this port (TPGS 01b) */
+		tt_scsi_fail(task, TT_SK_ILLEGAL_REQUEST, TT_ASC_INVALID_OPCODE);
+		return TT_EXEC_DONE;
+	}
 	if (!target) {
 		if (count)
 			tt_scsi_invalid_param(task, STPG_HDR_LEN + 2, -1);

@@ -224,7 +224,7 @@ enum tt_exec_rc tt_spc_mode_select(struct tt_scsi_task *task);
 
 #define TT_INQUIRY_STD_LEN 96
 /* Standard INQUIRY data of @lun (NULL: a LUN that does not exist) into @buf (96 bytes). */
-size_t tt_inquiry_std_build(const struct tt_lun *lun, uint8_t *buf);
+size_t tt_inquiry_std_build(const struct tt_lun *lun, bool explicit_alua, uint8_t *buf);
 /* VPD page @page of @lun as seen through @port (may be NULL) into @buf (@len bytes); returns the
  * page's full length, or -ENOENT for a page that is not supported. */
 int tt_vpd_build(const struct tt_lun *lun, const struct tt_scsi_port *port, uint8_t page,
@@ -253,6 +253,8 @@ enum tt_exec_rc tt_spc_set_target_port_groups(struct tt_scsi_task *task);
 /* True when the access state of the group of the port @task came through refuses it: the task
  * is then answered NOT READY, LOGICAL UNIT NOT ACCESSIBLE (SPC-4 5.16.2.4). No lock taken. */
 bool tt_alua_refused(struct tt_scsi_task *task);
+/* Whether the LU reports explicit ALUA through @port (NULL, or not in a group: yes). No lock. */
+bool tt_alua_port_explicit(const struct tt_scsi_port *port);
 
 /* --- SBC (sbc.c) -------------------------------------------------------------------------------- */
 enum tt_exec_rc tt_sbc_read_write(struct tt_scsi_task *task);

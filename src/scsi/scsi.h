@@ -209,6 +209,17 @@ enum tt_alua_state tt_alua_state_get(const char *target_name, uint16_t group_id)
  * no registered port). Any thread.
  */
 int tt_alua_state_set(const char *target_name, uint16_t group_id, enum tt_alua_state state);
+/*
+ * Whether hosts may change group @group_id of @target_name with SET TARGET PORT GROUPS
+ * (explicit ALUA, the default). When not, INQUIRY through the group's ports reports implicit
+ * ALUA only (TPGS 01b), SET TARGET PORT GROUPS through them is refused as an unsupported
+ * command and a descriptor naming the group is refused wherever it comes from: only the
+ * administrator (tt_alua_state_set) changes the state. Back to allowed when the group's last
+ * port goes. Returns 0, -EINVAL or -ENOENT (the group has no registered port). Any thread.
+ */
+int tt_alua_explicit_set(const char *target_name, uint16_t group_id, bool allowed);
+/* Whether SET TARGET PORT GROUPS may change the group (true when it has no port). */
+bool tt_alua_explicit_get(const char *target_name, uint16_t group_id);
 
 /*
  * Unit attention conditions, in the order they are reported (SPC-4 5.14). A nexus holds at most one

@@ -18,7 +18,7 @@ static void put_ascii(uint8_t *dst, size_t width, const char *s)
 	memcpy(dst, s, n < width ? n : width);
 }
 
-size_t tt_inquiry_std_build(const struct tt_lun *lun, uint8_t *buf)
+size_t tt_inquiry_std_build(const struct tt_lun *lun, bool explicit_alua, uint8_t *buf)
 {
 	memset(buf, 0, TT_INQUIRY_STD_LEN);
 	/* peripheral qualifier 000b + direct access block device, or 011b + 1Fh: no LU here */
@@ -26,7 +26,8 @@ size_t tt_inquiry_std_build(const struct tt_lun *lun, uint8_t *buf)
 	buf[2] = 0x06;        /* VERSION: SPC-4 */
 	buf[3] = 0x10 | 0x02; /* HISUP, RESPONSE DATA FORMAT 2 */
 	buf[4] = TT_INQUIRY_STD_LEN - 5;
-	buf[5] = lun ? 0x30 | 0x08 : 0; /* TPGS 11b: implicit and explicit ALUA (alua.c); 3PC */
+	/* TPGS 11b: implicit and explicit ALUA, or 01b: implicit only (alua.c); 3PC */
+	buf[5] = lun ? (explicit_alua ? 0x30 : 0x10) | 0x08 : 0;
 	buf[7] = 0x02;        /* CMDQUE */
 	put_ascii(buf + 8, 8, lun ? lun->vendor : TT_SCSI_VENDOR);
 	put_ascii(buf + 16, 16, lun ? lun->product : "");
@@ -51,7 +52,8 @@ enum tt_exec_rc tt_spc_inquiry(struct tt_scsi_task *task)
 			tt_scsi_invalid_cdb(task, 2, -1);
 			return TT_EXEC_DONE;
 		}
-		tt_task_data_in(task, buf, (uint32_t)tt_inquiry_std_build(task->lun, buf), alloc);
+		tt_task_data_in(task, buf, (uint32_t)tt_inquiry_std_build(task->lun,
+							  tt_alua_port_explicit(task->nexus ? task->nexus->tport : NULL), buf), alloc);
 		return TT_EXEC_DONE;
 	}
 	if (!task->lun) {

@@ -95,6 +95,7 @@ static const struct tpg_field {
 	{ TT_CFG_T_AUTH, "auth", F_AUTH, V(chap_required) },
 	{ TT_CFG_T_ALLOW_ANY, "allow_any_initiator", F_BOOL, V(allow_any_initiator) },
 	{ TT_CFG_T_ALUA_STATE, "alua_state", F_ALUA, V(alua_state) },
+	{ TT_CFG_T_ALUA_EXPLICIT, "alua_explicit", F_BOOL, V(alua_explicit) },
 	{ TT_CFG_P_MAX_RECV_DSL, "MaxRecvDataSegmentLength", F_U32, P(max_recv_dsl) },
 	{ TT_CFG_P_MAX_BURST, "MaxBurstLength", F_U32, P(max_burst) },
 	{ TT_CFG_P_FIRST_BURST, "FirstBurstLength", F_U32, P(first_burst) },
@@ -192,6 +193,7 @@ static int tpg_values(struct builder *b, const char *path, const struct tt_confi
 							      : !target_has_acls;
 	v->allow_any_known = (g->set & TT_CFG_T_ALLOW_ANY) || !v->chap_required;
 	v->alua_state = g->set & TT_CFG_T_ALUA_STATE ? g->alua_state : TT_ALUA_ACTIVE_OPTIMIZED;
+	v->alua_explicit = g->set & TT_CFG_T_ALUA_EXPLICIT ? g->alua_explicit : true;
 	tt_tpg_params_default(p);
 #define PARAM(bit, f) if (g->set & (bit)) p->f = q->f
 	PARAM(TT_CFG_P_MAX_RECV_DSL, max_recv_dsl);
@@ -908,6 +910,8 @@ static int tpg_set_field(struct tt_target *t, struct tt_tpg *g, const struct tt_
 	memset(&v, 0, sizeof(v));
 	if (s->field == TT_CFG_T_ALUA_STATE)
 		return tt_tpg_set_alua(t, g->tag, (enum tt_alua_state)s->values.alua_state, msg, len);
+	if (s->field == TT_CFG_T_ALUA_EXPLICIT)
+		return tt_tpg_set_alua_explicit(t, g->tag, s->values.alua_explicit, msg, len);
 	tt_model_lock();
 	v.nop_interval_ms = g->nop_interval_ms;
 	v.nop_timeout_ms = g->nop_timeout_ms;

@@ -51,6 +51,7 @@ struct tt_apply_tpg_values {
 	bool allow_any_initiator;
 	bool allow_any_known;      /* false: not in the file and meaningless (auth chap) */
 	uint8_t alua_state;
+	bool alua_explicit;
 	struct tt_tpg_params params;
 };
 

@@ -137,6 +137,15 @@ int tt_config_apply_tpg(struct tt_target *t, const struct tt_config_tpg *cg, con
 			goto undo;
 		}
 	}
+	if (cg->set & TT_CFG_T_ALUA_EXPLICIT) {
+		msg[0] = '\0';
+		rc = tt_tpg_set_alua_explicit(t, cg->tag, cg->alua_explicit, msg, sizeof(msg));
+		if (rc) {
+			snprintf(sub, sizeof(sub), "%s%salua_explicit", path, *path ? "." : "");
+			apply_fail(err, errlen, sub, msg, rc);
+			goto undo;
+		}
+	}
 	for (size_t i = 0; i < cg->nportals; i++) {
 		struct tt_portal *pt = NULL;
 
@@ -310,6 +319,7 @@ static json_t *dump_tpg(const struct tt_tpg *g)
 	if (!g->chap_required)
 		json_object_set_new(o, "allow_any_initiator", json_boolean(g->allow_any_initiator));
 	json_object_set_new(o, "alua_state", json_string(tt_alua_state_name(tt_tpg_alua_state(g))));
+	json_object_set_new(o, "alua_explicit", json_boolean(tt_tpg_alua_explicit(g)));
 	json_object_set_new(o, "params", dump_params(&g->params));
 	return o;
 }

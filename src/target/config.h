@@ -72,6 +72,7 @@ enum {
 	TT_CFG_T_AUTH = 1u << 3,
 	TT_CFG_T_ALLOW_ANY = 1u << 4,
 	TT_CFG_T_ALUA_STATE = 1u << 5,
+	TT_CFG_T_ALUA_EXPLICIT = 1u << 6,
 	TT_CFG_P_MAX_RECV_DSL = 1u << 8,
 	TT_CFG_P_MAX_BURST = 1u << 9,
 	TT_CFG_P_FIRST_BURST = 1u << 10,
@@ -100,6 +101,7 @@ struct tt_config_tpg {
 	bool chap_required;
 	bool allow_any_initiator;
 	uint8_t alua_state;              /* enum tt_alua_state */
+	bool alua_explicit;              /* hosts may set the state (SET TARGET PORT GROUPS) */
 	struct tt_tpg_params params;     /* only the fields flagged in @set are meaningful */
 	size_t nportals;
 	struct tt_config_portal *portals;

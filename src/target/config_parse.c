@@ -617,7 +617,7 @@ static int parse_global(struct pctx *c, json_t *obj, struct tt_config_global *g)
 
 static const char *const tpg_keys[] = {
 	"tag", "portals", "nop_interval", "nop_timeout", "login_timeout", "auth",
-	"allow_any_initiator", "alua_state", "params", NULL
+	"allow_any_initiator", "alua_state", "alua_explicit", "params", NULL
 };
 
 static const char *const param_keys[] = {
@@ -814,6 +814,13 @@ static int parse_tpg(struct pctx *c, json_t *obj, struct tt_config_tpg *g)
 		g->alua_state = (uint8_t)state;
 		path_restore(c, mark);
 		g->set |= TT_CFG_T_ALUA_STATE;
+	}
+	if ((v = json_object_get(obj, "alua_explicit"))) {
+		mark = path_key(c, "alua_explicit");
+		if ((rc = get_bool(c, v, &g->alua_explicit)))
+			return rc;
+		path_restore(c, mark);
+		g->set |= TT_CFG_T_ALUA_EXPLICIT;
 	}
 	if ((g->set & TT_CFG_T_ALLOW_ANY) && g->allow_any_initiator && g->chap_required) {
 		path_key(c, "allow_any_initiator");

@@ -472,6 +472,28 @@ enum tt_alua_state tt_tpg_alua_state(const struct tt_tpg *g)
 	return tt_alua_state_get(g->target->name, g->scsi_port.port_group_id);
 }
 
+int tt_tpg_set_alua_explicit(struct tt_target *t, uint16_t tag, bool allowed, char *err,
+			     size_t errlen)
+{
+	struct tt_tpg *g = tt_tpg_find(t, tag);
+	int rc;
+
+	if (!g) {
+		tt_errmsg(err, errlen, 0, "tpg %u: no such TPG in target %s", tag, t->name);
+		return -ENOENT;
+	}
+	rc = tt_alua_explicit_set(t->name, g->scsi_port.port_group_id, allowed);
+	if (rc)
+		tt_errmsg(err, errlen, 0, "target %s: tpg %u: its target port group is not registered",
+			  t->name, tag);
+	return rc;
+}
+
+bool tt_tpg_alua_explicit(const struct tt_tpg *g)
+{
+	return tt_alua_explicit_get(g->target->name, g->scsi_port.port_group_id);
+}
+
 /* ---- LUNs ----------------------------------------------------------------------------------------- */
 
 static struct tt_target_lun *lun_find(struct tt_target *t, uint64_t id)

@@ -124,6 +124,10 @@ int tt_tpg_delete(struct tt_target *t, uint16_t tag, char *err, size_t errlen);
 int tt_tpg_set_alua(struct tt_target *t, uint16_t tag, enum tt_alua_state state,
 		    char *err, size_t errlen);
 enum tt_alua_state tt_tpg_alua_state(const struct tt_tpg *g);
+/* Whether hosts may change the TPG's ALUA state with SET TARGET PORT GROUPS (scsi.h). */
+int tt_tpg_set_alua_explicit(struct tt_target *t, uint16_t tag, bool allowed, char *err,
+			     size_t errlen);
+bool tt_tpg_alua_explicit(const struct tt_tpg *g);
 
 /* "[iscsi://]ADDR[:PORT]", "[V6ADDR]:PORT" or "ADDR" (port 3260): joins (or starts) the shared
  * listener of that address. A target has at most one TPG on an address; other targets may share

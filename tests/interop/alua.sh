@@ -66,6 +66,27 @@ printf '%s\n' "$OUT" | grep -qE "^$TT_IQN +3 +3 +3 +standby$" || fail "new TPG 3
 ctl tpg delete "$TT_IQN" 3 || fail "tetherctl tpg delete"
 ok "tpg create --alua-state"
 
+step "alua_explicit false on TPG 2, applied at run time"
+ctl save "$TT_WORK/cur.json" || fail "tetherctl save"
+python3 - "$TT_WORK/cur.json" "$TT_WORK/implicit.json" <<'PY' || fail "editing the saved file"
+import json, sys
+c = json.load(open(sys.argv[1]))
+for g in c["targets"][0]["tpgs"]:
+    if g["tag"] == 1:
+        g["alua_state"] = "active-optimized"
+    if g["tag"] == 2:
+        g["alua_explicit"] = False
+json.dump(c, open(sys.argv[2], "w"))
+PY
+ctl apply "$TT_WORK/implicit.json" || fail "tetherctl apply alua_explicit false"
+tt_pdu pr.py --port "$P1" --opt port2="$P2" alua-implicit || fail "pr.py alua-implicit"
+ctl save "$TT_WORK/implicit-saved.json" || fail "tetherctl save"
+grep -q '"alua_explicit": false' "$TT_WORK/implicit-saved.json" ||
+	fail "the saved configuration lacks alua_explicit false"
+ctl apply "$TT_WORK/cur.json" || fail "tetherctl apply alua_explicit true"
+tt_alive main
+ok "implicit-only TPG: TPGS 01b, SET TARGET PORT GROUPS refused, applied and saved"
+
 step "saved configuration and restart"
 ctl save "$TT_WORK/saved.json" || fail "tetherctl save"
 grep -q '"alua_state": "unavailable"' "$TT_WORK/saved.json" ||

@@ -125,7 +125,7 @@ if [ $TOOLS = 1 ]; then
 fi
 j5=$(MANWIDTH=200 man -l "$DEST$mandir/man5/tetherd.json.5" 2>/dev/null)
 for k in loops rpc_socket log_level debug state_dir name alias tpgs luns acls tag portals \
-	 nop_interval nop_timeout login_timeout auth allow_any_initiator alua_state params id \
+	 nop_interval nop_timeout login_timeout auth allow_any_initiator alua_state alua_explicit params id \
 	 backend vendor product serial write_protect initiator chap mutual_user mutual_secret \
 	 MaxRecvDataSegmentLength MaxBurstLength FirstBurstLength ImmediateData InitialR2T \
 	 MaxOutstandingR2T MaxConnections ErrorRecoveryLevel HeaderDigest DataDigest \

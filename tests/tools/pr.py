@@ -253,12 +253,34 @@ def case_alua_standby(args):
         c.close()
 
 
+def case_alua_implicit(args):
+    """TPG 2 has alua_explicit false, TPG 1 true (the default)."""
+    port2 = int(args.opts["port2"])
+    c1 = login(args, INITIATOR_A)
+    c2 = login(args, INITIATOR_B, port=port2)
+    for c, want, what in ((c1, 3, "TPG 1"), (c2, 1, "TPG 2")):
+        inq = c.scsi(pdu.cdb_inquiry(), read_len=96)
+        expect_good(inq, "INQUIRY through " + what)
+        check((inq.data[5] >> 4) & 3 == want, "INQUIRY TPGS through %s is %d, want %d"
+              % (what, (inq.data[5] >> 4) & 3, want))
+    before = rtpg(c1)
+    expect_sense(stpg(c2, [(ALUA_AO, 1)]), 0x05, 0x20, 0x00,
+                 "SET TARGET PORT GROUPS through the implicit-only TPG 2")
+    expect_sense(stpg(c1, [(ALUA_AO, 2)]), 0x05, 0x26, 0x00,
+                 "SET TARGET PORT GROUPS naming the implicit-only TPG 2")
+    check(rtpg(c1) == before, "states changed by refused requests: %r -> %r" % (before, rtpg(c1)))
+    for c in (c1, c2):
+        c.logout()
+        c.close()
+
+
 CASES = {
     "aptpl-set": case_aptpl_set,
     "aptpl-check": case_aptpl_check,
     "aptpl-clear": case_aptpl_clear,
     "aptpl-refused": case_aptpl_refused,
     "alua-standby": case_alua_standby,
+    "alua-implicit": case_alua_implicit,
 }
 
 if __name__ == "__main__":

@@ -425,6 +425,60 @@ static void test_stpg(void **state)
 /* --- the front ends' alua_changed op ------------------------------------------------------- */
 
 /* A second front end with the same recording ops: told separately. */
+/* alua_explicit false: implicit ALUA only through the group's ports, the group closed to STPG */
+static void test_implicit_only(void **state)
+{
+	struct env *e = env_new("ram:1M");
+	struct ttask *tt = ttask_new();
+	struct tt_scsi_port p2 = { .fe = &test_fe,
+				   .target_name = TEST_TARGET, .tpgt = 2, .rel_port_id = 2,
+				   .port_group_id = 2 };
+	uint8_t p[8] = { 0 };
+
+	(void)state;
+	assert_int_equal(tt_alua_explicit_set(TEST_TARGET, 1, false), -ENOENT); /* no port yet */
+	assert_int_equal(tt_scsi_port_register(&e->port), 0);
+	assert_int_equal(tt_scsi_port_register(&p2), 0);
+	assert_true(tt_alua_explicit_get(TEST_TARGET, 1));
+
+	assert_int_equal(tt_alua_explicit_set(TEST_TARGET, 1, false), 0);
+	assert_false(tt_alua_explicit_get(TEST_TARGET, 1));
+	assert_true(tt_alua_explicit_get(TEST_TARGET, 2));
+	run_in(e, tt, cdb_inquiry, 6, 96);
+	assert_good(tt);
+	assert_int_equal(tt->data[5] & 0x30, 0x10); /* TPGS 01b: implicit only */
+	/* through the closed group's port STPG is not a supported command */
+	p[4] = TT_ALUA_STANDBY;
+	tt_put_be16(p + 6, 2);
+	stpg_run(e, tt, &e->nexus, p, 8, 8);
+	assert_sense(tt, TT_SK_ILLEGAL_REQUEST, 0x20, 0x00);
+	assert_int_equal(tt_alua_state_get(TEST_TARGET, 2), TT_ALUA_ACTIVE_OPTIMIZED);
+
+	/* group 1 open again, group 2 closed: a descriptor naming group 2 is refused, group 1's
+	 * is applied */
+	assert_int_equal(tt_alua_explicit_set(TEST_TARGET, 1, true), 0);
+	assert_int_equal(tt_alua_explicit_set(TEST_TARGET, 2, false), 0);
+	run_in(e, tt, cdb_inquiry, 6, 96);
+	assert_int_equal(tt->data[5] & 0x30, 0x30);
+	stpg_run(e, tt, &e->nexus, p, 8, 8);
+	assert_sense(tt, TT_SK_ILLEGAL_REQUEST, 0x26, 0x00);
+	assert_int_equal(tt_alua_state_get(TEST_TARGET, 2), TT_ALUA_ACTIVE_OPTIMIZED);
+	tt_put_be16(p + 6, 1);
+	stpg_run(e, tt, &e->nexus, p, 8, 8);
+	assert_good(tt);
+	assert_int_equal(tt_alua_state_get(TEST_TARGET, 1), TT_ALUA_STANDBY);
+	/* the administrator still sets a closed group */
+	assert_int_equal(tt_alua_state_set(TEST_TARGET, 2, TT_ALUA_STANDBY), 0);
+	assert_int_equal(tt_alua_state_get(TEST_TARGET, 2), TT_ALUA_STANDBY);
+
+	/* a group whose last port goes opens again */
+	tt_scsi_port_unregister(&p2);
+	assert_true(tt_alua_explicit_get(TEST_TARGET, 2));
+	tt_scsi_port_unregister(&e->port);
+	free(tt);
+	env_free(e);
+}
+
 static const struct tt_scsi_frontend other_fe = {
 	.name = "test-other",
 	.proto = &tt_scsi_proto_srp,
@@ -518,6 +572,7 @@ int main(void)
 		cmocka_unit_test(test_rtpg_states),
 		cmocka_unit_test(test_access_by_state),
 		cmocka_unit_test(test_stpg),
+		cmocka_unit_test(test_implicit_only),
 		cmocka_unit_test(test_alua_changed_op),
 		cmocka_unit_test(test_rsoc_lists_stpg),
 	};

@@ -68,6 +68,9 @@ udevadm settle -t 30
 echo "REPORT TARGET PORT GROUPS through $DA:"
 sg_rtpg -d "/dev/$DA" 2>&1 | sed 's/^/  /'
 for d in "$DA" "$DB"; do
+	tpgs=$(sg_inq "/dev/$d" 2>/dev/null | grep -o 'TPGS=[0-9]')
+	if [ "$tpgs" = TPGS=1 ]; then g_ok "$d reports implicit ALUA only ($tpgs)"
+	else g_bad "$d: INQUIRY ${tpgs:-without TPGS}, want TPGS=1 (alua_explicit false)"; fi
 	echo "$d: dh_state $(cat "/sys/block/$d/device/dh_state" 2>/dev/null)," \
 		"access_state $(cat "/sys/block/$d/device/access_state" 2>/dev/null)," \
 		"preferred_path $(cat "/sys/block/$d/device/preferred_path" 2>/dev/null)"
