@@ -97,16 +97,23 @@ static inline void env_nexus_init(struct env *e, struct tt_nexus *n, uint64_t id
 	n->id = id;
 }
 
-/* Opens @spec, makes LUN 0 over it and registers two nexuses (each with its POWER ON UA). */
-static inline struct env *env_new_opts(const char *spec, const struct tt_lun_opts *opts)
+/* An env with its loop (the thread's), no LUN yet. */
+static inline struct env *env_alloc(void)
 {
 	struct env *e = calloc(1, sizeof(*e));
-	char err[128];
 
 	assert_non_null(e);
 	assert_int_equal(tt_loop_create(&e->loop, 0), 0);
 	assert_int_equal(tt_loop_run_once(e->loop, 0), 0); /* makes it the thread's loop */
-	assert_int_equal(tt_bdev_open(spec, &e->bdev, err, sizeof(err)), 0);
+	return e;
+}
+
+/* Makes LUN 0 of @e over @bdev (the env takes it) and registers two nexuses (each with its
+ * POWER ON UA). */
+static inline struct env *env_attach(struct env *e, struct tt_bdev *bdev,
+				     const struct tt_lun_opts *opts)
+{
+	e->bdev = bdev;
 	assert_int_equal(tt_lun_create(TEST_TARGET, 0, e->bdev, opts, &e->lun), 0);
 	e->port = (struct tt_scsi_port){ .fe = &test_fe, .target_name = TEST_TARGET, .tpgt = 1, .rel_port_id = 1,
 					 .port_group_id = 1 };
@@ -117,6 +124,17 @@ static inline struct env *env_new_opts(const char *spec, const struct tt_lun_opt
 	tt_lun_nexus_add(e->lun, &e->nexus);
 	tt_lun_nexus_add(e->lun, &e->nexus2);
 	return e;
+}
+
+/* Opens @spec, makes LUN 0 over it and registers two nexuses (each with its POWER ON UA). */
+static inline struct env *env_new_opts(const char *spec, const struct tt_lun_opts *opts)
+{
+	struct env *e = env_alloc();
+	struct tt_bdev *bdev;
+	char err[128];
+
+	assert_int_equal(tt_bdev_open(spec, &bdev, err, sizeof(err)), 0);
+	return env_attach(e, bdev, opts);
 }
 
 static inline void env_free(struct env *e)

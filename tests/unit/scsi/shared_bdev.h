@@ -114,22 +114,9 @@ static inline struct shared_bdev *shared_bdev_open(const char *identity, uint64_
 /* An env (scsi_util.h) whose LUN 0 is over a new shared backend; UAs cleared. */
 static inline struct env *env_new_shared(struct shared_bdev **out, uint32_t caw_max)
 {
-	struct env *e = calloc(1, sizeof(*e));
 	struct shared_bdev *sb = shared_bdev_open("test:medium", 1 << 20, 4 << 20, caw_max);
+	struct env *e = env_attach(env_alloc(), &sb->bdev, NULL);
 
-	assert_non_null(e);
-	assert_int_equal(tt_loop_create(&e->loop, 0), 0);
-	assert_int_equal(tt_loop_run_once(e->loop, 0), 0);
-	e->bdev = &sb->bdev;
-	assert_int_equal(tt_lun_create(TEST_TARGET, 0, e->bdev, NULL, &e->lun), 0);
-	e->port = (struct tt_scsi_port){ .fe = &test_fe, .target_name = TEST_TARGET, .tpgt = 1,
-					 .rel_port_id = 1, .port_group_id = 1 };
-	env_nexus_init(e, &e->nexus, 1, "iqn.2024-01.org.test:host1");
-	env_nexus_init(e, &e->nexus2, 2, "iqn.2024-01.org.test:host2");
-	e->luns[0] = 0;
-	e->nluns = 1;
-	tt_lun_nexus_add(e->lun, &e->nexus);
-	tt_lun_nexus_add(e->lun, &e->nexus2);
 	clear_ua(e, &e->nexus);
 	clear_ua(e, &e->nexus2);
 	*out = sb;
