@@ -22,7 +22,8 @@
 # (qemu-img convert through one gateway and compare through the other: tests/interop/rbd_basic.sh.)
 #
 # Exit: 0 pass, 77 skip (reason printed), 1 fail.
-# Environment: TT_BUILD, TT_TOP (tests/lib/common.sh).
+# Environment: TT_BUILD, TT_TOP (tests/lib/common.sh); RBD_FEATURES, the image's features
+# (default layering; layering,exclusive-lock measures the lock moving between the gateways).
 
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/lib/netns.sh"
@@ -34,6 +35,7 @@ tt_need jq
 ldd "$TETHERD" 2>/dev/null | grep -q librbd || skip "tetherd was built without librbd (librbd-dev)"
 
 KILL_S=2
+RBD_FEATURES=${RBD_FEATURES:-layering}
 FP_LIBOPTS=(no_path_timeout_ms=60000)
 
 # --- the network: gateway B's namespace and the cluster's ----------------------------------
@@ -69,7 +71,7 @@ echo "    gateway A $NSA ($FT_TADDR), gateway B $NSB ($FT_TADDR2), initiator $FT
 # shellcheck source=tests/lib/ceph.sh
 . "$(dirname "$0")/../lib/ceph.sh"
 ceph_start
-ceph_rbd create --size "$FP_SIZE" --image-feature layering rbd/img || fail "rbd create rbd/img"
+ceph_rbd create --size "$FP_SIZE" --image-feature "$RBD_FEATURES" rbd/img || fail "rbd create rbd/img"
 
 # --- the gateways --------------------------------------------------------------------------
 # gw_conf NAME TAG ADDR: the configuration of one gateway
@@ -119,7 +121,7 @@ $out"
 step "tether bench on both gateways; each one SIGKILLed under load and restarted"
 scenario_kill() { # GW N (its path)
 	local gw=$1 n=$2 other=$((3 - $2)) r=kill-$1 a b back
-	fp_bench "$r" tetherd $((KILL_S + 14))
+	fp_bench "$r" tetherd $((KILL_S + 20))
 	fp_wait_live "$r" 30
 	[ "$gw" = a ] && check_ports "$r"
 	gw_kill "$gw"
