@@ -22,8 +22,9 @@
 # (qemu-img convert through one gateway and compare through the other: tests/interop/rbd_basic.sh.)
 #
 # Exit: 0 pass, 77 skip (reason printed), 1 fail.
-# Environment: TT_BUILD, TT_TOP (tests/lib/common.sh); RBD_FEATURES, the image's features
-# (default layering; layering,exclusive-lock measures the lock moving between the gateways).
+# Environment: TT_BUILD, TT_TOP (tests/lib/common.sh); KILL_S (2), how long a gateway stays
+# down; RBD_FEATURES, the image's features (default layering; with layering,exclusive-lock the
+# surviving gateway cannot write while the killed one still holds the lock: docs/rbd.md).
 
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/lib/netns.sh"
@@ -34,7 +35,7 @@ fp_need_tether
 tt_need jq
 ldd "$TETHERD" 2>/dev/null | grep -q librbd || skip "tetherd was built without librbd (librbd-dev)"
 
-KILL_S=2
+KILL_S=${KILL_S:-2}
 RBD_FEATURES=${RBD_FEATURES:-layering}
 FP_LIBOPTS=(no_path_timeout_ms=60000)
 

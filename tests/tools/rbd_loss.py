@@ -8,7 +8,8 @@ Case for tests/interop/rbd_cluster_loss.sh:
   loss   a writer keeps one WRITE (4 KiB, then a READ of it) in flight on the rbd LUN and a second
          session writes and reads back the RAM LUN, both in a loop; --opt fault='COMMAND' takes
          the cluster away (or part of it), --opt hold=SECONDS later --opt restore='COMMAND'
-         brings it back. Meanwhile --opt ctl='COMMAND' (tetherctl) must answer.
+         brings it back. Meanwhile --opt ctl='COMMAND' (tetherctl) must answer within the
+         bound: succeed, or with --opt ctl_fails=TEXT fail with TEXT in its output.
          Checked: every rbd command in flight after the fault ends within --opt bound=SECONDS
          (GOOD or CHECK CONDITION, never a hang, the session stays); with --opt expect=error at
          least one of them ends with CHECK CONDITION and none issued after the first error is
@@ -104,13 +105,20 @@ class RamLoader(threading.Thread):
             self.errors.append("RAM LUN: %r" % e)
 
 
-def run_shell(cmd, what, tmo=30):
+def run_shell(cmd, what, tmo=30, fails=None):
+    """Runs cmd; it must succeed, or with fails=TEXT fail with TEXT in its output. Returns the
+    seconds it took."""
     t0 = time.monotonic()
     p = subprocess.run(cmd, shell=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                        timeout=tmo)
     dt = time.monotonic() - t0
-    check(p.returncode == 0, "%s (%s) failed with %d: %s" % (what, cmd, p.returncode,
-                                                             p.stdout.decode(errors="replace")))
+    out = p.stdout.decode(errors="replace").strip()
+    if fails is None:
+        check(p.returncode == 0, "%s (%s) failed with %d: %s" % (what, cmd, p.returncode, out))
+    else:
+        check(p.returncode != 0 and fails in out,
+              "%s (%s) should fail with '%s': exit %d: %s" % (what, cmd, fails, p.returncode, out))
+        print("    %s refused after %.1f s: %s" % (what, dt, out.splitlines()[-1]))
     return dt
 
 
@@ -144,7 +152,10 @@ def case_loss(args):
     try:
         time.sleep(min(1.5, hold / 2))
         if "ctl" in args.opts:
-            ctl_ms = run_shell(args.opts["ctl"], "tetherctl during the fault", tmo=10) * 1000
+            ctl_ms = run_shell(args.opts["ctl"], "tetherctl during the fault", tmo=bound + 10,
+                               fails=args.opts.get("ctl_fails")) * 1000
+            check(ctl_ms < bound * 1000, "%s: tetherctl took %.1f s (bound %.0f s)"
+                  % (name, ctl_ms / 1000, bound))
             print("    %s: tetherctl answered during the fault in %.0f ms" % (name, ctl_ms))
         rest = hold - (time.monotonic() - t_fault)
         if rest > 0:
