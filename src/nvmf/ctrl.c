@@ -59,6 +59,7 @@ static void ctrl_free(struct tt_nvmf_ctrl *c)
 	/* Connects of the same host waited for this controller's commands to be gone */
 	while ((n = tt_list_pop(&c->waiters)) != NULL)
 		connect_resume(tt_list_entry(n, struct tt_nvmf_req, node));
+	tt_nvmf_subsys_put(c->subsys);
 	free(c);
 }
 
@@ -218,6 +219,22 @@ void tt_nvmf_ctrl_ns_changed(struct tt_nvmf_ctrl *c, uint32_t nsid)
 	if (c->state == TT_NVMF_CTRL_LIVE && (c->aec & (1u << 8)) && !c->aen_ns_masked) {
 		c->aen_ns_masked = true; /* until the host reads the log page */
 		tt_nvmf_ctrl_event(c, AEN_NS_CHANGED);
+	}
+}
+
+/* Asymmetric Namespace Access Change notice: type 2 (notice), information 03h, log page 0Ch. */
+#define AEN_ANA_CHANGED (0x2u | 0x03u << 8 | (uint32_t)TT_NVME_LOG_ANA << 16)
+
+uint32_t tt_nvmf_ctrl_ana_group(const struct tt_nvmf_ctrl *c)
+{
+	return c->port ? c->port->ana_group : 1;
+}
+
+void tt_nvmf_ctrl_ana_changed(struct tt_nvmf_ctrl *c)
+{
+	if (c->state == TT_NVMF_CTRL_LIVE && (c->aec & (1u << 11)) && !c->aen_ana_masked) {
+		c->aen_ana_masked = true; /* until the host reads the ANA log page */
+		tt_nvmf_ctrl_event(c, AEN_ANA_CHANGED);
 	}
 }
 
@@ -447,6 +464,7 @@ static void connect_admin(struct tt_nvmf_req *r, struct tt_nvmf_subsys *s, const
 		return;
 	}
 	c->subsys = s;
+	s->refs++; /* the controller's, dropped when it is freed */
 	c->state = TT_NVMF_CTRL_CONNECTED; /* the initial state, not a transition */
 	c->refs = 2; /* the subsystem's, the admin queue's */
 	snprintf(c->hostnqn, sizeof(c->hostnqn), "%s", hostnqn);
