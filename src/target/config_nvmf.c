@@ -192,7 +192,7 @@ json_t *tt_config_nvmf_dump(void)
 				json_object_set_new(x, "backend", json_string(ni.backend));
 			else
 				json_object_set_new(x, "lun", json_pack("{ss sI}", "target",
-					ni.lun_target, (json_int_t)ni.lun_id));
+					ni.lun_target, "id", (json_int_t)ni.lun_id));
 			json_array_append_new(nss, x);
 		}
 		json_object_set_new(o, "namespaces", nss);
