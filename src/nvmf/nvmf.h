@@ -5,6 +5,8 @@
  * serve. Transports (NVMe/TCP today, tcp.c) hand the core requests on queue pairs and send what
  * it completes; the core never sees bytes of a socket.
  *
+ * ANA: every port is in one ANA group (ana.c); a controller's path is its admin queue's port.
+ *
  * Threads: this first slice runs every NVMe-oF object on loop 0 (the loop that accepts
  * connections and runs configuration): subsystems, controllers, queue pairs, and the backend
  * I/O they submit. Nothing here takes a lock.
@@ -14,7 +16,8 @@
  *   Connect(admin) -> CONNECTED --CC.EN=1--> LIVE --CC.SHN--> SHUTDOWN
  *                         ^                   |                  |
  *                         +------CC.EN=0------+------------------+
- *   any of them --(admin queue closed | keep-alive timeout | same host reconnects)--> ENDING
+ *   any of them --(admin queue closed | keep-alive timeout | same host reconnects |
+ *                  subsystem deleted | host no longer allowed)--> ENDING
  *
  *   CONNECTED  admin queue connected, CSTS.RDY=0: only Property Get/Set.
  *   LIVE       CSTS.RDY=1: admin and I/O commands; I/O queues may connect.
