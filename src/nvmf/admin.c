@@ -82,7 +82,7 @@ static void identify_ctrl(struct tt_nvmf_req *r, struct tt_nvmf_ctrl *c)
 	tt_put_le32(d + 80, TT_NVME_VS_1_3);
 	if (!s->discovery)
 		tt_put_le32(d + 92, 1u << 8 | 1u << 11); /* OAES: namespace and ANA notices */
-	tt_put_le32(d + 96, 0x1);                   /* CTRATT: 128-bit host identifier */
+	tt_put_le32(d + 96, 0x1 | 0x40);            /* CTRATT: 128-bit host id, TBKAS */
 	d[111] = s->discovery ? 2 : 1;              /* CNTRLTYPE */
 	d[258] = 3;                                 /* ACL */
 	d[259] = TT_NVMF_AER_MAX - 1;               /* AERL */

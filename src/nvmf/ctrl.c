@@ -337,6 +337,8 @@ void tt_nvmf_req_exec(struct tt_nvmf_req *r)
 	}
 	r->ctrl = c;
 	tt_nvmf_ctrl_get(c); /* the request's, dropped in tt_nvmf_req_done */
+	/* traffic based keep-alive (CTRATT.TBKAS): any command restarts the timer */
+	tt_nvmf_ctrl_keep_alive(c);
 	if (qp->qid == 0)
 		tt_nvmf_admin_exec(r);
 	else

@@ -380,6 +380,14 @@ static void test_keep_alive(void **state)
 	}
 	assert_int_equal(tt_nvmf_subsys_ctrl_count(subsys), 1);
 	assert_int_equal(a->disconnects, 0);
+	/* traffic based keep-alive: I/O commands alone keep it too */
+	for (int i = 0; i < 5; i++) {
+		tt_clock_advance(1500000000ull);
+		tt_loop_run_once(loop, 0);
+		assert_int_equal(simple(q, TT_NVME_CMD_FLUSH, 1, 0, 0, NULL), 0);
+	}
+	assert_int_equal(tt_nvmf_subsys_ctrl_count(subsys), 1);
+	assert_int_equal(a->disconnects, 0);
 	/* silence: past KATO the controller ends and both queues are told to go */
 	tt_clock_advance(1999000000ull);
 	tt_loop_run_once(loop, 0);

@@ -5,13 +5,13 @@
 # nvme-tcp ports in two ANA groups; fio with crc32c verification on the multipath head while
 # the host moves optimized and inaccessible between the groups.
 #
-# Variables: NQN, TT_NVME_ANA_IO_S [60] (seconds of fio), TT_VM_LUN_MB.
+# Variables: NQN, TT_NVME_ANA_IO_S [200] (seconds of fio: longer than the four moves), TT_VM_LUN_MB.
 
 # shellcheck source=guest-lib.sh source-path=SCRIPTDIR
 . /mnt/host/tests/vm/lib/guest-lib.sh
 
 NQN=${NQN:?}
-IO_S=${TT_NVME_ANA_IO_S:-60}
+IO_S=${TT_NVME_ANA_IO_S:-200}
 G_ANA=0
 PORTS=
 
@@ -137,6 +137,7 @@ for round in 1 2 3 4; do
 	sleep 4
 	g_ana
 	wo1=$(port_writes "$opt") wi1=$(port_writes "$inacc")
+	kill -0 "$fio_pid" 2>/dev/null || g_die "fio ended before round $round was measured (raise TT_NVME_ANA_IO_S)"
 	echo "round $round: writes through $opt $wo0 -> $wo1, through $inacc $wi0 -> $wi1"
 	if [ -n "$wo1" ] && [ -n "$wi1" ] && [ "$wo1" -gt "$wo0" ] && [ "$wi1" = "$wi0" ]; then
 		g_ok "round $round: writes go through the optimized port $opt only"
