@@ -91,8 +91,11 @@ int tt_nvmf_ana_set(uint32_t group, enum tt_nvmf_ana_state state, char *err, siz
 	if (old == state && existed)
 		return 0;
 	change_count++;
-	tt_notice("nvmf", "ANA group %u: %s -> %s", group, tt_nvmf_ana_state_name(old),
-		  tt_nvmf_ana_state_name(state));
+	if (existed)
+		tt_notice("nvmf", "ANA group %u: %s -> %s", group, tt_nvmf_ana_state_name(old),
+			  tt_nvmf_ana_state_name(state));
+	else
+		tt_notice("nvmf", "ANA group %u: %s", group, tt_nvmf_ana_state_name(state));
 	tt_list_for_each(sn, tt_nvmf_subsystems()) {
 		struct tt_nvmf_subsys *s = tt_list_entry(sn, struct tt_nvmf_subsys, node);
 
