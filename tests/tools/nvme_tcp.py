@@ -646,7 +646,6 @@ def case_ana(a):
     for c, g in ((c1, 1), (c2, 2)):
         st, _, _, idn = c.command(0x06, nsid=1, cdw={10: 0}, read_len=4096)
         check(st == 0 and struct.unpack("<I", idn[92:96])[0] == g, "ANAGRPID %d" % g)
-        nsze = struct.unpack("<Q", idn[:8])[0]
         bs = 1 << idn[130]
     g1, s1, _, ns1 = ana_log(c1)
     g2, s2, _, _ = ana_log(c2)

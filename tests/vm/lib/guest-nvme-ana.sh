@@ -69,7 +69,7 @@ for _ in $(seq 100); do
 	sleep 0.2
 done
 [ -n "$SUBSYS" ] || { nvme_diag; g_die "no subsystem $NQN"; }
-HEAD=$(basename "$(ls -d "$SUBSYS"/nvme*n1 | head -1)")
+for h in "$SUBSYS"/nvme*n1; do HEAD=$(basename "$h"); break; done
 [ -b "/dev/$HEAD" ] || { nvme_diag; g_die "no multipath head device"; }
 g_ok "one multipath head /dev/$HEAD for $NQN"
 echo "iopolicy $(cat "$SUBSYS/iopolicy" 2>/dev/null)"
@@ -102,7 +102,7 @@ wait_ana() {
 }
 npaths=$(paths | wc -l)
 paths
-[ "$npaths" = 2 ] && g_ok "two paths" || g_bad "$npaths paths, expected 2"
+if [ "$npaths" = 2 ]; then g_ok "two paths"; else g_bad "$npaths paths, expected 2"; fi
 if wait_ana optimized inaccessible; then g_ok "ana_state: $PORTAL_A optimized, $PORTAL_B inaccessible"
 else paths; g_bad "initial ana_state: A $(ana_of "$PORTAL_A"), B $(ana_of "$PORTAL_B")"; fi
 out=$(nvme id-ns "/dev/$HEAD" 2>&1) && echo "$out" | grep -E '^(anagrpid|nmic|nguid) ' | sed 's/^/  /'
