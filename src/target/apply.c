@@ -797,13 +797,25 @@ static int plan_subsys_changes(struct builder *b, const struct tt_config_nvmf_su
 		s->nsid = o->ns[i].nsid;
 		step_text(s, "remove namespace %s/%u", cs->nqn, s->nsid);
 	}
+	if (!o->allow_any_host && cs->allow_any_host) {
+		/* opened before the hosts go: their controllers stay */
+		NEW_STEP(b, &b->removals, s, TT_APPLY_NVMF_ALLOW_ANY, -1);
+		snprintf(s->nqn, sizeof(s->nqn), "%s", cs->nqn);
+		snprintf(s->path, sizeof(s->path), "%s.allow_any_host", path);
+		s->cs = cs;
+		step_text(s, "change subsystem %s: allow_any_host false -> true", cs->nqn);
+	}
 	for (size_t i = 0; i < o->nhosts; i++) {
 		if (has_host(cs, o->hosts[i]))
 			continue;
 		NEW_STEP(b, &b->removals, s, TT_APPLY_NVMF_HOST_REMOVE, -1);
 		snprintf(s->nqn, sizeof(s->nqn), "%s", cs->nqn);
 		snprintf(s->host, sizeof(s->host), "%s", o->hosts[i]);
-		step_text(s, "remove host %s from %s (its controllers end)", s->host, cs->nqn);
+		if (cs->allow_any_host)
+			step_text(s, "remove host %s from %s", s->host, cs->nqn);
+		else
+			step_text(s, "remove host %s from %s (its controllers end)", s->host,
+				  cs->nqn);
 	}
 	if ((o->set & TT_CFG_S_SERIAL) != (cs->set & TT_CFG_S_SERIAL) ||
 	    (o->set & TT_CFG_S_MODEL) != (cs->set & TT_CFG_S_MODEL) ||
@@ -824,13 +836,14 @@ static int plan_subsys_changes(struct builder *b, const struct tt_config_nvmf_su
 		snprintf(s->path, sizeof(s->path), "%s.hosts[%zu]", path, i);
 		step_text(s, "add host %s to %s", s->host, cs->nqn);
 	}
-	if (o->allow_any_host != cs->allow_any_host) {
+	if (o->allow_any_host && !cs->allow_any_host) {
+		/* closed after the hosts of the file are in: only the others' controllers end */
 		NEW_STEP(b, &b->changes, s, TT_APPLY_NVMF_ALLOW_ANY, -1);
 		snprintf(s->nqn, sizeof(s->nqn), "%s", cs->nqn);
 		snprintf(s->path, sizeof(s->path), "%s.allow_any_host", path);
 		s->cs = cs;
-		step_text(s, "change subsystem %s: allow_any_host %s -> %s", cs->nqn,
-			  o->allow_any_host ? "true" : "false", cs->allow_any_host ? "true" : "false");
+		step_text(s, "change subsystem %s: allow_any_host true -> false (the controllers of "
+			  "hosts not listed end)", cs->nqn);
 	}
 	for (size_t i = 0; i < cs->nns; i++) {
 		const struct tt_config_nvmf_ns *on = find_ns(o, cs->ns[i].nsid), *cn = &cs->ns[i];

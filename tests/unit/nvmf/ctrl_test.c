@@ -716,6 +716,15 @@ static void test_subsys_delete_hosts(void **state)
 	assert_int_equal(a->disconnects, 1);
 	assert_int_equal(tt_nvmf_subsys_remove_host(subsys, HOST, err, sizeof(err)), -ENOENT);
 	close_qp(a);
+	/* with any host allowed, removing one from the list leaves its controllers alone */
+	tt_nvmf_subsys_allow_any_host(subsys, true);
+	a = admin_live(0, &cntlid);
+	assert_int_equal(tt_nvmf_subsys_add_host(subsys, HOST, err, sizeof(err)), 0);
+	tt_nvmf_subsys_allow_any_host(subsys, true);
+	assert_int_equal(tt_nvmf_subsys_remove_host(subsys, HOST, err, sizeof(err)), 0);
+	assert_int_equal(tt_nvmf_subsys_ctrl_count(subsys), 1);
+	assert_int_equal(a->disconnects, 0);
+	close_qp(a);
 	/* serial and model */
 	assert_int_equal(tt_nvmf_subsys_set_ids(subsys, "SER1", "a model", err, sizeof(err)), 0);
 	assert_int_equal(tt_nvmf_subsys_set_ids(subsys, "123456789012345678901", NULL, err,

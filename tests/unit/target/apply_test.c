@@ -271,8 +271,15 @@ static void nvmf_changes(void **state)
 				  "], \"subsystems\": [{\"nqn\": \"" S1 "\", \"allow_any_host\": "
 				  "true}]}")),
 		"remove namespace " S1 "/1\n"
-		"remove host " H1 " from " S1 " (its controllers end)\n"
-		"change subsystem " S1 ": allow_any_host false -> true\n");
+		"change subsystem " S1 ": allow_any_host false -> true\n"
+		"remove host " H1 " from " S1 "\n");
+	/* closing a subsystem to listed hosts: after the hosts are in */
+	assert_string_equal(
+		plan_text(NV("{\"subsystems\": [{\"nqn\": \"" S1 "\"}]}"),
+			  NV("{\"subsystems\": [{\"nqn\": \"" S1 "\", \"hosts\": [\"" H1 "\"]}]}")),
+		"add host " H1 " to " S1 "\n"
+		"change subsystem " S1 ": allow_any_host true -> false (the controllers of hosts "
+		"not listed end)\n");
 	assert_string_equal(plan_text(cur, NV("{\"ports\": [" P1 ", " P2 "]}")),
 			    "remove subsystem " S1 " (its controllers end)\n");
 	assert_string_equal(plan_text(cur, NV("{\"ports\": [" P1 "]}")),
