@@ -684,7 +684,8 @@ static bool persist(struct tt_pr *pr, bool aptpl_before, const char *snapshot)
  * (-ESTALE) is read again and the action retried on it. The task stays pending meanwhile;
  * every step runs on the task's loop.
  */
-#define SHARED_ATTEMPTS 16
+#define SHARED_ATTEMPTS 64
+#define SHARED_BACKOFF_MS 32 /* most random wait before reading a record changed meanwhile */
 
 struct shared_op {
 	struct tt_scsi_task *task;
@@ -693,6 +694,8 @@ struct shared_op {
 	unsigned attempts;
 	char *state;            /* the record the attempt stores */
 	bool sync;              /* inside tt_pr_out: the task ends with TT_EXEC_DONE */
+	struct tt_timer backoff; /* on the task's loop: a pause before reading the record again */
+	uint64_t seed;
 };
 
 static bool shared_attempt(struct shared_op *op);
@@ -740,6 +743,16 @@ static void shared_loaded(void *arg, int status, const char *text, size_t len, u
 	(void)shared_attempt(op);
 }
 
+/* The pause after a lost race is over: read the record again. */
+static void shared_reload(struct tt_timer *t)
+{
+	struct shared_op *op = tt_container_of(t, struct shared_op, backoff);
+	int rc = tt_pr_shared_load(op->lun->state->pr, shared_loaded, op);
+
+	if (rc < 0)
+		shared_fail(op, rc);
+}
+
 static void shared_stored(void *arg, int status, uint64_t version)
 {
 	struct shared_op *op = arg;
@@ -749,9 +762,9 @@ static void shared_stored(void *arg, int status, uint64_t version)
 	int rc;
 
 	if (status == -ESTALE && ++op->attempts < SHARED_ATTEMPTS) {
-		rc = tt_pr_shared_load(pr, shared_loaded, op);
-		if (rc < 0)
-			shared_fail(op, rc);
+		/* another change won: retry after a random pause, so that racing hosts spread */
+		op->seed = op->seed * 6364136223846793005ull + 1442695040888963407ull;
+		tt_timer_arm_ms(&op->backoff, (op->seed >> 33) % (SHARED_BACKOFF_MS + 1));
 		return;
 	}
 	if (status < 0) {
@@ -854,6 +867,8 @@ static enum tt_exec_rc shared_start(struct tt_scsi_task *task, struct pr_out *o)
 	op->task = task;
 	op->lun = task->lun;
 	op->o = *o;
+	op->seed = (uint64_t)(uintptr_t)op ^ task->lun->state->pr->shared_token;
+	tt_timer_init(&op->backoff, tt_loop_current(), shared_reload);
 	op->sync = true;
 	if (shared_attempt(op))
 		return TT_EXEC_DONE;
