@@ -323,6 +323,12 @@ int tt_pr_shared_attach(struct tt_lun *lun)
 		pr->shared_token = (uint64_t)(uintptr_t)lun ^ lun->naa_id;
 	rc = b->ops->shared->watch(b, SHARED_NAME, shared_notified, lun, &pr->shared_watch, &text,
 				   &len, &version);
+	if (rc == -EPERM || rc == -EACCES) {
+		/* a user that may read the image but not make the record (a read-only export) */
+		tt_warn("scsi", "LUN %llu: not allowed to keep reservations in the cluster: they stay "
+			"this host's", (unsigned long long)lun->id);
+		return 0;
+	}
 	if (rc < 0)
 		return rc;
 	pthread_mutex_lock(&lun->lock);

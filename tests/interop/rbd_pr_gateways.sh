@@ -69,10 +69,15 @@ rbd_py --opt initiators=8 pr-race || fail "rbd.py pr-race"
 step "the shared record in RADOS"
 id=$(ceph_rbd info rbd/shared | sed -n 's/^[[:space:]]*id: //p')
 [ -n "$id" ] || fail "rbd info gave no image id"
-ceph_rados -p rbd get "tether.pr.$id" "$TT_WORK/record" || fail "rados get tether.pr.$id"
-head -n 1 "$TT_WORK/record" | grep -qx "tether-pr 2" || fail "tether.pr.$id: $(cat "$TT_WORK/record")"
-grep -q '^generation ' "$TT_WORK/record" || fail "tether.pr.$id has no generation"
-ok "tether.pr.$id: $(grep -c '^reg ' "$TT_WORK/record") registration(s), $(grep '^generation' "$TT_WORK/record")"
+rec=$TT_WORK/record
+ceph_rados -p rbd get "tether.pr.$id" "$rec" || fail "rados get tether.pr.$id"
+# the last change was a CLEAR after 8 x 7 registration changes: no key, no reservation
+head -n 1 "$rec" | grep -qx "tether-pr 2" || fail "tether.pr.$id: $(cat "$rec")"
+grep -qx 'type 0' "$rec" || fail "tether.pr.$id holds a reservation: $(cat "$rec")"
+! grep -q '^reg ' "$rec" || fail "tether.pr.$id holds registrations: $(cat "$rec")"
+gen=$(sed -n 's/^generation //p' "$rec")
+[ "${gen:-0}" -gt 56 ] || fail "tether.pr.$id: generation '$gen' (want more than 56)"
+ok "tether.pr.$id: no registration, no reservation, generation $gen"
 
 step "COMPARE AND WRITE racing through both gateways"
 rbd_py --opt increments=60 caw || fail "rbd.py caw"

@@ -44,7 +44,8 @@ static void test_msg_round_trip(void **state)
 	msg = tt_pr_msg_format(0x0123456789abcdefull, &ev, record);
 	assert_non_null(msg);
 	assert_non_null(strstr(msg, "from 0123456789abcdef\n"));
-	assert_non_null(strstr(msg, "ev registrations-preempted 1 7 iscsi iqn.a:b,i,0x400001020304\n"));
+	assert_non_null(strstr(msg, "ev registrations-preempted 1 7 iscsi "
+				    "iqn.a:b,i,0x400001020304\n"));
 	assert_non_null(strstr(msg, "ev reservations-preempted 0 all iscsi iqn.c:d\n"));
 	assert_int_equal(tt_pr_msg_parse(msg, strlen(msg), &token, &back, &st), 0);
 	assert_true(token == 0x0123456789abcdefull);
