@@ -18,11 +18,13 @@ LAYERS = {
     "base": [],
     "bdev": ["base"],
     "iscsi": ["base"],
+    # RDMA devices, registered memory, rdma_cm listeners and connections (rdma-core)
+    "rdma": ["base"],
     "scsi": ["base", "bdev"],
-    "xport": ["base", "iscsi"],
-    "target": ["base", "bdev", "iscsi", "scsi", "xport"],
+    "xport": ["base", "iscsi", "rdma"],
+    "target": ["base", "bdev", "iscsi", "rdma", "scsi", "xport"],
     # NVMe-oF controller core and NVMe/TCP; its listeners are the shared ones of xport
-    "nvmf": ["base", "bdev", "iscsi", "xport"],
+    "nvmf": ["base", "bdev", "iscsi", "rdma", "xport"],
     "initiator": ["base", "iscsi"],
 }
 # Programs sit above every layer.
