@@ -123,6 +123,9 @@ void tt_iser_login_policy(struct tt_params_policy *pol)
 	pol->header_digests = "None";
 	pol->data_digests = "None";
 	pol->rdma_extensions = true;
+	/* the write data the command did not bring is fetched with one RDMA READ as soon as the
+	 * command is in: no unsolicited Data-Out may still be on its way then */
+	pol->initial_r2t = true;
 	if (pol->max_recv_dsl > TT_ISER_MAX_RECV_DSL || pol->max_recv_dsl == 0)
 		pol->max_recv_dsl = TT_ISER_MAX_RECV_DSL;
 }

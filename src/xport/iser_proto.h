@@ -69,7 +69,8 @@ bool tt_iser_area_read(const uint64_t area[4], uint32_t *stag, uint64_t *va);
 bool tt_iser_area_write(const uint64_t area[4], uint32_t *stag, uint64_t *va);
 
 /* What an iSER connection changes in the target's login policy: RDMAExtensions=Yes, digests
- * None only, and TargetRecvDataSegmentLength within TT_ISER_MAX_RECV_DSL. */
+ * None only, InitialR2T=Yes (immediate data only: the rest is read at once), and
+ * TargetRecvDataSegmentLength within TT_ISER_MAX_RECV_DSL. */
 void tt_iser_login_policy(struct tt_params_policy *pol);
 /* After the login: the data segment sizes in force on an iSER connection. The target sends at
  * most InitiatorRecvDataSegmentLength and receives at most TargetRecvDataSegmentLength

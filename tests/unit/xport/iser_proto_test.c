@@ -214,6 +214,7 @@ static void test_login_policy(void **state)
 	assert_string_equal(pol.header_digests, "None");
 	assert_string_equal(pol.data_digests, "None");
 	assert_int_equal(pol.max_recv_dsl, TT_ISER_MAX_RECV_DSL);
+	assert_true(pol.initial_r2t);
 	pol.max_recv_dsl = 4096;
 	tt_iser_login_policy(&pol);
 	assert_int_equal(pol.max_recv_dsl, 4096);
@@ -230,7 +231,8 @@ static void test_login_keys(void **state)
 					       "RDMAExtensions=Yes\0"
 					       "InitiatorRecvDataSegmentLength=262144\0"
 					       "TargetRecvDataSegmentLength=262144\0"
-					       "MaxRecvDataSegmentLength=262144\0")), 0);
+					       "MaxRecvDataSegmentLength=262144\0"
+					       "InitialR2T=No\0ImmediateData=Yes\0")), 0);
 	assert_string_equal(tt_text_out_find(&s.out, "RDMAExtensions"), "Yes");
 	/* digests are never chosen over iSER: None, or a refusal when None was not offered */
 	assert_string_equal(tt_text_out_find(&s.out, "HeaderDigest"), "None");
@@ -243,6 +245,10 @@ static void test_login_keys(void **state)
 	assert_int_equal(s.p.initiator_recv_dsl, 8192);
 	assert_string_equal(tt_text_out_find(&s.out, "MaxRecvDataSegmentLength"), "Irrelevant");
 	assert_true(s.p.rdma_extensions);
+	/* immediate data only: no unsolicited Data-Out races the RDMA READ of the rest */
+	assert_string_equal(tt_text_out_find(&s.out, "InitialR2T"), "Yes");
+	assert_true(s.p.initial_r2t);
+	assert_string_equal(tt_text_out_find(&s.out, "ImmediateData"), "Yes");
 	/* in force after the login: the iSER keys size the data segments both ways */
 	tt_iser_params_apply(&s.p);
 	assert_int_equal(s.p.max_recv_dsl, 8192);
