@@ -92,6 +92,8 @@ struct tt_rdma_dev;
  * cannot be allocated. Thread-safe. */
 struct tt_rdma_dev *tt_rdma_dev_get(struct ibv_context *verbs);
 void tt_rdma_dev_put(struct tt_rdma_dev *d);
+/* Lets librdmacm close the contexts of removed devices nothing uses any more. */
+void tt_rdma_devices_resync(void);
 struct ibv_pd *tt_rdma_dev_pd(const struct tt_rdma_dev *d);
 const char *tt_rdma_dev_name(const struct tt_rdma_dev *d);
 

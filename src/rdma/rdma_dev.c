@@ -48,13 +48,25 @@ static struct tt_list devs = { &devs, &devs };
 
 _Static_assert(sizeof(struct rdma_buf_hdr) <= BUF_HDR, "buffer header");
 
+/* librdmacm keeps a context open for each device it has seen; it closes one that went away (a
+ * removed device: the kernel waits for that) when it looks at the device list again and nothing
+ * uses it any more. */
+void tt_rdma_devices_resync(void)
+{
+	struct ibv_context **l = rdma_get_devices(NULL);
+
+	if (l)
+		rdma_free_devices(l);
+}
+
 static void dev_free_locked(struct tt_rdma_dev *d)
 {
 	tt_list_del(&d->node);
 	if (d->pd && ibv_dealloc_pd(d->pd))
 		tt_warn("rdma", "%s: ibv_dealloc_pd: %s", d->name, strerror(errno));
-	tt_info("rdma", "%s: device released", d->name);
+	tt_notice("rdma", "%s: device released", d->name);
 	free(d);
+	tt_rdma_devices_resync();
 }
 
 struct tt_rdma_dev *tt_rdma_dev_get(struct ibv_context *verbs)

@@ -128,6 +128,8 @@ int tt_rdma_listen(const struct sockaddr *addr, const char *name, tt_rdma_reques
 	l->lost = lost;
 	l->arg = arg;
 	snprintf(l->name, sizeof(l->name), "%s", name);
+	/* (a retry after a device removal: the removed device's context goes first) */
+	tt_rdma_devices_resync();
 	l->ch = rdma_create_event_channel();
 	if (!l->ch) {
 		/* no RDMA subsystem on this host (no /dev/infiniband/rdma_cm) */
@@ -177,4 +179,5 @@ void tt_rdma_unlisten(struct tt_rdma_listener *l)
 	rdma_destroy_event_channel(l->ch);
 	tt_info("rdma", "stopped listening on %s", l->name);
 	free(l);
+	tt_rdma_devices_resync();
 }
