@@ -5,7 +5,7 @@ set -euo pipefail
 what=${1:-check}
 build=(build-essential meson ninja-build pkg-config liburing-dev libisal-dev libjansson-dev
        libssl-dev libcmocka-dev libsystemd-dev scdoc libmicrohttpd-dev libfuse3-dev
-       nbdkit-plugin-dev librbd-dev librados-dev)
+       nbdkit-plugin-dev librbd-dev librados-dev librdmacm-dev libibverbs-dev)
 run=(libiscsi-bin fuse3 nbdkit)
 # tgt-rbd: the rbd backstore of tgtd, the peer of bench/rbd.sh
 check=(libiscsi-bin qemu-utils qemu-block-extra tgt tgt-rbd nftables iproute2 python3 procps psmisc

@@ -18,12 +18,14 @@ LAYERS = {
     "base": [],
     "bdev": ["base"],
     "iscsi": ["base"],
+    # RDMA devices, registered memory, rdma_cm listeners and connections (rdma-core)
+    "rdma": ["base"],
     "scsi": ["base", "bdev"],
-    "xport": ["base", "iscsi"],
+    "xport": ["base", "iscsi", "rdma"],
     # NVMe-oF controller core and NVMe/TCP; its listeners are the shared ones of xport
-    "nvmf": ["base", "bdev", "iscsi", "xport"],
+    "nvmf": ["base", "bdev", "iscsi", "rdma", "xport"],
     # the configuration model, its file and control socket: iSCSI targets and NVMe-oF subsystems
-    "target": ["base", "bdev", "iscsi", "scsi", "xport", "nvmf"],
+    "target": ["base", "bdev", "iscsi", "rdma", "scsi", "xport", "nvmf"],
     "initiator": ["base", "iscsi"],
 }
 # Programs sit above every layer.

@@ -83,6 +83,9 @@ static void usage(FILE *f)
 "                         scheme iscsi:// (iSCSI over TCP) is the default; nvme-tcp://\n"
 "                         (port 4420) serves the LUNs as namespaces of NVMe subsystem\n"
 "                         " TT_NVMF_DEFAULT_NQN " (LUN n is NSID n+1);\n"
+#ifdef TT_HAVE_RDMA
+"                         iser:// (iSCSI over RDMA, port 3260) beside iscsi://;\n"
+#endif
 "                         repeatable; default " QUICK_DEFAULT_PORTAL " without --config\n"
 "  --lun SPEC             serve backend SPEC (ram:1G, file:/path[,size=..], null:1G,\n"
 "                         rbd:POOL/IMAGE[,conf=..][,id=..][,timeout=..]) as the next LUN,\n"

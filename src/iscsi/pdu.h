@@ -45,6 +45,8 @@ struct tt_pdu {
 	uint8_t hdr_digest[4];
 	uint8_t data_digest[4];
 	uint32_t xmit_done;       /* bytes of this PDU already written */
+	uint64_t xport_area[4];   /* what the transport received with a command and keeps in its
+				   * task (struct tt_xtask.area; iSER: the remote keys) */
 };
 
 /* Allocate a zeroed PDU from the calling loop's pool; NULL when out of memory. */

@@ -394,6 +394,8 @@ static int task_create(struct tt_conn *conn, struct tt_pdu *pdu, struct tt_task 
 	task->immediate = tt_bhs_immediate(&pdu->bhs);
 	memcpy(task->x.lun, c->lun, 8);
 	task->x.xc = conn->xc;
+	/* what the transport noted with the command (iSER: the initiator's remote keys) */
+	memcpy(task->x.area, pdu->xport_area, sizeof(task->x.area));
 	task->x.edtl = edtl;
 	task->x.ttt = (uint32_t)(conn->id << 16) ^ task->x.itt;
 	if (task->x.ttt == TT_RSVD_TAG)

@@ -7,6 +7,7 @@
 
 #include "base/log.h"
 #include "target/limits.h"
+#include "xport/iser_proto.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -359,6 +360,8 @@ static void login_complete(struct tt_conn *conn, struct tt_login *l)
 		/* the final response needs more PDUs: the login goes on until they are fetched */
 		return;
 	}
+	/* with RDMAExtensions=Yes the iSER keys size the data segments */
+	tt_iser_params_apply(p);
 	tt_conn_set_state(conn, TT_CONN_LOGGED_IN);
 	if (s->state == TT_SESS_LOGGING_IN)
 		tt_session_set_state(s, TT_SESS_ACTIVE);

@@ -70,10 +70,21 @@ static bool initiator_may_see(const struct tt_conn *conn, struct tt_target *t,
 	       memcmp(print, s->chap_print, sizeof(print)) == 0;
 }
 
+/* Whether @out holds the pair KEY=VALUE from offset @from on (an iSER and a TCP portal on one
+ * address and port give the same TargetAddress: a target lists it once). */
+static bool text_has_pair(const struct tt_text_out *out, size_t from, const char *pair)
+{
+	for (size_t i = from; i < out->len; i += strlen(out->buf + i) + 1)
+		if (strcmp(out->buf + i, pair) == 0)
+			return true;
+	return false;
+}
+
 static int add_target(struct tt_conn *conn, struct tt_target *t, const char *initiator,
 		      struct tt_text_out *out)
 {
 	struct tt_list *gpos, *ppos;
+	size_t start = out->len; /* this target's pairs */
 	bool named = false;
 	int rc;
 
@@ -86,7 +97,7 @@ static int add_target(struct tt_conn *conn, struct tt_target *t, const char *ini
 		 * order given: one still binding would only cost it a failed attempt) */
 		tt_list_for_each(ppos, &tpg->portals) {
 			struct tt_portal *p = tt_list_entry(ppos, struct tt_portal, node);
-			char addr[96];
+			char addr[96], pair[128];
 			const struct sockaddr_storage *ss = &p->addr.ss;
 
 			if (!p->listener || tt_listener_state(p->listener) != TT_LISTENER_LISTENING)
@@ -105,6 +116,9 @@ static int add_target(struct tt_conn *conn, struct tt_target *t, const char *ini
 					return rc;
 				named = true;
 			}
+			snprintf(pair, sizeof(pair), "TargetAddress=%s,%u", addr, tpg->tag);
+			if (named && text_has_pair(out, start, pair))
+				continue;
 			rc = tt_text_addf(out, "TargetAddress", "%s,%u", addr, tpg->tag);
 			if (rc < 0)
 				return rc;

@@ -18,6 +18,7 @@
 #include "base/clock.h"
 #include "base/errmsg.h"
 #include "base/log.h"
+#include "xport/iser.h"
 #include "xport/xport.h"
 
 #define LISTENER_RETRY_MS 250                          /* BINDING: next attempt */
@@ -61,6 +62,10 @@ const struct tt_xport_ops *tt_xport_for_fabric(enum tt_fabric f)
 	switch (f) {
 	case TT_FABRIC_ISCSI:
 		return &tt_xport_tcp;
+#ifdef TT_HAVE_RDMA
+	case TT_FABRIC_ISER:
+		return &tt_xport_iser;
+#endif
 	default:
 		return f < TT_FABRIC_COUNT ? registered[f] : NULL;
 	}
@@ -663,6 +668,14 @@ static void listener_lost(struct tt_listener *l)
 	listener_set_state(l, TT_LISTENER_BINDING);
 	l->logged_error = -EADDRNOTAVAIL; /* just said so */
 	l->last_log_ns = tt_now_ns();
+}
+
+void tt_listener_lost(struct tt_listener *l, int err)
+{
+	if (l->state != TT_LISTENER_LISTENING)
+		return;
+	tt_warn("listen", "portal %s: %s", l->name, strerror(-err));
+	listener_lost(l);
 }
 
 /* A listener of the same transport that @a would collide with: the same port of the same family

@@ -137,6 +137,10 @@ void tt_listener_release(struct tt_listener *l);
 void tt_listener_get(struct tt_listener *l);
 void tt_listener_put(struct tt_listener *l);
 
+/* The transport's listening object lost its address or device (an RDMA device removed, an
+ * address change): the listener unlistens and binds again once it can. Loop 0. */
+void tt_listener_lost(struct tt_listener *l, int err);
+
 enum tt_listener_state tt_listener_state(const struct tt_listener *l);
 int tt_listener_error(const struct tt_listener *l);
 const char *tt_listener_state_name(enum tt_listener_state s);

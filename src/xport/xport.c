@@ -7,9 +7,13 @@
 #include <string.h>
 
 #include "base/bufpool.h"
+#include "xport/iser.h"
 
 static const struct tt_xport_ops *const transports[] = {
 	&tt_xport_tcp,
+#ifdef TT_HAVE_RDMA
+	&tt_xport_iser,
+#endif
 };
 
 const struct tt_xport_ops *tt_xport_find(const char *name)

@@ -53,7 +53,10 @@ TT_VM_BOOT=${TT_VM_BOOT:-pvh}
 SUITE=bookworm
 HOST_PKGS=(qemu-system-x86 mmdebstrap cpio e2fsprogs)
 GUEST_PKGS=open-iscsi,nvme-cli,multipath-tools,fio,e2fsprogs,sg3-utils,lsscsi,nftables,iproute2,kmod,\
-util-linux,mount,procps,busybox,iputils-ping
+util-linux,mount,procps,busybox,iputils-ping,\
+rdma-core,ibverbs-providers,ibverbs-utils,rdmacm-utils,targetcli-fb,libiscsi-bin,\
+liburing2,libisal2,libjansson4,libmicrohttpd12,libsystemd0,libssl3,librbd1,librados2,librdmacm1,\
+libibverbs1,libfuse3-3,libasan8,libubsan1
 INITIATOR_IQN=iqn.2026-11.org.tether:vm-guest
 MIN_FREE_MB=3072
 
@@ -172,8 +175,9 @@ mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 mark() { echo "tt-init: $*" >/dev/kmsg; }
 mark start
 # no udev: load what uevents would have loaded
-modprobe -a -q virtio_net virtio_rng 9pnet_virtio 9p sd_mod sg
+modprobe -a -q configfs virtio_net virtio_rng 9pnet_virtio 9p sd_mod sg
 mark modules loaded
+mount -t configfs configfs /sys/kernel/config 2>/dev/null
 hostname tt-vm
 arg() { tr ' ' '\n' </proc/cmdline | sed -n "s/^$1=//p" | tail -1; }
 ip link set lo up
@@ -465,13 +469,42 @@ ok() { echo "ok: $*"; }
 bad() { echo "FAIL: $*"; fail=1; }
 [ -r /mnt/host/tests/vm/guest.sh ] && ok "host share at /mnt/host" || bad "host share not mounted"
 echo probe >/mnt/ctl/probe && ok "ctl share writable" || bad "ctl share not writable"
-for m in iscsi_tcp dm_multipath dm_service_time dm_round_robin; do
+for m in iscsi_tcp dm_multipath dm_service_time dm_round_robin rdma_rxe ib_iser nvme_tcp nvme_rdma \
+	nvmet nvmet_tcp nvmet_rdma null_blk; do
 	modprobe "$m" && ok "modprobe $m" || bad "modprobe $m"
 done
-for c in iscsiadm iscsid multipath multipathd fio mkfs.ext4 sg_inq lsscsi nft dmsetup; do
+for c in iscsiadm iscsid multipath multipathd fio mkfs.ext4 sg_inq lsscsi nft dmsetup rdma \
+	ibv_devinfo rping ibv_rc_pingpong targetcli iscsi-inq; do
 	command -v "$c" >/dev/null && ok "$c present" || bad "$c missing"
 done
 grep -q "^InitiatorName=" /etc/iscsi/initiatorname.iscsi && ok "initiator name set" || bad "no initiator name"
+[ -d /sys/kernel/config/nvmet ] && ok "configfs: nvmet" || bad "no /sys/kernel/config/nvmet"
+# soft-RoCE on eth0, and RDMA loopback to the own address of the guest through it
+IP=$(ip -4 -o addr show eth0 | awk "{ split(\$4, a, \"/\"); print a[1]; exit }")
+if timeout 20 rdma link add rxe0 type rxe netdev eth0; then
+	for _ in $(seq 100); do
+		[ "$(cat /sys/class/infiniband/rxe0/ports/1/state 2>/dev/null)" = "4: ACTIVE" ] && break
+		sleep 0.2
+	done
+fi
+[ "$(cat /sys/class/infiniband/rxe0/ports/1/state 2>/dev/null)" = "4: ACTIVE" ] &&
+	ok "rxe0 on eth0 ($IP): port ACTIVE" || bad "rxe0 did not come up"
+timeout 60 rping -s -a "$IP" -C 10 >/tmp/rping-s.log 2>&1 &
+sleep 1
+if timeout 60 rping -c -a "$IP" -C 10 -v >/tmp/rping-c.log 2>&1 && [ "$(grep -c "ping data" /tmp/rping-c.log)" = 10 ]; then
+	ok "rping -C 10 to $IP over rxe0"
+else
+	bad "rping"; tail -5 /tmp/rping-c.log /tmp/rping-s.log
+fi
+wait
+timeout 60 ibv_rc_pingpong -d rxe0 -g 1 -n 100 >/tmp/pp-s.log 2>&1 &
+sleep 1
+if timeout 60 ibv_rc_pingpong -d rxe0 -g 1 -n 100 "$IP" >/tmp/pp-c.log 2>&1 && grep -q "100 iters" /tmp/pp-c.log; then
+	ok "ibv_rc_pingpong over rxe0: $(grep iters /tmp/pp-c.log)"
+else
+	bad "ibv_rc_pingpong"; tail -5 /tmp/pp-c.log /tmp/pp-s.log
+fi
+wait
 echo "uptime $(cut -d" " -f1 /proc/uptime)s"
 exit $fail
 '

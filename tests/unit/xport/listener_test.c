@@ -27,6 +27,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/loop.h"
+#include "xport/iser.h"
 #include "xport/listener.h"
 #include "xport/tcp.h"
 #include "xport/xport.h"
@@ -260,7 +261,14 @@ static void test_fabrics(void **state)
 	assert_int_equal(tt_fabric_default_port(TT_FABRIC_COUNT), 0);
 	/* only iSCSI over TCP is served by this build */
 	assert_ptr_equal(tt_xport_for_fabric(TT_FABRIC_ISCSI), &tt_xport_tcp);
-	for (int f = TT_FABRIC_ISER; f < TT_FABRIC_COUNT; f++)
+#ifdef TT_HAVE_RDMA
+	assert_ptr_equal(tt_xport_for_fabric(TT_FABRIC_ISER), &tt_xport_iser);
+	assert_true(tt_xport_ops_complete(&tt_xport_iser));
+	assert_ptr_equal(tt_xport_find("iser"), &tt_xport_iser);
+#else
+	assert_null(tt_xport_for_fabric(TT_FABRIC_ISER));
+#endif
+	for (int f = TT_FABRIC_ISER + 1; f < TT_FABRIC_COUNT; f++)
 		assert_null(tt_xport_for_fabric((enum tt_fabric)f));
 	assert_string_equal(tt_listener_state_name(TT_LISTENER_BINDING), "binding");
 	assert_string_equal(tt_listener_state_name(TT_LISTENER_LISTENING), "listening");
@@ -652,7 +660,11 @@ static void test_address_in_use(void **state)
 /* A fabric no transport of this build serves is refused by name. */
 static void test_unserved_fabric(void **state)
 {
-	static const char *const schemes[] = { "iser", "ISER", "nvme-tcp", "nvme-rdma", "srp" };
+	static const char *const schemes[] = {
+#ifndef TT_HAVE_RDMA
+		"iser", "ISER",
+#endif
+		"nvme-tcp", "nvme-rdma", "srp" };
 	uint16_t port = free_port();
 	(void)state;
 
@@ -677,6 +689,29 @@ static void test_unserved_fabric(void **state)
 		close(fd);
 	assert_int_equal(fd, -ECONNREFUSED);
 }
+
+#ifdef TT_HAVE_RDMA
+/* An iser:// portal where no RDMA device serves the address (no rdma_cm on this host, or no
+ * device for 192.0.2.1): the listener exists and keeps trying, like a TCP portal whose address
+ * is not there yet; with a device for 127.0.0.1 it listens. */
+static void test_iser_without_device(void **state)
+{
+	struct tt_listener *l = NULL;
+	struct tt_portal_addr a;
+	char s[64], err[256] = "";
+	(void)state;
+
+	snprintf(s, sizeof(s), "iser://192.0.2.1:%u", free_port());
+	parse_ok(s, &a);
+	assert_int_equal(tt_listener_acquire(&a, &core_a.core, &l, err, sizeof(err)), 0);
+	assert_non_null(l);
+	assert_ptr_equal(l->ops, &tt_xport_iser);
+	assert_int_equal(tt_listener_state(l), TT_LISTENER_BINDING);
+	assert_int_equal(tt_listener_error(l), -EADDRNOTAVAIL);
+	assert_null(l->xport_priv);
+	tt_listener_release(l);
+}
+#endif
 
 /* 192.0.2.1 (TEST-NET-1) is on no host: the listener exists and keeps trying. */
 static void test_not_on_host(void **state)
@@ -866,6 +901,9 @@ int main(void)
 		cmocka_unit_test_setup(test_address_in_use, setup),
 		cmocka_unit_test_setup(test_unserved_fabric, setup),
 		cmocka_unit_test_setup(test_not_on_host, setup),
+#ifdef TT_HAVE_RDMA
+		cmocka_unit_test_setup(test_iser_without_device, setup),
+#endif
 		cmocka_unit_test_setup(test_port_taken, setup),
 		cmocka_unit_test_setup(test_address_comes_and_goes, setup),
 		cmocka_unit_test_setup(test_connection_holds_listener, setup),

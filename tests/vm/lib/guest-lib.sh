@@ -138,3 +138,102 @@ g_conn_dir() {
 }
 
 g_sha_files() { (cd "$1" && sha256sum f.*); }
+
+# ---- soft-RoCE (rdma_rxe)
+
+# g_rxe_up [NETDEV] [NAME]: an rxe device NAME (rxe0) on NETDEV (eth0); waits until its port is
+# ACTIVE. Prints nothing; fails the test when the device does not come up in 20 s.
+g_rxe_up() {
+	local dev=${1:-eth0} name=${2:-rxe0}
+	modprobe rdma_rxe || g_die "modprobe rdma_rxe"
+	[ -e "/sys/class/infiniband/$name" ] ||
+		timeout 20 rdma link add "$name" type rxe netdev "$dev" || g_die "rdma link add $name type rxe netdev $dev"
+	for _ in $(seq 100); do
+		[ "$(cat "/sys/class/infiniband/$name/ports/1/state" 2>/dev/null)" = "4: ACTIVE" ] && return 0
+		sleep 0.2
+	done
+	rdma link show 2>&1
+	g_die "$name on $dev: port not ACTIVE after 20 s"
+}
+
+# g_addr [NETDEV]: the IPv4 address of NETDEV (eth0) without the prefix length
+g_addr() { ip -4 -o addr show "${1:-eth0}" | awk '{ split($4, a, "/"); print a[1]; exit }'; }
+
+# ---- tetherd inside the guest
+#
+# The host test says which build (TT_VM_GUEST_BUILD, a folder of the repository, e.g. build or
+# build-san; see vm_prepare_guest_target in host-lib.sh). tetherd runs from the read-only share;
+# its log goes to /mnt/ctl/tetherd.N.log (N counts the starts), so the host keeps it.
+# An ASan/UBSan build is recognised by its libasan dependency: it runs with the options of
+# tests/run.sh and its reports make g_tetherd_stop fail.
+G_BUILD=/mnt/host/${TT_VM_GUEST_BUILD:-build}
+G_TETHERD=$G_BUILD/src/cmd/tetherd
+G_TETHERCTL=$G_BUILD/src/cmd/tetherctl
+G_TETHERD_SOCK=/run/tetherd.sock
+G_TETHERD_PID=
+G_TETHERD_LOG=
+G_TETHERD_N=0
+
+g_tetherd_san() { ldd "$G_TETHERD" 2>/dev/null | grep -q libasan; }
+
+# g_tetherd_start ARGS...: tetherd ARGS --rpc-socket /run/tetherd.sock --state-dir none in the
+# background; waits until tetherctl answers on the socket (60 s: an ASan build under TCG is slow).
+g_tetherd_start() {
+	[ -x "$G_TETHERD" ] || g_die "no tetherd at $G_TETHERD"
+	[ -z "$G_TETHERD_PID" ] || g_die "g_tetherd_start: tetherd already running (pid $G_TETHERD_PID)"
+	G_TETHERD_N=$((G_TETHERD_N + 1))
+	G_TETHERD_LOG=/mnt/ctl/tetherd.$G_TETHERD_N.log
+	rm -f "$G_TETHERD_SOCK"
+	echo "# tetherd $*" >"$G_TETHERD_LOG"
+	ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:halt_on_error=1} \
+		UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
+		LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=/mnt/host/tests/lsan.supp} \
+		"$G_TETHERD" "$@" --rpc-socket "$G_TETHERD_SOCK" --state-dir none >>"$G_TETHERD_LOG" 2>&1 &
+	G_TETHERD_PID=$!
+	for _ in $(seq 300); do
+		if ! kill -0 "$G_TETHERD_PID" 2>/dev/null; then
+			tail -20 "$G_TETHERD_LOG"
+			G_TETHERD_PID=
+			g_die "tetherd exited at start"
+		fi
+		[ -S "$G_TETHERD_SOCK" ] && g_ctl stats >/dev/null 2>&1 && {
+			g_log "tetherd pid $G_TETHERD_PID up ($(g_tetherd_san && echo asan || echo plain) build, log $G_TETHERD_LOG)"
+			return 0
+		}
+		sleep 0.2
+	done
+	tail -20 "$G_TETHERD_LOG"
+	g_die "tetherd does not answer on $G_TETHERD_SOCK after 60 s"
+}
+
+# g_ctl ARGS...: tetherctl on the guest's tetherd
+g_ctl() { "$G_TETHERCTL" -s "$G_TETHERD_SOCK" "$@"; }
+
+# g_tetherd_stop [SIGNAL]: SIGTERM (default) and wait up to 30 s; returns tetherd's exit
+# status (128+N when a signal ended it). With KILL: no wait for a clean exit, returns 0.
+g_tetherd_stop() {
+	local sig=${1:-TERM} rc=0
+	[ -n "$G_TETHERD_PID" ] || return 0
+	kill "-$sig" "$G_TETHERD_PID" 2>/dev/null
+	if [ "$sig" != KILL ] && [ "$sig" != 9 ]; then
+		for _ in $(seq 300); do kill -0 "$G_TETHERD_PID" 2>/dev/null || break; sleep 0.1; done
+		kill -0 "$G_TETHERD_PID" 2>/dev/null && {
+			g_log "tetherd did not exit 30 s after SIG$sig, killing it"
+			kill -9 "$G_TETHERD_PID"
+		}
+	fi
+	wait "$G_TETHERD_PID" 2>/dev/null || rc=$?
+	G_TETHERD_PID=
+	[ "$sig" = KILL ] || [ "$sig" = 9 ] && return 0
+	return "$rc"
+}
+
+# g_tetherd_log_check: fails the test on a sanitizer report in any tetherd log of this run
+g_tetherd_log_check() {
+	if grep -lE 'ERROR: (Address|Leak)Sanitizer|runtime error:' /mnt/ctl/tetherd.*.log 2>/dev/null; then
+		g_bad "sanitizer report in the tetherd log"
+		grep -hE -A20 'ERROR: (Address|Leak)Sanitizer|runtime error:' /mnt/ctl/tetherd.*.log | head -60
+		return 1
+	fi
+	return 0
+}

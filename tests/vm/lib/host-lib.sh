@@ -22,6 +22,8 @@
 #   TT_VM_LUN_MB  [256]           LUN size
 #   TT_VM_KEEP    [0]             1 = keep the run folder (logs) after the test
 #   TT_VM_TETHERD_ARGS [""]       more tetherd options (word-split), e.g. --debug all
+#   (a test whose tetherd runs inside the guest calls vm_prepare_guest_target instead of
+#   vm_prepare: no target on the host; the guest runs $TT_BUILD's tetherd from /mnt/host)
 #   and those of guest.sh (TT_VM_DIR, TT_VM_TIMEOUT, ...).
 
 VM_HOME=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -44,6 +46,10 @@ VM_TARGET_PID=
 VM_WATCH_PID=
 VM_GUEST_PID=
 VM_NAME=$(basename "$0" .sh)
+VM_LUN_SPEC=    # tetherd's --lun (default ram:${TT_VM_LUN_MB}M); @RUN@ stands for the run folder
+VM_TARGET_CMD=() # how vm_target_start started tetherd (the "start" request runs it again)
+VM_IN_GUEST=0   # 1: tetherd runs in the guest (vm_prepare_guest_target)
+VM_GUEST_BUILD= # TT_BUILD as a folder of the repository (what the guest finds under /mnt/host)
 
 vm_log() { printf '[%s %s] %s\n' "$VM_NAME" "$(date +%T)" "$*" >&2; }
 vm_skip() {
@@ -85,6 +91,7 @@ vm_build_guest() {
 
 vm_target_stop() {
 	local i
+	[[ -n $VM_RUN && -s $VM_RUN/target.pid ]] && VM_TARGET_PID=$(cat "$VM_RUN/target.pid")
 	[[ -n $VM_TARGET_PID ]] || return 0
 	if [[ $TT_VM_TARGET == tgtd ]]; then
 		# tgtd ignores SIGTERM while it has targets
@@ -165,12 +172,15 @@ vm_target_start() {
 	local i
 	case $TT_VM_TARGET in
 	tetherd)
+		local lun=${VM_LUN_SPEC:-ram:${TT_VM_LUN_MB}M}
 		# not through vm_ns: $! must be the target itself (ip execs it)
-		# shellcheck disable=SC2086 # TT_VM_TETHERD_ARGS holds several words
-		ip netns exec "$VM_NS" "$TT_BUILD/src/cmd/tetherd" --portal "${VM_PORTALS[0]}:3260" --portal "${VM_PORTALS[1]}:3260" \
-			--lun "ram:${TT_VM_LUN_MB}M" --rpc-socket "$VM_RUN/tetherd.sock" ${TT_VM_TETHERD_ARGS} \
-			>"$VM_RUN/target.log" 2>&1 &
+		# shellcheck disable=SC2206 # TT_VM_TETHERD_ARGS holds several words
+		VM_TARGET_CMD=(ip netns exec "$VM_NS" "$TT_BUILD/src/cmd/tetherd" --portal "${VM_PORTALS[0]}:3260"
+			--portal "${VM_PORTALS[1]}:3260" --lun "${lun//@RUN@/$VM_RUN}" --rpc-socket "$VM_RUN/tetherd.sock"
+			${TT_VM_TETHERD_ARGS})
+		"${VM_TARGET_CMD[@]}" >>"$VM_RUN/target.log" 2>&1 &
 		VM_TARGET_PID=$!
+		echo "$VM_TARGET_PID" >"$VM_RUN/target.pid"
 		;;
 	tgtd)
 		ip netns exec "$VM_NS" tgtd -f -C "$VM_TGT_CP" --iscsi "portal=${VM_PORTALS[0]}:3260" >"$VM_RUN/target.log" 2>&1 &
@@ -197,13 +207,59 @@ vm_target_died() {
 	vm_fail "$TT_VM_TARGET: $*"
 }
 
-vm_target_alive() { kill -0 "$VM_TARGET_PID" 2>/dev/null; }
+# the "kill" and "start" requests of the guest run in the watcher: the pid is in a file
+vm_target_pid() {
+	if [[ -s $VM_RUN/target.pid ]]; then cat "$VM_RUN/target.pid"; else echo "$VM_TARGET_PID"; fi
+}
+vm_target_alive() {
+	local p
+	p=$(vm_target_pid)
+	[[ -n $p ]] && kill -0 "$p" 2>/dev/null
+}
 
 vm_cut_table() { echo "tt_cut_${1//./_}"; }
 
-# Host actions the guest may ask for; only our portal addresses are accepted.
+# Host actions the guest may ask for: cut or restore one of our portal addresses; kill
+# (SIGKILL) or start again the tetherd of vm_target_start. Each is logged with the host's
+# epoch time in RUN/actions.log ("EPOCH VERB [ADDR]"), which tests compare with tetherd's log.
 vm_host_action() {
 	local verb=$1 addr=${2:-} p ok=0 table
+	case $verb in
+	kill | start)
+		[[ $TT_VM_TARGET == tetherd && ${#VM_TARGET_CMD[@]} -gt 0 ]] || {
+			echo "error: $verb: no tetherd of vm_target_start"
+			return 0
+		}
+		p=$(vm_target_pid)
+		if [[ $verb == kill ]]; then
+			kill -9 "$p" 2>/dev/null || {
+				echo "error: tetherd (pid $p) not running"
+				return 0
+			}
+			for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+			echo "$(date +%s.%N) kill" >>"$VM_RUN/actions.log"
+			vm_log "tetherd (pid $p) killed with SIGKILL"
+		else
+			kill -0 "$p" 2>/dev/null && {
+				echo "error: tetherd (pid $p) still running"
+				return 0
+			}
+			echo "# restarted $(date +%s.%N)" >>"$VM_RUN/target.log"
+			"${VM_TARGET_CMD[@]}" >>"$VM_RUN/target.log" 2>&1 &
+			p=$!
+			echo "$p" >"$VM_RUN/target.pid"
+			for _ in $(seq 100); do vm_target_listening && break; sleep 0.1; done
+			vm_target_listening || {
+				echo "error: tetherd not listening 10 s after the restart"
+				return 0
+			}
+			echo "$(date +%s.%N) start" >>"$VM_RUN/actions.log"
+			vm_log "tetherd restarted (pid $p)"
+		fi
+		echo ok
+		return 0
+		;;
+	esac
 	for p in "${VM_PORTALS[@]}"; do [[ $addr == "$p" ]] && ok=1; done
 	((ok)) || {
 		echo "error: not a portal address: $addr"
@@ -218,11 +274,13 @@ table inet $table {
 	chain out { type filter hook output priority -10; policy accept; ip saddr $addr drop; }
 }
 EOF
+		echo "$(date +%s.%N) cut $addr" >>"$VM_RUN/actions.log"
 		vm_log "portal $addr cut (nft drop)"
 		echo ok
 		;;
 	restore)
 		vm_ns nft delete table inet "$table" 2>/dev/null || echo "error: $addr was not cut"
+		echo "$(date +%s.%N) restore $addr" >>"$VM_RUN/actions.log"
 		vm_log "portal $addr restored"
 		echo ok
 		;;
@@ -260,12 +318,17 @@ vm_prepare() {
 	VM_WATCH_PID=$!
 }
 
-# vm_guest SCRIPT [VAR=value ...]: run tests/vm/lib/SCRIPT in the guest with
+# vm_guest SCRIPT [VAR=value ...]: run tests/vm/lib/SCRIPT (or SCRIPT, a path in the
+# repository, when it has a slash) in the guest with
 # the given variables; returns the guest's status.
 vm_guest() {
 	local script=$1 t0=$SECONDS rc=0 cmd
 	shift
-	cmd="cd /root && env TT_VM_TARGET=$TT_VM_TARGET TT_VM_LUN_MB=$TT_VM_LUN_MB $* bash /mnt/host/tests/vm/lib/$script"
+	cmd="cd /root && env TT_VM_TARGET=$TT_VM_TARGET TT_VM_LUN_MB=$TT_VM_LUN_MB"
+	((VM_IN_GUEST)) && cmd+=" TT_VM_GUEST_BUILD=$VM_GUEST_BUILD"
+	# a name with a slash is a path in the repository (bench/vm/...)
+	[[ $script == */* ]] || script=tests/vm/lib/$script
+	cmd+=" $* bash /mnt/host/$script"
 	# in the background: a signal to this script is handled at once (wait returns)
 	vm_ns env TT_VM_TAPS="tt0 tt1" TT_VM_IPS="$VM_GUEST_IPS" TT_VM_CTL="$VM_RUN/ctl" \
 		TT_VM_SHARE="$TT_ROOT" "$VM_HOME/guest.sh" run "$cmd" &
@@ -273,6 +336,18 @@ vm_guest() {
 	wait "$VM_GUEST_PID" || rc=$?
 	VM_GUEST_PID=
 	vm_log "guest finished with status $rc after $((SECONDS - t0)) s"
+	if ((VM_IN_GUEST)); then
+		# tetherd ran in the guest: its logs are in the control folder
+		if ((rc != 0)); then
+			local f
+			for f in "$VM_RUN"/ctl/tetherd.*.log; do
+				[[ -f $f ]] || continue
+				echo "--- guest $(basename "$f") (last 20 lines)"
+				tail -20 "$f"
+			done
+		fi
+		return "$rc"
+	fi
 	if ! vm_target_alive; then
 		echo "--- $TT_VM_TARGET log (last 30 lines)"
 		tail -30 "$VM_RUN/target.log"
@@ -325,3 +400,30 @@ vm_prepare_config() {
 
 # vm_ctl ARGS...: tetherctl on the test's tetherd
 vm_ctl() { "$TT_BUILD/src/cmd/tetherctl" -s "$VM_RUN/tetherd.sock" "$@"; }
+
+# ---- tetherd inside the guest
+
+# vm_prepare_guest_target: vm_prepare for a test whose tetherd runs inside the guest (started
+# there with g_tetherd_start of guest-lib.sh): no target on the host. The guest runs the
+# tetherd of TT_BUILD (build-san: the ASan/UBSan build), which must be a folder of the
+# repository since the guest sees the repository only. Skips with TT_VM_TARGET=tgtd.
+vm_prepare_guest_target() {
+	[[ $TT_VM_TARGET == tetherd ]] || vm_skip "tetherd runs in the guest in this test (TT_VM_TARGET=$TT_VM_TARGET)"
+	vm_require
+	local b r
+	b=$(cd "$TT_BUILD" && pwd -P) r=$(cd "$TT_ROOT" && pwd -P)
+	[[ $b == "$r"/* ]] || vm_skip "TT_BUILD $TT_BUILD is not inside the repository $TT_ROOT (the guest sees only that)"
+	VM_GUEST_BUILD=${b#"$r"/}
+	[[ -x $TT_BUILD/src/cmd/tetherctl ]] || vm_skip "tetherctl not built ($TT_BUILD/src/cmd/tetherctl)"
+	VM_IN_GUEST=1
+	vm_build_guest
+	mkdir -p "$TT_VM_DIR/run"
+	VM_RUN=$(mktemp -d "$TT_VM_DIR/run/$VM_NAME.XXXXXX")
+	mkdir -p "$VM_RUN/ctl"
+	trap vm_cleanup EXIT
+	trap 'exit 143' INT TERM HUP
+	vm_netns_up
+	vm_watch &
+	VM_WATCH_PID=$!
+	vm_log "tetherd runs in the guest (/mnt/host/$VM_GUEST_BUILD/src/cmd/tetherd)"
+}
