@@ -7,7 +7,8 @@ build=(build-essential meson ninja-build pkg-config liburing-dev libisal-dev lib
        libssl-dev libcmocka-dev libsystemd-dev scdoc libmicrohttpd-dev libfuse3-dev
        nbdkit-plugin-dev librbd-dev librados-dev)
 run=(libiscsi-bin fuse3 nbdkit)
-check=(libiscsi-bin qemu-utils qemu-block-extra tgt nftables iproute2 python3 procps psmisc
+# tgt-rbd: the rbd backstore of tgtd, the peer of bench/rbd.sh
+check=(libiscsi-bin qemu-utils qemu-block-extra tgt tgt-rbd nftables iproute2 python3 procps psmisc
        man-db fuse3 nbdkit e2fsprogs util-linux uuid-runtime ceph-mon ceph-osd ceph-common)
 # the fuzz harnesses (tests/fuzz): clang and its libFuzzer runtime (libclang_rt.fuzzer)
 fuzz=(clang libclang-rt-14-dev)

@@ -20,9 +20,10 @@ LAYERS = {
     "iscsi": ["base"],
     "scsi": ["base", "bdev"],
     "xport": ["base", "iscsi"],
-    "target": ["base", "bdev", "iscsi", "scsi", "xport"],
     # NVMe-oF controller core and NVMe/TCP; its listeners are the shared ones of xport
     "nvmf": ["base", "bdev", "iscsi", "xport"],
+    # the configuration model, its file and control socket: iSCSI targets and NVMe-oF subsystems
+    "target": ["base", "bdev", "iscsi", "scsi", "xport", "nvmf"],
     "initiator": ["base", "iscsi"],
 }
 # Programs sit above every layer.

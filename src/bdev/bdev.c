@@ -224,6 +224,13 @@ int tt_bdev_identity(struct tt_bdev *bdev, char *buf, size_t len)
 	return bdev->ops->identity(bdev, buf, len);
 }
 
+struct tt_bdev *tt_bdev_shared_supported(struct tt_bdev *bdev)
+{
+	while (!bdev->ops->shared && bdev->inner)
+		bdev = bdev->inner;
+	return bdev->ops->shared ? bdev : NULL;
+}
+
 void tt_bdev_watch_add(struct tt_bdev *bdev, struct tt_bdev_watch *w)
 {
 	pthread_mutex_lock(&bdev->watch_lock);

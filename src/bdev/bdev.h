@@ -79,6 +79,8 @@ struct tt_bdev_ops {
 			  uint64_t *len);
 	/* Optional, see tt_bdev_identity (NULL: the wrapped backend answers, or none). */
 	int (*identity)(struct tt_bdev *bdev, char *buf, size_t len);
+	/* Optional, all four or none: the shared state of the medium (tt_bdev_shared_*). */
+	const struct tt_bdev_shared_ops *shared;
 };
 
 /*
@@ -204,6 +206,45 @@ void tt_bdev_io_complete(struct tt_bdev_io *io, int status);
 int tt_parse_size(const char *s, uint64_t *out);
 /* Formats @bytes as "1G", "512K" when exact, else as a byte count. Returns @buf. */
 char *tt_format_size(uint64_t bytes, char *buf, size_t len);
+
+/*
+ * Shared state: a small named record next to a medium that several hosts serve (rbd: a RADOS
+ * object "tether.<name>.<image id>" in the image's pool), versioned by the backend, replaced only
+ * by a compare-and-swap on that version, and with a message to every host watching it. The
+ * SCSI core keeps persistent reservations there (scsi/pr.c). Only backends whose medium is
+ * shared offer it (tt_bdev_shared_supported); wrappers pass it through.
+ *
+ *   load     reads the record: done(arg, 0, text, len, version) on the calling loop, later;
+ *            a record that does not exist reads as len 0, version 0
+ *   store    replaces the record if its version is still @version (0: it must not exist yet),
+ *            then sends @msg to every watcher and waits for their acknowledgements (or the
+ *            backend's timeout): done(arg, 0, new version) on the calling loop. -ESTALE: the
+ *            record changed meanwhile (nothing written); -ETIMEDOUT, -EIO, ...: the cluster
+ *            did not answer in time (the record may or may not have been replaced)
+ *   watch    calls notified(arg, version, msg, len) on a backend thread for every message
+ *            sent by a store (this host's included); the message is acknowledged when
+ *            notified() returns. *@handle names the watch for unwatch. Synchronous (waits
+ *            for the cluster: not on a loop thread of a running target): the record is then
+ *            read into *@text (malloc'd, *@len bytes, to free) and *@version
+ *   unwatch  after it returns, notified() is not running and will not run again
+ * load and store return 0 (done() will run) or -errno (it will not).
+ */
+typedef void (*tt_bdev_shared_load_fn)(void *arg, int status, const char *text, size_t len,
+				       uint64_t version);
+typedef void (*tt_bdev_shared_store_fn)(void *arg, int status, uint64_t version);
+typedef void (*tt_bdev_shared_notified_fn)(void *arg, uint64_t version, const char *msg,
+					   size_t len);
+struct tt_bdev_shared_ops {
+	int (*load)(struct tt_bdev *bdev, const char *name, tt_bdev_shared_load_fn done, void *arg);
+	int (*store)(struct tt_bdev *bdev, const char *name, uint64_t version, const char *text,
+		     size_t len, const char *msg, size_t msglen, tt_bdev_shared_store_fn done,
+		     void *arg);
+	int (*watch)(struct tt_bdev *bdev, const char *name, tt_bdev_shared_notified_fn notified,
+		     void *arg, uint64_t *handle, char **text, size_t *len, uint64_t *version);
+	void (*unwatch)(struct tt_bdev *bdev, uint64_t handle);
+};
+/* The backend (@bdev or one it wraps) that offers shared state, or NULL. */
+struct tt_bdev *tt_bdev_shared_supported(struct tt_bdev *bdev);
 
 /* --- test backends: control from any thread ------------------------------------------------- */
 enum tt_bdev_hang {

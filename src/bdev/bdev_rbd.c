@@ -88,6 +88,8 @@ struct rbd_bdev {
 	uint64_t obj_size;      /* bytes per RADOS object of the image */
 	char where[256];        /* "POOL/IMAGE", for messages */
 	char identity[192];
+	char image_id[96];      /* librbd's id of the image: names its shared records */
+	unsigned timeout;       /* seconds (the spec's timeout=) */
 	bool watching;
 	uint64_t watch_handle;
 	/* the size thread */
@@ -369,11 +371,370 @@ static void rbd_destroy(struct tt_bdev *bdev)
 	free(rb);
 }
 
+/* ---- shared state: a RADOS object next to the image (bdev.h, tt_bdev_shared_ops) ---- */
+
+#define RBD_SHARED_MAX (4u << 20) /* largest record read back */
+
+struct rbd_shared_req {
+	struct rbd_bdev *rb;    /* holds a reference of the backend */
+	struct tt_loop *loop;   /* where done() runs */
+	char oid[160];
+	void *arg;
+	int status;
+	uint64_t version;
+	/* load */
+	tt_bdev_shared_load_fn load_done;
+	char *buf;
+	size_t len;
+	/* store */
+	tt_bdev_shared_store_fn store_done;
+	rados_write_op_t op;
+	char *msg;              /* "<new version>\n" + the caller's message */
+	size_t msglen;
+	char *reply;
+	size_t reply_len;
+};
+
+struct rbd_shared_watch {
+	struct rbd_bdev *rb;
+	char oid[160];
+	uint64_t cookie;
+	tt_bdev_shared_notified_fn notified;
+	void *arg;
+};
+
+static int shared_oid(const struct rbd_bdev *rb, const char *name, char *buf, size_t len)
+{
+	if (!name || !*name || strchr(name, '.') ||
+	    snprintf(buf, len, "tether.%s.%s", name, rb->image_id) >= (int)len)
+		return -EINVAL;
+	return 0;
+}
+
+static struct rbd_shared_req *shared_req_new(struct tt_bdev *bdev, const char *name, void *arg)
+{
+	struct rbd_bdev *rb = tt_container_of(bdev, struct rbd_bdev, bdev);
+	struct rbd_shared_req *req;
+
+	if (!tt_loop_current())
+		return NULL;
+	req = calloc(1, sizeof(*req));
+	if (!req)
+		return NULL;
+	if (shared_oid(rb, name, req->oid, sizeof(req->oid)) < 0) {
+		free(req);
+		return NULL;
+	}
+	req->rb = rb;
+	req->loop = tt_loop_current();
+	req->arg = arg;
+	tt_bdev_get(bdev);
+	return req;
+}
+
+static void shared_req_free(struct rbd_shared_req *req)
+{
+	struct tt_bdev *bdev = &req->rb->bdev;
+
+	if (req->op)
+		rados_release_write_op(req->op);
+	if (req->reply)
+		rados_buffer_free(req->reply);
+	free(req->buf);
+	free(req->msg);
+	free(req);
+	tt_bdev_put(bdev);
+}
+
+static int shared_errno(int rc)
+{
+	return rc < -4095 ? -EIO : rc;
+}
+
+/* On the caller's loop: the end of a load or a store. */
+static void shared_req_done(void *arg)
+{
+	struct rbd_shared_req *req = arg;
+
+	if (req->load_done)
+		req->load_done(req->arg, req->status, req->status == 0 ? req->buf : NULL,
+			       req->status == 0 ? req->len : 0, req->version);
+	else
+		req->store_done(req->arg, req->status, req->version);
+	shared_req_free(req);
+}
+
+static void shared_load_cb(rados_completion_t c, void *arg)
+{
+	struct rbd_shared_req *req = arg;
+	int rc = rados_aio_get_return_value(c);
+
+	if (rc >= 0) {
+		req->len = (size_t)rc;
+		req->version = rados_aio_get_version(c);
+		req->status = req->len < RBD_SHARED_MAX ? 0 : -EFBIG;
+	} else if (rc == -ENOENT) {
+		req->len = 0;
+		req->version = 0;
+		req->status = 0;
+	} else {
+		req->status = shared_errno(rc);
+	}
+	rados_aio_release(c);
+	tt_bdev_send(req->loop, shared_req_done, req);
+}
+
+static int rbd_shared_load(struct tt_bdev *bdev, const char *name, tt_bdev_shared_load_fn done,
+			   void *arg)
+{
+	struct rbd_shared_req *req = shared_req_new(bdev, name, arg);
+	rados_completion_t c;
+	int rc;
+
+	if (!req)
+		return tt_loop_current() ? -ENOMEM : -EINVAL;
+	req->load_done = done;
+	req->buf = malloc(RBD_SHARED_MAX + 1);
+	rc = req->buf ? rados_aio_create_completion2(req, shared_load_cb, &c) : -ENOMEM;
+	if (rc == 0) {
+		rc = rados_aio_read(req->rb->ioctx, req->oid, c, req->buf, RBD_SHARED_MAX, 0);
+		if (rc < 0)
+			rados_aio_release(c);
+	}
+	if (rc < 0) {
+		shared_req_free(req);
+		return shared_errno(rc);
+	}
+	return 0;
+}
+
+static void shared_notify_cb(rados_completion_t c, void *arg)
+{
+	struct rbd_shared_req *req = arg;
+	int rc = rados_aio_get_return_value(c);
+
+	rados_aio_release(c);
+	/* the record is replaced: a watcher that did not answer in time (a gateway gone) does not
+	 * undo that; it is told in the log */
+	if (rc < 0)
+		tt_log_ratelimited(TT_LOG_WARN, "bdev", "rbd %s: %s: not every watcher acknowledged "
+				   "the change: %s", req->rb->where, req->oid, strerror(-rc));
+	req->status = 0;
+	tt_bdev_send(req->loop, shared_req_done, req);
+}
+
+static void shared_store_cb(rados_completion_t c, void *arg)
+{
+	struct rbd_shared_req *req = arg;
+	int rc = rados_aio_get_return_value(c);
+	rados_completion_t n;
+	char head[24];
+	int hl;
+
+	req->version = rados_aio_get_version(c);
+	rados_aio_release(c);
+	if (rc == -ERANGE || rc == -EOVERFLOW || rc == -EEXIST || rc == -ENOENT)
+		rc = -ESTALE; /* the version asserted is not the object's */
+	if (rc < 0) {
+		req->status = shared_errno(rc);
+		tt_bdev_send(req->loop, shared_req_done, req);
+		return;
+	}
+	hl = snprintf(head, sizeof(head), "%llu\n", (unsigned long long)req->version);
+	memcpy(req->msg, head, (size_t)hl);
+	memmove(req->msg + hl, req->msg + sizeof(head), req->msglen);
+	req->msglen += (size_t)hl;
+	rc = rados_aio_create_completion2(req, shared_notify_cb, &n);
+	if (rc == 0) {
+		rc = rados_aio_notify(req->rb->ioctx, req->oid, n, req->msg, (int)req->msglen,
+				      (uint64_t)req->rb->timeout * 1000, &req->reply,
+				      &req->reply_len);
+		if (rc < 0)
+			rados_aio_release(n);
+	}
+	if (rc < 0) {
+		tt_log_ratelimited(TT_LOG_WARN, "bdev", "rbd %s: %s: cannot notify the watchers: %s",
+				   req->rb->where, req->oid, strerror(-rc));
+		req->status = 0;
+		tt_bdev_send(req->loop, shared_req_done, req);
+	}
+}
+
+static int rbd_shared_store(struct tt_bdev *bdev, const char *name, uint64_t version,
+			    const char *text, size_t len, const char *msg, size_t msglen,
+			    tt_bdev_shared_store_fn done, void *arg)
+{
+	struct rbd_shared_req *req;
+	rados_completion_t c;
+	int rc;
+
+	if (len >= RBD_SHARED_MAX || msglen > INT_MAX / 2)
+		return -EFBIG;
+	req = shared_req_new(bdev, name, arg);
+	if (!req)
+		return tt_loop_current() ? -ENOMEM : -EINVAL;
+	req->store_done = done;
+	/* room in front for the version, written once it is known */
+	req->msg = malloc(24 + msglen);
+	req->op = rados_create_write_op();
+	if (!req->msg || !req->op) {
+		shared_req_free(req);
+		return -ENOMEM;
+	}
+	memcpy(req->msg + 24, msg, msglen);
+	req->msglen = msglen;
+	if (version == 0)
+		rados_write_op_create(req->op, LIBRADOS_CREATE_EXCLUSIVE, NULL);
+	else
+		rados_write_op_assert_version(req->op, version);
+	rados_write_op_write_full(req->op, text, len);
+	rc = rados_aio_create_completion2(req, shared_store_cb, &c);
+	if (rc == 0) {
+		rc = rados_aio_write_op_operate(req->op, req->rb->ioctx, c, req->oid, NULL, 0);
+		if (rc < 0)
+			rados_aio_release(c);
+	}
+	if (rc < 0) {
+		shared_req_free(req);
+		return shared_errno(rc);
+	}
+	return 0;
+}
+
+/* Reads @oid and its version, waiting for the cluster. */
+static int shared_read_sync(struct rbd_bdev *rb, const char *oid, char **text, size_t *len,
+			    uint64_t *version)
+{
+	rados_completion_t c;
+	char *buf = malloc(RBD_SHARED_MAX);
+	int rc;
+
+	if (!buf)
+		return -ENOMEM;
+	rc = rados_aio_create_completion2(NULL, NULL, &c);
+	if (rc < 0) {
+		free(buf);
+		return rc;
+	}
+	rc = rados_aio_read(rb->ioctx, oid, c, buf, RBD_SHARED_MAX, 0);
+	if (rc == 0) {
+		rados_aio_wait_for_complete(c);
+		rc = rados_aio_get_return_value(c);
+		*version = rados_aio_get_version(c);
+	}
+	rados_aio_release(c);
+	if (rc == -ENOENT) {
+		rc = 0;
+		*version = 0;
+	}
+	if (rc >= (int)RBD_SHARED_MAX)
+		rc = -EFBIG;
+	if (rc < 0) {
+		free(buf);
+		return shared_errno(rc);
+	}
+	*text = buf;
+	*len = (size_t)rc;
+	return 0;
+}
+
+/* librados' thread: a message; acknowledged once the watcher has taken it. */
+static void shared_watch_cb(void *arg, uint64_t notify_id, uint64_t handle, uint64_t notifier,
+			    void *data, size_t len)
+{
+	struct rbd_shared_watch *w = arg;
+	const char *p = data, *nl = len ? memchr(p, '\n', len) : NULL;
+	unsigned long long version = 0;
+
+	(void)notifier;
+	if (nl && sscanf(p, "%llu", &version) == 1 && version > 0)
+		w->notified(w->arg, version, nl + 1, len - (size_t)(nl + 1 - p));
+	else
+		tt_warn("bdev", "rbd %s: %s: a message without version ignored", w->rb->where,
+			w->oid);
+	rados_notify_ack(w->rb->ioctx, w->oid, notify_id, handle, NULL, 0);
+}
+
+static void shared_watch_err(void *arg, uint64_t cookie, int err)
+{
+	struct rbd_shared_watch *w = arg;
+
+	(void)cookie;
+	tt_err("bdev", "rbd %s: %s: the watch broke (%s): changes made through other hosts are "
+	       "not seen until the LUN is opened again", w->rb->where, w->oid, strerror(-err));
+}
+
+static int rbd_shared_watch(struct tt_bdev *bdev, const char *name,
+			    tt_bdev_shared_notified_fn notified, void *arg, uint64_t *handle,
+			    char **text, size_t *len, uint64_t *version)
+{
+	struct rbd_bdev *rb = tt_container_of(bdev, struct rbd_bdev, bdev);
+	struct rbd_shared_watch *w = calloc(1, sizeof(*w));
+	rados_write_op_t op;
+	int rc;
+
+	if (!w)
+		return -ENOMEM;
+	w->rb = rb;
+	w->notified = notified;
+	w->arg = arg;
+	rc = shared_oid(rb, name, w->oid, sizeof(w->oid));
+	if (rc < 0)
+		goto fail;
+	/* a watch needs the object: made empty if it does not exist yet */
+	op = rados_create_write_op();
+	if (!op) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	rados_write_op_create(op, LIBRADOS_CREATE_IDEMPOTENT, NULL);
+	rc = rados_write_op_operate(op, rb->ioctx, w->oid, NULL, 0);
+	rados_release_write_op(op);
+	if (rc == 0)
+		rc = rados_watch2(rb->ioctx, w->oid, &w->cookie, shared_watch_cb, shared_watch_err, w);
+	if (rc < 0) {
+		tt_err("bdev", "rbd %s: cannot watch %s: %s", rb->where, w->oid, strerror(-rc));
+		goto fail;
+	}
+	rc = shared_read_sync(rb, w->oid, text, len, version);
+	if (rc < 0) {
+		tt_err("bdev", "rbd %s: cannot read %s: %s", rb->where, w->oid, strerror(-rc));
+		rados_unwatch2(rb->ioctx, w->cookie);
+		rados_watch_flush(rb->cluster->rados);
+		goto fail;
+	}
+	*handle = (uint64_t)(uintptr_t)w;
+	return 0;
+fail:
+	free(w);
+	return shared_errno(rc);
+}
+
+static void rbd_shared_unwatch(struct tt_bdev *bdev, uint64_t handle)
+{
+	struct rbd_bdev *rb = tt_container_of(bdev, struct rbd_bdev, bdev);
+	struct rbd_shared_watch *w = (struct rbd_shared_watch *)(uintptr_t)handle;
+
+	if (!w)
+		return;
+	rados_unwatch2(rb->ioctx, w->cookie);
+	rados_watch_flush(rb->cluster->rados); /* shared_watch_cb no longer runs */
+	free(w);
+}
+
+static const struct tt_bdev_shared_ops rbd_shared_ops = {
+	.load = rbd_shared_load,
+	.store = rbd_shared_store,
+	.watch = rbd_shared_watch,
+	.unwatch = rbd_shared_unwatch,
+};
+
 static const struct tt_bdev_ops rbd_ops = {
 	.kind = "rbd",
 	.submit = rbd_submit,
 	.destroy = rbd_destroy,
 	.identity = rbd_identity,
+	.shared = &rbd_shared_ops,
 };
 
 /* ---- opening ---- */
@@ -571,9 +932,9 @@ static int rbd_connect(struct rbd_bdev *rb, const struct rbd_args *a, char *err,
 	if (rc < 0)
 		return rc;
 	{
-		char id[96];
+		char *id = rb->image_id;
 
-		rc = rbd_get_id(rb->image, id, sizeof(id));
+		rc = rbd_get_id(rb->image, id, sizeof(rb->image_id));
 		if (rc == 0)
 			rc = rados_cluster_fsid(rb->cluster->rados, fsid, sizeof(fsid));
 		if (rc < 0)
@@ -613,6 +974,7 @@ int tt_bdev_rbd_open(const char *args, struct tt_bdev **out, char *err, size_t e
 	pthread_mutex_init(&rb->lock, NULL);
 	pthread_cond_init(&rb->cond, NULL);
 	snprintf(rb->where, sizeof(rb->where), "%s/%s", a.pool, a.image);
+	rb->timeout = a.timeout;
 	rc = rbd_connect(rb, &a, err, errlen);
 	tt_bdev_opts_fini(&o);
 	if (rc == 0) {

@@ -603,6 +603,102 @@ static int c_alua_set(struct ctx *c)
 							"tag", tag, "state", c->a.pos[2]), NULL);
 }
 
+static void print_ana(json_t *list)
+{
+	size_t i, j;
+	json_t *g, *p;
+
+	printf("%6s  %-16s %8s  %s\n", "GROUP", "STATE", "CHANGES", "PORTS");
+	json_array_foreach(list, i, g) {
+		printf("%6lld  %-16s %8lld  ", num(g, "group"), str(g, "state"),
+		       num(g, "change_count"));
+		json_array_foreach(json_object_get(g, "ports"), j, p)
+			printf("%s%s", j ? ", " : "", json_string_value(p));
+		printf("\n");
+	}
+}
+
+static int c_ana_list(struct ctx *c)
+{
+	return run_and_print(c, "ana_list", NULL, print_ana);
+}
+
+static int c_ana_set(struct ctx *c)
+{
+	json_int_t group;
+	int rc;
+
+	if ((rc = arg_int(c, "GROUP", c->a.pos[0], &group)))
+		return rc;
+	return run_and_print(c, "ana_set", json_pack("{sI ss}", "group", group, "state",
+						      c->a.pos[1]), NULL);
+}
+
+static void print_nvmf_ports(json_t *list)
+{
+	size_t i;
+	json_t *p;
+
+	printf("%-34s %6s %6s  %-16s %10s %10s %10s\n", "PORT", "PORTID", "GROUP", "ANA STATE",
+	       "READS", "WRITES", "REFUSED");
+	json_array_foreach(list, i, p)
+		printf("%-34s %6lld %6lld  %-16s %10lld %10lld %10lld\n", str(p, "address"),
+		       num(p, "portid"), num(p, "ana_group"), str(p, "ana_state"),
+		       num(p, "read_cmds"), num(p, "write_cmds"), num(p, "ana_refused"));
+}
+
+static int c_nvmf_port_list(struct ctx *c)
+{
+	return run_and_print(c, "nvmf_port_list", NULL, print_nvmf_ports);
+}
+
+static void print_subsystems(json_t *list)
+{
+	size_t i, j;
+	json_t *s, *x;
+
+	json_array_foreach(list, i, s) {
+		printf("%s  serial %s  model \"%s\"  controllers %lld\n", str(s, "nqn"),
+		       str(s, "serial"), str(s, "model"), num(s, "controllers"));
+		if (json_is_true(json_object_get(s, "allow_any_host")))
+			printf("  hosts: any\n");
+		else
+			json_array_foreach(json_object_get(s, "hosts"), j, x)
+				printf("  host %s\n", json_string_value(x));
+		json_array_foreach(json_object_get(s, "namespaces"), j, x)
+			printf("  namespace %lld  nguid %s  %lld bytes, blocks of %lld\n",
+			       num(x, "nsid"), str(x, "nguid"), num(x, "size"),
+			       num(x, "block_size"));
+	}
+}
+
+static int c_subsystem_list(struct ctx *c)
+{
+	return run_and_print(c, "nvmf_subsystem_list", NULL, print_subsystems);
+}
+
+static void print_controllers(json_t *list)
+{
+	size_t i;
+	json_t *x;
+
+	if (json_array_size(list) == 0) {
+		printf("no controllers\n");
+		return;
+	}
+	printf("%-40s %6s  %-10s %-28s %5s %6s  %s\n", "SUBSYSTEM", "CNTLID", "STATE", "PORT",
+	       "GROUP", "QUEUES", "HOST");
+	json_array_foreach(list, i, x)
+		printf("%-40s %6lld  %-10s %-28s %5lld %6lld  %s\n", str(x, "subsystem"),
+		       num(x, "cntlid"), str(x, "state"), str(x, "port"), num(x, "ana_group"),
+		       num(x, "queues"), str(x, "host"));
+}
+
+static int c_controller_list(struct ctx *c)
+{
+	return run_and_print(c, "nvmf_controller_list", NULL, print_controllers);
+}
+
 static int c_lun_add(struct ctx *c)
 {
 	static const char *const strs[] = { "vendor", "product", "serial" };
@@ -1023,6 +1119,12 @@ static const struct cmd commands[] = {
 	{ "alua", "set", 3, 3, "",
 	  "alua set TARGET TAG active-optimized|active-non-optimized|standby|unavailable|\n"
 	  "         transitioning", c_alua_set },
+	{ "subsystem", "list", 0, 0, "", "subsystem list", c_subsystem_list },
+	{ "controller", "list", 0, 0, "", "controller list", c_controller_list },
+	{ "port", "list", 0, 0, "", "port list", c_nvmf_port_list },
+	{ "ana", "list", 0, 0, "", "ana list", c_ana_list },
+	{ "ana", "set", 2, 2, "",
+	  "ana set GROUP optimized|non-optimized|inaccessible|persistent-loss|change", c_ana_set },
 	{ "lun", "add", 3, 3, "vendor=,product=,serial=,write-protect",
 	  "lun add TARGET ID BACKEND [--vendor V] [--product P] [--serial S] [--write-protect]",
 	  c_lun_add },

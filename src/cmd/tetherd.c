@@ -391,6 +391,8 @@ static int setup_quick_nvmf(struct tt_target *t, const char *portal, char *err, 
 				continue;
 			rc = tt_nvmf_ns_add(s, (uint32_t)tl->id + 1, tl->lun->bdev, tl->lun->naa_id,
 					    msg, sizeof(msg));
+			if (!rc)
+				tt_nvmf_ns_set_origin(s, (uint32_t)tl->id + 1, NULL, t->name, tl->id);
 			if (rc) {
 				snprintf(err, errlen, "--portal %s: LUN %llu: %s", portal,
 					 (unsigned long long)tl->id, msg);
@@ -398,7 +400,7 @@ static int setup_quick_nvmf(struct tt_target *t, const char *portal, char *err, 
 			}
 		}
 	}
-	rc = tt_nvmf_port_add(portal, NULL, msg, sizeof(msg));
+	rc = tt_nvmf_port_add(portal, 0, NULL, msg, sizeof(msg));
 	if (rc) {
 		snprintf(err, errlen, "--portal: %s", msg);
 		return rc;

@@ -9,8 +9,6 @@
 #include "nvmf/internal.h"
 #include "tether/version.h"
 
-#define ANA_GROUP 1
-#define ANA_OPTIMIZED 0x01
 #define ERROR_LOG_ENTRIES 64
 
 /* Copies [offset, offset + r->len) of the @len bytes at @src into the request's buffer; what
@@ -74,7 +72,7 @@ static void identify_ctrl(struct tt_nvmf_req *r, struct tt_nvmf_ctrl *c)
 	tt_list_for_each(n, &s->namespaces)
 		vwc |= tt_list_entry(n, struct tt_nvmf_ns, node)->bdev->volatile_cache;
 	tt_put_ascii(d + 4, 20, s->serial);
-	tt_put_ascii(d + 24, 40, "tether");
+	tt_put_ascii(d + 24, 40, s->model);
 	tt_put_ascii(d + 64, 8, TETHER_VERSION);
 	d[72] = 6;                                  /* RAB */
 	if (!s->discovery)
@@ -84,7 +82,7 @@ static void identify_ctrl(struct tt_nvmf_req *r, struct tt_nvmf_ctrl *c)
 	tt_put_le32(d + 80, TT_NVME_VS_1_3);
 	if (!s->discovery)
 		tt_put_le32(d + 92, 1u << 8 | 1u << 11); /* OAES: namespace and ANA notices */
-	tt_put_le32(d + 96, 0x1);                   /* CTRATT: 128-bit host identifier */
+	tt_put_le32(d + 96, 0x1 | 0x40);            /* CTRATT: 128-bit host id, TBKAS */
 	d[111] = s->discovery ? 2 : 1;              /* CNTRLTYPE */
 	d[258] = 3;                                 /* ACL */
 	d[259] = TT_NVMF_AER_MAX - 1;               /* AERL */
@@ -96,9 +94,10 @@ static void identify_ctrl(struct tt_nvmf_req *r, struct tt_nvmf_ctrl *c)
 	tt_put_le16(d + 320, 10);                   /* KAS: 1 s granularity */
 	if (!s->discovery) {
 		d[343] = 10;                        /* ANATT */
-		d[344] = 0x1 | 0x40;                /* ANACAP: optimized; group id does not change */
-		tt_put_le32(d + 345, 1);            /* ANAGRPMAX */
-		tt_put_le32(d + 349, 1);            /* NANAGRPID */
+		/* ANACAP: every state reported; the group id does not change while attached */
+		d[344] = 0x1 | 0x2 | 0x4 | 0x8 | 0x10 | 0x40;
+		tt_put_le32(d + 345, TT_NVMF_ANA_GROUP_MAX);     /* ANAGRPMAX */
+		tt_put_le32(d + 349, tt_nvmf_ana_group_count()); /* NANAGRPID */
 	}
 	d[512] = 0x66;                              /* SQES */
 	d[513] = 0x44;                              /* CQES */
@@ -148,7 +147,7 @@ static void identify_ns(struct tt_nvmf_req *r, struct tt_nvmf_ctrl *c, uint32_t 
 	d[26] = 0;                                  /* FLBAS */
 	d[30] = 0x1;                                /* NMIC: may be shared */
 	d[33] = ns->bdev->thin ? 0x9 : 0;           /* DLFEAT: zeroes after deallocate */
-	tt_put_le32(d + 92, ANA_GROUP);             /* ANAGRPID */
+	tt_put_le32(d + 92, tt_nvmf_ctrl_ana_group(c)); /* ANAGRPID: the path's group */
 	d[99] = ns->bdev->readonly ? 0x1 : 0;       /* NSATTR: write protected */
 	memcpy(d + 104, ns->nguid, 16);
 	d[128 + 2] = lbads;                         /* LBAF0 */
@@ -361,11 +360,14 @@ static void get_log_page(struct tt_nvmf_req *r, struct tt_nvmf_ctrl *c)
 		struct tt_list *n;
 		bool rgo = r->sqe[TT_SQE_CDW10 + 1] & 0x1; /* LSP bit 0: groups only */
 
-		tt_put_le64(page, s->ana_change_count);
-		tt_put_le16(page + 8, 1);                   /* one group descriptor */
-		tt_put_le32(page + 16, ANA_GROUP);
-		tt_put_le64(page + 24, s->ana_change_count);
-		page[32] = ANA_OPTIMIZED;
+		uint32_t grp = tt_nvmf_ctrl_ana_group(c);
+
+		/* one descriptor: the group of the controller's port, every namespace in it */
+		tt_put_le64(page, tt_nvmf_ana_change_count());
+		tt_put_le16(page + 8, 1);
+		tt_put_le32(page + 16, grp);
+		tt_put_le64(page + 24, tt_nvmf_ana_change_count());
+		page[32] = (uint8_t)tt_nvmf_ana_get(grp);
 		if (!rgo)
 			tt_list_for_each(n, &s->namespaces)
 				if (nns < (sizeof(page) - 48) / 4)
@@ -373,6 +375,8 @@ static void get_log_page(struct tt_nvmf_req *r, struct tt_nvmf_ctrl *c)
 						    tt_list_entry(n, struct tt_nvmf_ns, node)->nsid);
 		tt_put_le32(page + 20, nns);
 		len = 48 + 4 * (size_t)nns;
+		if (!rae)
+			c->aen_ana_masked = false;
 		break;
 	}
 	case TT_NVME_LOG_DISCOVERY:

@@ -59,6 +59,7 @@ static void ctrl_free(struct tt_nvmf_ctrl *c)
 	/* Connects of the same host waited for this controller's commands to be gone */
 	while ((n = tt_list_pop(&c->waiters)) != NULL)
 		connect_resume(tt_list_entry(n, struct tt_nvmf_req, node));
+	tt_nvmf_subsys_put(c->subsys);
 	free(c);
 }
 
@@ -221,6 +222,22 @@ void tt_nvmf_ctrl_ns_changed(struct tt_nvmf_ctrl *c, uint32_t nsid)
 	}
 }
 
+/* Asymmetric Namespace Access Change notice: type 2 (notice), information 03h, log page 0Ch. */
+#define AEN_ANA_CHANGED (0x2u | 0x03u << 8 | (uint32_t)TT_NVME_LOG_ANA << 16)
+
+uint32_t tt_nvmf_ctrl_ana_group(const struct tt_nvmf_ctrl *c)
+{
+	return c->port ? c->port->ana_group : 1;
+}
+
+void tt_nvmf_ctrl_ana_changed(struct tt_nvmf_ctrl *c)
+{
+	if (c->state == TT_NVMF_CTRL_LIVE && (c->aec & (1u << 11)) && !c->aen_ana_masked) {
+		c->aen_ana_masked = true; /* until the host reads the ANA log page */
+		tt_nvmf_ctrl_event(c, AEN_ANA_CHANGED);
+	}
+}
+
 /* ---- requests -------------------------------------------------------------------------------- */
 
 void tt_nvmf_req_done(struct tt_nvmf_req *r, uint16_t status, uint32_t dw0)
@@ -320,6 +337,8 @@ void tt_nvmf_req_exec(struct tt_nvmf_req *r)
 	}
 	r->ctrl = c;
 	tt_nvmf_ctrl_get(c); /* the request's, dropped in tt_nvmf_req_done */
+	/* traffic based keep-alive (CTRATT.TBKAS): any command restarts the timer */
+	tt_nvmf_ctrl_keep_alive(c);
 	if (qp->qid == 0)
 		tt_nvmf_admin_exec(r);
 	else
@@ -447,6 +466,7 @@ static void connect_admin(struct tt_nvmf_req *r, struct tt_nvmf_subsys *s, const
 		return;
 	}
 	c->subsys = s;
+	s->refs++; /* the controller's, dropped when it is freed */
 	c->state = TT_NVMF_CTRL_CONNECTED; /* the initial state, not a transition */
 	c->refs = 2; /* the subsystem's, the admin queue's */
 	snprintf(c->hostnqn, sizeof(c->hostnqn), "%s", hostnqn);

@@ -11,6 +11,10 @@ struct tt_nvmf_ns {
 	struct tt_bdev *bdev;           /* a reference until the namespace is removed */
 	uint64_t naa_id;
 	uint8_t nguid[16], uuid[16];
+	/* origin, for dumps: a backend spec, or a target's LUN (lun_target not empty) */
+	char backend[512];
+	char lun_target[TT_NVMF_NQN_MAX + 1];
+	uint64_t lun_id;
 };
 
 struct tt_nvmf_host {
@@ -27,8 +31,10 @@ struct tt_nvmf_subsys {
 	struct tt_list namespaces;      /* struct tt_nvmf_ns */
 	struct tt_list ctrls;           /* struct tt_nvmf_ctrl, not ENDING */
 	uint16_t next_cntlid;
-	char serial[21];
-	uint64_t ana_change_count;
+	int refs;                       /* the registry's (until deleted) + one per controller */
+	char serial[TT_NVMF_SERIAL_MAX + 1];
+	char model[TT_NVMF_MODEL_MAX + 1];
+	bool serial_set, model_set;     /* given by the configuration (else derived) */
 	/* SMART counters (whole subsystem) */
 	uint64_t units_read, units_written;     /* 512-byte units */
 	uint64_t read_cmds, write_cmds;
@@ -57,6 +63,7 @@ struct tt_nvmf_ctrl {
 	uint32_t pending_aen[8];        /* events waiting for an AER (dword 0 of the completion) */
 	unsigned npending_aen;
 	bool aen_ns_masked;             /* a namespace notice was sent, log not read yet */
+	bool aen_ana_masked;            /* an ANA change notice was sent, log not read yet */
 	uint32_t changed_ns[TT_NVMF_MAX_NAMESPACES];
 	unsigned nchanged;              /* > TT_NVMF_MAX_NAMESPACES: overflowed */
 	struct tt_list waiters;         /* Connect requests waiting for this controller's end */
@@ -72,6 +79,10 @@ void tt_nvmf_ctrl_keep_alive(struct tt_nvmf_ctrl *c);
 void tt_nvmf_ctrl_aer(struct tt_nvmf_req *r);
 void tt_nvmf_ctrl_event(struct tt_nvmf_ctrl *c, uint32_t dw0);
 void tt_nvmf_ctrl_ns_changed(struct tt_nvmf_ctrl *c, uint32_t nsid);
+/* The ANA state of the controller's group changed: notice (AEC bit 11) unless one is unread. */
+void tt_nvmf_ctrl_ana_changed(struct tt_nvmf_ctrl *c);
+/* The ANA group and state of the controller's path (its port; group 1 without a port). */
+uint32_t tt_nvmf_ctrl_ana_group(const struct tt_nvmf_ctrl *c);
 
 /* req completion (ctrl.c): fills the CQE and hands it to the transport; drops the request's
  * controller reference. */
@@ -85,8 +96,9 @@ void tt_nvmf_io_exec(struct tt_nvmf_req *r);
 /* subsys.c */
 struct tt_nvmf_ns *tt_nvmf_ns_find(struct tt_nvmf_subsys *s, uint32_t nsid);
 bool tt_nvmf_host_allowed(const struct tt_nvmf_subsys *s, const char *hostnqn);
-struct tt_list *tt_nvmf_subsystems(void);
-struct tt_list *tt_nvmf_ports(void);
+void tt_nvmf_subsys_put(struct tt_nvmf_subsys *s);
+/* ana.c */
+void tt_nvmf_ana_reset(void);
 struct tt_nvmf_subsys *tt_nvmf_discovery(void);
 
 #endif

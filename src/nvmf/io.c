@@ -133,6 +133,22 @@ static void dsm_next(struct tt_nvmf_req *r)
 	tt_nvmf_req_done(r, 0, 0);
 }
 
+/* I/O through a path whose ANA group is not accessible: the path related status (NVMe 2.0
+ * 8.1.1.5), 0 when the state serves I/O. */
+static uint16_t ana_status(enum tt_nvmf_ana_state st)
+{
+	switch (st) {
+	case TT_NVMF_ANA_INACCESSIBLE:
+		return TT_NVME_SCT_PATH | TT_NVME_SC_ANA_INACCESSIBLE;
+	case TT_NVMF_ANA_PERSISTENT_LOSS:
+		return TT_NVME_SCT_PATH | TT_NVME_SC_ANA_PERSISTENT_LOSS;
+	case TT_NVMF_ANA_CHANGE:
+		return TT_NVME_SCT_PATH | TT_NVME_SC_ANA_TRANSITION;
+	default:
+		return 0;
+	}
+}
+
 void tt_nvmf_io_exec(struct tt_nvmf_req *r)
 {
 	struct tt_nvmf_ctrl *c = r->ctrl;
@@ -143,9 +159,18 @@ void tt_nvmf_io_exec(struct tt_nvmf_req *r)
 	uint64_t slba = tt_le64(r->sqe + TT_SQE_CDW10), nlb = (cdw12 & 0xffff) + 1, bs, blocks;
 	struct tt_nvmf_ns *ns = tt_nvmf_ns_find(s, nsid);
 	bool fua = (cdw12 >> 30) & 1;
+	uint16_t status;
 
 	if (!ns) {
 		tt_nvmf_req_done(r, TT_NVME_SC_INVALID_NS | TT_NVME_DNR, 0);
+		return;
+	}
+	status = ana_status(tt_nvmf_ana_get(tt_nvmf_ctrl_ana_group(c)));
+	if (status) {
+		/* no DNR: the host retries on another path */
+		if (c->port)
+			c->port->ana_refused++;
+		tt_nvmf_req_done(r, status, 0);
 		return;
 	}
 	bs = ns->bdev->block_size;
@@ -170,11 +195,15 @@ void tt_nvmf_io_exec(struct tt_nvmf_req *r)
 	switch (opc) {
 	case TT_NVME_CMD_READ:
 		s->read_cmds++;
+		if (c->port)
+			c->port->read_cmds++;
 		s->units_read += nlb * bs / 512;
 		submit(r, ns, TT_BDEV_READ, slba * bs, nlb * bs, r->buf, false);
 		return;
 	case TT_NVME_CMD_WRITE:
 		s->write_cmds++;
+		if (c->port)
+			c->port->write_cmds++;
 		s->units_written += nlb * bs / 512;
 		submit(r, ns, TT_BDEV_WRITE, slba * bs, nlb * bs, r->buf, fua || !c->wce);
 		return;

@@ -125,6 +125,7 @@ enum {
 #define TT_NVME_SCT_GENERIC 0x000
 #define TT_NVME_SCT_CMD 0x100
 #define TT_NVME_SCT_MEDIA 0x200
+#define TT_NVME_SCT_PATH 0x300
 #define TT_NVME_DNR 0x4000
 enum {
 	TT_NVME_SC_SUCCESS = 0x00,
@@ -155,6 +156,10 @@ enum {
 	TT_NVME_SC_READ_ERROR = 0x81,
 	TT_NVME_SC_COMPARE_FAILED = 0x85,
 	TT_NVME_SC_ACCESS_DENIED = 0x86,
+	/* path related (with TT_NVME_SCT_PATH) */
+	TT_NVME_SC_ANA_PERSISTENT_LOSS = 0x01,
+	TT_NVME_SC_ANA_INACCESSIBLE = 0x02,
+	TT_NVME_SC_ANA_TRANSITION = 0x03,
 };
 
 /* The 16-bit status field of a completion (phase tag 0). */

@@ -5,6 +5,8 @@
  * serve. Transports (NVMe/TCP today, tcp.c) hand the core requests on queue pairs and send what
  * it completes; the core never sees bytes of a socket.
  *
+ * ANA: every port is in one ANA group (ana.c); a controller's path is its admin queue's port.
+ *
  * Threads: this first slice runs every NVMe-oF object on loop 0 (the loop that accepts
  * connections and runs configuration): subsystems, controllers, queue pairs, and the backend
  * I/O they submit. Nothing here takes a lock.
@@ -14,7 +16,8 @@
  *   Connect(admin) -> CONNECTED --CC.EN=1--> LIVE --CC.SHN--> SHUTDOWN
  *                         ^                   |                  |
  *                         +------CC.EN=0------+------------------+
- *   any of them --(admin queue closed | keep-alive timeout | same host reconnects)--> ENDING
+ *   any of them --(admin queue closed | keep-alive timeout | same host reconnects |
+ *                  subsystem deleted | host no longer allowed)--> ENDING
  *
  *   CONNECTED  admin queue connected, CSTS.RDY=0: only Property Get/Set.
  *   LIVE       CSTS.RDY=1: admin and I/O commands; I/O queues may connect.
@@ -57,6 +60,25 @@ struct tt_nvmf_req;
 #define TT_NVMF_IN_CAPSULE 8192         /* in-capsule data of an I/O command capsule */
 #define TT_NVMF_MAX_NAMESPACES 1024
 #define TT_NVMF_AER_MAX 4
+#define TT_NVMF_ANA_GROUP_MAX 128      /* ANAGRPMAX: group ids 1..128 */
+#define TT_NVMF_MODEL_MAX 40           /* bytes of Identify Controller MN */
+#define TT_NVMF_SERIAL_MAX 20          /* bytes of Identify Controller SN */
+
+/*
+ * Asymmetric Namespace Access (NVMe 2.0 8.1.1): every port belongs to one ANA group (1 unless
+ * configured), and a group has one state, the state of every namespace seen through the ports of
+ * that group. The values are those of the ANA log page.
+ */
+enum tt_nvmf_ana_state {
+	TT_NVMF_ANA_OPTIMIZED = 0x1,
+	TT_NVMF_ANA_NON_OPTIMIZED = 0x2,
+	TT_NVMF_ANA_INACCESSIBLE = 0x3,
+	TT_NVMF_ANA_PERSISTENT_LOSS = 0x4,
+	TT_NVMF_ANA_CHANGE = 0xf,
+};
+/* "optimized", "non-optimized", "inaccessible", "persistent-loss", "change" */
+const char *tt_nvmf_ana_state_name(enum tt_nvmf_ana_state s);
+int tt_nvmf_ana_state_parse(const char *name); /* the state, or -EINVAL */
 
 enum tt_nvmf_ctrl_state {
 	TT_NVMF_CTRL_CONNECTED,
@@ -76,6 +98,9 @@ struct tt_nvmf_port {
 	struct tt_portal_addr addr;
 	char name[TT_PORTAL_ADDR_MAX];
 	struct tt_listener *listener;   /* a user of the shared listener */
+	uint32_t ana_group;             /* 1..TT_NVMF_ANA_GROUP_MAX */
+	uint64_t read_cmds, write_cmds; /* I/O commands served through this port */
+	uint64_t ana_refused;           /* I/O commands refused by the group's ANA state */
 };
 
 /* What a transport does for the core on one queue pair. */
@@ -151,6 +176,10 @@ int tt_nvmf_init(void);
 /* Ends every controller, frees subsystems and ports (controllers go with their last queue). */
 void tt_nvmf_fini(void);
 
+/* Whether @nqn is a well-formed NQN ("nqn.YYYY-MM.reverse.domain[:name]", 1..223 printable
+ * bytes): 0 or -EINVAL with the reason in @err. Pure. */
+int tt_nvmf_nqn_check(const char *nqn, char *err, size_t errlen);
+
 /* A subsystem named @nqn (nqn.YYYY-MM.reverse.domain:..., at most 223 bytes). */
 int tt_nvmf_subsys_create(const char *nqn, struct tt_nvmf_subsys **out, char *err, size_t errlen);
 struct tt_nvmf_subsys *tt_nvmf_subsys_find(const char *nqn);
@@ -163,14 +192,88 @@ int tt_nvmf_ns_remove(struct tt_nvmf_subsys *s, uint32_t nsid, char *err, size_t
 void tt_nvmf_subsys_allow_any_host(struct tt_nvmf_subsys *s, bool any);
 int tt_nvmf_subsys_add_host(struct tt_nvmf_subsys *s, const char *hostnqn, char *err,
 			    size_t errlen);
-/* Listen on @addr ("nvme-tcp://ADDR[:PORT]"). */
-int tt_nvmf_port_add(const char *addr, struct tt_nvmf_port **out, char *err, size_t errlen);
+/* Listen on @addr ("nvme-tcp://ADDR[:PORT]") in ANA group @ana_group (0: group 1). An address
+ * that is served already is that port (-EEXIST when its ANA group differs). */
+int tt_nvmf_port_add(const char *addr, uint32_t ana_group, struct tt_nvmf_port **out, char *err,
+		     size_t errlen);
+struct tt_nvmf_port *tt_nvmf_port_find(const char *addr);
+/* Every port, in creation order (loop 0). */
+struct tt_list *tt_nvmf_ports(void);
+/* Every subsystem but the discovery one, in creation order (loop 0). */
+struct tt_list *tt_nvmf_subsystems(void);
+
+/* Ends the subsystem's controllers and takes it out of the registry; freed with its last
+ * controller. */
+int tt_nvmf_subsys_delete(const char *nqn, char *err, size_t errlen);
+/* Serial number (SN, printable ASCII, at most 20) and model (MN, at most 40); "" = default. */
+int tt_nvmf_subsys_set_ids(struct tt_nvmf_subsys *s, const char *serial, const char *model,
+			   char *err, size_t errlen);
+/* Removes @hostnqn from the allowed hosts; its controllers end. */
+int tt_nvmf_subsys_remove_host(struct tt_nvmf_subsys *s, const char *hostnqn, char *err,
+			       size_t errlen);
+/* Where a namespace came from, for dumps: "backend" and the spec, or a target's LUN. */
+int tt_nvmf_ns_set_origin(struct tt_nvmf_subsys *s, uint32_t nsid, const char *backend,
+			  const char *lun_target, uint64_t lun_id);
+
+/*
+ * The state of ANA group @group (1..TT_NVMF_ANA_GROUP_MAX; a group is created by its first
+ * state). When it changes, the ANA change count moves on and every live controller through a port
+ * of the group gets an Asymmetric Namespace Access Change notice (when it enabled them). 0 or
+ * -EINVAL.
+ */
+int tt_nvmf_ana_set(uint32_t group, enum tt_nvmf_ana_state state, char *err, size_t errlen);
+/* The state of @group (optimized for a group never set). */
+enum tt_nvmf_ana_state tt_nvmf_ana_get(uint32_t group);
+/* Whether @group was given a state or is used by a port. */
+bool tt_nvmf_ana_group_exists(uint32_t group);
+/* Number of groups given a state or used by a port (NANAGRPID). */
+uint32_t tt_nvmf_ana_group_count(void);
+/* The ANA change count (ANA log page). */
+uint64_t tt_nvmf_ana_change_count(void);
 
 /* "tetherd: serving NQN on nvme-tcp://... (N namespaces)" for each subsystem. */
 void tt_nvmf_print_serving(FILE *f);
 
 /* For tests and the control socket: the controllers of @s. */
 unsigned tt_nvmf_subsys_ctrl_count(const struct tt_nvmf_subsys *s);
+
+/* What the configuration dump and the control socket read of a subsystem (loop 0). */
+struct tt_nvmf_subsys_info {
+	const char *nqn, *serial, *model;
+	bool serial_set, model_set;     /* given (else derived / the default) */
+	bool allow_any_host;
+	unsigned namespaces, controllers;
+};
+struct tt_nvmf_ns_info {
+	uint32_t nsid;
+	const char *backend;            /* "" for a target's LUN */
+	const char *lun_target;
+	uint64_t lun_id;
+	uint64_t size;
+	uint32_t block_size;
+	uint8_t nguid[16];
+};
+/* The subsystem after @prev (NULL: the first), NULL at the end; the discovery one is left out. */
+struct tt_nvmf_subsys *tt_nvmf_subsys_next(struct tt_nvmf_subsys *prev);
+void tt_nvmf_subsys_info(const struct tt_nvmf_subsys *s, struct tt_nvmf_subsys_info *out);
+/* The @i-th allowed host (NULL past the end) and namespace (-ENOENT past the end). */
+const char *tt_nvmf_subsys_host(const struct tt_nvmf_subsys *s, size_t i);
+int tt_nvmf_subsys_ns(const struct tt_nvmf_subsys *s, size_t i, struct tt_nvmf_ns_info *out);
+
+/* A controller as the control socket lists it. */
+struct tt_nvmf_ctrl_info {
+	char subnqn[TT_NVMF_NQN_MAX + 1];
+	char hostnqn[TT_NVMF_NQN_MAX + 1];
+	char hostid[37];
+	char port[TT_PORTAL_ADDR_MAX];
+	uint16_t cntlid;
+	uint32_t ana_group;
+	const char *state;
+	uint32_t kato_ms;
+	unsigned queues;                /* connected queue pairs, the admin queue included */
+};
+/* Every controller of every subsystem (malloc'd array, the caller frees it). 0 or -ENOMEM. */
+int tt_nvmf_ctrl_snapshot(struct tt_nvmf_ctrl_info **out, size_t *count);
 
 /* The NGUID and UUID of a namespace with @naa_id (identify.c). */
 void tt_nvmf_ns_ids(uint64_t naa_id, uint8_t nguid[16], uint8_t uuid[16]);

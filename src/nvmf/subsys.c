@@ -16,11 +16,12 @@ static struct tt_nvmf_subsys *discovery;
 static uint16_t next_portid = 1;
 
 struct tt_list *tt_nvmf_subsystems(void) { return &subsystems; }
+static void subsys_free(struct tt_nvmf_subsys *s);
 struct tt_list *tt_nvmf_ports(void) { return &ports; }
 struct tt_nvmf_subsys *tt_nvmf_discovery(void) { return discovery; }
 
 /* "nqn.YYYY-MM.domain[:...]" of printable ASCII, or the discovery NQN. */
-static int nqn_check(const char *nqn, char *err, size_t errlen)
+int tt_nvmf_nqn_check(const char *nqn, char *err, size_t errlen)
 {
 	size_t n = strlen(nqn);
 
@@ -60,7 +61,9 @@ static struct tt_nvmf_subsys *subsys_new(const char *nqn, bool disc)
 		return NULL;
 	snprintf(s->nqn, sizeof(s->nqn), "%s", nqn);
 	s->discovery = disc;
+	s->refs = 1;
 	s->allow_any_host = true;
+	snprintf(s->model, sizeof(s->model), "tether");
 	s->next_cntlid = 1;
 	tt_list_init(&s->hosts);
 	tt_list_init(&s->namespaces);
@@ -87,7 +90,7 @@ struct tt_nvmf_subsys *tt_nvmf_subsys_find(const char *nqn)
 int tt_nvmf_subsys_create(const char *nqn, struct tt_nvmf_subsys **out, char *err, size_t errlen)
 {
 	struct tt_nvmf_subsys *s;
-	int rc = nqn_check(nqn, err, errlen);
+	int rc = tt_nvmf_nqn_check(nqn, err, errlen);
 
 	if (rc)
 		return rc;
@@ -104,6 +107,115 @@ int tt_nvmf_subsys_create(const char *nqn, struct tt_nvmf_subsys **out, char *er
 	tt_info("nvmf", "subsystem %s created", nqn);
 	if (out)
 		*out = s;
+	return 0;
+}
+
+void tt_nvmf_subsys_put(struct tt_nvmf_subsys *s)
+{
+	if (--s->refs == 0)
+		subsys_free(s);
+}
+
+/* Takes @s out of the registry: its controllers end; freed with the last of them. */
+static void subsys_unregister(struct tt_nvmf_subsys *s)
+{
+	struct tt_list *n, *t;
+
+	tt_list_del(&s->node);
+	tt_list_init(&s->node);
+	tt_list_for_each_safe(n, t, &s->ctrls)
+		tt_nvmf_ctrl_end(tt_list_entry(n, struct tt_nvmf_ctrl, node), "subsystem deleted");
+	tt_nvmf_subsys_put(s);
+}
+
+int tt_nvmf_subsys_delete(const char *nqn, char *err, size_t errlen)
+{
+	struct tt_nvmf_subsys *s = tt_nvmf_subsys_find(nqn);
+
+	if (!s || s->discovery) {
+		tt_errmsg(err, errlen, 0, "no subsystem %s", nqn);
+		return -ENOENT;
+	}
+	tt_info("nvmf", "subsystem %s deleted", nqn);
+	subsys_unregister(s);
+	return 0;
+}
+
+static int ascii_check(const char *what, const char *v, size_t max, char *err, size_t errlen)
+{
+	size_t n = strlen(v);
+
+	if (n > max) {
+		tt_errmsg(err, errlen, 0, "%s '%s': longer than %zu bytes", what, v, max);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (v[i] < ' ' || v[i] > '~') {
+			tt_errmsg(err, errlen, 0, "%s '%s': not printable ASCII", what, v);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+int tt_nvmf_subsys_set_ids(struct tt_nvmf_subsys *s, const char *serial, const char *model,
+			   char *err, size_t errlen)
+{
+	int rc;
+
+	if ((rc = ascii_check("serial", serial ? serial : "", TT_NVMF_SERIAL_MAX, err, errlen)) ||
+	    (rc = ascii_check("model", model ? model : "", TT_NVMF_MODEL_MAX, err, errlen)))
+		return rc;
+	s->serial_set = serial && *serial;
+	if (s->serial_set)
+		snprintf(s->serial, sizeof(s->serial), "%s", serial);
+	else
+		serial_from_nqn(s->nqn, s->serial, sizeof(s->serial));
+	s->model_set = model && *model;
+	snprintf(s->model, sizeof(s->model), "%s", s->model_set ? model : "tether");
+	return 0;
+}
+
+int tt_nvmf_subsys_remove_host(struct tt_nvmf_subsys *s, const char *hostnqn, char *err,
+			       size_t errlen)
+{
+	struct tt_list *n, *t;
+	bool found = false;
+
+	tt_list_for_each_safe(n, t, &s->hosts) {
+		struct tt_nvmf_host *h = tt_list_entry(n, struct tt_nvmf_host, node);
+
+		if (!strcmp(h->nqn, hostnqn)) {
+			tt_list_del(n);
+			free(h);
+			found = true;
+		}
+	}
+	if (!found) {
+		tt_errmsg(err, errlen, 0, "subsystem %s: host %s is not in the list", s->nqn, hostnqn);
+		return -ENOENT;
+	}
+	if (!tt_nvmf_host_allowed(s, hostnqn)) {
+		tt_list_for_each_safe(n, t, &s->ctrls) {
+			struct tt_nvmf_ctrl *c = tt_list_entry(n, struct tt_nvmf_ctrl, node);
+
+			if (!strcmp(c->hostnqn, hostnqn))
+				tt_nvmf_ctrl_end(c, "host no longer allowed");
+		}
+	}
+	return 0;
+}
+
+int tt_nvmf_ns_set_origin(struct tt_nvmf_subsys *s, uint32_t nsid, const char *backend,
+			  const char *lun_target, uint64_t lun_id)
+{
+	struct tt_nvmf_ns *ns = tt_nvmf_ns_find(s, nsid);
+
+	if (!ns)
+		return -ENOENT;
+	snprintf(ns->backend, sizeof(ns->backend), "%s", backend ? backend : "");
+	snprintf(ns->lun_target, sizeof(ns->lun_target), "%s", lun_target ? lun_target : "");
+	ns->lun_id = lun_id;
 	return 0;
 }
 
@@ -190,17 +302,33 @@ int tt_nvmf_ns_remove(struct tt_nvmf_subsys *s, uint32_t nsid, char *err, size_t
 
 void tt_nvmf_subsys_allow_any_host(struct tt_nvmf_subsys *s, bool any)
 {
+	struct tt_list *n, *t;
+
 	s->allow_any_host = any;
+	/* controllers of hosts no longer allowed end */
+	tt_list_for_each_safe(n, t, &s->ctrls) {
+		struct tt_nvmf_ctrl *c = tt_list_entry(n, struct tt_nvmf_ctrl, node);
+
+		if (!tt_nvmf_host_allowed(s, c->hostnqn))
+			tt_nvmf_ctrl_end(c, "host no longer allowed");
+	}
 }
 
 int tt_nvmf_subsys_add_host(struct tt_nvmf_subsys *s, const char *hostnqn, char *err,
 			    size_t errlen)
 {
 	struct tt_nvmf_host *h;
-	int rc = nqn_check(hostnqn, err, errlen);
+	int rc = tt_nvmf_nqn_check(hostnqn, err, errlen);
 
 	if (rc)
 		return rc;
+	if (!s->allow_any_host || !tt_list_empty(&s->hosts)) {
+		struct tt_list *n;
+
+		tt_list_for_each(n, &s->hosts)
+			if (!strcmp(tt_list_entry(n, struct tt_nvmf_host, node)->nqn, hostnqn))
+				return 0;
+	}
 	h = calloc(1, sizeof(*h));
 	if (!h) {
 		tt_errmsg(err, errlen, 0, "host %s: out of memory", hostnqn);
@@ -224,6 +352,96 @@ bool tt_nvmf_host_allowed(const struct tt_nvmf_subsys *s, const char *hostnqn)
 	return false;
 }
 
+struct tt_nvmf_subsys *tt_nvmf_subsys_next(struct tt_nvmf_subsys *prev)
+{
+	struct tt_list *n = prev ? prev->node.next : subsystems.next;
+
+	return n == &subsystems ? NULL : tt_list_entry(n, struct tt_nvmf_subsys, node);
+}
+
+void tt_nvmf_subsys_info(const struct tt_nvmf_subsys *s, struct tt_nvmf_subsys_info *out)
+{
+	const struct tt_list *n;
+
+	memset(out, 0, sizeof(*out));
+	out->nqn = s->nqn;
+	out->serial = s->serial;
+	out->model = s->model;
+	out->serial_set = s->serial_set;
+	out->model_set = s->model_set;
+	out->allow_any_host = s->allow_any_host;
+	for (n = s->namespaces.next; n != &s->namespaces; n = n->next)
+		out->namespaces++;
+	out->controllers = tt_nvmf_subsys_ctrl_count(s);
+}
+
+const char *tt_nvmf_subsys_host(const struct tt_nvmf_subsys *s, size_t i)
+{
+	for (const struct tt_list *n = s->hosts.next; n != &s->hosts; n = n->next)
+		if (i-- == 0)
+			return tt_list_entry(n, const struct tt_nvmf_host, node)->nqn;
+	return NULL;
+}
+
+int tt_nvmf_subsys_ns(const struct tt_nvmf_subsys *s, size_t i, struct tt_nvmf_ns_info *out)
+{
+	for (const struct tt_list *n = s->namespaces.next; n != &s->namespaces; n = n->next) {
+		const struct tt_nvmf_ns *ns = tt_list_entry(n, const struct tt_nvmf_ns, node);
+
+		if (i-- != 0)
+			continue;
+		out->nsid = ns->nsid;
+		out->backend = ns->backend;
+		out->lun_target = ns->lun_target;
+		out->lun_id = ns->lun_id;
+		out->size = tt_bdev_size(ns->bdev);
+		out->block_size = ns->bdev->block_size;
+		memcpy(out->nguid, ns->nguid, 16);
+		return 0;
+	}
+	return -ENOENT;
+}
+
+int tt_nvmf_ctrl_snapshot(struct tt_nvmf_ctrl_info **out, size_t *count)
+{
+	struct tt_list *sn, *cn;
+	size_t n = 0, i = 0;
+	struct tt_nvmf_ctrl_info *v;
+
+	tt_list_for_each(sn, &subsystems)
+		n += tt_nvmf_subsys_ctrl_count(tt_list_entry(sn, struct tt_nvmf_subsys, node));
+	v = calloc(n ? n : 1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	tt_list_for_each(sn, &subsystems) {
+		struct tt_nvmf_subsys *s = tt_list_entry(sn, struct tt_nvmf_subsys, node);
+
+		tt_list_for_each(cn, &s->ctrls) {
+			struct tt_nvmf_ctrl *c = tt_list_entry(cn, struct tt_nvmf_ctrl, node);
+			struct tt_nvmf_ctrl_info *x = &v[i++];
+			const uint8_t *h = c->hostid;
+			struct tt_list *q;
+
+			snprintf(x->subnqn, sizeof(x->subnqn), "%s", s->nqn);
+			snprintf(x->hostnqn, sizeof(x->hostnqn), "%s", c->hostnqn);
+			snprintf(x->hostid, sizeof(x->hostid),
+				 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+				 h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7], h[8], h[9], h[10],
+				 h[11], h[12], h[13], h[14], h[15]);
+			snprintf(x->port, sizeof(x->port), "%s", c->port ? c->port->name : "");
+			x->cntlid = c->cntlid;
+			x->ana_group = tt_nvmf_ctrl_ana_group(c);
+			x->state = tt_nvmf_ctrl_state_name(c->state);
+			x->kato_ms = c->kato_ms;
+			tt_list_for_each(q, &c->qpairs)
+				x->queues++;
+		}
+	}
+	*out = v;
+	*count = i;
+	return 0;
+}
+
 unsigned tt_nvmf_subsys_ctrl_count(const struct tt_nvmf_subsys *s)
 {
 	unsigned c = 0;
@@ -233,7 +451,25 @@ unsigned tt_nvmf_subsys_ctrl_count(const struct tt_nvmf_subsys *s)
 	return c;
 }
 
-int tt_nvmf_port_add(const char *addr, struct tt_nvmf_port **out, char *err, size_t errlen)
+struct tt_nvmf_port *tt_nvmf_port_find(const char *addr)
+{
+	struct tt_portal_addr a;
+	struct tt_list *n;
+	char msg[256];
+
+	if (tt_portal_addr_parse(addr, &a, msg, sizeof(msg)))
+		return NULL;
+	tt_list_for_each(n, &ports) {
+		struct tt_nvmf_port *p = tt_list_entry(n, struct tt_nvmf_port, node);
+
+		if (tt_portal_addr_equal(&p->addr, &a))
+			return p;
+	}
+	return NULL;
+}
+
+int tt_nvmf_port_add(const char *addr, uint32_t ana_group, struct tt_nvmf_port **out, char *err,
+		     size_t errlen)
 {
 	struct tt_nvmf_port *p;
 	struct tt_portal_addr a;
@@ -246,9 +482,21 @@ int tt_nvmf_port_add(const char *addr, struct tt_nvmf_port **out, char *err, siz
 		tt_errmsg(err, errlen, 0, "port '%s': only nvme-tcp:// is served", addr);
 		return -EPROTONOSUPPORT;
 	}
+	if (ana_group > TT_NVMF_ANA_GROUP_MAX) {
+		tt_errmsg(err, errlen, 0, "port '%s': ANA group %u out of range (1..%d)", addr,
+			  ana_group, TT_NVMF_ANA_GROUP_MAX);
+		return -EINVAL;
+	}
+	if (!ana_group)
+		ana_group = 1;
 	tt_list_for_each(n, &ports) {
 		p = tt_list_entry(n, struct tt_nvmf_port, node);
 		if (tt_portal_addr_equal(&p->addr, &a)) {
+			if (p->ana_group != ana_group) {
+				tt_errmsg(err, errlen, 0, "port '%s' is in ANA group %u already",
+					  p->name, p->ana_group);
+				return -EEXIST;
+			}
 			if (out)
 				*out = p;
 			return 0;
@@ -260,6 +508,7 @@ int tt_nvmf_port_add(const char *addr, struct tt_nvmf_port **out, char *err, siz
 		return -ENOMEM;
 	}
 	p->addr = a;
+	p->ana_group = ana_group;
 	tt_portal_addr_format(&a, p->name, sizeof(p->name));
 	rc = tt_nvmf_tcp_listen(p, err, errlen);
 	if (rc) {
@@ -306,8 +555,6 @@ static void subsys_free(struct tt_nvmf_subsys *s)
 {
 	struct tt_list *n, *t;
 
-	tt_list_for_each_safe(n, t, &s->ctrls)
-		tt_nvmf_ctrl_end(tt_list_entry(n, struct tt_nvmf_ctrl, node), "shutting down");
 	tt_list_for_each_safe(n, t, &s->namespaces) {
 		struct tt_nvmf_ns *ns = tt_list_entry(n, struct tt_nvmf_ns, node);
 
@@ -336,10 +583,12 @@ void tt_nvmf_fini(void)
 	tt_list_for_each_safe(n, t, &subsystems) {
 		struct tt_nvmf_subsys *s = tt_list_entry(n, struct tt_nvmf_subsys, node);
 
-		tt_list_del(&s->node);
-		subsys_free(s);
+		subsys_unregister(s);
 	}
-	if (discovery)
-		subsys_free(discovery);
+	if (discovery) {
+		tt_list_init(&discovery->node);
+		subsys_unregister(discovery);
+	}
 	discovery = NULL;
+	tt_nvmf_ana_reset();
 }

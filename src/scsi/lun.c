@@ -146,6 +146,18 @@ int tt_lun_create(const char *target_name, uint64_t id, struct tt_bdev *bdev,
 	lun->resize_watch.resized = lun_resized;
 	tt_bdev_watch_add(bdev, &lun->resize_watch);
 	tt_mode_init(lun);
+	/* a shared medium: the reservations live in its shared record (may wait for its cluster) */
+	rc = tt_pr_shared_attach(lun);
+	if (rc) {
+		tt_err("scsi", "LUN %llu of %s: cannot share persistent reservations through the "
+		       "backend: %s", (unsigned long long)id, target_name, strerror(-rc));
+		tt_bdev_watch_del(bdev, &lun->resize_watch);
+		tt_pr_free(lun);
+		pthread_mutex_destroy(&lun->state->shared_lock);
+		pthread_mutex_destroy(&lun->lock);
+		tt_bdev_put(bdev);
+		goto fail;
+	}
 	tt_lun_registry_add(lun);
 	*out = lun;
 	return 0;

@@ -142,28 +142,6 @@ static void fx_add(struct pr_effects *fx, const struct tt_pr_nexus *n, uint8_t u
 					     .abort = abort };
 }
 
-/* @ua (and an abort) for every I_T nexus of @reg that sees the LUN, except @except (nexus id). */
-static void fx_reg(struct tt_pr *pr, struct pr_effects *fx, const struct tt_pr_reg *reg,
-		   uint64_t except, enum tt_ua ua, bool abort)
-{
-	struct tt_list *pos;
-
-	tt_list_for_each(pos, &pr->nexuses) {
-		struct tt_pr_nexus *n = tt_list_entry(pos, struct tt_pr_nexus, node);
-		if (n->nexus_id != except && tt_pr_id_overlap(&reg->id, &n->id))
-			fx_add(fx, n, (uint8_t)ua, abort);
-	}
-}
-
-/* @ua for every registered I_T nexus except @except. */
-static void fx_all_regs(struct tt_pr *pr, struct pr_effects *fx, uint64_t except, enum tt_ua ua)
-{
-	struct tt_list *pos;
-
-	tt_list_for_each(pos, &pr->regs)
-		fx_reg(pr, fx, tt_list_entry(pos, struct tt_pr_reg, node), except, ua, false);
-}
-
 /* --- PERSISTENT RESERVE OUT --------------------------------------------------------------------- */
 
 enum pr_result {
@@ -173,6 +151,7 @@ enum pr_result {
 	PR_INVALID_PARAM,     /* INVALID FIELD IN PARAMETER LIST at byte/bit */
 	PR_FAIL,              /* ILLEGAL REQUEST with asc */
 	PR_INTERNAL,          /* HARDWARE ERROR, INTERNAL TARGET FAILURE */
+	PR_UNREACHABLE,       /* shared state: its keeper did not answer (HARDWARE ERROR, asc) */
 };
 
 struct pr_out {
@@ -185,6 +164,7 @@ struct pr_out {
 	uint16_t move_port;             /* REGISTER AND MOVE: relative target port identifier */
 	struct tt_pr_id *tids;          /* parsed TransportIDs */
 	unsigned ntids;
+	const struct tt_list *nexuses;  /* the I_T nexuses seeing the LUN (struct tt_pr_nexus) */
 
 	/* the outcome */
 	enum pr_result result;
@@ -193,7 +173,32 @@ struct pr_out {
 	uint16_t asc;
 	bool changed;                   /* the state changed: persist it */
 	struct pr_effects fx;
+	struct tt_pr_events events;     /* shared state: the effects by registration, for others */
+	bool events_nomem;
 };
+
+/* @ua (and an abort) for every I_T nexus of @reg that sees the LUN, except the sender. */
+static void fx_reg(struct pr_out *o, const struct tt_pr_reg *reg, enum tt_ua ua, bool abort)
+{
+	const struct tt_list *pos;
+
+	for (pos = o->nexuses->next; pos != o->nexuses; pos = pos->next) {
+		struct tt_pr_nexus *n = tt_list_entry(pos, struct tt_pr_nexus, node);
+		if (n->nexus_id != o->me_nexus && tt_pr_id_overlap(&reg->id, &n->id))
+			fx_add(&o->fx, n, (uint8_t)ua, abort);
+	}
+	if (tt_pr_events_add(&o->events, &reg->id, (uint8_t)ua, abort) < 0)
+		o->events_nomem = true;
+}
+
+/* @ua for every registered I_T nexus except the sender. */
+static void fx_all_regs(struct tt_pr *pr, struct pr_out *o, enum tt_ua ua)
+{
+	struct tt_list *pos;
+
+	tt_list_for_each(pos, &pr->regs)
+		fx_reg(o, tt_list_entry(pos, struct tt_pr_reg, node), ua, false);
+}
 
 static void out_set(struct pr_out *o, enum pr_result r, uint16_t byte, int bit)
 {
@@ -323,7 +328,7 @@ static void do_register(struct tt_pr *pr, struct pr_out *o)
 
 			reg_remove(pr, reg);
 			if (held && (type == TT_PR_WE_RO || type == TT_PR_EA_RO))
-				fx_all_regs(pr, &o->fx, o->me_nexus, TT_UA_RESERVATIONS_RELEASED);
+				fx_all_regs(pr, o, TT_UA_RESERVATIONS_RELEASED);
 		}
 	}
 	pr->aptpl = o->aptpl;
@@ -358,14 +363,14 @@ static void do_release(struct tt_pr *pr, struct pr_out *o, struct tt_pr_reg *reg
 	}
 	release_reservation(pr);
 	if (type != TT_PR_WE && type != TT_PR_EA)
-		fx_all_regs(pr, &o->fx, o->me_nexus, TT_UA_RESERVATIONS_RELEASED);
+		fx_all_regs(pr, o, TT_UA_RESERVATIONS_RELEASED);
 	o->changed = true;
 }
 
 /* CLEAR (SPC-4 5.13.11.2.4) */
 static void do_clear(struct tt_pr *pr, struct pr_out *o)
 {
-	fx_all_regs(pr, &o->fx, o->me_nexus, TT_UA_RESERVATIONS_PREEMPTED);
+	fx_all_regs(pr, o, TT_UA_RESERVATIONS_PREEMPTED);
 	tt_pr_regs_clear(pr);
 	pr->generation++;
 	o->changed = true;
@@ -383,7 +388,7 @@ static unsigned preempt_key(struct tt_pr *pr, struct pr_out *o, uint64_t key,
 		struct tt_pr_reg *r = tt_list_entry(pos, struct tt_pr_reg, node);
 		if (r == keep || r->key != key)
 			continue;
-		fx_reg(pr, &o->fx, r, o->me_nexus, TT_UA_REGISTRATIONS_PREEMPTED, abort);
+		fx_reg(o, r, TT_UA_REGISTRATIONS_PREEMPTED, abort);
 		reg_remove(pr, r);
 		n++;
 	}
@@ -403,7 +408,7 @@ static void do_preempt(struct tt_pr *pr, struct pr_out *o, struct tt_pr_reg *reg
 			struct tt_pr_reg *r = tt_list_entry(pos, struct tt_pr_reg, node);
 			if (r == reg)
 				continue;
-			fx_reg(pr, &o->fx, r, o->me_nexus, TT_UA_REGISTRATIONS_PREEMPTED, abort);
+			fx_reg(o, r, TT_UA_REGISTRATIONS_PREEMPTED, abort);
 			reg_remove(pr, r);
 		}
 		pr->type = o->type;
@@ -418,7 +423,7 @@ static void do_preempt(struct tt_pr *pr, struct pr_out *o, struct tt_pr_reg *reg
 		pr->type = o->type;
 		pr->holder = tt_pr_type_all_reg(o->type) ? NULL : reg;
 		if (old != o->type)
-			fx_all_regs(pr, &o->fx, o->me_nexus, TT_UA_RESERVATIONS_RELEASED);
+			fx_all_regs(pr, o, TT_UA_RESERVATIONS_RELEASED);
 	} else {
 		/* registrations only */
 		if (o->sark == 0) {
@@ -596,7 +601,7 @@ static bool prout_decode(struct tt_scsi_task *task, struct tt_pr *pr, struct pr_
 	}
 	/* APTPL: REGISTER, REGISTER AND IGNORE EXISTING KEY, REGISTER AND MOVE only */
 	if (o->sa == TT_PROUT_REGISTER || o->sa == TT_PROUT_REGISTER_AND_IGNORE || move) {
-		if (o->aptpl && !pr->file) {
+		if (o->aptpl && !pr->file && !pr->shared) {
 			out_set(o, PR_INVALID_PARAM, move ? 17 : 20, 0);
 			return false;
 		}
@@ -645,6 +650,9 @@ static void finish(struct tt_scsi_task *task, const struct pr_out *o)
 	case PR_INTERNAL:
 		tt_scsi_fail(task, TT_SK_HARDWARE_ERROR, TT_ASC_INTERNAL_TARGET_FAILURE);
 		break;
+	case PR_UNREACHABLE:
+		tt_scsi_fail(task, TT_SK_HARDWARE_ERROR, o->asc);
+		break;
 	}
 }
 
@@ -668,6 +676,206 @@ static bool persist(struct tt_pr *pr, bool aptpl_before, const char *snapshot)
 	return false;
 }
 
+/*
+ * PERSISTENT RESERVE OUT on a shared state (pr_shared.c): each attempt runs the service action
+ * on a copy of this host's state, then stores the result in the shared record if the record is
+ * still the version the copy came from, and sends the message that makes every other host take
+ * it; the backend completes the store once they have acknowledged it. A record changed meanwhile
+ * (-ESTALE) is read again and the action retried on it. The task stays pending meanwhile;
+ * every step runs on the task's loop.
+ */
+#define SHARED_ATTEMPTS 64
+#define SHARED_BACKOFF_MS 32 /* most random wait before reading a record changed meanwhile */
+
+struct shared_op {
+	struct tt_scsi_task *task;
+	struct tt_lun *lun;
+	struct pr_out o;        /* the request, and the outcome of the last attempt */
+	unsigned attempts;
+	char *state;            /* the record the attempt stores */
+	bool sync;              /* inside tt_pr_out: the task ends with TT_EXEC_DONE */
+	struct tt_timer backoff; /* on the task's loop: a pause before reading the record again */
+	uint64_t seed;
+};
+
+static bool shared_attempt(struct shared_op *op);
+
+static void shared_end(struct shared_op *op)
+{
+	finish(op->task, &op->o);
+	if (!op->sync)
+		tt_task_finish(op->task);
+	free(op->state);
+	free(op->o.fx.v);
+	free(op->o.tids);
+	tt_pr_events_free(&op->o.events);
+	free(op);
+}
+
+static void shared_fail(struct shared_op *op, int rc)
+{
+	tt_log_ratelimited(TT_LOG_ERR, "scsi", "LUN %llu: PERSISTENT RESERVE OUT not done: the "
+			   "shared reservation record: %s", (unsigned long long)op->lun->id,
+			   strerror(-rc));
+	op->o.result = PR_UNREACHABLE;
+	op->o.asc = rc == -ETIMEDOUT ? TT_ASC_LU_COMMUNICATION_TIMEOUT
+				     : TT_ASC_LU_COMMUNICATION_FAILURE;
+	shared_end(op);
+}
+
+static void shared_loaded(void *arg, int status, const char *text, size_t len, uint64_t version)
+{
+	struct shared_op *op = arg;
+	struct tt_pr *pr = op->lun->state->pr;
+	int rc;
+
+	if (status < 0) {
+		shared_fail(op, status);
+		return;
+	}
+	pthread_mutex_lock(&op->lun->lock);
+	rc = tt_pr_shared_take(pr, version, text, len);
+	pthread_mutex_unlock(&op->lun->lock);
+	if (rc < 0) {
+		shared_fail(op, rc);
+		return;
+	}
+	(void)shared_attempt(op);
+}
+
+/* The pause after a lost race is over: read the record again. */
+static void shared_reload(struct tt_timer *t)
+{
+	struct shared_op *op = tt_container_of(t, struct shared_op, backoff);
+	int rc = tt_pr_shared_load(op->lun->state->pr, shared_loaded, op);
+
+	if (rc < 0)
+		shared_fail(op, rc);
+}
+
+static void shared_stored(void *arg, int status, uint64_t version)
+{
+	struct shared_op *op = arg;
+	struct tt_lun *lun = op->lun;
+	struct tt_pr *pr = lun->state->pr;
+	struct pr_out *o = &op->o;
+	int rc;
+
+	if (status == -ESTALE && ++op->attempts < SHARED_ATTEMPTS) {
+		/* another change won: retry after a random pause, so that racing hosts spread */
+		op->seed = op->seed * 6364136223846793005ull + 1442695040888963407ull;
+		tt_timer_arm_ms(&op->backoff, (op->seed >> 33) % (SHARED_BACKOFF_MS + 1));
+		return;
+	}
+	if (status < 0) {
+		shared_fail(op, status == -ESTALE ? -EBUSY : status);
+		return;
+	}
+	pthread_mutex_lock(&lun->lock);
+	/* this host's watch may have taken it already, or a newer one */
+	rc = tt_pr_shared_take(pr, version, op->state, strlen(op->state));
+	if (rc < 0)
+		tt_err("scsi", "LUN %llu: the reservation record written cannot be read back: %s",
+		       (unsigned long long)lun->id, strerror(-rc));
+	for (unsigned i = 0; i < o->fx.n; i++)
+		if (o->fx.v[i].ua < TT_UA_COUNT)
+			tt_ua_raise_locked(lun, o->fx.v[i].nexus_id, (enum tt_ua)o->fx.v[i].ua);
+	pthread_mutex_unlock(&lun->lock);
+	if (o->fx.nomem)
+		tt_err("scsi", "persistent reservations: out of memory: unit attentions lost");
+	for (unsigned i = 0; i < o->fx.n; i++) {
+		const struct pr_effect *e = &o->fx.v[i];
+
+		if (!e->abort)
+			continue;
+		rc = e->fe->abort_nexus(lun, e->nexus_id);
+		if (rc < 0)
+			tt_warn("scsi", "LUN %llu: PREEMPT AND ABORT: tasks of nexus %llu (%s) "
+				"not aborted: %s", (unsigned long long)lun->id,
+				(unsigned long long)e->nexus_id, e->fe->name, strerror(-rc));
+	}
+	shared_end(op);
+}
+
+/* One attempt; true when the task ended (op is freed). */
+static bool shared_attempt(struct shared_op *op)
+{
+	struct tt_lun *lun = op->lun;
+	struct tt_pr *pr = lun->state->pr, copy = { 0 };
+	struct pr_out *o = &op->o;
+	uint64_t base;
+	char *text, *msg = NULL;
+	int rc = 0;
+
+	o->result = PR_GOOD;
+	o->changed = false;
+	o->fx.n = 0;
+	o->fx.nomem = false;
+	o->events_nomem = false;
+	tt_pr_events_free(&o->events);
+	free(op->state);
+	op->state = NULL;
+	tt_list_init(&copy.regs);
+	tt_list_init(&copy.nexuses);
+	copy.shared = pr->shared;
+
+	pthread_mutex_lock(&lun->lock);
+	base = pr->shared_version;
+	text = tt_pr_store_format(pr);
+	if (text)
+		rc = tt_pr_store_parse(&copy, text);
+	if (text && rc == 0) {
+		prout_locked(&copy, o);
+		if (o->result == PR_GOOD && o->changed)
+			op->state = tt_pr_store_format(&copy);
+	}
+	pthread_mutex_unlock(&lun->lock);
+	free(text);
+	tt_pr_regs_clear(&copy);
+	if (!text || rc < 0 || (o->result == PR_GOOD && o->changed && !op->state)) {
+		o->result = PR_INTERNAL;
+		shared_end(op);
+		return true;
+	}
+	if (o->result != PR_GOOD || !o->changed) {
+		shared_end(op);
+		return true;
+	}
+	if (o->events_nomem)
+		tt_err("scsi", "persistent reservations: out of memory: unit attentions through "
+		       "other hosts lost");
+	msg = tt_pr_msg_format(pr->shared_token, &o->events, op->state);
+	rc = msg ? tt_pr_shared_store(pr, base, op->state, msg, shared_stored, op) : -ENOMEM;
+	free(msg);
+	if (rc < 0) {
+		shared_fail(op, rc);
+		return true;
+	}
+	return false;
+}
+
+static enum tt_exec_rc shared_start(struct tt_scsi_task *task, struct pr_out *o)
+{
+	struct shared_op *op = calloc(1, sizeof(*op));
+
+	if (!op) {
+		o->result = PR_INTERNAL;
+		finish(task, o);
+		free(o->tids);
+		return TT_EXEC_DONE;
+	}
+	op->task = task;
+	op->lun = task->lun;
+	op->o = *o;
+	op->seed = (uint64_t)(uintptr_t)op ^ task->lun->state->pr->shared_token;
+	tt_timer_init(&op->backoff, tt_loop_current(), shared_reload);
+	op->sync = true;
+	if (shared_attempt(op))
+		return TT_EXEC_DONE;
+	op->sync = false; /* the store's completion comes later, on this loop */
+	return TT_EXEC_PENDING;
+}
+
 enum tt_exec_rc tt_pr_out(struct tt_scsi_task *task)
 {
 	struct tt_lun *lun = task->lun;
@@ -678,8 +886,11 @@ enum tt_exec_rc tt_pr_out(struct tt_scsi_task *task)
 
 	o.me_nexus = task->nexus ? task->nexus->id : 0;
 	tt_scsi_nexus_ident(task->nexus, &o.me);
+	o.nexuses = &pr->nexuses;
 	if (!prout_decode(task, pr, &o))
 		goto out;
+	if (pr->shared)
+		return shared_start(task, &o);
 
 	pthread_mutex_lock(&lun->lock);
 	aptpl_before = pr->aptpl;
@@ -726,6 +937,7 @@ out:
 	free(snapshot);
 	free(o.fx.v);
 	free(o.tids);
+	tt_pr_events_free(&o.events);
 	return TT_EXEC_DONE;
 }
 
@@ -787,7 +999,7 @@ static uint8_t *prin_build(const struct tt_pr *pr, unsigned sa, size_t *len)
 	case TT_PRIN_REPORT_CAPABILITIES:
 		tt_put_be16(buf, 8);
 		/* CRH, SIP_C, ATP_C, PTPL_C */
-		buf[2] = 0x10 | 0x08 | 0x04 | (pr->file ? 0x01 : 0);
+		buf[2] = 0x10 | 0x08 | 0x04 | (pr->file || pr->shared ? 0x01 : 0);
 		/* TMV, ALLOW COMMANDS 011b, PTPL_A */
 		buf[3] = 0x80 | (0x3 << 4) | (pr->aptpl ? 0x01 : 0);
 		/* WR_EX_AR, EX_AC_RO, WR_EX_RO, EX_AC, WR_EX; EX_AC_AR */
@@ -1092,6 +1304,7 @@ void tt_pr_free(struct tt_lun *lun)
 
 	if (!pr)
 		return;
+	tt_pr_shared_detach(lun);
 	tt_pr_regs_clear(pr);
 	while ((pos = tt_list_pop(&pr->nexuses)))
 		free(tt_list_entry(pos, struct tt_pr_nexus, node));

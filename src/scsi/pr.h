@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bdev/bdev.h"
 #include "scsi/core.h"
 #include "scsi/proto.h"
 
@@ -98,6 +99,13 @@ struct tt_pr {
 
 	/* written under lun->lock, read without it: a reservation of either kind exists */
 	bool active;
+
+	/* Registrations and reservation kept in the medium's shared record (pr_shared.c), for a
+	 * medium several hosts serve: the backend that keeps it, or NULL (this host's state). */
+	struct tt_bdev *shared;
+	uint64_t shared_version;     /* under lun->lock: the record's version the state reflects */
+	uint64_t shared_watch;       /* the backend's watch handle */
+	uint64_t shared_token;       /* names this LUN in its messages (its own are not replayed) */
 };
 
 /* --- life of the state (lun.c, ua.c) ----------------------------------------------------------- */
@@ -144,5 +152,54 @@ int tt_pr_store_parse(struct tt_pr *pr, const char *text);
 int tt_pr_store_save(const struct tt_pr *pr);
 /* Reads pr->file into @pr (nothing when it does not exist). 0 or -errno. */
 int tt_pr_store_load(struct tt_pr *pr);
+
+/*
+ * Shared persistent reservations (pr_shared.c). The record holds tt_pr_store_format text; each
+ * change is announced to the other hosts with a message:
+ *
+ *   tether-prn 1
+ *   from <token, 16 hex digits>
+ *   ev <unit attention, decimal enum tt_ua> <abort 0|1> <relative target port | all> <protocol>
+ *      <initiator port>                 (one line each: the registrations the change told)
+ *   state
+ *   <the new record's text>
+ *
+ * A host raises each "ev" unit attention (and, with abort, aborts the tasks) for the I_T
+ * nexuses it serves that belong to the registration named, then takes the state.
+ */
+struct tt_pr_event {
+	struct tt_pr_id id;   /* the registration's I_T nexuses */
+	uint8_t ua;           /* enum tt_ua */
+	bool abort;           /* PREEMPT AND ABORT */
+};
+
+struct tt_pr_events {
+	struct tt_pr_event *v;
+	unsigned n, cap;
+};
+
+/* Appends one event (0 or -ENOMEM); tt_pr_events_free empties the list. */
+int tt_pr_events_add(struct tt_pr_events *ev, const struct tt_pr_id *id, uint8_t ua, bool abort);
+void tt_pr_events_free(struct tt_pr_events *ev);
+/* The message (NUL terminated, malloc'd; NULL when out of memory or an identity has no text
+ * form) and back: @msg (@len bytes) into *@token, @ev (emptied first) and *@state (malloc'd).
+ * 0, -EBADMSG or -ENOMEM. */
+char *tt_pr_msg_format(uint64_t token, const struct tt_pr_events *ev, const char *state);
+int tt_pr_msg_parse(const char *msg, size_t len, uint64_t *token, struct tt_pr_events *ev,
+		    char **state);
+/*
+ * Replaces @pr's registrations, reservation, generation and APTPL flag with those of @text (a
+ * record of @len bytes; empty: no registration), if @version is newer than pr->shared_version.
+ * 1 when taken, 0 when older, -EBADMSG / -ENOMEM (@pr unchanged).
+ */
+int tt_pr_shared_take(struct tt_pr *pr, uint64_t version, const char *text, size_t len);
+/* Starts / ends the sharing of @lun's state when its backend offers it (tt_pr_init, tt_pr_free).
+ * tt_pr_shared_attach reads the record (waits for the cluster): 0 or -errno. */
+int tt_pr_shared_attach(struct tt_lun *lun);
+void tt_pr_shared_detach(struct tt_lun *lun);
+/* The backend's load and store of the record (bdev.h), for pr.c. */
+int tt_pr_shared_load(struct tt_pr *pr, tt_bdev_shared_load_fn done, void *arg);
+int tt_pr_shared_store(struct tt_pr *pr, uint64_t version, const char *text, const char *msg,
+		       tt_bdev_shared_store_fn done, void *arg);
 
 #endif

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "nvmf/nvmf.h"
 #include "target/iscsi_target.h"
 #include "target/model.h"
 
@@ -747,6 +748,205 @@ static int plan_target_changes(struct builder *b, const struct tt_config_target 
 	return 0;
 }
 
+/* --- NVMe-oF --- */
+
+static const struct tt_config_nvmf_subsys *find_subsys(const struct tt_config_nvmf *n,
+						       const char *nqn)
+{
+	for (size_t i = 0; i < n->nsubsys; i++)
+		if (!strcmp(n->subsys[i].nqn, nqn))
+			return &n->subsys[i];
+	return NULL;
+}
+
+static const struct tt_config_nvmf_ns *find_ns(const struct tt_config_nvmf_subsys *s, uint32_t id)
+{
+	for (size_t i = 0; i < s->nns; i++)
+		if (s->ns[i].nsid == id)
+			return &s->ns[i];
+	return NULL;
+}
+
+static bool has_host(const struct tt_config_nvmf_subsys *s, const char *h)
+{
+	for (size_t i = 0; i < s->nhosts; i++)
+		if (!strcmp(s->hosts[i], h))
+			return true;
+	return false;
+}
+
+static void ns_origin(const struct tt_config_nvmf_ns *n, char *buf, size_t len)
+{
+	if (n->backend[0])
+		snprintf(buf, len, "%s", n->backend);
+	else
+		snprintf(buf, len, "lun %s/%llu", n->lun_target, (unsigned long long)n->lun_id);
+}
+
+static int plan_subsys_changes(struct builder *b, const struct tt_config_nvmf_subsys *o,
+			       const struct tt_config_nvmf_subsys *cs, const char *path)
+{
+	struct tt_apply_step *s;
+	char from[600], to[600];
+
+	for (size_t i = 0; i < o->nns; i++) {
+		if (find_ns(cs, o->ns[i].nsid))
+			continue;
+		NEW_STEP(b, &b->removals, s, TT_APPLY_NVMF_NS_REMOVE, -1);
+		snprintf(s->nqn, sizeof(s->nqn), "%s", cs->nqn);
+		s->nsid = o->ns[i].nsid;
+		step_text(s, "remove namespace %s/%u", cs->nqn, s->nsid);
+	}
+	if (!o->allow_any_host && cs->allow_any_host) {
+		/* opened before the hosts go: their controllers stay */
+		NEW_STEP(b, &b->removals, s, TT_APPLY_NVMF_ALLOW_ANY, -1);
+		snprintf(s->nqn, sizeof(s->nqn), "%s", cs->nqn);
+		snprintf(s->path, sizeof(s->path), "%s.allow_any_host", path);
+		s->cs = cs;
+		step_text(s, "change subsystem %s: allow_any_host false -> true", cs->nqn);
+	}
+	for (size_t i = 0; i < o->nhosts; i++) {
+		if (has_host(cs, o->hosts[i]))
+			continue;
+		NEW_STEP(b, &b->removals, s, TT_APPLY_NVMF_HOST_REMOVE, -1);
+		snprintf(s->nqn, sizeof(s->nqn), "%s", cs->nqn);
+		snprintf(s->host, sizeof(s->host), "%s", o->hosts[i]);
+		if (cs->allow_any_host)
+			step_text(s, "remove host %s from %s", s->host, cs->nqn);
+		else
+			step_text(s, "remove host %s from %s (its controllers end)", s->host,
+				  cs->nqn);
+	}
+	if ((o->set & TT_CFG_S_SERIAL) != (cs->set & TT_CFG_S_SERIAL) ||
+	    (o->set & TT_CFG_S_MODEL) != (cs->set & TT_CFG_S_MODEL) ||
+	    strcmp(o->serial, cs->serial) || strcmp(o->model, cs->model)) {
+		NEW_STEP(b, &b->changes, s, TT_APPLY_NVMF_SUBSYS_IDS, -1);
+		snprintf(s->nqn, sizeof(s->nqn), "%s", cs->nqn);
+		snprintf(s->path, sizeof(s->path), "%s", path);
+		s->cs = cs;
+		step_text(s, "change subsystem %s: serial \"%s\", model \"%s\"", cs->nqn,
+			  cs->serial, cs->model);
+	}
+	for (size_t i = 0; i < cs->nhosts; i++) {
+		if (has_host(o, cs->hosts[i]))
+			continue;
+		NEW_STEP(b, &b->changes, s, TT_APPLY_NVMF_HOST_ADD, -1);
+		snprintf(s->nqn, sizeof(s->nqn), "%s", cs->nqn);
+		snprintf(s->host, sizeof(s->host), "%s", cs->hosts[i]);
+		snprintf(s->path, sizeof(s->path), "%s.hosts[%zu]", path, i);
+		step_text(s, "add host %s to %s", s->host, cs->nqn);
+	}
+	if (o->allow_any_host && !cs->allow_any_host) {
+		/* closed after the hosts of the file are in: only the others' controllers end */
+		NEW_STEP(b, &b->changes, s, TT_APPLY_NVMF_ALLOW_ANY, -1);
+		snprintf(s->nqn, sizeof(s->nqn), "%s", cs->nqn);
+		snprintf(s->path, sizeof(s->path), "%s.allow_any_host", path);
+		s->cs = cs;
+		step_text(s, "change subsystem %s: allow_any_host true -> false (the controllers of "
+			  "hosts not listed end)", cs->nqn);
+	}
+	for (size_t i = 0; i < cs->nns; i++) {
+		const struct tt_config_nvmf_ns *on = find_ns(o, cs->ns[i].nsid), *cn = &cs->ns[i];
+
+		if (on && !strcmp(on->backend, cn->backend) &&
+		    !strcmp(on->lun_target, cn->lun_target) && on->lun_id == cn->lun_id)
+			continue;
+		NEW_STEP(b, &b->changes, s, on ? TT_APPLY_NVMF_NS_REPLACE : TT_APPLY_NVMF_NS_ADD, -1);
+		snprintf(s->nqn, sizeof(s->nqn), "%s", cs->nqn);
+		snprintf(s->path, sizeof(s->path), "%s.namespaces[%zu]", path, i);
+		s->nsid = cn->nsid;
+		s->cn = cn;
+		ns_origin(cn, to, sizeof(to));
+		if (on) {
+			ns_origin(on, from, sizeof(from));
+			step_text(s, "replace namespace %s/%u: %s -> %s", cs->nqn, cn->nsid, from, to);
+		} else {
+			step_text(s, "add namespace %s/%u: %s", cs->nqn, cn->nsid, to);
+		}
+	}
+	return 0;
+}
+
+static int plan_nvmf(struct builder *b, const struct tt_config_nvmf *cur,
+		     const struct tt_config_nvmf *want)
+{
+	struct tt_apply_step *s;
+	char path[64];
+	int rc;
+
+	for (size_t i = 0; i < cur->nports; i++) {
+		bool kept = false;
+
+		for (size_t k = 0; k < want->nports; k++)
+			kept |= tt_portal_addr_equal(&cur->ports[i].parsed, &want->ports[k].parsed);
+		if (!kept)
+			return plan_fail(b, "nvmf.ports", "port %s is not in the file: an NVMe-oF port "
+					 "cannot be removed at run time (restart tetherd)",
+					 cur->ports[i].addr);
+	}
+	for (size_t i = 0; i < cur->nsubsys; i++) {
+		if (find_subsys(want, cur->subsys[i].nqn))
+			continue;
+		NEW_STEP(b, &b->removals, s, TT_APPLY_NVMF_SUBSYS_REMOVE, -1);
+		snprintf(s->nqn, sizeof(s->nqn), "%s", cur->subsys[i].nqn);
+		step_text(s, "remove subsystem %s (its controllers end)", s->nqn);
+	}
+	for (size_t i = 0; i < want->ngroups; i++) {
+		const struct tt_config_nvmf_ana *g = &want->groups[i];
+
+		bool listed = false;
+
+		for (size_t k = 0; k < cur->ngroups; k++)
+			listed |= cur->groups[k].id == g->id;
+		if (listed && tt_config_nvmf_ana_state(cur, g->id) == g->state)
+			continue;
+		NEW_STEP(b, &b->changes, s, TT_APPLY_NVMF_ANA_SET, -1);
+		snprintf(s->path, sizeof(s->path), "nvmf.ana_groups[%zu]", i);
+		s->ana_group = g->id;
+		s->ana_state = g->state;
+		step_text(s, "ANA group %u: %s -> %s", g->id,
+			  tt_nvmf_ana_state_name(tt_config_nvmf_ana_state(cur, g->id)),
+			  tt_nvmf_ana_state_name(g->state));
+	}
+	for (size_t i = 0; i < want->nports; i++) {
+		const struct tt_config_nvmf_port *p = &want->ports[i];
+		const struct tt_config_nvmf_port *o = NULL;
+
+		for (size_t k = 0; k < cur->nports; k++)
+			if (tt_portal_addr_equal(&cur->ports[k].parsed, &p->parsed))
+				o = &cur->ports[k];
+		snprintf(path, sizeof(path), "nvmf.ports[%zu]", i);
+		if (o && o->ana_group != p->ana_group)
+			return plan_fail(b, path, "port %s is in ANA group %u: a port's group cannot "
+					 "change at run time (move states between groups instead)",
+					 p->addr, o->ana_group);
+		if (o)
+			continue;
+		NEW_STEP(b, &b->changes, s, TT_APPLY_NVMF_PORT_ADD, -1);
+		snprintf(s->path, sizeof(s->path), "%s", path);
+		s->cp = p;
+		step_text(s, "add port %s (ANA group %u)", p->addr, p->ana_group);
+	}
+	for (size_t i = 0; i < want->nsubsys; i++) {
+		const struct tt_config_nvmf_subsys *cs = &want->subsys[i];
+		const struct tt_config_nvmf_subsys *o = find_subsys(cur, cs->nqn);
+
+		snprintf(path, sizeof(path), "nvmf.subsystems[%zu]", i);
+		if (o) {
+			if ((rc = plan_subsys_changes(b, o, cs, path)))
+				return rc;
+			continue;
+		}
+		NEW_STEP(b, &b->changes, s, TT_APPLY_NVMF_SUBSYS_CREATE, -1);
+		snprintf(s->nqn, sizeof(s->nqn), "%s", cs->nqn);
+		snprintf(s->path, sizeof(s->path), "%s", path);
+		s->cs = cs;
+		step_text(s, "create subsystem %s (%zu namespace%s, %s)", cs->nqn, cs->nns,
+			  cs->nns == 1 ? "" : "s", cs->allow_any_host ? "any host" : "listed hosts");
+	}
+	return 0;
+}
+
 void tt_apply_plan_free(struct tt_apply_plan *plan)
 {
 	free(plan->steps);
@@ -782,6 +982,8 @@ int tt_apply_plan(const struct tt_config *cur, const struct tt_config *want,
 		snprintf(path, sizeof(path), "targets[%zu]", i);
 		rc = o ? plan_target_changes(&b, o, ct, path) : plan_new_target(&b, ct, path);
 	}
+	if (!rc)
+		rc = plan_nvmf(&b, &cur->nvmf, &want->nvmf);
 	if (rc)
 		goto fail;
 	/* removals first; the leaders of the other steps move by as many */
@@ -970,6 +1172,64 @@ static int create_target(const struct tt_apply_plan *plan, size_t lead,
 	return 0;
 }
 
+static int run_nvmf_step(const struct tt_apply_step *s, char *err, size_t errlen)
+{
+	const char *where = s->path[0] ? s->path : s->text;
+	struct tt_nvmf_subsys *sub = NULL;
+	char msg[512] = "";
+	int rc = 0;
+
+	if (s->op != TT_APPLY_NVMF_ANA_SET && s->op != TT_APPLY_NVMF_PORT_ADD &&
+	    s->op != TT_APPLY_NVMF_SUBSYS_CREATE && s->op != TT_APPLY_NVMF_SUBSYS_REMOVE) {
+		sub = tt_nvmf_subsys_find(s->nqn);
+		if (!sub)
+			return run_fail(err, errlen, -ENOENT, "%s: subsystem %s is gone", where,
+					s->nqn);
+	}
+	switch (s->op) {
+	case TT_APPLY_NVMF_SUBSYS_REMOVE:
+		rc = tt_nvmf_subsys_delete(s->nqn, msg, sizeof(msg));
+		break;
+	case TT_APPLY_NVMF_NS_REMOVE:
+		rc = tt_nvmf_ns_remove(sub, s->nsid, msg, sizeof(msg));
+		break;
+	case TT_APPLY_NVMF_HOST_REMOVE:
+		rc = tt_nvmf_subsys_remove_host(sub, s->host, msg, sizeof(msg));
+		break;
+	case TT_APPLY_NVMF_ANA_SET:
+		rc = tt_nvmf_ana_set(s->ana_group, (enum tt_nvmf_ana_state)s->ana_state, msg,
+				     sizeof(msg));
+		break;
+	case TT_APPLY_NVMF_PORT_ADD:
+		return tt_config_nvmf_apply_port(s->cp, where, err, errlen);
+	case TT_APPLY_NVMF_SUBSYS_CREATE:
+		return tt_config_nvmf_apply_subsys(s->cs, where, err, errlen);
+	case TT_APPLY_NVMF_SUBSYS_IDS:
+		rc = tt_nvmf_subsys_set_ids(sub, (s->cs->set & TT_CFG_S_SERIAL) ? s->cs->serial : NULL,
+					    (s->cs->set & TT_CFG_S_MODEL) ? s->cs->model : NULL, msg,
+					    sizeof(msg));
+		break;
+	case TT_APPLY_NVMF_HOST_ADD:
+		rc = tt_nvmf_subsys_add_host(sub, s->host, msg, sizeof(msg));
+		break;
+	case TT_APPLY_NVMF_ALLOW_ANY:
+		tt_nvmf_subsys_allow_any_host(sub, s->cs->allow_any_host);
+		break;
+	case TT_APPLY_NVMF_NS_REPLACE:
+		rc = tt_nvmf_ns_remove(sub, s->nsid, msg, sizeof(msg));
+		if (rc)
+			break;
+		/* fall through */
+	case TT_APPLY_NVMF_NS_ADD:
+		return tt_config_nvmf_apply_ns(s->nqn, s->cn, where, err, errlen);
+	default:
+		break;
+	}
+	if (rc)
+		return run_fail(err, errlen, rc, "%s: %s", where, msg);
+	return 0;
+}
+
 static int run_step(const struct tt_apply_plan *plan, size_t i, struct tt_target_lun **prepared,
 		    char *err, size_t errlen)
 {
@@ -992,6 +1252,18 @@ static int run_step(const struct tt_apply_plan *plan, size_t i, struct tt_target
 		return 0;
 	case TT_APPLY_TARGET_CREATE:
 		return create_target(plan, i, prepared, err, errlen);
+	case TT_APPLY_NVMF_SUBSYS_REMOVE:
+	case TT_APPLY_NVMF_NS_REMOVE:
+	case TT_APPLY_NVMF_HOST_REMOVE:
+	case TT_APPLY_NVMF_ANA_SET:
+	case TT_APPLY_NVMF_PORT_ADD:
+	case TT_APPLY_NVMF_SUBSYS_CREATE:
+	case TT_APPLY_NVMF_SUBSYS_IDS:
+	case TT_APPLY_NVMF_HOST_ADD:
+	case TT_APPLY_NVMF_ALLOW_ANY:
+	case TT_APPLY_NVMF_NS_ADD:
+	case TT_APPLY_NVMF_NS_REPLACE:
+		return run_nvmf_step(s, err, errlen);
 	case TT_APPLY_TARGET_REMOVE:
 		rc = tt_target_delete(s->target, msg, sizeof(msg));
 		break;
@@ -1095,6 +1367,18 @@ int tt_apply_run(const struct tt_apply_plan *plan, bool *done, char *err, size_t
 		struct tt_lun_opts opts;
 		char msg[512] = "";
 
+		if ((s->op == TT_APPLY_NVMF_NS_ADD || s->op == TT_APPLY_NVMF_NS_REPLACE) &&
+		    s->cn->backend[0]) {
+			struct tt_bdev *bdev;
+
+			/* a namespace's backend that cannot be opened changes nothing either */
+			rc = tt_bdev_open(s->cn->backend, &bdev, msg, sizeof(msg));
+			if (rc)
+				run_fail(err, errlen, rc, "%s.backend: %s", s->path, msg);
+			else
+				tt_bdev_put(bdev);
+			continue;
+		}
 		if (s->op != TT_APPLY_LUN_ADD && s->op != TT_APPLY_LUN_REPLACE)
 			continue;
 		opts = (struct tt_lun_opts){

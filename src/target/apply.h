@@ -42,6 +42,18 @@ enum tt_apply_op {
 	TT_APPLY_TPG_CHANGE,      /* one field of a TPG */
 	TT_APPLY_TPG_CREATE,      /* with its portals */
 	TT_APPLY_PORTAL_ADD,
+	/* NVMe-oF (the "nvmf" section), after the iSCSI objects a namespace may use */
+	TT_APPLY_NVMF_SUBSYS_REMOVE,  /* removals */
+	TT_APPLY_NVMF_NS_REMOVE,
+	TT_APPLY_NVMF_HOST_REMOVE,    /* the host's controllers end */
+	TT_APPLY_NVMF_ANA_SET,        /* an ANA group's state (notices to the controllers) */
+	TT_APPLY_NVMF_PORT_ADD,
+	TT_APPLY_NVMF_SUBSYS_CREATE,  /* with its hosts and namespaces */
+	TT_APPLY_NVMF_SUBSYS_IDS,     /* serial and model */
+	TT_APPLY_NVMF_HOST_ADD,
+	TT_APPLY_NVMF_ALLOW_ANY,
+	TT_APPLY_NVMF_NS_ADD,
+	TT_APPLY_NVMF_NS_REPLACE,     /* backend or LUN changed: removed and added again */
 };
 
 /* Every field of a TPG with the defaults filled in (what the model holds). */
@@ -69,6 +81,14 @@ struct tt_apply_step {
 	char addr[TT_PORTAL_ADDR_MAX];
 	unsigned field;            /* TT_APPLY_TPG_CHANGE: one TT_CFG_T_* or TT_CFG_P_* bit */
 	struct tt_apply_tpg_values values; /* TT_APPLY_TPG_CHANGE: the desired values */
+	/* NVMe-oF steps */
+	char nqn[TT_CONFIG_NQN_MAX + 1];
+	char host[TT_CONFIG_NQN_MAX + 1];
+	uint32_t nsid, ana_group;
+	uint8_t ana_state;
+	const struct tt_config_nvmf_subsys *cs;
+	const struct tt_config_nvmf_ns *cn;
+	const struct tt_config_nvmf_port *cp;
 	/* the desired objects (in the configuration given to tt_apply_plan) */
 	const struct tt_config_global *global;
 	const struct tt_config_target *ct;

@@ -5,6 +5,8 @@
  */
 #include "target/config.h"
 
+#include "nvmf/nvmf.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -256,7 +258,12 @@ int tt_config_apply(const struct tt_config *cfg, char *err, size_t errlen)
 		if (rc)
 			break;
 	}
+	if (!rc)
+		rc = tt_config_nvmf_apply(&cfg->nvmf, err, errlen);
 	if (rc) {
+		if (i == cfg->ntargets)
+			for (size_t k = 0; k < cfg->nvmf.nsubsys; k++)
+				tt_nvmf_subsys_delete(cfg->nvmf.subsys[k].nqn, NULL, 0);
 		while (i-- > 0)
 			tt_target_delete(cfg->targets[i].name, NULL, 0);
 		return rc;
@@ -434,6 +441,12 @@ int tt_config_dump(json_t **out, bool secrets)
 	}
 	tt_model_unlock();
 	json_object_set_new(root, "targets", targets);
+	{
+		json_t *nv = tt_config_nvmf_dump();
+
+		if (nv)
+			json_object_set_new(root, "nvmf", nv);
+	}
 	*out = root;
 	return 0;
 }

@@ -138,11 +138,71 @@ struct tt_config_target {
 	struct tt_config_acl *acls;
 };
 
+/* --- NVMe-oF (the "nvmf" section) --- */
+#define TT_CONFIG_NQN_MAX 223
+
+struct tt_config_nvmf_ana {
+	uint32_t id;                     /* 1..TT_NVMF_ANA_GROUP_MAX */
+	uint8_t state;                   /* enum tt_nvmf_ana_state */
+};
+
+struct tt_config_nvmf_port {
+	char addr[80];                   /* "nvme-tcp://ADDR[:PORT]" as written */
+	struct tt_portal_addr parsed;    /* for duplicate checks */
+	uint32_t ana_group;              /* 1 when not given */
+};
+
+struct tt_config_nvmf_ns {
+	uint32_t nsid;
+	char backend[512];               /* a backend spec, or "" when a target's LUN */
+	char lun_target[TT_ISCSI_NAME_MAX + 1];
+	uint64_t lun_id;
+};
+
+/* Bits of tt_config_nvmf_subsys.set. */
+enum {
+	TT_CFG_S_SERIAL = 1u << 0,
+	TT_CFG_S_MODEL = 1u << 1,
+};
+
+struct tt_config_nvmf_subsys {
+	char nqn[TT_CONFIG_NQN_MAX + 1];
+	unsigned set;
+	char serial[21], model[41];
+	bool allow_any_host;             /* default: true without hosts, false with */
+	size_t nhosts, nns;
+	char (*hosts)[TT_CONFIG_NQN_MAX + 1];
+	struct tt_config_nvmf_ns *ns;
+};
+
+struct tt_config_nvmf {
+	size_t ngroups, nports, nsubsys;
+	struct tt_config_nvmf_ana *groups;
+	struct tt_config_nvmf_port *ports;
+	struct tt_config_nvmf_subsys *subsys;
+};
+
 struct tt_config {
 	struct tt_config_global global;
 	size_t ntargets;
 	struct tt_config_target *targets;
+	struct tt_config_nvmf nvmf;
 };
+
+/* The state of ANA group @id in @n (optimized when the group is not listed). */
+uint8_t tt_config_nvmf_ana_state(const struct tt_config_nvmf *n, uint32_t id);
+
+/* NVMe-oF objects of the running daemon (config_nvmf.c, loop 0): the "nvmf" section of a dump
+ * (NULL when nothing is configured), and the section made real at start (tt_config_apply). */
+json_t *tt_config_nvmf_dump(void);
+int tt_config_nvmf_apply(const struct tt_config_nvmf *n, char *err, size_t errlen);
+/* Pieces, for tt_config_nvmf_apply and tetherctl apply: @path prefixes messages. */
+int tt_config_nvmf_apply_port(const struct tt_config_nvmf_port *p, const char *path, char *err,
+			      size_t errlen);
+int tt_config_nvmf_apply_ns(const char *nqn, const struct tt_config_nvmf_ns *cn, const char *path,
+			    char *err, size_t errlen);
+int tt_config_nvmf_apply_subsys(const struct tt_config_nvmf_subsys *cs, const char *path,
+				char *err, size_t errlen);
 
 /* --- whole files ----------------------------------------------------------------------------- */
 

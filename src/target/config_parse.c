@@ -20,6 +20,7 @@
 
 #include "base/log.h"
 #include "iscsi/chap.h" /* TT_CHAP_SECRET_MIN */
+#include "nvmf/nvmf.h"
 #include "target/metrics.h"
 
 /* --- JSON path and messages ------------------------------------------------------------------ */
@@ -1206,7 +1207,318 @@ int tt_config_parse_target(json_t *obj, const char *path, struct tt_config_targe
 
 /* --- whole file ------------------------------------------------------------------------------ */
 
-static const char *const top_keys[] = { "global", "targets", NULL };
+static const char *const top_keys[] = { "global", "targets", "nvmf", NULL };
+
+/* --- NVMe-oF ---------------------------------------------------------------------------------- */
+
+static const char *const nvmf_keys[] = { "ana_groups", "ports", "subsystems", NULL };
+static const char *const ana_keys[] = { "id", "state", NULL };
+static const char *const nport_keys[] = { "address", "ana_group", NULL };
+static const char *const subsys_keys[] = {
+	"nqn", "serial", "model", "allow_any_host", "hosts", "namespaces", NULL
+};
+static const char *const ns_keys[] = { "nsid", "backend", "lun", NULL };
+static const char *const ns_lun_keys[] = { "target", "id", NULL };
+
+uint8_t tt_config_nvmf_ana_state(const struct tt_config_nvmf *n, uint32_t id)
+{
+	for (size_t i = 0; i < n->ngroups; i++)
+		if (n->groups[i].id == id)
+			return n->groups[i].state;
+	return TT_NVMF_ANA_OPTIMIZED;
+}
+
+static void nvmf_release(struct tt_config_nvmf *n)
+{
+	for (size_t i = 0; i < n->nsubsys; i++) {
+		free(n->subsys[i].hosts);
+		free(n->subsys[i].ns);
+	}
+	free(n->subsys);
+	free(n->ports);
+	free(n->groups);
+	memset(n, 0, sizeof(*n));
+}
+
+static int get_nqn(struct pctx *c, const json_t *v, char *dst)
+{
+	char msg[300];
+	int rc = get_string(c, v, dst, TT_CONFIG_NQN_MAX + 1);
+
+	if (rc)
+		return rc;
+	if (tt_nvmf_nqn_check(dst, msg, sizeof(msg)))
+		return fail(c, "%s", msg);
+	return 0;
+}
+
+static int parse_ana_group(struct pctx *c, json_t *obj, struct tt_config_nvmf_ana *g)
+{
+	json_t *v;
+	size_t mark;
+	char name[32];
+	int rc, st;
+
+	if ((rc = check_object(c, obj, ana_keys)))
+		return rc;
+	mark = path_key(c, "id");
+	if (!(v = json_object_get(obj, "id")))
+		return fail(c, "missing (the ANA group id, 1..%d)", TT_NVMF_ANA_GROUP_MAX);
+	if ((rc = get_u32(c, v, 1, TT_NVMF_ANA_GROUP_MAX, &g->id)))
+		return rc;
+	path_restore(c, mark);
+	mark = path_key(c, "state");
+	if (!(v = json_object_get(obj, "state")))
+		return fail(c, "missing (optimized, non-optimized, inaccessible, persistent-loss, "
+			    "change)");
+	if ((rc = get_string(c, v, name, sizeof(name))))
+		return rc;
+	if ((st = tt_nvmf_ana_state_parse(name)) < 0)
+		return fail(c, "unknown ANA state \"%s\" (optimized, non-optimized, inaccessible, "
+			    "persistent-loss, change)", name);
+	g->state = (uint8_t)st;
+	path_restore(c, mark);
+	return 0;
+}
+
+static int parse_nvmf_port(struct pctx *c, json_t *obj, struct tt_config_nvmf_port *p)
+{
+	json_t *v;
+	size_t mark;
+	char msg[300];
+	int rc;
+
+	if ((rc = check_object(c, obj, nport_keys)))
+		return rc;
+	mark = path_key(c, "address");
+	if (!(v = json_object_get(obj, "address")))
+		return fail(c, "missing (\"nvme-tcp://ADDR[:PORT]\")");
+	if ((rc = get_string(c, v, p->addr, sizeof(p->addr))))
+		return rc;
+	if (tt_portal_addr_parse(p->addr, &p->parsed, msg, sizeof(msg)))
+		return fail(c, "%s", msg);
+	if (p->parsed.fabric != TT_FABRIC_NVME_TCP)
+		return fail(c, "\"%s\": an NVMe-oF port is nvme-tcp://ADDR[:PORT]", p->addr);
+	path_restore(c, mark);
+	p->ana_group = 1;
+	if ((v = json_object_get(obj, "ana_group"))) {
+		mark = path_key(c, "ana_group");
+		if ((rc = get_u32(c, v, 1, TT_NVMF_ANA_GROUP_MAX, &p->ana_group)))
+			return rc;
+		path_restore(c, mark);
+	}
+	return 0;
+}
+
+static int parse_ns(struct pctx *c, json_t *obj, struct tt_config_nvmf_ns *n)
+{
+	json_t *v, *lun;
+	size_t mark, m2;
+	long long x;
+	int rc;
+
+	if ((rc = check_object(c, obj, ns_keys)))
+		return rc;
+	mark = path_key(c, "nsid");
+	if (!(v = json_object_get(obj, "nsid")))
+		return fail(c, "missing (the namespace id, 1..%d)", TT_NVMF_MAX_NAMESPACES);
+	if ((rc = get_u32(c, v, 1, TT_NVMF_MAX_NAMESPACES, &n->nsid)))
+		return rc;
+	path_restore(c, mark);
+	v = json_object_get(obj, "backend");
+	lun = json_object_get(obj, "lun");
+	if (!v == !lun)
+		return fail(c, "a namespace needs either \"backend\" (a backend spec) or \"lun\" "
+			    "(a target's LUN), not %s", v ? "both" : "neither");
+	if (v) {
+		mark = path_key(c, "backend");
+		if ((rc = get_string(c, v, n->backend, sizeof(n->backend))))
+			return rc;
+		if (!strchr(n->backend, ':'))
+			return fail(c, "\"%s\" is not a backend spec (KIND:ARGS, e.g. \"ram:1G\")",
+				    n->backend);
+		path_restore(c, mark);
+		return 0;
+	}
+	mark = path_key(c, "lun");
+	if ((rc = check_object(c, lun, ns_lun_keys)))
+		return rc;
+	m2 = path_key(c, "target");
+	if (!(v = json_object_get(lun, "target")))
+		return fail(c, "missing (the name of a target in \"targets\")");
+	if ((rc = get_string(c, v, n->lun_target, sizeof(n->lun_target))))
+		return rc;
+	path_restore(c, m2);
+	m2 = path_key(c, "id");
+	if (!(v = json_object_get(lun, "id")))
+		return fail(c, "missing (the LUN number)");
+	if ((rc = get_int(c, v, 0, TT_CONFIG_LUN_ID_MAX, &x)))
+		return rc;
+	n->lun_id = (uint64_t)x;
+	path_restore(c, m2);
+	path_restore(c, mark);
+	return 0;
+}
+
+static int parse_subsys(struct pctx *c, json_t *obj, struct tt_config_nvmf_subsys *s)
+{
+	json_t *v, *arr, *e;
+	size_t mark, i;
+	int rc;
+
+	if ((rc = check_object(c, obj, subsys_keys)))
+		return rc;
+	mark = path_key(c, "nqn");
+	if (!(v = json_object_get(obj, "nqn")))
+		return fail(c, "missing (the subsystem NQN, nqn.YYYY-MM.reverse.domain:name)");
+	if ((rc = get_nqn(c, v, s->nqn)))
+		return rc;
+	if (!strcmp(s->nqn, TT_NVMF_DISCOVERY_NQN))
+		return fail(c, "the discovery subsystem is not configured");
+	path_restore(c, mark);
+	if ((v = json_object_get(obj, "serial"))) {
+		mark = path_key(c, "serial");
+		if ((rc = get_ascii(c, v, s->serial, sizeof(s->serial))))
+			return rc;
+		path_restore(c, mark);
+		s->set |= TT_CFG_S_SERIAL;
+	}
+	if ((v = json_object_get(obj, "model"))) {
+		mark = path_key(c, "model");
+		if ((rc = get_ascii(c, v, s->model, sizeof(s->model))))
+			return rc;
+		path_restore(c, mark);
+		s->set |= TT_CFG_S_MODEL;
+	}
+	if ((rc = get_array(c, obj, "hosts", sizeof(*s->hosts), &arr, (void **)&s->hosts)))
+		return rc;
+	json_array_foreach(arr, i, e) {
+		mark = path_key(c, "hosts");
+		path_index(c, i);
+		if ((rc = get_nqn(c, e, s->hosts[i])))
+			return rc;
+		for (size_t k = 0; k < i; k++)
+			if (!strcmp(s->hosts[k], s->hosts[i]))
+				return fail(c, "duplicate host \"%s\" (also hosts[%zu])", s->hosts[i], k);
+		s->nhosts++;
+		path_restore(c, mark);
+	}
+	s->allow_any_host = s->nhosts == 0;
+	if ((v = json_object_get(obj, "allow_any_host"))) {
+		mark = path_key(c, "allow_any_host");
+		if ((rc = get_bool(c, v, &s->allow_any_host)))
+			return rc;
+		if (s->allow_any_host && s->nhosts)
+			return fail(c, "true with a list of hosts (either any host or those listed)");
+		path_restore(c, mark);
+	}
+	if ((rc = get_array(c, obj, "namespaces", sizeof(*s->ns), &arr, (void **)&s->ns)))
+		return rc;
+	json_array_foreach(arr, i, e) {
+		mark = path_key(c, "namespaces");
+		path_index(c, i);
+		if ((rc = parse_ns(c, e, &s->ns[i])))
+			return rc;
+		for (size_t k = 0; k < i; k++)
+			if (s->ns[k].nsid == s->ns[i].nsid) {
+				path_key(c, "nsid");
+				return fail(c, "duplicate namespace id %u (also namespaces[%zu])",
+					    s->ns[i].nsid, k);
+			}
+		s->nns++;
+		path_restore(c, mark);
+	}
+	return 0;
+}
+
+static int parse_nvmf(struct pctx *c, json_t *obj, struct tt_config_nvmf *n)
+{
+	json_t *arr, *e;
+	size_t mark, i;
+	int rc;
+
+	if ((rc = check_object(c, obj, nvmf_keys)))
+		return rc;
+	if ((rc = get_array(c, obj, "ana_groups", sizeof(*n->groups), &arr, (void **)&n->groups)))
+		return rc;
+	json_array_foreach(arr, i, e) {
+		mark = path_key(c, "ana_groups");
+		path_index(c, i);
+		if ((rc = parse_ana_group(c, e, &n->groups[i])))
+			return rc;
+		for (size_t k = 0; k < i; k++)
+			if (n->groups[k].id == n->groups[i].id) {
+				path_key(c, "id");
+				return fail(c, "duplicate ANA group %u (also ana_groups[%zu])",
+					    n->groups[i].id, k);
+			}
+		n->ngroups++;
+		path_restore(c, mark);
+	}
+	if ((rc = get_array(c, obj, "ports", sizeof(*n->ports), &arr, (void **)&n->ports)))
+		return rc;
+	json_array_foreach(arr, i, e) {
+		mark = path_key(c, "ports");
+		path_index(c, i);
+		if ((rc = parse_nvmf_port(c, e, &n->ports[i])))
+			return rc;
+		for (size_t k = 0; k < i; k++)
+			if (tt_portal_addr_equal(&n->ports[k].parsed, &n->ports[i].parsed)) {
+				path_key(c, "address");
+				return fail(c, "duplicate port \"%s\" (also ports[%zu])",
+					    n->ports[i].addr, k);
+			}
+		n->nports++;
+		path_restore(c, mark);
+	}
+	if ((rc = get_array(c, obj, "subsystems", sizeof(*n->subsys), &arr, (void **)&n->subsys)))
+		return rc;
+	json_array_foreach(arr, i, e) {
+		mark = path_key(c, "subsystems");
+		path_index(c, i);
+		n->nsubsys++;
+		if ((rc = parse_subsys(c, e, &n->subsys[i])))
+			return rc;
+		for (size_t k = 0; k < i; k++)
+			if (!strcmp(n->subsys[k].nqn, n->subsys[i].nqn)) {
+				path_key(c, "nqn");
+				return fail(c, "duplicate subsystem \"%s\" (also subsystems[%zu])",
+					    n->subsys[i].nqn, k);
+			}
+		path_restore(c, mark);
+	}
+	return 0;
+}
+
+/* Rules across sections: a namespace's LUN is one of the file's. */
+static int check_nvmf_luns(struct pctx *c, const struct tt_config *cfg)
+{
+	for (size_t i = 0; i < cfg->nvmf.nsubsys; i++) {
+		const struct tt_config_nvmf_subsys *s = &cfg->nvmf.subsys[i];
+
+		for (size_t j = 0; j < s->nns; j++) {
+			const struct tt_config_nvmf_ns *n = &s->ns[j];
+			bool found = false;
+
+			if (!n->lun_target[0])
+				continue;
+			for (size_t t = 0; t < cfg->ntargets && !found; t++) {
+				if (strcmp(cfg->targets[t].name, n->lun_target))
+					continue;
+				for (size_t l = 0; l < cfg->targets[t].nluns; l++)
+					found |= cfg->targets[t].luns[l].id == n->lun_id;
+			}
+			if (!found) {
+				snprintf(c->path, sizeof(c->path),
+					 "nvmf.subsystems[%zu].namespaces[%zu].lun", i, j);
+				c->len = strlen(c->path);
+				return fail(c, "target \"%s\" has no LUN %llu in \"targets\"",
+					    n->lun_target, (unsigned long long)n->lun_id);
+			}
+		}
+	}
+	return 0;
+}
 
 void tt_config_free(struct tt_config *cfg)
 {
@@ -1215,6 +1527,7 @@ void tt_config_free(struct tt_config *cfg)
 	for (size_t i = 0; i < cfg->ntargets; i++)
 		tt_config_target_release(&cfg->targets[i]);
 	free(cfg->targets);
+	nvmf_release(&cfg->nvmf);
 	free(cfg);
 }
 
@@ -1272,6 +1585,15 @@ int tt_config_parse(json_t *root, struct tt_config **out, char *err, size_t errl
 				}
 			path_restore(&c, strlen("targets"));
 		}
+		path_restore(&c, 0);
+	}
+	if ((v = json_object_get(root, "nvmf"))) {
+		path_key(&c, "nvmf");
+		if ((rc = parse_nvmf(&c, v, &cfg->nvmf)))
+			goto fail;
+		path_restore(&c, 0);
+		if ((rc = check_nvmf_luns(&c, cfg)))
+			goto fail;
 	}
 	*out = cfg;
 	return 0;

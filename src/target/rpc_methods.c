@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "nvmf/nvmf.h"
 #include "target/apply.h"
 #include "target/config.h"
 #include "target/model.h"
@@ -442,6 +443,147 @@ static int m_alua_list(json_t *params, json_t **result, struct tt_rpc_error *e)
 	return 0;
 }
 
+/* --- NVMe-oF ---------------------------------------------------------------------------------- */
+
+static int m_ana_set(json_t *params, json_t **result, struct tt_rpc_error *e)
+{
+	static const char *const keys[] = { "group", "state", NULL };
+	const char *name;
+	long long group;
+	char err[256] = "";
+	int rc, state;
+
+	if ((rc = check_params(params, keys, e)) ||
+	    (rc = param_int(params, "group", 1, TT_NVMF_ANA_GROUP_MAX, &group, e)) ||
+	    (rc = param_str(params, "state", true, &name, e)))
+		return rc;
+	if ((state = tt_nvmf_ana_state_parse(name)) < 0)
+		return invalid(e, "param \"state\": unknown ANA state \"%s\" (optimized, "
+			       "non-optimized, inaccessible, persistent-loss, change)", name);
+	if (!tt_nvmf_ana_group_exists((uint32_t)group))
+		return failed(e, -ENOENT, "no ANA group with that id (no port in it, never set)");
+	if ((rc = tt_nvmf_ana_set((uint32_t)group, (enum tt_nvmf_ana_state)state, err,
+				  sizeof(err))))
+		return failed(e, rc, err);
+	*result = json_true();
+	return 0;
+}
+
+static int m_ana_list(json_t *params, json_t **result, struct tt_rpc_error *e)
+{
+	static const char *const keys[] = { NULL };
+	json_t *list;
+	int rc;
+
+	if ((rc = check_params(params, keys, e)))
+		return rc;
+	list = json_array();
+	for (uint32_t g = 1; g <= TT_NVMF_ANA_GROUP_MAX; g++) {
+		struct tt_list *n;
+		json_t *ports;
+
+		if (!tt_nvmf_ana_group_exists(g))
+			continue;
+		ports = json_array();
+		tt_list_for_each(n, tt_nvmf_ports()) {
+			const struct tt_nvmf_port *p = tt_list_entry(n, struct tt_nvmf_port, node);
+
+			if (p->ana_group == g)
+				json_array_append_new(ports, json_string(p->name));
+		}
+		json_array_append_new(list, json_pack("{sI ss sI so}", "group", (json_int_t)g,
+			"state", tt_nvmf_ana_state_name(tt_nvmf_ana_get(g)),
+			"change_count", (json_int_t)tt_nvmf_ana_change_count(), "ports", ports));
+	}
+	*result = list;
+	return 0;
+}
+
+static int m_nvmf_port_list(json_t *params, json_t **result, struct tt_rpc_error *e)
+{
+	static const char *const keys[] = { NULL };
+	struct tt_list *n;
+	json_t *list;
+	int rc;
+
+	if ((rc = check_params(params, keys, e)))
+		return rc;
+	list = json_array();
+	tt_list_for_each(n, tt_nvmf_ports()) {
+		const struct tt_nvmf_port *p = tt_list_entry(n, struct tt_nvmf_port, node);
+
+		json_array_append_new(list, json_pack(
+			"{ss sI sI ss sI sI sI}", "address", p->name, "portid", (json_int_t)p->portid,
+			"ana_group", (json_int_t)p->ana_group,
+			"ana_state", tt_nvmf_ana_state_name(tt_nvmf_ana_get(p->ana_group)),
+			"read_cmds", (json_int_t)p->read_cmds, "write_cmds", (json_int_t)p->write_cmds,
+			"ana_refused", (json_int_t)p->ana_refused));
+	}
+	*result = list;
+	return 0;
+}
+
+static int m_nvmf_subsystem_list(json_t *params, json_t **result, struct tt_rpc_error *e)
+{
+	static const char *const keys[] = { NULL };
+	struct tt_nvmf_subsys *s = NULL;
+	json_t *list;
+	int rc;
+
+	if ((rc = check_params(params, keys, e)))
+		return rc;
+	list = json_array();
+	while ((s = tt_nvmf_subsys_next(s)) != NULL) {
+		struct tt_nvmf_subsys_info si;
+		struct tt_nvmf_ns_info ni;
+		json_t *hosts = json_array(), *nss = json_array();
+		const char *h;
+
+		tt_nvmf_subsys_info(s, &si);
+		for (size_t i = 0; (h = tt_nvmf_subsys_host(s, i)) != NULL; i++)
+			json_array_append_new(hosts, json_string(h));
+		for (size_t i = 0; tt_nvmf_subsys_ns(s, i, &ni) == 0; i++) {
+			char nguid[33];
+
+			for (int k = 0; k < 16; k++)
+				snprintf(nguid + 2 * k, 3, "%02x", ni.nguid[k]);
+			json_array_append_new(nss, json_pack("{sI ss sI sI}", "nsid",
+				(json_int_t)ni.nsid, "nguid", nguid, "size", (json_int_t)ni.size,
+				"block_size", (json_int_t)ni.block_size));
+		}
+		json_array_append_new(list, json_pack("{ss ss ss sb so so sI}", "nqn", si.nqn,
+			"serial", si.serial, "model", si.model, "allow_any_host", si.allow_any_host,
+			"hosts", hosts, "namespaces", nss, "controllers", (json_int_t)si.controllers));
+	}
+	*result = list;
+	return 0;
+}
+
+static int m_nvmf_controller_list(json_t *params, json_t **result, struct tt_rpc_error *e)
+{
+	static const char *const keys[] = { NULL };
+	struct tt_nvmf_ctrl_info *v;
+	size_t n;
+	json_t *list;
+	int rc;
+
+	if ((rc = check_params(params, keys, e)))
+		return rc;
+	if ((rc = tt_nvmf_ctrl_snapshot(&v, &n)))
+		return failed(e, rc, "");
+	list = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(list, json_pack(
+			"{ss sI ss ss ss sI ss sI sI}", "subsystem", v[i].subnqn,
+			"cntlid", (json_int_t)v[i].cntlid, "host", v[i].hostnqn,
+			"hostid", v[i].hostid, "port", v[i].port,
+			"ana_group", (json_int_t)v[i].ana_group, "state", v[i].state,
+			"kato_ms", (json_int_t)v[i].kato_ms, "queues", (json_int_t)v[i].queues));
+	free(v);
+	*result = list;
+	return 0;
+}
+
 /* --- LUNs and ACLs --------------------------------------------------------------------------- */
 
 static int m_lun_add(json_t *params, json_t **result, struct tt_rpc_error *e)
@@ -765,6 +907,11 @@ static const struct {
 	{ "portal_list", m_portal_list },
 	{ "alua_set", m_alua_set },
 	{ "alua_list", m_alua_list },
+	{ "ana_set", m_ana_set },
+	{ "ana_list", m_ana_list },
+	{ "nvmf_port_list", m_nvmf_port_list },
+	{ "nvmf_subsystem_list", m_nvmf_subsystem_list },
+	{ "nvmf_controller_list", m_nvmf_controller_list },
 	{ "lun_add", m_lun_add },
 	{ "lun_remove", m_lun_remove },
 	{ "acl_add", m_acl_add },

@@ -12,12 +12,17 @@
 #
 # Everything lives in $TT_WORK/ceph; the daemons are killed at exit (tt_at_exit).
 # CEPH_CONF is the configuration file clients use (rbd, rados, tetherd's conf=).
+# Set before ceph_start, CEPH_NETNS=NS runs the daemons (and ceph_cmd, ceph_rbd, ceph_rados) in
+# network namespace NS, on the address CEPH_ADDR (default 127.0.0.1) that NS must hold; clients
+# in other namespaces need a route to it (tests/fault/rbd_gateway_failover.sh).
 
 CEPH_DIR='' CEPH_CONF='' CEPH_MON_PID='' CEPH_OSD_PID=''
+CEPH_NETNS=${CEPH_NETNS:-} CEPH_ADDR=${CEPH_ADDR:-127.0.0.1}
+CEPH_NS=() # the command prefix that enters $CEPH_NETNS (empty: this namespace)
 
-ceph_cmd() { timeout 30 ceph --conf "$CEPH_CONF" "$@"; }
-ceph_rbd() { timeout 60 rbd --conf "$CEPH_CONF" "$@"; }
-ceph_rados() { timeout 30 rados --conf "$CEPH_CONF" "$@"; }
+ceph_cmd() { timeout 30 "${CEPH_NS[@]}" ceph --conf "$CEPH_CONF" "$@"; }
+ceph_rbd() { timeout 60 "${CEPH_NS[@]}" rbd --conf "$CEPH_CONF" "$@"; }
+ceph_rados() { timeout 30 "${CEPH_NS[@]}" rados --conf "$CEPH_CONF" "$@"; }
 
 # ceph_stop: kills the daemons (SIGKILL: memstore keeps nothing worth a clean stop).
 ceph_stop() {
@@ -46,16 +51,22 @@ ceph_start() {
 	tt_need ceph ceph-mon ceph-osd monmaptool ceph-authtool rbd rados uuidgen
 	CEPH_DIR=$TT_WORK/ceph
 	CEPH_CONF=$CEPH_DIR/ceph.conf
+	local net=127.0.0.0/8
+	CEPH_NS=()
+	if [ -n "$CEPH_NETNS" ]; then
+		CEPH_NS=(ip netns exec "$CEPH_NETNS")
+		net=$CEPH_ADDR/32
+	fi
 	mkdir -p "$CEPH_DIR"/{mon,osd,run,log} || fail "mkdir $CEPH_DIR"
 	tt_at_exit ceph_stop
-	tt_free_port port
+	if [ -n "$CEPH_NETNS" ]; then port=6789; else tt_free_port port; fi
 	fsid=$(uuidgen)
 	cat >"$CEPH_CONF" <<CONF
 [global]
 fsid = $fsid
-mon host = v2:127.0.0.1:$port
+mon host = v2:$CEPH_ADDR:$port
 mon initial members = a
-public network = 127.0.0.0/8
+public network = $net
 auth cluster required = none
 auth service required = none
 auth client required = none
@@ -98,24 +109,24 @@ osd heartbeat grace = 600
 CONF
 	ceph-authtool --create-keyring "$CEPH_DIR/keyring" --gen-key -n mon. --cap mon 'allow *' \
 		>/dev/null 2>&1 || ceph_fail "ceph-authtool failed"
-	monmaptool --create --addv a "[v2:127.0.0.1:$port]" --fsid "$fsid" "$CEPH_DIR/monmap" \
+	monmaptool --create --addv a "[v2:$CEPH_ADDR:$port]" --fsid "$fsid" "$CEPH_DIR/monmap" \
 		>/dev/null 2>&1 || ceph_fail "monmaptool failed"
-	ceph-mon --conf "$CEPH_CONF" --mkfs -i a --monmap "$CEPH_DIR/monmap" \
+	"${CEPH_NS[@]}" ceph-mon --conf "$CEPH_CONF" --mkfs -i a --monmap "$CEPH_DIR/monmap" \
 		>"$CEPH_DIR/log/mkfs-mon.out" 2>&1 || ceph_fail "ceph-mon --mkfs: $(tail -n 3 "$CEPH_DIR/log/mkfs-mon.out")"
-	ceph-mon --conf "$CEPH_CONF" -i a -f >"$CEPH_DIR/log/mon.out" 2>&1 &
+	"${CEPH_NS[@]}" ceph-mon --conf "$CEPH_CONF" -i a -f >"$CEPH_DIR/log/mon.out" 2>&1 &
 	CEPH_MON_PID=$!
 	uuid=$(uuidgen)
 	i=$(ceph_cmd osd create "$uuid" 2>&1) || ceph_fail "ceph osd create: $i"
 	[ "$i" = 0 ] || ceph_fail "ceph osd create gave id '$i'"
-	ceph-osd --conf "$CEPH_CONF" -i 0 --mkfs --osd-uuid "$uuid" \
+	"${CEPH_NS[@]}" ceph-osd --conf "$CEPH_CONF" -i 0 --mkfs --osd-uuid "$uuid" \
 		>"$CEPH_DIR/log/mkfs-osd.out" 2>&1 || ceph_fail "ceph-osd --mkfs: $(tail -n 3 "$CEPH_DIR/log/mkfs-osd.out")"
-	ceph-osd --conf "$CEPH_CONF" -i 0 -f >"$CEPH_DIR/log/osd.out" 2>&1 &
+	"${CEPH_NS[@]}" ceph-osd --conf "$CEPH_CONF" -i 0 -f >"$CEPH_DIR/log/osd.out" 2>&1 &
 	CEPH_OSD_PID=$!
 	ceph_cmd osd pool create rbd 8 8 >/dev/null 2>&1 || ceph_fail "ceph osd pool create failed"
 	ceph_cmd osd pool application enable rbd rbd >/dev/null 2>&1 ||
 		ceph_fail "ceph osd pool application enable failed"
 	# up when an object can be written and read back
-	while ! echo ok | timeout 5 rados --conf "$CEPH_CONF" -p rbd put probe - 2>/dev/null; do
+	while ! echo ok | timeout 5 "${CEPH_NS[@]}" rados --conf "$CEPH_CONF" -p rbd put probe - 2>/dev/null; do
 		[ $((SECONDS - t0)) -lt 60 ] || ceph_fail "no object written within 60 s"
 		kill -0 "$CEPH_OSD_PID" 2>/dev/null || ceph_fail "ceph-osd exited"
 		sleep 0.5

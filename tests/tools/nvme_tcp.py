@@ -22,9 +22,20 @@ says):
   overflow      more commands than the queue holds (all waiting for their data)
   truncated     a connection cut inside a PDU
   fuzz          random bytes and mutated capsules after ICReq (--seed)
+  ana           two paths (--port, --port2) in ANA groups 1 and 2 (1 optimized, 2
+                inaccessible at the start): Identify (CMIC, ANACAP, ANAGRPMAX, NANAGRPID,
+                ANAGRPID), the ANA log page of each path, I/O statuses; then `--ctl ana set`
+                moves the states: each path's parked Async Event Request completes with the
+                ANA change notice, the log pages and the I/O statuses follow (change,
+                persistent-loss too), and data written through one path reads back through the
+                other
+  refused       Connect to --nqn as --hostnqn is refused (Connect Invalid Host, DNR)
+  connect       Connect to --nqn as --hostnqn succeeds and an I/O queue reads namespace 1
 """
 import argparse
 import os
+import shlex
+import subprocess
 import random
 import socket
 import struct
@@ -225,6 +236,8 @@ class Conn:
         struct.pack_into("<H", data, 16, cntlid)
         data[256:256 + len(subnqn)] = subnqn.encode()
         data[512:512 + len(HOST_NQN)] = HOST_NQN.encode()
+        if getattr(self, "hostid", None):
+            data[0:16] = self.hostid
 
         def fill(b):
             struct.pack_into("<HHHBBI", b, 40, 0, qid, sqsize, 0, 0, kato)
@@ -547,6 +560,172 @@ CASES = {
 }
 
 
+def aer_send(c):
+    """Sends an Async Event Request; its completion comes later (aer_wait)."""
+    b, cid = c.sqe(0x0C)
+    c.send(c.capsule_bytes(bytes(b)))
+    return cid
+
+
+def aer_wait(c, cid, timeout=10):
+    c.s.settimeout(timeout)
+    typ, _, hdr, _ = c.recv_pdu()
+    c.s.settimeout(10)
+    check(typ == 5, "AER: PDU type %d" % typ)
+    dw0, _, _, _, rcid, st = struct.unpack("<IIHHHH", hdr[8:24])
+    check(rcid == cid, "completion of cid %d while the AER (cid %d) was parked" % (rcid, cid))
+    return (st >> 1) & 0x7FF, dw0
+
+
+def no_pdu(c, secs=0.5):
+    c.s.settimeout(secs)
+    try:
+        c.recv_pdu()
+    except socket.timeout:
+        return True
+    finally:
+        c.s.settimeout(10)
+    return False
+
+
+def ana_log(c):
+    st, _, _, d = c.command(0x02, cdw={10: 0x0C | (4096 // 4 - 1) << 16}, read_len=4096)
+    check(st == 0, "ANA log page: %#x" % st)
+    check(struct.unpack("<H", d[8:10])[0] == 1, "one group descriptor")
+    grp, nns = struct.unpack("<II", d[16:24])
+    nsids = [struct.unpack("<I", d[48 + 4 * i:52 + 4 * i])[0] for i in range(nns)]
+    return grp, d[32] & 0xF, struct.unpack("<Q", d[0:8])[0], nsids
+
+
+def ctl(a, *args):
+    cmd = shlex.split(a.ctl) + list(args)
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                       timeout=30)
+    check(r.returncode == 0, "%s: %s" % (" ".join(cmd), r.stdout.strip()))
+    return r.stdout
+
+
+def path_up(a, port):
+    c = Conn(a.addr, port)
+    c.icreq()
+    st, cntlid, _, _ = c.connect(a.nqn)
+    check(st == 0, "Connect through port %d: %#x" % (port, st))
+    c.prop_set(0x14, 0x460001)
+    st, _, _, _ = c.command(0x09, cdw={10: 0x0B, 11: 1 << 11})
+    check(st == 0, "Set Features AEC (ANA change notices): %#x" % st)
+    q = Conn(a.addr, port)
+    q.icreq()
+    st, _, _, _ = q.connect(a.nqn, qid=1, cntlid=cntlid)
+    check(st == 0, "I/O queue Connect through port %d: %#x" % (port, st))
+    return c, q
+
+
+ANA_CHANGE_AEN = 0x2 | 0x03 << 8 | 0x0C << 16
+PATH_STATUS = {"optimized": 0, "non-optimized": 0, "inaccessible": 0x302,
+               "persistent-loss": 0x301, "change": 0x303}
+ANA_VALUE = {"optimized": 1, "non-optimized": 2, "inaccessible": 3, "persistent-loss": 4,
+             "change": 15}
+
+
+def case_ana(a):
+    c1, q1 = path_up(a, a.port)
+    c2, q2 = path_up(a, a.port2)
+    lines = [ln for ln in ctl(a, "controller", "list").splitlines() if a.nqn in ln]
+    check(len(lines) == 2 and all(" live " in ln and HOST_NQN in ln for ln in lines),
+          "tetherctl controller list: two live controllers of the host: %s" % lines)
+    check(any(":%d " % a.port in ln and ln.split()[4] == "1" for ln in lines) and
+          any(":%d " % a.port2 in ln and ln.split()[4] == "2" for ln in lines),
+          "tetherctl controller list: one controller per port, in its ANA group: %s" % lines)
+    st, _, _, idc = c1.command(0x06, cdw={10: 1}, read_len=4096)
+    check(st == 0, "Identify controller")
+    check(idc[76] & 0xA == 0xA, "CMIC %#x: several controllers and ANA reporting" % idc[76])
+    check(idc[344] & 0x1F == 0x1F, "ANACAP %#x: every state" % idc[344])
+    anagrpmax, nanagrpid = struct.unpack("<II", idc[345:353])
+    check(anagrpmax >= 2 and nanagrpid >= 2, "ANAGRPMAX %d NANAGRPID %d" % (anagrpmax, nanagrpid))
+    check(struct.unpack("<I", idc[92:96])[0] & (1 << 11), "OAES: ANA change notices")
+    for c, g in ((c1, 1), (c2, 2)):
+        st, _, _, idn = c.command(0x06, nsid=1, cdw={10: 0}, read_len=4096)
+        check(st == 0 and struct.unpack("<I", idn[92:96])[0] == g, "ANAGRPID %d" % g)
+        bs = 1 << idn[130]
+    g1, s1, _, ns1 = ana_log(c1)
+    g2, s2, _, _ = ana_log(c2)
+    check((g1, s1, g2, s2) == (1, 1, 2, 3),
+          "ANA log pages: group %d state %d, group %d state %d" % (g1, s1, g2, s2))
+    check(1 in ns1, "namespace 1 listed in group 1")
+    data = os.urandom(4096)
+
+    def io(q, expect, lba):
+        st, _, _, _ = q.command(0x01, nsid=1, cdw={10: lba, 12: 4096 // bs - 1}, data=data)
+        check(st == expect, "Write: status %#x, expected %#x" % (st, expect))
+        st, _, _, back = q.command(0x02, nsid=1, cdw={10: lba, 12: 4096 // bs - 1},
+                                   read_len=4096)
+        check(st == expect, "Read: status %#x, expected %#x" % (st, expect))
+        return back
+    check(io(q1, 0, 0) == data, "data through the optimized path")
+    io(q2, 0x302, 0)
+    states = {1: "optimized", 2: "inaccessible"}
+    moves = [(1, "inaccessible", 2, "optimized"), (2, "change", None, None),
+             (2, "persistent-loss", None, None), (2, "non-optimized", None, None),
+             (1, "optimized", 2, "inaccessible")]
+    lba = 0
+    _, _, count, _ = ana_log(c1)
+    parked = {1: None, 2: None}  # the cid of each path's parked AER
+    admin = {1: c1, 2: c2}
+    for ga, sa, gb, sb in moves:
+        for g in (1, 2):
+            if parked[g] is None:
+                parked[g] = aer_send(admin[g])
+        check(no_pdu(c1, 0.3) and no_pdu(c2, 0.3), "an AER completed with no change")
+        changed = {ga} | ({gb} if gb else set())
+        ctl(a, "ana", "set", str(ga), sa)
+        states[ga] = sa
+        if gb:
+            ctl(a, "ana", "set", str(gb), sb)
+            states[gb] = sb
+        for g in (1, 2):
+            c = admin[g]
+            if g in changed:
+                st, dw0 = aer_wait(c, parked[g])
+                parked[g] = None
+                check(st == 0 and dw0 == ANA_CHANGE_AEN,
+                      "AER of group %d: status %#x dword 0 %#x" % (g, st, dw0))
+            else:
+                # no notice for a group that did not change: its AER stays parked
+                check(no_pdu(c, 0.3), "a notice reached the path of unchanged group %d" % g)
+            grp, state, cnt, _ = ana_log(c)
+            check(grp == g and state == ANA_VALUE[states[g]],
+                  "ANA log of group %d: state %d, expected %s" % (g, state, states[g]))
+            check(cnt > count, "the change count moved on (%d -> %d)" % (count, cnt))
+        _, _, count, _ = ana_log(c1)
+        lba += 8
+        for g, q in ((1, q1), (2, q2)):
+            back = io(q, PATH_STATUS[states[g]], lba)
+            if PATH_STATUS[states[g]] == 0:
+                check(back == data, "data through group %d (%s)" % (g, states[g]))
+    for c in (c1, c2, q1, q2):
+        c.close()
+
+
+def case_refused(a):
+    c = Conn(a.addr, a.port)
+    c.icreq()
+    st, _, _, _ = c.connect(a.nqn)
+    check(st == 0x184, "Connect of host %s: status %#x, expected 184h (invalid host)"
+          % (HOST_NQN, st))
+    c.close()
+
+
+def case_connect(a):
+    c, q = path_up(a, a.port)
+    st, _, _, _ = q.command(0x02, nsid=1, cdw={10: 0, 12: 0}, read_len=512)
+    check(st == 0, "Read: %#x" % st)
+    q.close()
+    c.close()
+
+
+CASES.update({"ana": case_ana, "refused": case_refused, "connect": case_connect})
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--addr", default="127.0.0.1")
@@ -555,8 +734,12 @@ def main():
     p.add_argument("--size", type=int, default=64 << 20)
     p.add_argument("--digests", action="store_true")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--port2", type=int, default=0)
+    p.add_argument("--hostnqn", default=HOST_NQN)
+    p.add_argument("--ctl", default="tetherctl")
     p.add_argument("cases", nargs="+")
     a = p.parse_args()
+    globals()["HOST_NQN"] = a.hostnqn
     for name in a.cases:
         try:
             CASES[name](a)

@@ -19,6 +19,18 @@ Cases for tests/interop/rbd_basic.sh:
   resize     --opt resize='COMMAND' grows the image: both gateways' existing sessions get
              CAPACITY DATA HAS CHANGED (2Ah/09h), then READ CAPACITY (16) tells the new size
              (--opt size=BYTES)
+Cases for tests/interop/rbd_pr_gateways.sh (persistent reservations shared by the gateways):
+  pr         initiator A through gateway A, initiator B through gateway B: A registers and
+             reserves (Write Exclusive); B reads A's key and reservation and conflicts on WRITE;
+             B registers and PREEMPTs A: A gets REGISTRATIONS PREEMPTED and then conflicts;
+             RELEASE of a Registrants Only reservation through B gives A RESERVATIONS RELEASED;
+             CLEAR through A gives B RESERVATIONS PREEMPTED and leaves no key; each change is
+             seen through the other gateway as soon as the command that made it returned
+  pr-race    --opt initiators=N initiators REGISTER at once, alternately through A and B:
+             every key is there through both gateways, with the same generation
+  pr-stall   --opt pause / resume as for stall: REGISTER during the stall ends with CHECK
+             CONDITION (HARDWARE ERROR, 08h/01h or 08h/00h) within --opt bound=SECONDS, and
+             works once the OSD continues
   stall      --opt pause='COMMAND' stops the cluster's OSD, --opt resume='COMMAND' continues
              it; the LUN (--opt lun=N) has a short timeout: a WRITE and a READ during the stall
              end with CHECK CONDITION within the bound (--opt bound=SECONDS), the session and
@@ -303,7 +315,201 @@ def case_stall(args):
     a.close()
 
 
+# ---- persistent reservations through both gateways -------------------------------------------
+
+PRIN, PROUT = 0x5E, 0x5F
+RESERVATION_CONFLICT = 0x18
+KEY_A, KEY_B = 0xA1A1, 0xB2B2
+TYPE_WE, TYPE_WE_RO = 0x1, 0x5
+INITIATOR_A = "iqn.2026-11.org.tether:rbd-pr-a"
+INITIATOR_B = "iqn.2026-11.org.tether:rbd-pr-b"
+
+
+def prout(c, lun, sa, key=0, sark=0, rtype=0):
+    param = struct.pack(">QQ", key, sark) + bytes(8)
+    cdb = bytes([PROUT, sa, rtype, 0, 0]) + struct.pack(">I", len(param)) + b"\0"
+    return c.scsi(cdb, lun=lun, write=param)
+
+
+def prin(c, lun, sa):
+    cdb = bytes([PRIN, sa, 0, 0, 0, 0, 0]) + struct.pack(">H", 4096) + b"\0"
+    r = c.scsi(cdb, lun=lun, read_len=4096)
+    expect_good(r, "PERSISTENT RESERVE IN 0x%02x" % sa)
+    return r.data
+
+
+def read_keys(c, lun):
+    d = prin(c, lun, 0)
+    gen, n = struct.unpack(">II", d[:8])
+    return gen, sorted(struct.unpack(">Q", d[8 + i:16 + i])[0] for i in range(0, n, 8))
+
+
+def read_resv(c, lun):
+    d = prin(c, lun, 1)
+    gen, n = struct.unpack(">II", d[:8])
+    if n == 0:
+        return gen, None, None
+    return gen, struct.unpack(">Q", d[8:16])[0], d[21] & 0x0F
+
+
+def pr_login(args, gw, initiator):
+    lun = opt_int(args, "lun" if gw == "a" else "lun2", 0)
+    port = args.port if gw == "a" else opt_int(args, "port2", 0)
+    target = args.target if gw == "a" else args.opts.get("target2", args.target)
+    return pdu.connect_login(args.host, port, target, initiator=initiator,
+                             clear_ua=(lun,)), lun
+
+
+def expect_ua(c, lun, ascq, what):
+    r = c.scsi(pdu.cdb_tur(), lun=lun)
+    check(r.status == CHECK_CONDITION and r.sense_tuple() == (UNIT_ATTENTION, 0x2A, ascq),
+          "%s: TEST UNIT READY gave %r, want UNIT ATTENTION 2Ah/%02xh" % (what, r, ascq))
+    expect_good(c.scsi(pdu.cdb_tur(), lun=lun), "%s: TEST UNIT READY after it" % what)
+
+
+def expect_conflict(r, what):
+    check(r.status == RESERVATION_CONFLICT, "%s: %r (want RESERVATION CONFLICT)" % (what, r))
+
+
+def case_pr(args):
+    a, la = pr_login(args, "a", INITIATOR_A)
+    b, lb = pr_login(args, "b", INITIATOR_B)
+    block = bytes(512)
+    check(read_keys(a, la)[1] == [] and read_keys(b, lb)[1] == [],
+          "keys registered before the test: %r %r" % (read_keys(a, la), read_keys(b, lb)))
+
+    expect_good(prout(a, la, 0, 0, KEY_A), "REGISTER through A")
+    expect_good(prout(a, la, 1, KEY_A, 0, TYPE_WE), "RESERVE (Write Exclusive) through A")
+    gen_a, keys_a = read_keys(a, la)
+    gen_b, keys_b = read_keys(b, lb)
+    check(keys_b == [KEY_A] and gen_b == gen_a,
+          "READ KEYS through B: %r generation %d (A: %r generation %d)"
+          % (keys_b, gen_b, keys_a, gen_a))
+    _, key, rtype = read_resv(b, lb)
+    check((key, rtype) == (KEY_A, TYPE_WE), "READ RESERVATION through B: key %r type %r"
+          % (key, rtype))
+    expect_conflict(b.write(8, block, lun=lb), "WRITE from B through B under A's reservation")
+    expect_good(b.read(8, 1, lun=lb), "READ from B through B (Write Exclusive)")
+    expect_good(a.write(8, block, lun=la), "WRITE from the holder through A")
+    print("    A's registration and reservation enforced and reported through B")
+
+    expect_good(prout(b, lb, 0, 0, KEY_B), "REGISTER through B")
+    check(read_keys(a, la)[1] == sorted([KEY_A, KEY_B]), "READ KEYS through A after B "
+          "registered: %r" % (read_keys(a, la),))
+    expect_good(prout(b, lb, 4, KEY_B, KEY_A, TYPE_WE), "PREEMPT of A's key through B")
+    expect_ua(a, la, 0x05, "A after the PREEMPT through B")
+    expect_conflict(a.write(8, block, lun=la), "WRITE from A after the PREEMPT through B")
+    _, key, rtype = read_resv(a, la)
+    check((key, rtype) == (KEY_B, TYPE_WE), "READ RESERVATION through A after the PREEMPT: "
+          "key %r type %r" % (key, rtype))
+    check(read_keys(a, la)[1] == [KEY_B], "READ KEYS through A after the PREEMPT: %r"
+          % (read_keys(a, la),))
+    expect_good(b.write(8, block, lun=lb), "WRITE from the new holder through B")
+    print("    PREEMPT through B: A told REGISTRATIONS PREEMPTED and refused at once")
+
+    expect_good(prout(a, la, 0, 0, KEY_A), "REGISTER again through A")
+    expect_good(prout(b, lb, 2, KEY_B, 0, TYPE_WE), "RELEASE through B")
+    expect_good(a.write(8, block, lun=la), "WRITE from A after the RELEASE through B")
+    expect_good(prout(b, lb, 1, KEY_B, 0, TYPE_WE_RO), "RESERVE (Registrants Only) through B")
+    expect_good(a.write(8, block, lun=la), "WRITE from registrant A (Registrants Only)")
+    expect_good(prout(b, lb, 2, KEY_B, 0, TYPE_WE_RO), "RELEASE (Registrants Only) through B")
+    expect_ua(a, la, 0x04, "A after the RELEASE of a Registrants Only reservation through B")
+    print("    RELEASE through B seen by A (RESERVATIONS RELEASED for Registrants Only)")
+
+    expect_good(prout(b, lb, 1, KEY_B, 0, TYPE_WE), "RESERVE (Write Exclusive) through B")
+    expect_conflict(a.write(8, block, lun=la), "WRITE from registrant A (Write Exclusive)")
+    expect_good(prout(a, la, 3, KEY_A), "CLEAR through A")
+    expect_ua(b, lb, 0x03, "B after the CLEAR through A")
+    check(read_keys(b, lb)[1] == [] and read_resv(b, lb)[1] is None,
+          "after CLEAR through A, B reads %r %r" % (read_keys(b, lb), read_resv(b, lb)))
+    expect_good(b.write(8, block, lun=lb), "WRITE from B after the CLEAR")
+    expect_good(a.write(8, block, lun=la), "WRITE from A after the CLEAR")
+    print("    CLEAR through A: B told RESERVATIONS PREEMPTED, no key left on either gateway")
+    for c in (a, b):
+        c.logout()
+        c.close()
+
+
+def case_pr_race(args):
+    n = opt_int(args, "initiators", 8)
+    errors, keys = [], [0x1000 + i for i in range(n)]
+
+    def reg(i):
+        try:
+            c, lun = pr_login(args, "a" if i % 2 == 0 else "b",
+                              "iqn.2026-11.org.tether:rbd-race-%d" % i)
+            for _ in range(3):  # register, unregister, register: more changes racing
+                expect_good(prout(c, lun, 0, 0, keys[i]), "REGISTER %d" % i)
+                expect_good(prout(c, lun, 0, keys[i], 0), "unregister %d" % i)
+            expect_good(prout(c, lun, 0, 0, keys[i]), "REGISTER %d" % i)
+            c.logout()
+            c.close()
+        except Exception as e:  # noqa: BLE001 - reported by the main thread
+            errors.append(e)
+
+    a, la = pr_login(args, "a", INITIATOR_A)
+    gen0 = read_keys(a, la)[0]
+    a.logout()
+    a.close()
+    threads = [threading.Thread(target=reg, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    check(not errors, "registrations: %r" % errors)
+    a, la = pr_login(args, "a", INITIATOR_A)
+    b, lb = pr_login(args, "b", INITIATOR_B)
+    ka, kb = read_keys(a, la), read_keys(b, lb)
+    check(ka == kb and ka[1] == keys, "READ KEYS: through A %r, through B %r, want %r"
+          % (ka, kb, keys))
+    # 7 changes per initiator: the generation counts every one of them
+    check(ka[0] == gen0 + 7 * n, "PRGENERATION %d after %d changes from %d"
+          % (ka[0], 7 * n, gen0))
+    expect_good(prout(a, la, 6, 0, KEY_A), "REGISTER AND IGNORE EXISTING KEY through A")
+    expect_good(prout(a, la, 3, KEY_A), "CLEAR through A")
+    check(read_keys(b, lb)[1] == [], "READ KEYS through B after the CLEAR: %r"
+          % (read_keys(b, lb),))
+    for c in (a, b):
+        c.logout()
+        c.close()
+    print("    %d initiators registered through both gateways at once: %d keys, generation %d"
+          " through both" % (n, len(ka[1]), ka[0]))
+
+
+def case_pr_stall(args):
+    bound = opt_int(args, "bound", 30)
+    a, la = pr_login(args, "a", INITIATOR_A)
+    subprocess.run(args.opts["pause"], shell=True, check=True)
+    try:
+        t0 = time.monotonic()
+        r = prout(a, la, 0, 0, KEY_A)
+        took = time.monotonic() - t0
+    finally:
+        subprocess.run(args.opts["resume"], shell=True, check=True)
+    st = r.sense_tuple()
+    check(r.status == CHECK_CONDITION and st in ((0x04, 0x08, 0x01), (0x04, 0x08, 0x00)),
+          "REGISTER during the stall: %r (want HARDWARE ERROR 08h/01h or 08h/00h)" % r)
+    check(took < bound, "REGISTER during the stall took %.1f s (bound %d s)" % (took, bound))
+    deadline = time.monotonic() + 60
+    while True:
+        # REGISTER AND IGNORE EXISTING KEY: the stalled write may have landed or not
+        r = prout(a, la, 6, 0, KEY_A)
+        if r.status == GOOD or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    expect_good(r, "REGISTER once the OSD continued")
+    check(read_keys(a, la)[1] == [KEY_A], "READ KEYS after the stall: %r" % (read_keys(a, la),))
+    expect_good(prout(a, la, 0, KEY_A, 0), "unregister")
+    a.logout()
+    a.close()
+    print("    REGISTER during the stall: CHECK CONDITION %02xh/%02xh/%02xh after %.1f s"
+          % (st + (took,)))
+
+
 CASES = {
+    "pr": case_pr,
+    "pr-race": case_pr_race,
+    "pr-stall": case_pr_stall,
     "ident": case_ident,
     "caw": case_caw,
     "samezero": case_samezero,

@@ -176,12 +176,14 @@ static int teardown(void **state)
 	return 0;
 }
 
+static struct tt_nvmf_port *qp_port; /* the port new queue pairs come in through */
+
 static struct fake_qp *qp_new(void)
 {
 	struct fake_qp *q = calloc(1, sizeof(*q));
 
 	assert_non_null(q);
-	tt_nvmf_qpair_init(&q->qp, &fq_ops, NULL);
+	tt_nvmf_qpair_init(&q->qp, &fq_ops, qp_port);
 	snprintf(q->qp.peer, sizeof(q->qp.peer), "test");
 	return q;
 }
@@ -378,6 +380,14 @@ static void test_keep_alive(void **state)
 	}
 	assert_int_equal(tt_nvmf_subsys_ctrl_count(subsys), 1);
 	assert_int_equal(a->disconnects, 0);
+	/* traffic based keep-alive: I/O commands alone keep it too */
+	for (int i = 0; i < 5; i++) {
+		tt_clock_advance(1500000000ull);
+		tt_loop_run_once(loop, 0);
+		assert_int_equal(simple(q, TT_NVME_CMD_FLUSH, 1, 0, 0, NULL), 0);
+	}
+	assert_int_equal(tt_nvmf_subsys_ctrl_count(subsys), 1);
+	assert_int_equal(a->disconnects, 0);
 	/* silence: past KATO the controller ends and both queues are told to go */
 	tt_clock_advance(1999000000ull);
 	tt_loop_run_once(loop, 0);
@@ -533,6 +543,225 @@ static void test_allowed_hosts(void **state)
 	close_qp(b);
 }
 
+/* A parked Async Event Request on admin queue @a. */
+static struct fake_req *aer_park(struct fake_qp *a)
+{
+	struct fake_req *aer = cmd(a, TT_NVME_ADM_ASYNC_EVENT, 0, 0, false);
+	bool inc;
+
+	assert_int_equal(tt_nvmf_req_layout(&aer->req, &inc), 0);
+	tt_nvmf_req_exec(&aer->req);
+	tt_loop_run_once(loop, 0);
+	return aer;
+}
+
+/* Reads the ANA log page through @a: the state of the one group descriptor, its group id in
+ * *@group and its namespace count in *@nns. */
+static uint8_t ana_log(struct fake_qp *a, bool rae, uint32_t *group, uint32_t *nns,
+		       uint64_t *chgcnt)
+{
+	struct fake_req *r = cmd(a, TT_NVME_ADM_GET_LOG_PAGE, 0, 4096, false);
+	uint8_t st;
+
+	tt_put_le32(r->req.sqe + 40, TT_NVME_LOG_ANA | (rae ? 0x8000u : 0) | (4096 / 4 - 1) << 16);
+	assert_int_equal(exec(r), 0);
+	assert_int_equal(tt_le16(r->data + 8), 1);
+	*group = tt_le32(r->data + 16);
+	*nns = tt_le32(r->data + 20);
+	*chgcnt = tt_le64(r->data);
+	st = r->data[32];
+	free(r);
+	return st;
+}
+
+static uint16_t read1(struct fake_qp *q)
+{
+	struct fake_req *r = cmd(q, TT_NVME_CMD_READ, 1, 512, false);
+	uint16_t st = exec(r);
+
+	free(r);
+	return st;
+}
+
+/* Two ports in two ANA groups: Identify, the log page, I/O statuses per state and the notices
+ * of a change (only to the controllers of the group, one until the log page is read). */
+static void test_ana(void **state)
+{
+	struct tt_nvmf_port p1 = { .ana_group = 1, .name = "p1" }, p2 = { .ana_group = 2,
+									   .name = "p2" };
+	struct fake_qp *a1, *a2, *q1, *q2;
+	struct fake_req *aer1, *aer2, *r;
+	uint16_t c1, c2;
+	uint32_t grp, nns;
+	uint64_t cnt0, cnt;
+	char err[128];
+
+	(void)state;
+	assert_int_equal(tt_nvmf_ana_set(1, TT_NVMF_ANA_OPTIMIZED, err, sizeof(err)), 0);
+	assert_int_equal(tt_nvmf_ana_set(2, TT_NVMF_ANA_INACCESSIBLE, err, sizeof(err)), 0);
+	assert_int_equal(tt_nvmf_ana_set(0, TT_NVMF_ANA_INACCESSIBLE, err, sizeof(err)), -EINVAL);
+	assert_int_equal(tt_nvmf_ana_set(TT_NVMF_ANA_GROUP_MAX + 1, TT_NVMF_ANA_OPTIMIZED, err,
+					 sizeof(err)), -EINVAL);
+	assert_int_equal(tt_nvmf_ana_set(3, (enum tt_nvmf_ana_state)7, err, sizeof(err)), -EINVAL);
+	assert_int_equal(tt_nvmf_ana_state_parse("persistent-loss"), TT_NVMF_ANA_PERSISTENT_LOSS);
+	assert_int_equal(tt_nvmf_ana_state_parse("standby"), -EINVAL);
+	qp_port = &p1;
+	a1 = admin_live(0, &c1);
+	q1 = qp_new();
+	assert_int_equal(do_connect(q1, 1, c1, 0, NULL), 0);
+	qp_port = &p2;
+	a2 = admin_live(0, &c2);
+	q2 = qp_new();
+	assert_int_equal(do_connect(q2, 1, c2, 0, NULL), 0);
+	qp_port = NULL;
+	assert_int_equal(tt_nvmf_subsys_ctrl_count(subsys), 2);
+
+	/* Identify Controller: CMIC (several controllers, ANA), ANACAP, ANAGRPMAX, NANAGRPID */
+	r = cmd(a2, TT_NVME_ADM_IDENTIFY, 0, 4096, false);
+	tt_put_le32(r->req.sqe + 40, 0x01);
+	assert_int_equal(exec(r), 0);
+	assert_int_equal(r->data[76] & 0xa, 0xa);
+	assert_int_equal(r->data[344] & 0x1f, 0x1f);
+	assert_int_equal(tt_le32(r->data + 345), TT_NVMF_ANA_GROUP_MAX);
+	assert_int_equal(tt_le32(r->data + 349), 2);
+	assert_int_equal(tt_le32(r->data + 92) & (1u << 11), 1u << 11); /* OAES: ANA change */
+	free(r);
+	/* Identify Namespace: the group of the path */
+	r = cmd(a2, TT_NVME_ADM_IDENTIFY, 1, 4096, false);
+	tt_put_le32(r->req.sqe + 40, 0x00);
+	assert_int_equal(exec(r), 0);
+	assert_int_equal(tt_le32(r->data + 92), 2);
+	free(r);
+	r = cmd(a1, TT_NVME_ADM_IDENTIFY, 1, 4096, false);
+	tt_put_le32(r->req.sqe + 40, 0x00);
+	assert_int_equal(exec(r), 0);
+	assert_int_equal(tt_le32(r->data + 92), 1);
+	free(r);
+
+	/* the log page of each path */
+	assert_int_equal(ana_log(a1, false, &grp, &nns, &cnt0), TT_NVMF_ANA_OPTIMIZED);
+	assert_int_equal(grp, 1);
+	assert_int_equal(nns, 1);
+	assert_int_equal(ana_log(a2, false, &grp, &nns, &cnt), TT_NVMF_ANA_INACCESSIBLE);
+	assert_int_equal(grp, 2);
+	assert_int_equal(cnt, cnt0);
+	/* I/O: served through group 1, path status (no DNR) through group 2 */
+	assert_int_equal(read1(q1), 0);
+	assert_int_equal(read1(q2), TT_NVME_SCT_PATH | TT_NVME_SC_ANA_INACCESSIBLE);
+	assert_int_equal(p2.ana_refused, 1);
+	assert_int_equal(p1.read_cmds, 1);
+
+	/* ANA change notices on for both; an AER parked on each */
+	assert_int_equal(simple(a1, TT_NVME_ADM_SET_FEATURES, 0, TT_NVME_FEAT_ASYNC_EVENT,
+				1u << 11, NULL), 0);
+	assert_int_equal(simple(a2, TT_NVME_ADM_SET_FEATURES, 0, TT_NVME_FEAT_ASYNC_EVENT,
+				1u << 11, NULL), 0);
+	aer1 = aer_park(a1);
+	aer2 = aer_park(a2);
+	assert_false(aer1->done);
+	assert_false(aer2->done);
+	/* the same state again: no change, no notice */
+	assert_int_equal(tt_nvmf_ana_set(2, TT_NVMF_ANA_INACCESSIBLE, err, sizeof(err)), 0);
+	assert_false(aer2->done);
+	assert_int_equal(tt_nvmf_ana_set(2, TT_NVMF_ANA_OPTIMIZED, err, sizeof(err)), 0);
+	assert_true(aer2->done);
+	assert_false(aer1->done); /* group 1 did not change */
+	assert_int_equal(status_of(&aer2->req), 0);
+	assert_int_equal(tt_le32(aer2->req.cqe), 0x0c0302u); /* notice, ANA change, log 0Ch */
+	free(aer2);
+	assert_int_equal(read1(q2), 0);
+	/* a second change before the log is read: no second notice */
+	aer2 = aer_park(a2);
+	assert_int_equal(tt_nvmf_ana_set(2, TT_NVMF_ANA_CHANGE, err, sizeof(err)), 0);
+	assert_false(aer2->done);
+	assert_int_equal(read1(q2), TT_NVME_SCT_PATH | TT_NVME_SC_ANA_TRANSITION);
+	/* reading with RAE keeps the notice masked; without it, the next change notifies */
+	assert_int_equal(ana_log(a2, true, &grp, &nns, &cnt), TT_NVMF_ANA_CHANGE);
+	assert_int_equal(cnt, cnt0 + 2);
+	assert_int_equal(tt_nvmf_ana_set(2, TT_NVMF_ANA_NON_OPTIMIZED, err, sizeof(err)), 0);
+	assert_false(aer2->done);
+	assert_int_equal(read1(q2), 0); /* non-optimized serves I/O */
+	assert_int_equal(ana_log(a2, false, &grp, &nns, &cnt), TT_NVMF_ANA_NON_OPTIMIZED);
+	assert_int_equal(tt_nvmf_ana_set(2, TT_NVMF_ANA_PERSISTENT_LOSS, err, sizeof(err)), 0);
+	assert_true(aer2->done);
+	assert_int_equal(tt_le32(aer2->req.cqe), 0x0c0302u);
+	free(aer2);
+	assert_int_equal(read1(q2), TT_NVME_SCT_PATH | TT_NVME_SC_ANA_PERSISTENT_LOSS);
+	assert_int_equal(read1(q1), 0);
+	assert_int_equal(tt_nvmf_ana_get(2), TT_NVMF_ANA_PERSISTENT_LOSS);
+
+	close_qp(q1);
+	close_qp(q2);
+	close_qp(a2);
+	close_qp(a1);
+	assert_true(aer1->done);
+	assert_int_equal(status_of(&aer1->req), TT_NVME_SC_ABORT_REQ);
+	free(aer1);
+}
+
+/* Deleting a subsystem ends its controllers; it stays until the last one is gone. Removing a
+ * host from the list, or closing the list, ends that host's controllers. */
+static void test_subsys_delete_hosts(void **state)
+{
+	struct fake_qp *a, *q;
+	uint16_t cntlid;
+	char err[128];
+
+	(void)state;
+	a = admin_live(0, &cntlid);
+	assert_int_equal(tt_nvmf_subsys_add_host(subsys, HOST, err, sizeof(err)), 0);
+	assert_int_equal(tt_nvmf_subsys_ctrl_count(subsys), 1);
+	assert_int_equal(tt_nvmf_subsys_remove_host(subsys, HOST, err, sizeof(err)), 0);
+	assert_int_equal(tt_nvmf_subsys_ctrl_count(subsys), 0);
+	assert_int_equal(a->disconnects, 1);
+	assert_int_equal(tt_nvmf_subsys_remove_host(subsys, HOST, err, sizeof(err)), -ENOENT);
+	close_qp(a);
+	/* with any host allowed, removing one from the list leaves its controllers alone */
+	tt_nvmf_subsys_allow_any_host(subsys, true);
+	a = admin_live(0, &cntlid);
+	assert_int_equal(tt_nvmf_subsys_add_host(subsys, HOST, err, sizeof(err)), 0);
+	tt_nvmf_subsys_allow_any_host(subsys, true);
+	assert_int_equal(tt_nvmf_subsys_remove_host(subsys, HOST, err, sizeof(err)), 0);
+	assert_int_equal(tt_nvmf_subsys_ctrl_count(subsys), 1);
+	assert_int_equal(a->disconnects, 0);
+	close_qp(a);
+	/* serial and model */
+	assert_int_equal(tt_nvmf_subsys_set_ids(subsys, "SER1", "a model", err, sizeof(err)), 0);
+	assert_int_equal(tt_nvmf_subsys_set_ids(subsys, "123456789012345678901", NULL, err,
+						sizeof(err)), -EINVAL);
+	assert_int_equal(tt_nvmf_subsys_set_ids(subsys, "bad\x01", NULL, err, sizeof(err)), -EINVAL);
+	tt_nvmf_subsys_allow_any_host(subsys, true);
+	a = admin_live(0, &cntlid);
+	{
+		struct fake_req *r = cmd(a, TT_NVME_ADM_IDENTIFY, 0, 4096, false);
+
+		tt_put_le32(r->req.sqe + 40, 0x01);
+		assert_int_equal(exec(r), 0);
+		assert_memory_equal(r->data + 4, "SER1                ", 20);
+		assert_memory_equal(r->data + 24, "a model ", 8);
+		free(r);
+	}
+	q = qp_new();
+	assert_int_equal(do_connect(q, 1, cntlid, 0, NULL), 0);
+	/* closing the host list to hosts that are not listed ends the controller */
+	tt_nvmf_subsys_allow_any_host(subsys, false);
+	assert_int_equal(tt_nvmf_subsys_ctrl_count(subsys), 0);
+	assert_int_equal(q->disconnects, 1);
+	close_qp(q);
+	close_qp(a);
+	tt_nvmf_subsys_allow_any_host(subsys, true);
+	a = admin_live(0, &cntlid);
+	assert_int_equal(tt_nvmf_subsys_delete(NQN, err, sizeof(err)), 0);
+	assert_null(tt_nvmf_subsys_find(NQN));
+	assert_int_equal(a->disconnects, 1);
+	assert_int_equal(tt_nvmf_subsys_delete(NQN, err, sizeof(err)), -ENOENT);
+	/* the controller still holds the subsystem: commands are refused, nothing is freed yet */
+	assert_int_equal(simple(a, TT_NVME_ADM_KEEP_ALIVE, 0, 0, 0, NULL),
+			 TT_NVME_SC_CMD_SEQ_ERROR);
+	close_qp(a);
+	assert_int_equal(tt_nvmf_subsys_create(NQN, &subsys, err, sizeof(err)), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -543,6 +772,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_async_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replace_drains, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_allowed_hosts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ana, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_subsys_delete_hosts, setup, teardown),
 	};
 
 	return tt_run_group("ctrl_test", tests, NULL, NULL);

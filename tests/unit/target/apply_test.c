@@ -226,6 +226,72 @@ static void refused_values(void **state)
 		"ERR: targets[0].tpgs[0].portals[0]: "));
 }
 
+#define NV(x) "{\"targets\": [{\"name\": \"" T "\", \"luns\": [{\"id\": 0, \"backend\": " \
+	"\"ram:1M\"}]}], \"nvmf\": " x "}"
+#define P1 "{\"address\": \"nvme-tcp://127.0.0.1:4420\", \"ana_group\": 1}"
+#define P2 "{\"address\": \"nvme-tcp://127.0.0.1:4421\", \"ana_group\": 2}"
+#define S1 "nqn.2026-11.org.tether:s1"
+#define H1 "nqn.2014-08.org.nvmexpress:uuid:h1"
+#define H2 "nqn.2014-08.org.nvmexpress:uuid:h2"
+
+/* NVMe-oF: ANA states, ports, subsystems, hosts and namespaces; a port cannot go or move. */
+static void nvmf_changes(void **state)
+{
+	const char *cur = NV("{\"ana_groups\": [{\"id\": 1, \"state\": \"optimized\"}, "
+			     "{\"id\": 2, \"state\": \"inaccessible\"}], \"ports\": [" P1 ", " P2 "], "
+			     "\"subsystems\": [{\"nqn\": \"" S1 "\", \"hosts\": [\"" H1 "\"], "
+			     "\"namespaces\": [{\"nsid\": 1, \"backend\": \"ram:1M\"}]}]}");
+
+	(void)state;
+	assert_string_equal(plan_text(cur, cur), "");
+	assert_string_equal(
+		plan_text(cur, NV("{\"ana_groups\": [{\"id\": 1, \"state\": \"inaccessible\"}, "
+				  "{\"id\": 2, \"state\": \"optimized\"}], \"ports\": [" P1 ", " P2
+				  "], \"subsystems\": [{\"nqn\": \"" S1 "\", \"hosts\": [\"" H1
+				  "\"], \"namespaces\": [{\"nsid\": 1, \"backend\": \"ram:1M\"}]}]}")),
+		"ANA group 1: optimized -> inaccessible\nANA group 2: inaccessible -> optimized\n");
+	assert_string_equal(
+		plan_text(cur, NV("{\"ana_groups\": [{\"id\": 1, \"state\": \"optimized\"}, "
+				  "{\"id\": 2, \"state\": \"inaccessible\"}], \"ports\": [" P1 ", " P2
+				  ", {\"address\": \"nvme-tcp://127.0.0.1:4422\"}], \"subsystems\": "
+				  "[{\"nqn\": \"" S1 "\", \"serial\": \"X\", \"hosts\": [\"" H2 "\"], "
+				  "\"namespaces\": [{\"nsid\": 1, \"lun\": {\"target\": \"" T "\", "
+				  "\"id\": 0}}, {\"nsid\": 2, \"backend\": \"ram:2M\"}]}, "
+				  "{\"nqn\": \"nqn.2026-11.org.tether:s2\"}]}")),
+		"remove host " H1 " from " S1 " (its controllers end)\n"
+		"add port nvme-tcp://127.0.0.1:4422 (ANA group 1)\n"
+		"change subsystem " S1 ": serial \"X\", model \"\"\n"
+		"add host " H2 " to " S1 "\n"
+		"replace namespace " S1 "/1: ram:1M -> lun " T "/0\n"
+		"add namespace " S1 "/2: ram:2M\n"
+		"create subsystem nqn.2026-11.org.tether:s2 (0 namespaces, any host)\n");
+	assert_string_equal(
+		plan_text(cur, NV("{\"ana_groups\": [{\"id\": 1, \"state\": \"optimized\"}, "
+				  "{\"id\": 2, \"state\": \"inaccessible\"}], \"ports\": [" P1 ", " P2
+				  "], \"subsystems\": [{\"nqn\": \"" S1 "\", \"allow_any_host\": "
+				  "true}]}")),
+		"remove namespace " S1 "/1\n"
+		"change subsystem " S1 ": allow_any_host false -> true\n"
+		"remove host " H1 " from " S1 "\n");
+	/* closing a subsystem to listed hosts: after the hosts are in */
+	assert_string_equal(
+		plan_text(NV("{\"subsystems\": [{\"nqn\": \"" S1 "\"}]}"),
+			  NV("{\"subsystems\": [{\"nqn\": \"" S1 "\", \"hosts\": [\"" H1 "\"]}]}")),
+		"add host " H1 " to " S1 "\n"
+		"change subsystem " S1 ": allow_any_host true -> false (the controllers of hosts "
+		"not listed end)\n");
+	assert_string_equal(plan_text(cur, NV("{\"ports\": [" P1 ", " P2 "]}")),
+			    "remove subsystem " S1 " (its controllers end)\n");
+	assert_string_equal(plan_text(cur, NV("{\"ports\": [" P1 "]}")),
+			    "ERR: nvmf.ports: port nvme-tcp://127.0.0.1:4421 is not in the file: an "
+			    "NVMe-oF port cannot be removed at run time (restart tetherd)");
+	assert_string_equal(plan_text(cur, NV("{\"ports\": [" P1 ", {\"address\": "
+					      "\"nvme-tcp://127.0.0.1:4421\", \"ana_group\": 3}]}")),
+			    "ERR: nvmf.ports[1]: port nvme-tcp://127.0.0.1:4421 is in ANA group 2: "
+			    "a port's group cannot change at run time (move states between groups "
+			    "instead)");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -235,6 +301,7 @@ int main(void)
 		cmocka_unit_test(acl_credentials),
 		cmocka_unit_test(global_settings),
 		cmocka_unit_test(refused_values),
+		cmocka_unit_test(nvmf_changes),
 	};
 
 	return tt_run_group("apply_test", tests, NULL, NULL);

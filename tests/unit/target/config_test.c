@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "nvmf/nvmf.h"
 #include "target/config.h"
 
 static const char full_example[] =
@@ -634,9 +635,105 @@ static void test_load(void **state)
 	assert_true(strncmp(err, path, strlen(path)) == 0);
 }
 
+/* --- the nvmf section --------------------------------------------------------------------- */
+
+#define SUB "nqn.2026-11.org.tether:s1"
+#define HST "nqn.2014-08.org.nvmexpress:uuid:h1"
+
+static void nvmf_error(const char *nvmf, const char *prefix)
+{
+	char text[4096];
+
+	snprintf(text, sizeof(text), "{\"targets\": [{\"name\": \"iqn.2026-11.org.tether:t\", "
+		 "\"luns\": [{\"id\": 0, \"backend\": \"ram:1M\"}]}], \"nvmf\": %s}", nvmf);
+	expect_error(text, prefix);
+}
+
+static void test_nvmf(void **state)
+{
+	struct tt_config *cfg = NULL;
+	char err[512] = "";
+	json_t *root;
+
+	(void)state;
+	root = json_loads("{\"targets\": [{\"name\": \"iqn.2026-11.org.tether:t\", \"luns\": "
+			  "[{\"id\": 0, \"backend\": \"ram:1M\"}]}], \"nvmf\": {"
+			  "\"ana_groups\": [{\"id\": 1, \"state\": \"optimized\"}, "
+			  "{\"id\": 2, \"state\": \"inaccessible\"}], "
+			  "\"ports\": [{\"address\": \"nvme-tcp://127.0.0.1:4420\"}, "
+			  "{\"address\": \"nvme-tcp://127.0.0.1:4421\", \"ana_group\": 2}], "
+			  "\"subsystems\": [{\"nqn\": \"" SUB "\", \"serial\": \"S1\", \"model\": "
+			  "\"M\", \"hosts\": [\"" HST "\"], \"namespaces\": [{\"nsid\": 1, "
+			  "\"backend\": \"ram:1M\"}, {\"nsid\": 2, \"lun\": {\"target\": "
+			  "\"iqn.2026-11.org.tether:t\", \"id\": 0}}]}, {\"nqn\": "
+			  "\"nqn.2026-11.org.tether:s2\"}]}}", 0, NULL);
+	assert_non_null(root);
+	assert_int_equal(tt_config_parse(root, &cfg, err, sizeof(err)), 0);
+	json_decref(root);
+	assert_int_equal(cfg->nvmf.ngroups, 2);
+	assert_int_equal(cfg->nvmf.groups[1].state, TT_NVMF_ANA_INACCESSIBLE);
+	assert_int_equal(cfg->nvmf.nports, 2);
+	assert_int_equal(cfg->nvmf.ports[0].ana_group, 1);
+	assert_int_equal(cfg->nvmf.ports[1].ana_group, 2);
+	assert_int_equal(cfg->nvmf.nsubsys, 2);
+	assert_false(cfg->nvmf.subsys[0].allow_any_host); /* a host list: only those */
+	assert_true(cfg->nvmf.subsys[1].allow_any_host);  /* none: any */
+	assert_int_equal(cfg->nvmf.subsys[0].nns, 2);
+	assert_string_equal(cfg->nvmf.subsys[0].ns[1].lun_target, "iqn.2026-11.org.tether:t");
+	assert_int_equal(cfg->nvmf.subsys[0].set, TT_CFG_S_SERIAL | TT_CFG_S_MODEL);
+	assert_int_equal(tt_config_nvmf_ana_state(&cfg->nvmf, 3), TT_NVMF_ANA_OPTIMIZED);
+	tt_config_free(cfg);
+
+	nvmf_error("[]", "nvmf: must be an object");
+	nvmf_error("{\"port\": []}", "nvmf: unknown key \"port\"");
+	nvmf_error("{\"ana_groups\": [{\"id\": 0, \"state\": \"optimized\"}]}",
+		   "nvmf.ana_groups[0].id: 0 is out of range");
+	nvmf_error("{\"ana_groups\": [{\"id\": 1, \"state\": \"standby\"}]}",
+		   "nvmf.ana_groups[0].state: unknown ANA state \"standby\"");
+	nvmf_error("{\"ana_groups\": [{\"id\": 1, \"state\": \"change\"}, {\"id\": 1, \"state\": "
+		   "\"optimized\"}]}", "nvmf.ana_groups[1].id: duplicate ANA group 1");
+	nvmf_error("{\"ports\": [{\"address\": \"127.0.0.1:3260\"}]}",
+		   "nvmf.ports[0].address: \"127.0.0.1:3260\": an NVMe-oF port is nvme-tcp://");
+	nvmf_error("{\"ports\": [{\"address\": \"nvme-tcp://127.0.0.1:4420\", \"ana_group\": 129}]}",
+		   "nvmf.ports[0].ana_group: 129 is out of range");
+	nvmf_error("{\"ports\": [{\"address\": \"nvme-tcp://127.0.0.1\"}, {\"address\": "
+		   "\"nvme-tcp://127.0.0.1:4420\"}]}", "nvmf.ports[1].address: duplicate port");
+	nvmf_error("{\"subsystems\": [{\"nqn\": \"iqn.2026-11.org.x:y\"}]}",
+		   "nvmf.subsystems[0].nqn: NQN 'iqn.2026-11.org.x:y'");
+	nvmf_error("{\"subsystems\": [{\"nqn\": \"nqn.2014-08.org.nvmexpress.discovery\"}]}",
+		   "nvmf.subsystems[0].nqn: the discovery subsystem");
+	nvmf_error("{\"subsystems\": [{\"nqn\": \"" SUB "\"}, {\"nqn\": \"" SUB "\"}]}",
+		   "nvmf.subsystems[1].nqn: duplicate subsystem");
+	nvmf_error("{\"subsystems\": [{\"nqn\": \"" SUB "\", \"hosts\": [\"host1\"]}]}",
+		   "nvmf.subsystems[0].hosts[0]: NQN 'host1'");
+	nvmf_error("{\"subsystems\": [{\"nqn\": \"" SUB "\", \"hosts\": [\"" HST "\"], "
+		   "\"allow_any_host\": true}]}",
+		   "nvmf.subsystems[0].allow_any_host: true with a list of hosts");
+	nvmf_error("{\"subsystems\": [{\"nqn\": \"" SUB "\", \"serial\": \"012345678901234567890\"}]}",
+		   "nvmf.subsystems[0].serial:");
+	nvmf_error("{\"subsystems\": [{\"nqn\": \"" SUB "\", \"namespaces\": [{\"nsid\": 0, "
+		   "\"backend\": \"ram:1M\"}]}]}", "nvmf.subsystems[0].namespaces[0].nsid: 0 is out");
+	nvmf_error("{\"subsystems\": [{\"nqn\": \"" SUB "\", \"namespaces\": [{\"nsid\": 1}]}]}",
+		   "nvmf.subsystems[0].namespaces[0]: a namespace needs either");
+	nvmf_error("{\"subsystems\": [{\"nqn\": \"" SUB "\", \"namespaces\": [{\"nsid\": 1, "
+		   "\"backend\": \"ram\"}]}]}",
+		   "nvmf.subsystems[0].namespaces[0].backend: \"ram\" is not a backend spec");
+	nvmf_error("{\"subsystems\": [{\"nqn\": \"" SUB "\", \"namespaces\": [{\"nsid\": 1, "
+		   "\"backend\": \"ram:1M\"}, {\"nsid\": 1, \"backend\": \"ram:1M\"}]}]}",
+		   "nvmf.subsystems[0].namespaces[1].nsid: duplicate namespace id 1");
+	nvmf_error("{\"subsystems\": [{\"nqn\": \"" SUB "\", \"namespaces\": [{\"nsid\": 1, "
+		   "\"lun\": {\"target\": \"iqn.2026-11.org.tether:t\", \"id\": 3}}]}]}",
+		   "nvmf.subsystems[0].namespaces[0].lun: target \"iqn.2026-11.org.tether:t\" has "
+		   "no LUN 3");
+	nvmf_error("{\"subsystems\": [{\"nqn\": \"" SUB "\", \"namespaces\": [{\"nsid\": 1, "
+		   "\"lun\": {\"target\": \"iqn.2026-11.org.tether:t\"}}]}]}",
+		   "nvmf.subsystems[0].namespaces[0].lun.id: missing");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_nvmf),
 		cmocka_unit_test(test_full_example),
 		cmocka_unit_test(test_minimal_files),
 		cmocka_unit_test(test_unknown_keys),
