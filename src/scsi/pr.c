@@ -118,6 +118,24 @@ struct pr_effects {
 	bool nomem;
 };
 
+/* PREEMPT AND ABORT: abort the tasks of every nexus the effects mark, through its front end
+ * (called without the LUN's lock). */
+static void fx_abort(struct tt_lun *lun, const struct pr_effects *fx)
+{
+	for (unsigned i = 0; i < fx->n; i++) {
+		const struct pr_effect *e = &fx->v[i];
+		int rc;
+
+		if (!e->abort)
+			continue;
+		rc = e->fe->abort_nexus(lun, e->nexus_id);
+		if (rc < 0)
+			tt_warn("scsi", "LUN %llu: PREEMPT AND ABORT: tasks of nexus %llu (%s) "
+				"not aborted: %s", (unsigned long long)lun->id,
+				(unsigned long long)e->nexus_id, e->fe->name, strerror(-rc));
+	}
+}
+
 static void fx_add(struct pr_effects *fx, const struct tt_pr_nexus *n, uint8_t ua, bool abort)
 {
 	uint64_t nexus_id = n->nexus_id;
@@ -783,17 +801,7 @@ static void shared_stored(void *arg, int status, uint64_t version)
 	pthread_mutex_unlock(&lun->lock);
 	if (o->fx.nomem)
 		tt_err("scsi", "persistent reservations: out of memory: unit attentions lost");
-	for (unsigned i = 0; i < o->fx.n; i++) {
-		const struct pr_effect *e = &o->fx.v[i];
-
-		if (!e->abort)
-			continue;
-		rc = e->fe->abort_nexus(lun, e->nexus_id);
-		if (rc < 0)
-			tt_warn("scsi", "LUN %llu: PREEMPT AND ABORT: tasks of nexus %llu (%s) "
-				"not aborted: %s", (unsigned long long)lun->id,
-				(unsigned long long)e->nexus_id, e->fe->name, strerror(-rc));
-	}
+	fx_abort(lun, &o->fx);
 	shared_end(op);
 }
 
@@ -919,18 +927,7 @@ enum tt_exec_rc tt_pr_out(struct tt_scsi_task *task)
 	if (o.fx.nomem)
 		tt_err("scsi", "persistent reservations: out of memory: unit attentions lost");
 	if (o.result == PR_GOOD) {
-		for (unsigned i = 0; i < o.fx.n; i++) {
-			const struct pr_effect *e = &o.fx.v[i];
-			int rc;
-
-			if (!e->abort)
-				continue;
-			rc = e->fe->abort_nexus(lun, e->nexus_id);
-			if (rc < 0)
-				tt_warn("scsi", "LUN %llu: PREEMPT AND ABORT: tasks of nexus %llu (%s) "
-					"not aborted: %s", (unsigned long long)lun->id,
-					(unsigned long long)e->nexus_id, e->fe->name, strerror(-rc));
-		}
+		fx_abort(lun, &o.fx);
 	}
 out:
 	finish(task, &o);
