@@ -15,9 +15,11 @@
 # Set before ceph_start, CEPH_NETNS=NS runs the daemons (and ceph_cmd, ceph_rbd, ceph_rados) in
 # network namespace NS, on the address CEPH_ADDR (default 127.0.0.1) that NS must hold; clients
 # in other namespaces need a route to it (tests/fault/rbd_gateway_failover.sh).
+# Set before ceph_start, CEPH_OSD_CONF adds its lines to the [osd] section of ceph.conf (e.g.
+# "osd client watch timeout = 4" for a short watch timeout; tests/interop/rbd_pr_watch.sh).
 
 CEPH_DIR='' CEPH_CONF='' CEPH_MON_PID='' CEPH_OSD_PID=''
-CEPH_NETNS=${CEPH_NETNS:-} CEPH_ADDR=${CEPH_ADDR:-127.0.0.1}
+CEPH_NETNS=${CEPH_NETNS:-} CEPH_ADDR=${CEPH_ADDR:-127.0.0.1} CEPH_OSD_CONF=${CEPH_OSD_CONF:-}
 CEPH_NS=() # the command prefix that enters $CEPH_NETNS (empty: this namespace)
 
 ceph_cmd() { timeout 30 "${CEPH_NS[@]}" ceph --conf "$CEPH_CONF" "$@"; }
@@ -106,6 +108,7 @@ osd max object namespace len = 64
 osd op num shards = 1
 osd op num threads per shard = 1
 osd heartbeat grace = 600
+$CEPH_OSD_CONF
 CONF
 	ceph-authtool --create-keyring "$CEPH_DIR/keyring" --gen-key -n mon. --cap mon 'allow *' \
 		>/dev/null 2>&1 || ceph_fail "ceph-authtool failed"
