@@ -718,7 +718,7 @@ static void *shared_resync_thread(void *arg)
 		if (rc == 0) {
 			rc = shared_read_sync(rb, w->oid, &text, &len, &version);
 			if (rc == 0) {
-				tt_info("bdev", "rbd %s: %s: watched again, record version %llu read",
+				tt_notice("bdev", "rbd %s: %s: watched again, record version %llu read",
 					rb->where, w->oid, (unsigned long long)version);
 				w->resync(w->arg, 0, text, len, version);
 				free(text);

@@ -398,7 +398,7 @@ static void shared_resync(void *arg, int status, const char *text, size_t len, u
 		tt_err("scsi", "LUN %llu: the record read again is not taken (%s): commands it "
 		       "governs stay BUSY", (unsigned long long)lun->id, strerror(-rc));
 	else
-		tt_info("scsi", "LUN %llu: reservations read again from the shared record%s",
+		tt_notice("scsi", "LUN %llu: reservations read again from the shared record%s",
 			(unsigned long long)lun->id, rc == 1 ? " (changed)" : "");
 }
 

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # A gateway whose watch of the shared reservation record broke (docs/rbd.md, "Several
 # gateways"): a throw-away cluster (tests/lib/ceph.sh) with a short watch timeout
-# (osd client watch timeout = 4 s), two gateways A and B on one rbd image. Initiator A registers
+# (osd client watch timeout = 4 s, clients pinging every second), two gateways A and B on one rbd image. Initiator A registers
 # and reserves through A; gateway A is stopped (SIGSTOP) longer than the watch timeout, so its
 # watch is timed out and it misses the message; B PREEMPTs A's key meanwhile; once A continues,
 # A watches again and reads the record: A's WRITEs through A reach RESERVATION CONFLICT within
@@ -21,6 +21,8 @@ ldd "$TETHERD" 2>/dev/null | grep -q librbd || skip "tetherd was built without l
 . "$(dirname "$0")/../lib/ceph.sh"
 WATCH_TIMEOUT=4
 CEPH_OSD_CONF="osd client watch timeout = $WATCH_TIMEOUT"
+# librados pings its watches every objecter tick (5 s by default): more often than they time out
+CEPH_CLIENT_CONF="objecter tick interval = 1"
 ceph_start
 
 ceph_rbd create --size 16M --image-feature layering rbd/watched || fail "rbd create rbd/watched"
@@ -49,7 +51,7 @@ ok "both gateways up"
 
 step "gateway A stopped past the watch timeout while B preempts A's key"
 tt_pdu rbd.py --port "$PA" --target "$TA" --opt port2="$PB" --opt target2="$TB" \
-	--opt stop=$((WATCH_TIMEOUT * 3)) --opt bound=30 \
+	--opt stop=$((WATCH_TIMEOUT * 2 + 1)) --opt bound=30 \
 	--opt pause="kill -STOP ${TT_PID[a]}" --opt resume="kill -CONT ${TT_PID[a]}" \
 	pr-watch || fail "rbd.py pr-watch"
 grep -q "the watch broke" "${TT_LOG[a]}" || fail "gateway A never logged a broken watch"

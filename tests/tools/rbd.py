@@ -528,7 +528,10 @@ def case_pr_watch(args):
     expect_good(a.write(8, block, lun=la), "WRITE from the holder through A")
     subprocess.run(args.opts["pause"], shell=True, check=True)
     try:
-        time.sleep(stop)  # gateway A's watch times out meanwhile
+        until = time.monotonic() + stop  # gateway A's watch times out meanwhile
+        while time.monotonic() < until:  # B's session kept busy (no NOP-In timeout)
+            expect_good(b.scsi(pdu.cdb_tur(), lun=lb), "TEST UNIT READY through B")
+            time.sleep(0.5)
         t0 = time.monotonic()
         expect_good(prout(b, lb, 4, KEY_B, KEY_A, TYPE_WE_RO),
                     "PREEMPT of A's key through B while A is stopped")
