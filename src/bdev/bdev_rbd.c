@@ -399,7 +399,8 @@ struct rbd_shared_req {
 struct rbd_shared_watch {
 	struct rbd_bdev *rb;
 	char oid[160];
-	uint64_t cookie;        /* the resync thread's once started */
+	uint64_t cookie;        /* written by the resync thread once it runs */
+	bool watching;          /* cookie names a watch (not yet unwatched) */
 	tt_bdev_shared_notified_fn notified;
 	tt_bdev_shared_resync_fn resync;
 	void *arg;
@@ -672,9 +673,10 @@ static void shared_watch_err(void *arg, uint64_t cookie, int err)
 	(void)cookie;
 	tt_err("bdev", "rbd %s: %s: the watch broke (%s): watching again and reading the record",
 	       w->rb->where, w->oid, strerror(-err));
-	w->resync(w->arg, err < 0 ? err : -EIO, NULL, 0, 0);
+	/* under w->lock: ordered with the thread's resync(0), which a later break must follow */
 	pthread_mutex_lock(&w->lock);
 	w->broken = true;
+	w->resync(w->arg, err < 0 ? err : -EIO, NULL, 0, 0);
 	pthread_cond_signal(&w->cond);
 	pthread_mutex_unlock(&w->lock);
 }
@@ -713,18 +715,21 @@ static void *shared_resync_thread(void *arg)
 		uint64_t version = 0;
 		int rc;
 
-		rados_unwatch2(rb->ioctx, w->cookie);
+		if (w->watching)
+			rados_unwatch2(rb->ioctx, w->cookie);
+		w->watching = false;
 		rc = rados_watch2(rb->ioctx, w->oid, &w->cookie, shared_watch_cb, shared_watch_err, w);
-		if (rc == 0) {
+		w->watching = rc == 0;
+		if (rc == 0)
 			rc = shared_read_sync(rb, w->oid, &text, &len, &version);
-			if (rc == 0) {
-				tt_notice("bdev", "rbd %s: %s: watched again, record version %llu read",
-					rb->where, w->oid, (unsigned long long)version);
-				w->resync(w->arg, 0, text, len, version);
-				free(text);
-			}
-		}
 		pthread_mutex_lock(&w->lock);
+		if (rc == 0 && !w->broken) {
+			/* (broken again meanwhile: the next round tells the owner) */
+			tt_notice("bdev", "rbd %s: %s: watched again, record version %llu read",
+				  rb->where, w->oid, (unsigned long long)version);
+			w->resync(w->arg, 0, text, len, version);
+		}
+		free(text);
 		if (rc < 0) {
 			tt_log_ratelimited(TT_LOG_WARN, "bdev", "rbd %s: %s: cannot watch again: %s "
 					   "(retried)", rb->where, w->oid, strerror(-rc));
@@ -752,6 +757,9 @@ static int rbd_shared_watch(struct tt_bdev *bdev, const char *name,
 	w->notified = notified;
 	w->resync = resync;
 	w->arg = arg;
+	/* before the watch: its error callback takes the lock */
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->cond, NULL);
 	rc = shared_oid(rb, name, w->oid, sizeof(w->oid));
 	if (rc < 0)
 		goto fail;
@@ -775,12 +783,9 @@ static int rbd_shared_watch(struct tt_bdev *bdev, const char *name,
 		tt_err("bdev", "rbd %s: cannot read %s: %s", rb->where, w->oid, strerror(-rc));
 		goto unwatch;
 	}
-	pthread_mutex_init(&w->lock, NULL);
-	pthread_cond_init(&w->cond, NULL);
+	w->watching = true;
 	rc = -pthread_create(&w->thread, NULL, shared_resync_thread, w);
 	if (rc < 0) {
-		pthread_cond_destroy(&w->cond);
-		pthread_mutex_destroy(&w->lock);
 		free(*text);
 		*text = NULL;
 		goto unwatch;
@@ -791,6 +796,8 @@ unwatch:
 	rados_unwatch2(rb->ioctx, w->cookie);
 	rados_watch_flush(rb->cluster->rados);
 fail:
+	pthread_cond_destroy(&w->cond);
+	pthread_mutex_destroy(&w->lock);
 	free(w);
 	return shared_errno(rc);
 }
@@ -806,8 +813,9 @@ static void rbd_shared_unwatch(struct tt_bdev *bdev, uint64_t handle)
 	w->stop = true;
 	pthread_cond_signal(&w->cond);
 	pthread_mutex_unlock(&w->lock);
-	pthread_join(w->thread, NULL); /* resync() no longer runs, w->cookie is settled */
-	rados_unwatch2(rb->ioctx, w->cookie);
+	pthread_join(w->thread, NULL); /* the thread's resync() no longer runs, cookie settled */
+	if (w->watching)
+		rados_unwatch2(rb->ioctx, w->cookie);
 	rados_watch_flush(rb->cluster->rados); /* shared_watch_cb, shared_watch_err no longer run */
 	pthread_cond_destroy(&w->cond);
 	pthread_mutex_destroy(&w->lock);
