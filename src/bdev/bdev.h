@@ -226,7 +226,12 @@ char *tt_format_size(uint64_t bytes, char *buf, size_t len);
  *            notified() returns. *@handle names the watch for unwatch. Synchronous (waits
  *            for the cluster: not on a loop thread of a running target): the record is then
  *            read into *@text (malloc'd, *@len bytes, to free) and *@version
- *   unwatch  after it returns, notified() is not running and will not run again
+ *            When the watch breaks (the cluster timed it out: this host paused or cut off
+ *            longer than the watch timeout), messages may have been missed: the backend calls
+ *            resync(arg, -errno, NULL, 0, 0) on a backend thread, re-establishes the watch and
+ *            reads the record again (retrying until it succeeds, off the loops), then calls
+ *            resync(arg, 0, text, len, version) with what it read after the watch was back
+ *   unwatch  after it returns, neither notified() nor resync() is running or will run again
  * load and store return 0 (done() will run) or -errno (it will not).
  */
 typedef void (*tt_bdev_shared_load_fn)(void *arg, int status, const char *text, size_t len,
@@ -234,13 +239,16 @@ typedef void (*tt_bdev_shared_load_fn)(void *arg, int status, const char *text, 
 typedef void (*tt_bdev_shared_store_fn)(void *arg, int status, uint64_t version);
 typedef void (*tt_bdev_shared_notified_fn)(void *arg, uint64_t version, const char *msg,
 					   size_t len);
+typedef void (*tt_bdev_shared_resync_fn)(void *arg, int status, const char *text, size_t len,
+					 uint64_t version);
 struct tt_bdev_shared_ops {
 	int (*load)(struct tt_bdev *bdev, const char *name, tt_bdev_shared_load_fn done, void *arg);
 	int (*store)(struct tt_bdev *bdev, const char *name, uint64_t version, const char *text,
 		     size_t len, const char *msg, size_t msglen, tt_bdev_shared_store_fn done,
 		     void *arg);
 	int (*watch)(struct tt_bdev *bdev, const char *name, tt_bdev_shared_notified_fn notified,
-		     void *arg, uint64_t *handle, char **text, size_t *len, uint64_t *version);
+		     tt_bdev_shared_resync_fn resync, void *arg, uint64_t *handle, char **text,
+		     size_t *len, uint64_t *version);
 	void (*unwatch)(struct tt_bdev *bdev, uint64_t handle);
 };
 /* The backend (@bdev or one it wraps) that offers shared state, or NULL. */

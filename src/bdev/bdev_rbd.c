@@ -53,6 +53,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -398,9 +399,17 @@ struct rbd_shared_req {
 struct rbd_shared_watch {
 	struct rbd_bdev *rb;
 	char oid[160];
-	uint64_t cookie;
+	uint64_t cookie;        /* written by the resync thread once it runs */
+	bool watching;          /* cookie names a watch (not yet unwatched) */
 	tt_bdev_shared_notified_fn notified;
+	tt_bdev_shared_resync_fn resync;
 	void *arg;
+	/* the resync thread: re-establishes a broken watch and reads the record again */
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool broken;            /* under lock: the watch broke, the thread has not taken it yet */
+	bool stop;              /* under lock: unwatch */
 };
 
 static int shared_oid(const struct rbd_bdev *rb, const char *name, char *buf, size_t len)
@@ -655,18 +664,87 @@ static void shared_watch_cb(void *arg, uint64_t notify_id, uint64_t handle, uint
 	rados_notify_ack(w->rb->ioctx, w->oid, notify_id, handle, NULL, 0);
 }
 
+/* librados' thread: the watch broke (timed out by the cluster). The owner is told at once (its
+ * copy may be stale); the resync thread makes a new watch and reads the record again. */
 static void shared_watch_err(void *arg, uint64_t cookie, int err)
 {
 	struct rbd_shared_watch *w = arg;
 
 	(void)cookie;
-	tt_err("bdev", "rbd %s: %s: the watch broke (%s): changes made through other hosts are "
-	       "not seen until the LUN is opened again", w->rb->where, w->oid, strerror(-err));
+	tt_err("bdev", "rbd %s: %s: the watch broke (%s): watching again and reading the record",
+	       w->rb->where, w->oid, strerror(-err));
+	/* under w->lock: ordered with the thread's resync(0), which a later break must follow */
+	pthread_mutex_lock(&w->lock);
+	w->broken = true;
+	w->resync(w->arg, err < 0 ? err : -EIO, NULL, 0, 0);
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* Waits @sec seconds or until unwatch; true when unwatch came. Under w->lock. */
+static bool shared_resync_wait(struct rbd_shared_watch *w, int sec)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += sec;
+	while (!w->stop && pthread_cond_timedwait(&w->cond, &w->lock, &until) == 0)
+		;
+	return w->stop;
+}
+
+/* Its own thread (waits for the cluster, never a loop's): after a broken watch, unwatch the old
+ * one, watch again, then read the record (a change made before the new watch is in the read,
+ * one made after is in a message), and hand it to the owner; retried every second on failure. */
+static void *shared_resync_thread(void *arg)
+{
+	struct rbd_shared_watch *w = arg;
+	struct rbd_bdev *rb = w->rb;
+
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		while (!w->broken && !w->stop)
+			pthread_cond_wait(&w->cond, &w->lock);
+		if (w->stop)
+			break;
+		w->broken = false;
+		pthread_mutex_unlock(&w->lock);
+
+		char *text = NULL;
+		size_t len = 0;
+		uint64_t version = 0;
+		int rc;
+
+		if (w->watching)
+			rados_unwatch2(rb->ioctx, w->cookie);
+		w->watching = false;
+		rc = rados_watch2(rb->ioctx, w->oid, &w->cookie, shared_watch_cb, shared_watch_err, w);
+		w->watching = rc == 0;
+		if (rc == 0)
+			rc = shared_read_sync(rb, w->oid, &text, &len, &version);
+		pthread_mutex_lock(&w->lock);
+		if (rc == 0 && !w->broken) {
+			/* (broken again meanwhile: the next round tells the owner) */
+			tt_notice("bdev", "rbd %s: %s: watched again, record version %llu read",
+				  rb->where, w->oid, (unsigned long long)version);
+			w->resync(w->arg, 0, text, len, version);
+		}
+		free(text);
+		if (rc < 0) {
+			tt_log_ratelimited(TT_LOG_WARN, "bdev", "rbd %s: %s: cannot watch again: %s "
+					   "(retried)", rb->where, w->oid, strerror(-rc));
+			if (shared_resync_wait(w, 1))
+				break;
+			w->broken = true;
+		}
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
 }
 
 static int rbd_shared_watch(struct tt_bdev *bdev, const char *name,
-			    tt_bdev_shared_notified_fn notified, void *arg, uint64_t *handle,
-			    char **text, size_t *len, uint64_t *version)
+			    tt_bdev_shared_notified_fn notified, tt_bdev_shared_resync_fn resync,
+			    void *arg, uint64_t *handle, char **text, size_t *len, uint64_t *version)
 {
 	struct rbd_bdev *rb = tt_container_of(bdev, struct rbd_bdev, bdev);
 	struct rbd_shared_watch *w = calloc(1, sizeof(*w));
@@ -677,7 +755,11 @@ static int rbd_shared_watch(struct tt_bdev *bdev, const char *name,
 		return -ENOMEM;
 	w->rb = rb;
 	w->notified = notified;
+	w->resync = resync;
 	w->arg = arg;
+	/* before the watch: its error callback takes the lock */
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->cond, NULL);
 	rc = shared_oid(rb, name, w->oid, sizeof(w->oid));
 	if (rc < 0)
 		goto fail;
@@ -699,13 +781,23 @@ static int rbd_shared_watch(struct tt_bdev *bdev, const char *name,
 	rc = shared_read_sync(rb, w->oid, text, len, version);
 	if (rc < 0) {
 		tt_err("bdev", "rbd %s: cannot read %s: %s", rb->where, w->oid, strerror(-rc));
-		rados_unwatch2(rb->ioctx, w->cookie);
-		rados_watch_flush(rb->cluster->rados);
-		goto fail;
+		goto unwatch;
+	}
+	w->watching = true;
+	rc = -pthread_create(&w->thread, NULL, shared_resync_thread, w);
+	if (rc < 0) {
+		free(*text);
+		*text = NULL;
+		goto unwatch;
 	}
 	*handle = (uint64_t)(uintptr_t)w;
 	return 0;
+unwatch:
+	rados_unwatch2(rb->ioctx, w->cookie);
+	rados_watch_flush(rb->cluster->rados);
 fail:
+	pthread_cond_destroy(&w->cond);
+	pthread_mutex_destroy(&w->lock);
 	free(w);
 	return shared_errno(rc);
 }
@@ -717,8 +809,16 @@ static void rbd_shared_unwatch(struct tt_bdev *bdev, uint64_t handle)
 
 	if (!w)
 		return;
-	rados_unwatch2(rb->ioctx, w->cookie);
-	rados_watch_flush(rb->cluster->rados); /* shared_watch_cb no longer runs */
+	pthread_mutex_lock(&w->lock);
+	w->stop = true;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(w->thread, NULL); /* the thread's resync() no longer runs, cookie settled */
+	if (w->watching)
+		rados_unwatch2(rb->ioctx, w->cookie);
+	rados_watch_flush(rb->cluster->rados); /* shared_watch_cb, shared_watch_err no longer run */
+	pthread_cond_destroy(&w->cond);
+	pthread_mutex_destroy(&w->lock);
 	free(w);
 }
 

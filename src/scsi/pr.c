@@ -1239,7 +1239,17 @@ bool tt_pr_conflict(struct tt_scsi_task *task)
 	uint64_t me = task->nexus ? task->nexus->id : 0;
 	bool conflict = false;
 
-	if (!pr || !__atomic_load_n(&pr->active, __ATOMIC_ACQUIRE))
+	if (!pr)
+		return false;
+	if (__atomic_load_n(&pr->shared_stale, __ATOMIC_ACQUIRE) &&
+	    (pr_access_of(task->cdb) != PR_ACCESS_ALLOWED || task->cdb[0] == 0x5e ||
+	     task->cdb[0] == 0x5f)) {
+		/* the copy may miss changes made through other hosts: retried once read again */
+		task->status = TT_SAM_BUSY;
+		task->sense_len = 0;
+		return true;
+	}
+	if (!__atomic_load_n(&pr->active, __ATOMIC_ACQUIRE))
 		return false;
 	enum pr_access access = pr_access_of(task->cdb);
 	struct tt_pr_id id;

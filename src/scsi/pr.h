@@ -106,6 +106,10 @@ struct tt_pr {
 	uint64_t shared_version;     /* under lun->lock: the record's version the state reflects */
 	uint64_t shared_watch;       /* the backend's watch handle */
 	uint64_t shared_token;       /* names this LUN in its messages (its own are not replayed) */
+	/* written under lun->lock, read without it: the backend's watch broke and the record has
+	 * not been read again since (messages may have been missed): the copy is not trusted, the
+	 * commands a reservation governs are answered BUSY (tt_pr_conflict) */
+	bool shared_stale;
 };
 
 /* --- life of the state (lun.c, ua.c) ----------------------------------------------------------- */
@@ -193,6 +197,15 @@ int tt_pr_msg_parse(const char *msg, size_t len, uint64_t *token, struct tt_pr_e
  * 1 when taken, 0 when older, -EBADMSG / -ENOMEM (@pr unchanged).
  */
 int tt_pr_shared_take(struct tt_pr *pr, uint64_t version, const char *text, size_t len);
+/*
+ * Under lun->lock: takes the record read again after the backend's watch was re-established
+ * (tt_pr_shared_take) and ends the stale state (not when the record is damaged). The nexuses of
+ * pr->nexuses whose initiator port had a registration before and has none after are put in
+ * *@gone (malloc'd, *@ngone of them; NULL when none; to free): their registration was taken by
+ * another host meanwhile (REGISTRATIONS PREEMPTED). Returns tt_pr_shared_take's result.
+ */
+int tt_pr_shared_retake(struct tt_pr *pr, uint64_t version, const char *text, size_t len,
+			uint64_t **gone, unsigned *ngone);
 /* Starts / ends the sharing of @lun's state when its backend offers it (tt_pr_init, tt_pr_free).
  * tt_pr_shared_attach reads the record (waits for the cluster): 0 or -errno. */
 int tt_pr_shared_attach(struct tt_lun *lun);

@@ -13,6 +13,12 @@
  * acknowledges it, so that the host that made the change returns GOOD only once every host
  * enforces it. A host's own messages are recognised by their token: its PERSISTENT RESERVE OUT
  * already raised their unit attentions.
+ *
+ * A broken watch (the cluster timed it out while this host was paused or cut off) means
+ * messages may have been missed: shared_resync() marks the copy stale (tt_pr_conflict answers
+ * BUSY to the commands a reservation governs, and to PERSISTENT RESERVE IN/OUT) until the
+ * backend has watched again and read the record; the record read is then taken, and the
+ * nexuses whose registration vanished get REGISTRATIONS PREEMPTED.
  */
 #include "scsi/pr.h"
 #include "bdev/bdev.h"
@@ -242,6 +248,62 @@ int tt_pr_shared_take(struct tt_pr *pr, uint64_t version, const char *text, size
 	return 1;
 }
 
+static bool registered(const struct tt_pr *pr, const struct tt_pr_id *id)
+{
+	struct tt_list *pos;
+
+	tt_list_for_each(pos, &pr->regs) {
+		const struct tt_pr_reg *r = tt_list_entry(pos, struct tt_pr_reg, node);
+
+		if (tt_pr_id_overlap(&r->id, id))
+			return true;
+	}
+	return false;
+}
+
+int tt_pr_shared_retake(struct tt_pr *pr, uint64_t version, const char *text, size_t len,
+			uint64_t **gone, unsigned *ngone)
+{
+	struct tt_list *pos;
+	unsigned n = 0, i = 0;
+	bool *had = NULL;
+	int rc;
+
+	*gone = NULL;
+	*ngone = 0;
+	tt_list_for_each(pos, &pr->nexuses)
+		n++;
+	if (n) {
+		had = calloc(n, sizeof(*had));
+		if (!had)
+			return -ENOMEM;
+		tt_list_for_each(pos, &pr->nexuses)
+			had[i++] = registered(pr, &tt_list_entry(pos, struct tt_pr_nexus, node)->id);
+	}
+	rc = tt_pr_shared_take(pr, version, text, len);
+	if (rc < 0) {
+		free(had);
+		return rc;
+	}
+	__atomic_store_n(&pr->shared_stale, false, __ATOMIC_RELEASE);
+	if (rc == 1 && n) {
+		*gone = malloc(n * sizeof(**gone));
+		i = 0;
+		tt_list_for_each(pos, &pr->nexuses) {
+			const struct tt_pr_nexus *x = tt_list_entry(pos, struct tt_pr_nexus, node);
+
+			if (had[i++] && *gone && !registered(pr, &x->id))
+				(*gone)[(*ngone)++] = x->nexus_id;
+		}
+		if (!*ngone) {
+			free(*gone);
+			*gone = NULL;
+		}
+	}
+	free(had);
+	return rc;
+}
+
 /* --- the watch --------------------------------------------------------------------------------- */
 
 struct abort_req {
@@ -308,6 +370,38 @@ static void shared_notified(void *arg, uint64_t version, const char *msg, size_t
 	tt_pr_events_free(&ev);
 }
 
+/* The backend's thread: the watch broke (@status < 0: the copy is stale until the record is
+ * read again) or was re-established and the record read again (@status 0). */
+static void shared_resync(void *arg, int status, const char *text, size_t len, uint64_t version)
+{
+	struct tt_lun *lun = arg;
+	struct tt_pr *pr = lun->state->pr;
+	uint64_t *gone = NULL;
+	unsigned ngone = 0;
+	int rc;
+
+	pthread_mutex_lock(&lun->lock);
+	if (status < 0) {
+		__atomic_store_n(&pr->shared_stale, true, __ATOMIC_RELEASE);
+		pthread_mutex_unlock(&lun->lock);
+		tt_warn("scsi", "LUN %llu: reservations may have changed through other hosts: "
+			"commands they govern are answered BUSY until the record is read again",
+			(unsigned long long)lun->id);
+		return;
+	}
+	rc = tt_pr_shared_retake(pr, version, text, len, &gone, &ngone);
+	for (unsigned i = 0; i < ngone; i++)
+		tt_ua_raise_locked(lun, gone[i], TT_UA_REGISTRATIONS_PREEMPTED);
+	pthread_mutex_unlock(&lun->lock);
+	free(gone);
+	if (rc < 0)
+		tt_err("scsi", "LUN %llu: the record read again is not taken (%s): commands it "
+		       "governs stay BUSY", (unsigned long long)lun->id, strerror(-rc));
+	else
+		tt_notice("scsi", "LUN %llu: reservations read again from the shared record%s",
+			(unsigned long long)lun->id, rc == 1 ? " (changed)" : "");
+}
+
 int tt_pr_shared_attach(struct tt_lun *lun)
 {
 	struct tt_pr *pr = lun->state->pr;
@@ -321,7 +415,7 @@ int tt_pr_shared_attach(struct tt_lun *lun)
 		return 0;
 	if (getrandom(&pr->shared_token, sizeof(pr->shared_token), 0) != sizeof(pr->shared_token))
 		pr->shared_token = (uint64_t)(uintptr_t)lun ^ lun->naa_id;
-	rc = b->ops->shared->watch(b, SHARED_NAME, shared_notified, lun, &pr->shared_watch, &text,
+	rc = b->ops->shared->watch(b, SHARED_NAME, shared_notified, shared_resync, lun, &pr->shared_watch, &text,
 				   &len, &version);
 	if (rc == -EPERM || rc == -EACCES) {
 		/* a user that may read the image but not make the record (a read-only export) */

@@ -31,6 +31,13 @@ Cases for tests/interop/rbd_pr_gateways.sh (persistent reservations shared by th
   pr-stall   --opt pause / resume as for stall: REGISTER during the stall ends with CHECK
              CONDITION (HARDWARE ERROR, 08h/01h or 08h/00h) within --opt bound=SECONDS, and
              works once the OSD continues
+Case for tests/interop/rbd_pr_watch.sh (a gateway whose watch of the record broke):
+  pr-watch   A registers and reserves (Write Exclusive - Registrants Only) through gateway A;
+             --opt pause='COMMAND' stops gateway A, --opt stop=SECONDS later (longer than the
+             cluster's watch timeout) B registers and PREEMPTs A's key through B, then
+             --opt resume='COMMAND' continues A; A's WRITEs through A (answered GOOD from the
+             stale copy, BUSY while A reads the record again, UNIT ATTENTION REGISTRATIONS
+             PREEMPTED) must reach RESERVATION CONFLICT within --opt bound=SECONDS
   stall      --opt pause='COMMAND' stops the cluster's OSD, --opt resume='COMMAND' continues
              it; the LUN (--opt lun=N) has a short timeout: a WRITE and a READ during the stall
              end with CHECK CONDITION within the bound (--opt bound=SECONDS), the session and
@@ -506,7 +513,66 @@ def case_pr_stall(args):
           % (st + (took,)))
 
 
+BUSY = 0x08
+
+
+def case_pr_watch(args):
+    bound = opt_int(args, "bound", 30)
+    stop = opt_int(args, "stop", 10)
+    block = bytes(512)
+    a, la = pr_login(args, "a", INITIATOR_A)
+    b, lb = pr_login(args, "b", INITIATOR_B)
+    expect_good(prout(a, la, 0, 0, KEY_A), "REGISTER through A")
+    expect_good(prout(a, la, 1, KEY_A, 0, TYPE_WE_RO), "RESERVE (Registrants Only) through A")
+    expect_good(prout(b, lb, 0, 0, KEY_B), "REGISTER through B")
+    expect_good(a.write(8, block, lun=la), "WRITE from the holder through A")
+    subprocess.run(args.opts["pause"], shell=True, check=True)
+    try:
+        until = time.monotonic() + stop  # gateway A's watch times out meanwhile
+        while time.monotonic() < until:  # B's session kept busy (no NOP-In timeout)
+            expect_good(b.scsi(pdu.cdb_tur(), lun=lb), "TEST UNIT READY through B")
+            time.sleep(0.5)
+        t0 = time.monotonic()
+        expect_good(prout(b, lb, 4, KEY_B, KEY_A, TYPE_WE_RO),
+                    "PREEMPT of A's key through B while A is stopped")
+        took = time.monotonic() - t0
+    finally:
+        subprocess.run(args.opts["resume"], shell=True, check=True)
+    print("    gateway A stopped %d s; PREEMPT through B took %.1f s" % (stop, took))
+    t0 = time.monotonic()
+    seen = {}
+    while True:
+        r = a.write(8, block, lun=la)
+        if r.status == RESERVATION_CONFLICT:
+            break
+        if r.status == CHECK_CONDITION:
+            key = "CHECK CONDITION %02xh/%02xh/%02xh" % r.sense_tuple()
+        else:
+            key = {GOOD: "GOOD", BUSY: "BUSY"}.get(r.status, "status %02xh" % r.status)
+        seen[key] = seen.get(key, 0) + 1
+        check(r.status in (GOOD, BUSY) or (r.status == CHECK_CONDITION and
+                                           r.sense_tuple() == (UNIT_ATTENTION, 0x2A, 0x05)),
+              "WRITE from A through A after the resume: %r" % r)
+        check(time.monotonic() - t0 < bound,
+              "WRITE from preempted A through A still not RESERVATION CONFLICT %d s after A "
+              "continued (answers: %r)" % (bound, seen))
+        time.sleep(0.2)
+    took = time.monotonic() - t0
+    check(read_keys(a, la)[1] == [KEY_B], "READ KEYS through A: %r" % (read_keys(a, la),))
+    _, key, rtype = read_resv(a, la)
+    check((key, rtype) == (KEY_B, TYPE_WE_RO), "READ RESERVATION through A: key %r type %r"
+          % (key, rtype))
+    expect_good(prout(b, lb, 3, KEY_B), "CLEAR through B")
+    for c in (a, b):
+        c.logout()
+        c.close()
+    print("    WRITE from preempted A through A: RESERVATION CONFLICT %.1f s after A continued "
+          "(before: %s)" % (took, ", ".join("%s x%d" % kv for kv in sorted(seen.items()))
+                            or "none"))
+
+
 CASES = {
+    "pr-watch": case_pr_watch,
     "pr": case_pr,
     "pr-race": case_pr_race,
     "pr-stall": case_pr_stall,

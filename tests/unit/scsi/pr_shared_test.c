@@ -166,12 +166,77 @@ static void test_take(void **state)
 	tt_pr_regs_clear(&other);
 }
 
+/* After a broken watch: the record read again is taken, the stale state ends, and the nexuses
+ * whose registration vanished meanwhile are named (REGISTRATIONS PREEMPTED). */
+static void test_retake(void **state)
+{
+	static const struct tt_pr_id id_b = { .proto = &tt_scsi_proto_iscsi, .name = "iqn.e:f",
+					      .isid = { 0x40, 0, 1, 2, 3, 5 }, .port = 7 };
+	struct tt_pr_nexus nx[3] = {
+		{ .nexus_id = 11, .id = id_a },   /* registered, preempted meanwhile */
+		{ .nexus_id = 12, .id = id_srp }, /* registered, still */
+		{ .nexus_id = 13, .id = id_b },   /* never registered */
+	};
+	struct tt_pr pr, other;
+	uint64_t *gone;
+	unsigned ngone;
+	char *text;
+
+	(void)state;
+	pr_init(&pr);
+	pr_init(&other);
+	for (int i = 0; i < 3; i++)
+		tt_list_add_tail(&pr.nexuses, &nx[i].node);
+	pr.holder = tt_pr_reg_add(&pr, &id_a, K1);
+	tt_pr_reg_add(&pr, &id_srp, K2);
+	pr.type = TT_PR_WE_RO;
+	pr.shared_version = 5;
+	pr.shared_stale = true;
+	/* the record now: B preempted A and holds the reservation */
+	tt_pr_reg_add(&other, &id_srp, K2);
+	other.holder = tt_pr_reg_add(&other, &id_b, K1);
+	other.type = TT_PR_WE_RO;
+	text = tt_pr_store_format(&other);
+	assert_non_null(text);
+
+	/* damaged: nothing taken, still stale */
+	assert_int_equal(tt_pr_shared_retake(&pr, 6, "tether-pr 2\ntype 1\n", 19, &gone, &ngone),
+			 -EBADMSG);
+	assert_true(pr.shared_stale);
+	assert_int_equal(ngone, 0);
+	assert_null(gone);
+	assert_int_equal(pr.nregs, 2);
+
+	assert_int_equal(tt_pr_shared_retake(&pr, 6, text, strlen(text), &gone, &ngone), 1);
+	assert_false(__atomic_load_n(&pr.shared_stale, __ATOMIC_ACQUIRE));
+	assert_true(pr.shared_version == 6);
+	assert_int_equal(ngone, 1);
+	assert_non_null(gone);
+	assert_true(gone[0] == 11);
+	free(gone);
+	assert_non_null(pr.holder);
+	assert_true(tt_pr_id_overlap(&pr.holder->id, &id_b));
+
+	/* broken again, nothing changed meanwhile: the same version ends the stale state alone */
+	pr.shared_stale = true;
+	assert_int_equal(tt_pr_shared_retake(&pr, 6, text, strlen(text), &gone, &ngone), 0);
+	assert_false(pr.shared_stale);
+	assert_int_equal(ngone, 0);
+	assert_null(gone);
+	assert_int_equal(pr.nregs, 2);
+
+	free(text);
+	tt_pr_regs_clear(&pr);
+	tt_pr_regs_clear(&other);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_msg_round_trip),
 		cmocka_unit_test(test_msg_damaged),
 		cmocka_unit_test(test_take),
+		cmocka_unit_test(test_retake),
 	};
 
 	return tt_run_group("pr_shared_test", tests, NULL, NULL);

@@ -394,6 +394,41 @@ static void test_unregister_holder(void **state)
 
 /* --- CLEAR, PREEMPT, PREEMPT AND ABORT -------------------------------------------------------- */
 
+/* A shared copy marked stale (its watch broke, pr_shared.c): the commands a reservation governs
+ * and PERSISTENT RESERVE IN/OUT are answered BUSY, registrant or not; those allowed under any
+ * reservation still run; once read again, the reservation decides as before. */
+static void test_stale_copy_busy(void **state)
+{
+	struct env *e = env_new("ram:64M");
+	struct ttask *tt = ttask_new();
+	struct tt_pr *pr = e->lun->state->pr;
+
+	(void)state;
+	must(e, &e->nexus, TT_PROUT_REGISTER, 0, 0, K1);
+	must(e, &e->nexus, TT_PROUT_RESERVE, TT_PR_WE_RO, K1, 0);
+	__atomic_store_n(&pr->shared_stale, true, __ATOMIC_RELEASE);
+	rw10(e, tt, &e->nexus, true);
+	assert_int_equal(status_of(tt), TT_SAM_BUSY);
+	rw10(e, tt, &e->nexus2, false);
+	assert_int_equal(status_of(tt), TT_SAM_BUSY);
+	prin(e, tt, &e->nexus, 0, 64);
+	assert_int_equal(status_of(tt), TT_SAM_BUSY);
+	prout(e, tt, &e->nexus2, TT_PROUT_REGISTER, 0, 0, K2, 0);
+	assert_int_equal(status_of(tt), TT_SAM_BUSY);
+	cmd6(e, tt, &e->nexus2, TT_OP_TEST_UNIT_READY);
+	assert_int_equal(status_of(tt), TT_SAM_GOOD);
+	cmd6(e, tt, &e->nexus2, TT_OP_INQUIRY);
+	assert_int_equal(status_of(tt), TT_SAM_GOOD);
+	__atomic_store_n(&pr->shared_stale, false, __ATOMIC_RELEASE);
+	rw10(e, tt, &e->nexus, true);
+	assert_int_equal(status_of(tt), TT_SAM_GOOD);
+	rw10(e, tt, &e->nexus2, true);
+	assert_conflict(tt);
+	assert_int_equal(nkeys(e), 1);
+	free(tt);
+	env_free(e);
+}
+
 static void test_clear(void **state)
 {
 	struct env *e = env_new("ram:64M");
@@ -1225,6 +1260,7 @@ int main(void)
 		cmocka_unit_test(test_store_format_parse),
 		cmocka_unit_test(test_srp_registrations),
 		cmocka_unit_test(test_store_version_1_loads),
+		cmocka_unit_test(test_stale_copy_busy),
 	};
 
 	return tt_run_group("pr_test", tests, NULL, NULL);
