@@ -180,6 +180,8 @@ void tt_lun_put(struct tt_lun *lun)
 	/* no task can be left: each borrows a session's reference */
 	tt_bdev_watch_del(lun->bdev, &lun->resize_watch); /* lun_resized() no longer runs */
 	tt_lun_registry_del(lun);
+	/* the shared record's watch first: its callbacks raise unit attentions (flushed here) */
+	tt_pr_shared_detach(lun);
 	tt_ua_free_all(lun);
 	tt_pr_free(lun);
 	for (unsigned i = 0; i < TT_LU_TASK_SLOTS; i++)
