@@ -21,10 +21,12 @@ LAYERS = {
     # RDMA devices, registered memory, rdma_cm listeners and connections (rdma-core)
     "rdma": ["base"],
     "scsi": ["base", "bdev"],
-    "xport": ["base", "iscsi", "rdma"],
-    "target": ["base", "bdev", "iscsi", "rdma", "scsi", "xport"],
+    # SRP information units and the SRP channel's lifecycle (no verbs)
+    "srp": ["base"],
+    "xport": ["base", "iscsi", "rdma", "srp"],
+    "target": ["base", "bdev", "iscsi", "rdma", "scsi", "srp", "xport"],
     # NVMe-oF controller core and NVMe/TCP; its listeners are the shared ones of xport
-    "nvmf": ["base", "bdev", "iscsi", "rdma", "xport"],
+    "nvmf": ["base", "bdev", "iscsi", "rdma", "srp", "xport"],
     "initiator": ["base", "iscsi"],
 }
 # Programs sit above every layer.
