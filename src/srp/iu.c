@@ -93,6 +93,8 @@ uint32_t tt_srp_login_negotiate(const struct tt_srp_login_req *req,
 				const struct tt_srp_login_limits *lim, struct tt_srp_login_rsp *rsp)
 {
 	memset(rsp, 0, sizeof(*rsp));
+	if (lim->port_id && memcmp(req->target_port_id, lim->port_id, 16) != 0)
+		return TT_SRP_REJ_UNABLE_ASSOCIATE;
 	if (req->req_it_iu_len > lim->max_it_iu_len)
 		return TT_SRP_REJ_IT_IU_TOO_LARGE;
 	/* an initiator that cannot send an SRP_CMD with one descriptor cannot use the channel */

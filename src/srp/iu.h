@@ -144,6 +144,7 @@ struct tt_srp_login_limits {
 	uint16_t buf_fmt;        /* TT_SRP_BUF_* it supports */
 	bool immed;              /* immediate data supported */
 	bool multichan;          /* more than one channel per I_T nexus */
+	const uint8_t *port_id;  /* 16 bytes: the target port identifier a login must name (or NULL) */
 };
 
 struct tt_srp_login_rsp {

@@ -221,6 +221,14 @@ static void test_login_negotiate(void **state)
 
 	none.req_lim = 0;
 	assert_int_equal(tt_srp_login_negotiate(&req, &none, &rsp), TT_SRP_REJ_INSUFFICIENT_RES);
+	/* a login naming another target port */
+	struct tt_srp_login_limits mine = lim;
+	uint8_t port_id[16] = { [7] = 1, [8] = 2 };
+
+	mine.port_id = port_id;
+	assert_int_equal(tt_srp_login_negotiate(&req, &mine, &rsp), TT_SRP_REJ_UNABLE_ASSOCIATE);
+	memcpy(req.target_port_id, port_id, 16);
+	assert_int_equal(tt_srp_login_negotiate(&req, &mine, &rsp), 0);
 
 	assert_int_equal(tt_srp_login_rej_encode(tag_of(TAG), TT_SRP_REJ_UNSUPPORTED_FMT,
 						 TT_SRP_BUF_DIRECT, buf, 31), -ENOSPC);
