@@ -66,6 +66,16 @@ srp_add() {
 	cat /tmp/add.err; dmesg | tail -20; tail -20 "$G_TETHERD_LOG"; g_die "add_target refused"
 }
 
+# ---- a login naming another target port: SRP_LOGIN_REJ in the CM reject, reason 00010003h
+BAD_LINE="id_ext=00000000000000ff,${LINE#*,}"
+if echo "$BAD_LINE" >"$SRP_SYS/add_target" 2>/dev/null; then
+	g_bad "add_target with id_ext ff accepted (expected a rejected login)"
+elif grep -q "login rejected, reason 0x00010003" "$G_TETHERD_LOG"; then
+	g_ok "login to another target port rejected (SRP_LOGIN_REJ 0x00010003): $(dmesg | grep -o 'REJECTED, reason 0x[0-9a-f]*' | tail -1)"
+else
+	tail -5 "$G_TETHERD_LOG"; dmesg | tail -5; g_bad "no rejected login for id_ext ff"
+fi
+
 t0=$(g_now)
 srp_add
 DEV=$(srp_host_disk) || { dmesg | tail -20; tail -20 "$G_TETHERD_LOG"; g_die "no disk of ib_srp"; }
