@@ -21,11 +21,13 @@ LAYERS = {
     # RDMA devices, registered memory, rdma_cm listeners and connections (rdma-core)
     "rdma": ["base"],
     "scsi": ["base", "bdev"],
-    "xport": ["base", "iscsi", "rdma"],
+    # SRP information units and the SRP channel's lifecycle (no verbs)
+    "srp": ["base"],
+    "xport": ["base", "iscsi", "rdma", "srp"],
     # NVMe-oF controller core and NVMe/TCP; its listeners are the shared ones of xport
-    "nvmf": ["base", "bdev", "iscsi", "rdma", "xport"],
+    "nvmf": ["base", "bdev", "iscsi", "rdma", "srp", "xport"],
     # the configuration model, its file and control socket: iSCSI targets and NVMe-oF subsystems
-    "target": ["base", "bdev", "iscsi", "rdma", "scsi", "xport", "nvmf"],
+    "target": ["base", "bdev", "iscsi", "rdma", "scsi", "srp", "xport", "nvmf"],
     "initiator": ["base", "iscsi"],
 }
 # Programs sit above every layer.

@@ -84,7 +84,8 @@ static void usage(FILE *f)
 "                         (port 4420) serves the LUNs as namespaces of NVMe subsystem\n"
 "                         " TT_NVMF_DEFAULT_NQN " (LUN n is NSID n+1);\n"
 #ifdef TT_HAVE_RDMA
-"                         iser:// (iSCSI over RDMA, port 3260) beside iscsi://;\n"
+"                         iser:// (iSCSI over RDMA, port 3260) beside iscsi://, and srp://\n"
+"                         (SCSI RDMA Protocol, port 5555);\n"
 #endif
 "                         repeatable; default " QUICK_DEFAULT_PORTAL " without --config\n"
 "  --lun SPEC             serve backend SPEC (ram:1G, file:/path[,size=..], null:1G,\n"

@@ -196,6 +196,11 @@ typedef void (*tt_rdma_request_fn)(void *arg, struct rdma_cm_id *id, struct rdma
 typedef void (*tt_rdma_lost_fn)(void *arg, int err);
 
 void tt_rdma_request_refuse(struct rdma_cm_id *id, struct rdma_event_channel *ch);
+/* Same, with @priv_len bytes of private data in the CM reject (the protocol's reject message,
+ * such as SRP_LOGIN_REJ): at most 148 bytes, the room of an InfiniBand CM REJ after the
+ * RDMA-CM header; longer is cut. */
+void tt_rdma_request_reject(struct rdma_cm_id *id, struct rdma_event_channel *ch, const void *priv,
+			    uint8_t priv_len);
 
 /* Binds and listens on @addr from the calling loop. -EADDRNOTAVAIL when the address (or a device
  * for it) is not there (yet). */

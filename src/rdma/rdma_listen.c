@@ -27,12 +27,22 @@ struct tt_rdma_listener {
 	char name[96];
 };
 
-void tt_rdma_request_refuse(struct rdma_cm_id *id, struct rdma_event_channel *ch)
+#define RDMA_REJECT_PRIV_MAX 148
+
+void tt_rdma_request_reject(struct rdma_cm_id *id, struct rdma_event_channel *ch, const void *priv,
+			    uint8_t priv_len)
 {
-	rdma_reject(id, NULL, 0);
+	if (priv_len > RDMA_REJECT_PRIV_MAX)
+		priv_len = RDMA_REJECT_PRIV_MAX;
+	rdma_reject(id, priv_len ? priv : NULL, priv_len);
 	rdma_destroy_id(id);
 	if (ch)
 		rdma_destroy_event_channel(ch);
+}
+
+void tt_rdma_request_refuse(struct rdma_cm_id *id, struct rdma_event_channel *ch)
+{
+	tt_rdma_request_reject(id, ch, NULL, 0);
 }
 
 static void listener_request(struct tt_rdma_listener *l, struct rdma_cm_event *ev)

@@ -35,6 +35,7 @@
 #include "target/internal.h"
 #include "target/iscsi_target.h"
 #include "target/portal.h"
+#include "srp/ident.h"
 
 static pthread_mutex_t model_mutex = PTHREAD_MUTEX_INITIALIZER;
 static struct tt_list targets = TT_LIST_INIT(targets);
@@ -366,6 +367,8 @@ int tt_tpg_create(struct tt_target *t, uint16_t tag, struct tt_tpg **out, char *
 		.rel_port_id = tag,   /* unique in the target, never 0 */
 		.port_group_id = tag, /* one ALUA target port group per TPG */
 	};
+	/* the TPG's SRP target port identifier, what an SRP login names (srp:// portals) */
+	tt_srp_port_id_make(t->name, tag, g->scsi_port.srp_port_id);
 	g->allow_any_initiator = tt_list_empty(&t->acls);
 	g->chap_required = false;
 	g->nop_interval_ms = 5000;

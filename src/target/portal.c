@@ -18,6 +18,7 @@
 #include "base/errmsg.h"
 #include "base/log.h"
 #include "target/iscsi_target.h"
+#include "target/srp_port.h"
 
 /* Removed portals, kept until their TPG is freed (connections may still point to them). */
 static pthread_mutex_t retired_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -68,7 +69,9 @@ int tt_portal_add(struct tt_tpg *tpg, const char *addr, struct tt_portal **out,
 	if (rc)
 		return rc;
 	tt_portal_addr_format(&a, canon, sizeof(canon));
-	if (a.fabric != TT_FABRIC_ISCSI && a.fabric != TT_FABRIC_ISER) {
+	if (a.fabric == TT_FABRIC_SRP && tt_srp_port_supported())
+		tt_srp_port_register();
+	else if (a.fabric != TT_FABRIC_ISCSI && a.fabric != TT_FABRIC_ISER) {
 		tt_errmsg(err, errlen, 0, "portal %s: %s:// is not a fabric of iSCSI targets", canon,
 			  tt_fabric_scheme(a.fabric));
 		return -EPROTONOSUPPORT;

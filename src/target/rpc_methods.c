@@ -20,6 +20,7 @@
 #include "target/apply.h"
 #include "target/config.h"
 #include "target/model.h"
+#include "target/srp_port.h"
 #include "target/stats.h"
 
 /* --- params and errors ----------------------------------------------------------------------- */
@@ -182,8 +183,14 @@ static json_t *portal_json(const struct tt_portal *pt)
 	json_t *o = json_pack("{ss ss}", "addr", pt->addr_str, "state", tt_portal_state(pt));
 	int err = tt_portal_error(pt);
 
+	char line[160];
+
 	if (err)
 		json_object_set_new(o, "error", json_string(strerror(-err)));
+	/* an SRP portal: what a Linux host writes to add it (srp-<device>-<port>/add_target) */
+	if (pt->addr.fabric == TT_FABRIC_SRP &&
+	    tt_srp_portal_add_target(pt, line, sizeof(line)) > 0)
+		json_object_set_new(o, "add_target", json_string(line));
 	return o;
 }
 

@@ -653,11 +653,64 @@ def initiator_rsp():
             for k, v in c.items()}
 
 
+# ---- srp_iu: a control byte, then one SRP information unit ----------------------------------
+def srp_iu():
+    tag = b"\x01\x02\x03\x04\x05\x06\x07\x08"
+    ini = bytes(range(0xa0, 0xb0))
+    tgt = bytes(range(0x10, 0x20))
+    all_fmt = 0x01 | 0x02 | 0x04 | 0x20  # direct, indirect, immediate at 68, 16 descriptors
+
+    def cmd(fmt, out_cnt, in_cnt, add_cdb=b"", cdb=b"\x28" + bytes(15)):
+        return (bytes([0x02, 0, 0, 0, 0, fmt, out_cnt, in_cnt]) + tag + bytes(4) +
+                b"\x00\x01" + bytes(6) + bytes([0, 0, 0, len(add_cdb)]) + cdb + add_cdb)
+
+    def desc(va, key, n):
+        return struct.pack(">QII", va, key, n)
+
+    def indirect(descs):
+        return desc(0xdead0000, 9, 16 * len(descs)) + struct.pack(">I", sum(d[2] for d in descs)) + \
+            b"".join(desc(*d) for d in descs)
+
+    login = (b"\x00" + bytes(7) + tag + struct.pack(">I", 8260) + bytes(4) +
+             struct.pack(">H", 6) + b"\x80\x00" + struct.pack(">H", 68) + bytes(2) + ini + tgt)
+    login_rdma = (tag + struct.pack(">H", 6) + b"\x80\x00" + struct.pack(">I", 8260) + ini + tgt +
+                  struct.pack(">H", 68) + bytes(6))
+    imm = cmd(0x30, 0, 0) + struct.pack(">I", 64)
+    imm = imm + bytes(68 - len(imm)) + bytes(range(64))
+    c = {
+        "login_req": bytes([all_fmt]) + login,
+        "login_req_rdma_cm": bytes([0x80 | all_fmt]) + login_rdma,
+        "login_req_too_large": bytes([all_fmt]) + login[:16] + struct.pack(">I", 1 << 20) + login[20:],
+        "cmd_read_direct": bytes([all_fmt]) + cmd(0x01, 0, 0) + desc(0x1000, 1, 4096),
+        "cmd_write_direct_add_cdb": bytes([all_fmt]) + cmd(0x10, 0, 0, add_cdb=bytes(16),
+                                                           cdb=b"\x7f" + bytes(15)) +
+        desc(0x2000, 2, 512),
+        "cmd_read_indirect": bytes([all_fmt]) + cmd(0x02, 0, 3) +
+        indirect([(0x1000, 1, 4096), (0x3000, 2, 512), (0x5000, 3, 8192)]),
+        "cmd_bidi": bytes([all_fmt]) + cmd(0x12, 0, 2) + desc(0x10, 1, 100) +
+        indirect([(0x20, 2, 100), (0x40, 3, 100)]),
+        "cmd_write_immediate": bytes([all_fmt]) + imm,
+        "cmd_external_table": bytes([all_fmt]) + cmd(0x20, 1, 0) +
+        desc(0xdead0000, 9, 64) + struct.pack(">I", 4096) + desc(0x1000, 1, 4096),
+        "cmd_no_indirect_granted": bytes([0x01]) + cmd(0x02, 0, 1) + indirect([(0x1000, 1, 512)]),
+        "tsk_mgmt_abort_task": bytes([all_fmt]) + b"\x01" + bytes(7) + tag + bytes(4) +
+        b"\x00\x01" + bytes(6) + b"\x00\x00\x01\x00" + b"abcdefgh" + bytes(8),
+        "tsk_mgmt_lun_reset": bytes([all_fmt]) + b"\x01" + bytes(7) + tag + bytes(4) +
+        b"\x00\x01" + bytes(6) + b"\x00\x00\x08\x00" + bytes(16),
+        "i_logout": bytes([all_fmt]) + b"\x03" + bytes(7) + tag,
+        "cred_rsp": bytes([all_fmt]) + b"\x41" + bytes(7) + tag,
+        "aer_rsp": bytes([all_fmt]) + b"\x42" + bytes(7) + tag,
+        "unknown_type": bytes([all_fmt]) + b"\x55" + bytes(47),
+    }
+    return c
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "corpus")
     for name, fn in (("text_keys", text_keys), ("chap", chap), ("pdu_stream", pdu_stream),
                      ("scsi_cdb", scsi_cdb), ("config_json", config_json),
-                     ("rpc_json", rpc_json), ("initiator_rsp", initiator_rsp)):
+                     ("rpc_json", rpc_json), ("initiator_rsp", initiator_rsp),
+                     ("srp_iu", srp_iu)):
         d = os.path.join(out, name)
         os.makedirs(d, exist_ok=True)
         for f, data in fn().items():

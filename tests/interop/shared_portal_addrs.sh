@@ -17,11 +17,11 @@
 #      127.0.0.1:P only.
 #   4. schemes: `--portal iscsi://127.0.0.1:S` serves (iscsi-inq; TargetAddress without the
 #      scheme); `tetherctl portal add ... iscsi://ADDR` listens; "foo://" (unknown) and
-#      "iser://" (in a build without rdma-core), "nvme-rdma://", "srp://" (not served) are
+#      "iser://" and "srp://" (in a build without rdma-core), "nvme-rdma://" (not served) are
 #      refused by tetherd's command line
 #      (exit 1 or 2, the message names the scheme, nothing listens) and by tetherctl (exit 1,
-#      the message names the scheme; in a build with rdma-core, "iser://127.0.0.1" is accepted
-#      and stays binding: no RDMA device serves it), "nvme-tcp://" by tetherctl as a portal of a target
+#      the message names the scheme; in a build with rdma-core, "iser://127.0.0.1" and
+#      "srp://127.0.0.1" are accepted and stay binding: no RDMA device serves them), "nvme-tcp://" by tetherctl as a portal of a target
 #      portal group (tetherd --portal serves it: tests/interop/nvme_tcp.sh); a configuration file with two
 #      targets on one portal, one written "iscsi://127.0.0.1:J", the other "127.0.0.1:J":
 #      both served; with "foo://127.0.0.1:J" the file is refused naming the scheme.
@@ -92,10 +92,10 @@ print(next((p["state"] for p in j if p["tag"] == int(sys.argv[1])
 
 # expect_state TARGET TAG ADDR STATE: the portal reaches STATE within 5 s (and, for binding,
 # is still binding 1 s later)
-# iser:// is served by a build with the RDMA layer (docs/iser.md; its tetherd --help names it),
-# refused by name by a build without it
-REFUSED_ISER=iser
-if "$TETHERD" --help 2>&1 | grep -qF 'iser://'; then REFUSED_ISER=; fi
+# iser:// and srp:// are served by a build with the RDMA layer (tetherd linked with librdmacm,
+# docs/iser.md, docs/srp.md), refused by name by a build without it
+REFUSED_ISER="iser srp"
+if ldd "$TETHERD" 2>/dev/null | grep -q librdmacm; then REFUSED_ISER=; fi
 
 expect_state() {
 	local st
@@ -232,7 +232,7 @@ if ctl_ok portal add "$T0" 1 "iscsi://127.0.0.1:$S2"; then
 	expect_state "$T0" 1 "127.0.0.1:$S2" listening
 	st "$P" "$T0=127.0.0.1:$P,1|127.0.0.1:$S2,1"
 fi
-for scheme in foo $REFUSED_ISER nvme-tcp nvme-rdma srp; do
+for scheme in foo $REFUSED_ISER nvme-tcp nvme-rdma; do
 	refused_ctl $scheme
 done
 if [ -z "$REFUSED_ISER" ]; then
@@ -241,6 +241,10 @@ if [ -z "$REFUSED_ISER" ]; then
 		expect_state "$T0" 1 "127.0.0.1:$S3" binding
 		st "$P" "$T0=127.0.0.1:$P,1|127.0.0.1:$S2,1"
 		ctl_ok portal remove "$T0" 1 "iser://127.0.0.1:$S3"
+	fi
+	if ctl_ok portal add "$T0" 1 "srp://127.0.0.1:$S3"; then
+		expect_state "$T0" 1 "127.0.0.1:$S3" binding
+		ctl_ok portal remove "$T0" 1 "srp://127.0.0.1:$S3"
 	fi
 fi
 tt_listening "$S3" && bad "127.0.0.1:$S3 listens after the refused portal_add requests (expected nothing)"
@@ -259,7 +263,7 @@ if start_soft schemed "$S" --portal "iscsi://127.0.0.1:$S" --lun ram:16M; then
 	tt_stop schemed
 fi
 # (nvme-tcp:// is served by tetherd --portal: tests/interop/nvme_tcp.sh)
-for scheme in foo $REFUSED_ISER nvme-rdma srp; do
+for scheme in foo $REFUSED_ISER nvme-rdma; do
 	refused_cli $scheme
 done
 tt_listening "$S3" && bad "127.0.0.1:$S3 listens after the refused starts (expected nothing)"

@@ -1,0 +1,1096 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The SRP target port (docs/srp.md): srp:// portals of a target portal group, served by an
+ * rdma_cm listener of the shared listener. A login arrives in the CM connect private data; the
+ * port it names (identifier extension and I/O controller GUID, src/srp/ident.h) picks the TPG
+ * among those with a portal on the listener; SRP_LOGIN_RSP goes back in the accept private
+ * data, SRP_LOGIN_REJ in the reject private data. Each channel is an I_T nexus of the SCSI core
+ * with the initiator port identifier as its name, on one loop: SRP_CMD runs through
+ * tt_scsi_exec with the data moved by RDMA READ (writes) and RDMA WRITE (reads) over the
+ * initiator's descriptors, then SRP_RSP as a SEND; SRP_TSK_MGMT marks the channel's tasks
+ * aborted and answers once they are out of the core; SRP_I_LOGOUT takes the channel down.
+ *
+ * The channel's lifecycle, references and credits are src/srp/channel.h's: the memory (it
+ * embeds the RDMA connection) goes when the RDMA layer says freed, which is after the channel
+ * is DISCONNECTED: every work request back and no task left in the SCSI core.
+ */
+#include "target/srp_port.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "target/model.h"
+#include "xport/xport.h"
+
+#ifdef TT_HAVE_RDMA
+#include "rdma/rdma.h"
+#include "srp/channel.h"
+#include "srp/ident.h"
+#include "srp/iu.h"
+
+#define SRP_REQ_LIM    32            /* credits granted at login */
+#define SRP_MAX_DESC   16            /* descriptors per direction */
+#define SRP_MAX_IT_IU  (8192 + 512)  /* immediate data of 8 KiB and the command before it */
+#define SRP_TX_LEN     256           /* SRP_RSP with sense data, SRP_T_LOGOUT */
+#define SRP_TX_DEPTH   (SRP_REQ_LIM + 8)
+#define SRP_SQ_DEPTH   (SRP_REQ_LIM * (SRP_MAX_DESC + 1) + 16)
+#define SRP_MAX_XFER   TT_SCSI_MAX_XFER_DEFAULT
+
+struct srp_ch;
+
+struct srp_rx {
+	struct tt_rdma_wr wr;
+	struct srp_ch *ch;
+	uint8_t *buf;
+};
+
+struct srp_tx {
+	struct tt_rdma_wr wr;
+	struct tt_list node;          /* ch->tx_free */
+	struct srp_ch *ch;
+	uint8_t *buf;
+	bool then_down;               /* an SRP_T_LOGOUT: the channel goes once it is sent */
+};
+
+struct srp_tmf;
+
+enum srp_task_phase {
+	SRP_TASK_FETCH,               /* RDMA READs of write data posted */
+	SRP_TASK_CORE,                /* in tt_scsi_exec */
+	SRP_TASK_REPLY,               /* RDMA WRITEs of read data posted, SRP_RSP sent */
+};
+
+struct srp_task {
+	struct tt_scsi_task st;
+	struct tt_list node;          /* ch->tasks */
+	struct srp_ch *ch;
+	enum srp_task_phase phase;
+	uint64_t tag;
+	uint8_t sol_not;
+	bool write;
+	bool aborted;
+	int rdma_err;
+	uint32_t ndesc;
+	struct tt_srp_desc desc[SRP_MAX_DESC];
+	struct srp_rdma_op {
+		struct tt_rdma_wr wr;
+		struct srp_task *t;
+	} rdma_op[SRP_MAX_DESC];
+	uint32_t rdma_pending;
+	uint8_t *buf;
+	size_t cap;
+	struct srp_tmf *tmf;          /* a task management function waits for it */
+};
+
+struct srp_tmf {
+	struct srp_ch *ch;
+	uint64_t tag;
+	uint8_t sol_not;
+	uint32_t waiting;             /* aborted tasks still in the core */
+};
+
+struct srp_ch {
+	struct tt_rdma_conn rc;       /* the RDMA connection; freed with it */
+	struct tt_srp_ch_life life;
+	struct tt_srp_credits cred;
+	struct tt_nexus nexus;
+	struct tt_target *target;
+	struct tt_tpg *tpg;
+	struct tt_listener *listener;
+	struct tt_lun **luns;
+	uint64_t *lun_ids;
+	unsigned nluns;
+	struct tt_rdma_request req;
+	struct tt_srp_login_rsp login;
+	struct tt_srp_cmd_limits cmd_lim;
+	uint8_t *rx_ring, *tx_ring;
+	size_t rx_cap, tx_cap;
+	struct srp_rx rx[SRP_REQ_LIM];
+	struct srp_tx tx[SRP_TX_DEPTH];
+	struct tt_list tx_free;
+	struct tt_list tasks;
+	uint64_t id;
+	char peer[80];
+};
+
+static uint64_t ch_ids = 1ull << 44; /* apart from the TCP and iSER connections' ids */
+
+static unsigned long long chid(const struct srp_ch *ch)
+{
+	return (unsigned long long)ch->id;
+}
+
+static int srp_abort_nexus(struct tt_lun *lun, uint64_t nexus_id);
+
+static const struct tt_scsi_frontend tt_srp_scsi_fe = {
+	.name = "srp",
+	.proto = &tt_scsi_proto_srp,
+	.abort_nexus = srp_abort_nexus,
+	.alua_changed = tt_scsi_fe_no_alua_changed,
+};
+
+/* PREEMPT AND ABORT from another nexus: not reached across loops yet (docs/srp.md). */
+static int srp_abort_nexus(struct tt_lun *lun, uint64_t nexus_id)
+{
+	(void)lun;
+	(void)nexus_id;
+	return -EOPNOTSUPP;
+}
+
+/* ---- lifecycle ---- */
+
+static void ch_set(struct srp_ch *ch, enum tt_srp_ch_state to)
+{
+	if (ch->life.state == to)
+		return;
+	if (tt_srp_ch_set_state(&ch->life, to) == 0)
+		tt_debug("srp", "channel %llu %s: %s", chid(ch), ch->peer, tt_srp_ch_state_name(to));
+}
+
+static void ch_down(struct srp_ch *ch, int err, const char *why)
+{
+	if (ch->life.state == TT_SRP_CH_CONNECTING || ch->life.state == TT_SRP_CH_LIVE)
+		ch_set(ch, TT_SRP_CH_DISCONNECTING);
+	tt_rdma_conn_down(&ch->rc, err, why);
+}
+
+/* DRAINING with nothing posted and no task in the core: DISCONNECTED, the connection's upper
+ * reference goes (the memory with the RDMA layer's freed). */
+static void ch_maybe_finish(struct srp_ch *ch)
+{
+	if (ch->life.state != TT_SRP_CH_DRAINING || tt_srp_ch_busy(&ch->life))
+		return;
+	if (tt_srp_ch_set_state(&ch->life, TT_SRP_CH_DISCONNECTED) < 0)
+		return;
+	tt_debug("srp", "channel %llu %s: disconnected", chid(ch), ch->peer);
+	tt_srp_ch_put(&ch->life, TT_SRP_REF_CM);
+	tt_srp_ch_put(&ch->life, TT_SRP_REF_OWNER);
+	tt_rdma_conn_put(&ch->rc);
+}
+
+static void ch_put(struct srp_ch *ch, enum tt_srp_ch_ref r)
+{
+	tt_srp_ch_put(&ch->life, r);
+	if (ch->life.underflow) {
+		tt_err("srp", "channel %llu %s: reference %s put without a get", chid(ch), ch->peer,
+		       tt_srp_ch_ref_name(r));
+		ch->life.underflow = false;
+	}
+	ch_maybe_finish(ch);
+}
+
+/* ---- sending ---- */
+
+static void tx_done(struct tt_rdma_conn *c, struct tt_rdma_wr *wr, const struct ibv_wc *wc)
+{
+	struct srp_tx *tx = tt_container_of(wr, struct srp_tx, wr);
+	struct srp_ch *ch = tx->ch;
+	bool down = tx->then_down;
+
+	(void)c;
+	tx->then_down = false;
+	tt_list_add(&ch->tx_free, &tx->node);
+	if (wc->status != IBV_WC_SUCCESS && wc->status != IBV_WC_WR_FLUSH_ERR)
+		tt_log_ratelimited(TT_LOG_NOTICE, "srp", "channel %llu %s: SEND: %s", chid(ch),
+				   ch->peer, ibv_wc_status_str(wc->status));
+	if (down)
+		ch_down(ch, 0, "target logout sent");
+	ch_put(ch, TT_SRP_REF_SEND);
+}
+
+/* A free send buffer, or NULL (the channel is then taken down: the credits bound what is sent). */
+static struct srp_tx *tx_get(struct srp_ch *ch)
+{
+	struct tt_list *n = tt_list_pop(&ch->tx_free);
+
+	if (!n) {
+		ch_down(ch, -ENOBUFS, "no send buffer left");
+		return NULL;
+	}
+	return tt_container_of(n, struct srp_tx, node);
+}
+
+static void tx_post(struct srp_ch *ch, struct srp_tx *tx, int len)
+{
+	int rc;
+
+	if (len < 0) {
+		tt_list_add(&ch->tx_free, &tx->node);
+		ch_down(ch, len, "cannot encode a response");
+		return;
+	}
+	tx->wr.done = tx_done;
+	tt_srp_ch_get(&ch->life, TT_SRP_REF_SEND);
+	rc = tt_rdma_post_send(&ch->rc, &tx->wr, tx->buf, (uint32_t)len,
+			       tt_rdma_buf_lkey(ch->tx_ring));
+	if (rc < 0) {
+		tt_list_add(&ch->tx_free, &tx->node);
+		ch_put(ch, TT_SRP_REF_SEND);
+		ch_down(ch, rc, "cannot post a SEND");
+	}
+}
+
+static void send_rsp(struct srp_ch *ch, struct tt_srp_rsp *r)
+{
+	struct srp_tx *tx = tx_get(ch);
+
+	if (!tx)
+		return;
+	r->req_lim_delta = tt_srp_credit_grant(&ch->cred);
+	tx_post(ch, tx, tt_srp_rsp_encode(r, tx->buf, SRP_TX_LEN));
+}
+
+static void send_t_logout(struct srp_ch *ch, uint32_t reason)
+{
+	struct srp_tx *tx = tx_get(ch);
+
+	tt_log_ratelimited(TT_LOG_NOTICE, "srp", "channel %llu %s: target logout, reason %u",
+			   chid(ch), ch->peer, reason);
+	if (!tx)
+		return;
+	tx->then_down = true;
+	tx_post(ch, tx, tt_srp_t_logout_encode(0, reason, 0, tx->buf, SRP_TX_LEN));
+}
+
+/* ---- tasks ---- */
+
+static void tmf_task_gone(struct srp_ch *ch, struct srp_tmf *tmf);
+
+static void task_free(struct srp_task *t)
+{
+	struct srp_ch *ch = t->ch;
+
+	if (t->tmf)
+		tmf_task_gone(ch, t->tmf);
+	tt_list_del(&t->node);
+	if (t->buf)
+		tt_rdma_buf_put(t->buf);
+	free(t);
+	ch_put(ch, TT_SRP_REF_TASK);
+}
+
+/* The SRP_RSP of a task: status, residuals, sense. */
+static void task_respond(struct srp_task *t)
+{
+	struct tt_scsi_task *st = &t->st;
+	struct tt_srp_rsp r = {
+		.tag = t->tag,
+		.sol_not = t->sol_not,
+		.status = st->status,
+		.sense = st->sense_len ? st->sense : NULL,
+		.sense_len = st->sense_len,
+	};
+	bool over = false;
+	uint32_t resid = tt_scsi_task_residual(st, &over);
+	int64_t v = over ? -(int64_t)resid : (int64_t)resid;
+
+	if (t->write)
+		r.out_resid = v;
+	else if (st->dir_read)
+		r.in_resid = v;
+	send_rsp(t->ch, &r);
+}
+
+static void task_rdma_done(struct tt_rdma_conn *c, struct tt_rdma_wr *wr, const struct ibv_wc *wc);
+
+/* RDMA over the task's descriptors for @len bytes of its buffer: READ (@write false) fetches
+ * write data, WRITE sends read data. Returns the number posted, or -errno. */
+static int task_rdma(struct srp_task *t, bool write, uint32_t len)
+{
+	struct srp_ch *ch = t->ch;
+	uint32_t off = 0;
+	int n = 0;
+
+	for (uint32_t i = 0; i < t->ndesc && off < len; i++) {
+		uint32_t l = t->desc[i].len < len - off ? t->desc[i].len : len - off;
+		int rc;
+
+		if (!l)
+			continue;
+		t->rdma_op[i].t = t;
+		t->rdma_op[i].wr.done = task_rdma_done;
+		tt_srp_ch_get(&ch->life, write ? TT_SRP_REF_RDMA_WRITE : TT_SRP_REF_RDMA_READ);
+		rc = tt_rdma_post_rdma(&ch->rc, &t->rdma_op[i].wr, write, t->buf + off, l,
+				       tt_rdma_buf_lkey(t->buf), t->desc[i].va, t->desc[i].key);
+		if (rc < 0) {
+			ch_put(ch, write ? TT_SRP_REF_RDMA_WRITE : TT_SRP_REF_RDMA_READ);
+			ch_down(ch, rc, "cannot post an RDMA operation");
+			return n ? n : rc;
+		}
+		t->rdma_pending++;
+		off += l;
+		n++;
+	}
+	return n;
+}
+
+static void task_exec(struct srp_task *t);
+
+static void task_rdma_done(struct tt_rdma_conn *c, struct tt_rdma_wr *wr, const struct ibv_wc *wc)
+{
+	struct srp_rdma_op *op = tt_container_of(wr, struct srp_rdma_op, wr);
+	struct srp_task *t = op->t;
+	struct srp_ch *ch = t->ch;
+	bool write = t->phase == SRP_TASK_REPLY;
+	enum tt_srp_ch_ref ref = write ? TT_SRP_REF_RDMA_WRITE : TT_SRP_REF_RDMA_READ;
+
+	(void)c;
+	if (wc->status != IBV_WC_SUCCESS) {
+		t->rdma_err = -EIO;
+		if (wc->status != IBV_WC_WR_FLUSH_ERR)
+			tt_log_ratelimited(TT_LOG_NOTICE, "srp", "channel %llu %s: RDMA %s of tag "
+					   "0x%llx: %s", chid(ch), ch->peer, write ? "WRITE" : "READ",
+					   (unsigned long long)t->tag, ibv_wc_status_str(wc->status));
+	}
+	if (--t->rdma_pending == 0) {
+		if (!write && !t->rdma_err && !t->aborted && ch->life.state == TT_SRP_CH_LIVE)
+			task_exec(t);
+		else
+			task_free(t); /* the data is fetched or sent; or the channel is going */
+	}
+	ch_put(ch, ref);
+}
+
+static void task_done(struct tt_scsi_task *st)
+{
+	struct srp_task *t = st->priv;
+	struct srp_ch *ch = t->ch;
+	int n;
+
+	if (st->aborted || t->aborted || ch->life.state != TT_SRP_CH_LIVE) {
+		task_free(t); /* an aborted task gets no response */
+		return;
+	}
+	t->phase = SRP_TASK_REPLY;
+	n = 0;
+	if (!t->write && st->dir_read && st->data_len) {
+		n = task_rdma(t, true, st->data_len);
+		if (n < 0) {
+			task_free(t);
+			return;
+		}
+	}
+	/* the SEND follows the WRITEs on the same queue pair: the data arrives first */
+	task_respond(t);
+	if (!n)
+		task_free(t);
+}
+
+static void task_exec(struct srp_task *t)
+{
+	t->phase = SRP_TASK_CORE;
+	tt_scsi_exec(&t->st);
+}
+
+static struct tt_lun *ch_lun(struct srp_ch *ch, uint64_t id)
+{
+	for (unsigned i = 0; i < ch->nluns; i++)
+		if (ch->lun_ids[i] == id)
+			return ch->luns[i];
+	return NULL;
+}
+
+static void cmd_check(struct srp_ch *ch, uint64_t tag, uint8_t sol_not, uint8_t key, uint8_t asc,
+		      uint8_t ascq)
+{
+	const struct tt_srp_fault f = { .sense_key = key, .asc = asc, .ascq = ascq };
+	uint8_t sense[18];
+	struct tt_srp_rsp r = {
+		.tag = tag,
+		.sol_not = sol_not,
+		.status = TT_SAM_CHECK_CONDITION,
+		.sense = sense,
+	};
+
+	r.sense_len = tt_srp_fault_sense(&f, sense);
+	send_rsp(ch, &r);
+}
+
+/* An SRP_CMD in @iu (the receive buffer, reposted by the caller after this returns). */
+static void rx_cmd(struct srp_ch *ch, const uint8_t *iu, uint32_t len)
+{
+	struct tt_srp_cmd cmd;
+	struct tt_srp_fault f = { 0 };
+	const struct tt_srp_data *d;
+	struct srp_task *t;
+	int rc;
+
+	rc = tt_srp_cmd_parse(iu, len, &ch->cmd_lim, &cmd, &f);
+	if (rc == -EPROTO) {
+		tt_log_ratelimited(TT_LOG_NOTICE, "srp", "channel %llu %s: SRP_CMD: %s", chid(ch),
+				   ch->peer, f.what ? f.what : "malformed");
+		send_t_logout(ch, f.logout_reason);
+		return;
+	}
+	if (rc < 0) {
+		uint8_t sense[18];
+		struct tt_srp_rsp r = {
+			.tag = cmd.tag, .sol_not = cmd.sol_not, .status = TT_SAM_CHECK_CONDITION,
+			.sense = sense,
+		};
+
+		tt_log_ratelimited(TT_LOG_NOTICE, "srp", "channel %llu %s: SRP_CMD tag 0x%llx: %s",
+				   chid(ch), ch->peer, (unsigned long long)cmd.tag,
+				   f.what ? f.what : "invalid");
+		r.sense_len = tt_srp_fault_sense(&f, sense);
+		send_rsp(ch, &r);
+		return;
+	}
+	if (cmd.out.fmt != TT_SRP_DESC_NONE && cmd.in.fmt != TT_SRP_DESC_NONE) {
+		/* bidirectional commands: none of the commands the core runs */
+		cmd_check(ch, cmd.tag, cmd.sol_not, TT_SK_ILLEGAL_REQUEST, 0x24, 0);
+		return;
+	}
+	if (cmd.cdb_len > sizeof(t->st.cdb)) {
+		cmd_check(ch, cmd.tag, cmd.sol_not, TT_SK_ILLEGAL_REQUEST, 0x24, 0);
+		return;
+	}
+	t = calloc(1, sizeof(*t));
+	if (!t) {
+		struct tt_srp_rsp r = { .tag = cmd.tag, .sol_not = cmd.sol_not,
+					.status = TT_SAM_TASK_SET_FULL };
+
+		send_rsp(ch, &r);
+		return;
+	}
+	t->ch = ch;
+	t->tag = cmd.tag;
+	t->sol_not = cmd.sol_not;
+	t->write = cmd.out.fmt != TT_SRP_DESC_NONE;
+	d = t->write ? &cmd.out : &cmd.in;
+	t->st.lun_id = tt_scsi_lun_decode(cmd.lun);
+	t->st.lun = ch_lun(ch, t->st.lun_id);
+	t->st.nexus = &ch->nexus;
+	memcpy(t->st.cdb, cmd.cdb, cmd.cdb_len);
+	t->st.cdb_len = (uint16_t)cmd.cdb_len;
+	t->st.attr = (enum tt_task_attr)(cmd.task_attr & 7);
+	t->st.tag = cmd.tag;
+	t->st.dir_write = t->write;
+	t->st.dir_read = cmd.in.fmt != TT_SRP_DESC_NONE;
+	t->st.edtl = (uint32_t)d->total;
+	t->st.done = task_done;
+	t->st.priv = t;
+	tt_list_init(&t->node);
+	tt_list_add_tail(&ch->tasks, &t->node);
+	tt_srp_ch_get(&ch->life, TT_SRP_REF_TASK);
+	if (d->fmt != TT_SRP_DESC_NONE && d->fmt != TT_SRP_DESC_IMM) {
+		t->ndesc = d->count < SRP_MAX_DESC ? d->count : SRP_MAX_DESC;
+		for (uint32_t i = 0; i < t->ndesc; i++)
+			tt_srp_data_desc(d, i, &t->desc[i]);
+	}
+	if (t->st.edtl) {
+		t->buf = tt_rdma_buf_get(ch->rc.dev, t->st.edtl, &t->cap);
+		if (!t->buf) {
+			t->phase = SRP_TASK_REPLY;
+			t->st.status = TT_SAM_TASK_SET_FULL;
+			task_respond(t);
+			task_free(t);
+			return;
+		}
+		t->st.buf = t->buf;
+	}
+	if (t->write && d->fmt == TT_SRP_DESC_IMM) {
+		if (t->st.edtl)
+			memcpy(t->buf, d->imm, t->st.edtl);
+	} else if (t->write && t->st.edtl) {
+		t->phase = SRP_TASK_FETCH;
+		rc = task_rdma(t, false, t->st.edtl);
+		if (rc <= 0) {
+			if (rc == 0)
+				ch_down(ch, -EPROTO, "write without data descriptors");
+			if (!t->rdma_pending)
+				task_free(t);
+		}
+		return;
+	}
+	task_exec(t);
+}
+
+/* ---- task management ---- */
+
+static void tmf_respond(struct srp_ch *ch, struct srp_tmf *tmf, uint8_t code)
+{
+	struct tt_srp_rsp r = {
+		.tag = tmf->tag,
+		.sol_not = tmf->sol_not,
+		.has_rsp_code = true,
+		.rsp_code = code,
+	};
+
+	if (ch->life.state == TT_SRP_CH_LIVE)
+		send_rsp(ch, &r);
+	free(tmf);
+	ch_put(ch, TT_SRP_REF_TMF);
+}
+
+static void tmf_task_gone(struct srp_ch *ch, struct srp_tmf *tmf)
+{
+	if (--tmf->waiting == 0)
+		tmf_respond(ch, tmf, TT_SRP_TMR_COMPLETE);
+}
+
+static void rx_tsk_mgmt(struct srp_ch *ch, const uint8_t *iu, uint32_t len)
+{
+	struct tt_srp_tsk_mgmt tm;
+	struct srp_tmf *tmf;
+	struct tt_lun *lun;
+	struct tt_list *n;
+	uint64_t lun_id;
+
+	if (tt_srp_tsk_mgmt_parse(iu, len, &tm) < 0) {
+		send_t_logout(ch, TT_SRP_TLO_INVALID_IU_LEN);
+		return;
+	}
+	tmf = calloc(1, sizeof(*tmf));
+	if (!tmf) {
+		struct tt_srp_rsp r = { .tag = tm.tag, .sol_not = tm.sol_not, .has_rsp_code = true,
+					.rsp_code = TT_SRP_TMR_FAILED };
+
+		send_rsp(ch, &r);
+		return;
+	}
+	tmf->ch = ch;
+	tmf->tag = tm.tag;
+	tmf->sol_not = tm.sol_not;
+	tmf->waiting = 1; /* this function's own, dropped below */
+	tt_srp_ch_get(&ch->life, TT_SRP_REF_TMF);
+	lun_id = tt_scsi_lun_decode(tm.lun);
+	lun = ch_lun(ch, lun_id);
+	tt_info("srp", "channel %llu %s: task management function 0x%02x, LUN %llu, task 0x%llx",
+		chid(ch), ch->peer, tm.func, (unsigned long long)lun_id,
+		(unsigned long long)tm.task_tag);
+	switch (tm.func) {
+	case TT_SRP_TSK_ABORT_TASK:
+	case TT_SRP_TSK_ABORT_TASK_SET:
+	case TT_SRP_TSK_CLEAR_TASK_SET:
+	case TT_SRP_TSK_LUN_RESET:
+		if (!lun) {
+			tmf->waiting = 0;
+			tmf_respond(ch, tmf, TT_SRP_TMR_INVALID_FIELD);
+			return;
+		}
+		tt_list_for_each(n, &ch->tasks) {
+			struct srp_task *t = tt_list_entry(n, struct srp_task, node);
+
+			if (t->st.lun_id != lun_id || t->phase == SRP_TASK_REPLY || t->tmf)
+				continue;
+			if (tm.func == TT_SRP_TSK_ABORT_TASK && t->tag != tm.task_tag)
+				continue;
+			t->aborted = true;
+			t->st.aborted = true;
+			t->tmf = tmf;
+			tmf->waiting++;
+		}
+		if (tm.func == TT_SRP_TSK_LUN_RESET)
+			tt_lun_pr_reset(lun);
+		tmf_task_gone(ch, tmf);
+		return;
+	default:
+		tmf->waiting = 0;
+		tmf_respond(ch, tmf, TT_SRP_TMR_NOT_SUPPORTED);
+		return;
+	}
+}
+
+/* ---- receiving ---- */
+
+static void rx_done(struct tt_rdma_conn *c, struct tt_rdma_wr *wr, const struct ibv_wc *wc);
+
+static void rx_post(struct srp_ch *ch, struct srp_rx *rx)
+{
+	int rc;
+
+	rx->wr.done = rx_done;
+	tt_srp_ch_get(&ch->life, TT_SRP_REF_RECV);
+	rc = tt_rdma_post_recv(&ch->rc, &rx->wr, rx->buf, SRP_MAX_IT_IU,
+			       tt_rdma_buf_lkey(ch->rx_ring));
+	if (rc < 0) {
+		ch_put(ch, TT_SRP_REF_RECV);
+		if (rc != -ENOTCONN)
+			ch_down(ch, rc, "cannot post a receive");
+	}
+}
+
+static void rx_done(struct tt_rdma_conn *c, struct tt_rdma_wr *wr, const struct ibv_wc *wc)
+{
+	struct srp_rx *rx = tt_container_of(wr, struct srp_rx, wr);
+	struct srp_ch *ch = rx->ch;
+	bool credit = false;
+	int type;
+
+	(void)c;
+	if (wc->status != IBV_WC_SUCCESS || ch->life.state != TT_SRP_CH_LIVE) {
+		ch_put(ch, TT_SRP_REF_RECV);
+		return;
+	}
+	type = tt_srp_iu_type(rx->buf, wc->byte_len);
+	switch (type) {
+	case TT_SRP_CMD:
+	case TT_SRP_TSK_MGMT:
+		if (tt_srp_credit_take(&ch->cred) < 0) {
+			tt_log_ratelimited(TT_LOG_NOTICE, "srp", "channel %llu %s: request beyond the "
+					   "request limit", chid(ch), ch->peer);
+			ch_down(ch, -EPROTO, NULL);
+			break;
+		}
+		credit = true;
+		if (type == TT_SRP_CMD)
+			rx_cmd(ch, rx->buf, wc->byte_len);
+		else
+			rx_tsk_mgmt(ch, rx->buf, wc->byte_len);
+		break;
+	case TT_SRP_I_LOGOUT:
+		tt_info("srp", "channel %llu %s: initiator logout", chid(ch), ch->peer);
+		ch_down(ch, 0, NULL);
+		break;
+	case TT_SRP_CRED_RSP:
+	case TT_SRP_AER_RSP:
+		break;
+	default:
+		tt_log_ratelimited(TT_LOG_NOTICE, "srp", "channel %llu %s: unexpected IU type %d (%s)",
+				   chid(ch), ch->peer, type, tt_srp_iu_name(type));
+		send_t_logout(ch, TT_SRP_TLO_INVALID_IU_TYPE);
+		break;
+	}
+	/* the buffer's content was copied out: it takes the next request, its credit comes back */
+	if (ch->life.state == TT_SRP_CH_LIVE)
+		rx_post(ch, rx);
+	if (credit)
+		tt_srp_credit_release(&ch->cred);
+	ch_put(ch, TT_SRP_REF_RECV);
+}
+
+/* ---- the RDMA connection ---- */
+
+static void ch_unmap(struct srp_ch *ch)
+{
+	for (unsigned i = 0; i < ch->nluns; i++) {
+		tt_lun_nexus_del(ch->luns[i], &ch->nexus);
+		tt_lun_put(ch->luns[i]);
+	}
+	free(ch->luns);
+	free(ch->lun_ids);
+	ch->luns = NULL;
+	ch->nluns = 0;
+}
+
+static void srp_rdma_closed(struct tt_rdma_conn *c, int err)
+{
+	struct srp_ch *ch = tt_container_of(c, struct srp_ch, rc);
+
+	tt_info("srp", "channel %llu %s: closed%s%s", chid(ch), ch->peer, err ? ": " : "",
+		err ? strerror(-err) : "");
+	if (ch->life.state == TT_SRP_CH_CONNECTING || ch->life.state == TT_SRP_CH_LIVE)
+		ch_set(ch, TT_SRP_CH_DISCONNECTING);
+	ch_set(ch, TT_SRP_CH_DRAINING);
+	ch_maybe_finish(ch);
+}
+
+static void srp_rdma_established(struct tt_rdma_conn *c)
+{
+	struct srp_ch *ch = tt_container_of(c, struct srp_ch, rc);
+
+	tt_debug("srp", "channel %llu %s: established", chid(ch), ch->peer);
+}
+
+static void srp_rdma_freed(struct tt_rdma_conn *c)
+{
+	struct srp_ch *ch = tt_container_of(c, struct srp_ch, rc);
+
+	if (!tt_srp_ch_may_free(&ch->life))
+		tt_err("srp", "channel %llu %s: freed while %s", chid(ch), ch->peer,
+		       tt_srp_ch_state_name(ch->life.state));
+	ch_unmap(ch);
+	if (ch->rx_ring)
+		tt_rdma_buf_put(ch->rx_ring);
+	if (ch->tx_ring)
+		tt_rdma_buf_put(ch->tx_ring);
+	if (ch->target)
+		tt_target_put(ch->target);
+	if (ch->listener)
+		tt_listener_put(ch->listener);
+	tt_debug("srp", "channel %llu %s: freed", chid(ch), ch->peer);
+	free(ch);
+}
+
+static const struct tt_rdma_conn_ops srp_rdma_ops = {
+	.closed = srp_rdma_closed,
+	.established = srp_rdma_established,
+	.freed = srp_rdma_freed,
+};
+
+static int ch_list_luns(const struct tt_nexus *nexus, uint64_t *ids, int max)
+{
+	const struct srp_ch *ch = nexus->owner;
+
+	for (unsigned i = 0; i < ch->nluns && (int)i < max; i++)
+		ids[i] = ch->lun_ids[i];
+	return (int)ch->nluns;
+}
+
+/* On the channel's loop: QP, rings, receives posted, then the accept with SRP_LOGIN_RSP. */
+static void srp_ch_handoff(void *arg)
+{
+	struct srp_ch *ch = arg;
+	struct ibv_device_attr da;
+	struct tt_rdma_conn_params p = {
+		.sq_depth = SRP_SQ_DEPTH,
+		.rq_depth = SRP_REQ_LIM,
+		.max_sge = 1,
+	};
+	uint8_t rsp[TT_SRP_LOGIN_RSP_LEN];
+	int rc;
+
+	if (ibv_query_device(ch->rc.id->verbs, &da) == 0) {
+		/* the target issues the RDMA READs: without an initiator depth none would go out.
+		 * An initiator announcing no responder resources gets the device's: its QP takes
+		 * what the accept says. */
+		unsigned want = ch->req.responder_resources ? ch->req.responder_resources : 16;
+
+		p.initiator_depth = (uint8_t)(want < (unsigned)da.max_qp_init_rd_atom ?
+					      want : (unsigned)da.max_qp_init_rd_atom);
+		p.responder_resources = (uint8_t)(ch->req.initiator_depth < da.max_qp_rd_atom ?
+						  ch->req.initiator_depth : da.max_qp_rd_atom);
+	}
+	tt_debug("srp", "channel %llu %s: initiator's responder resources %u, initiator depth %u; "
+		 "ours: initiator depth %u", chid(ch), ch->peer, ch->req.responder_resources,
+		 ch->req.initiator_depth, p.initiator_depth);
+	rc = tt_rdma_conn_setup(&ch->rc, &p);
+	if (rc == 0) {
+		ch->rx_ring = tt_rdma_buf_get(ch->rc.dev, (size_t)SRP_MAX_IT_IU * SRP_REQ_LIM,
+					      &ch->rx_cap);
+		ch->tx_ring = tt_rdma_buf_get(ch->rc.dev, (size_t)SRP_TX_LEN * SRP_TX_DEPTH,
+					      &ch->tx_cap);
+		if (!ch->rx_ring || !ch->tx_ring)
+			rc = -ENOMEM;
+	}
+	if (rc < 0) {
+		tt_log_ratelimited(TT_LOG_WARN, "srp", "channel %llu %s: login refused: %s", chid(ch),
+				   ch->peer, strerror(-rc));
+		goto refuse;
+	}
+	for (unsigned i = 0; i < SRP_TX_DEPTH; i++) {
+		ch->tx[i].ch = ch;
+		ch->tx[i].buf = ch->tx_ring + (size_t)i * SRP_TX_LEN;
+		tt_list_add_tail(&ch->tx_free, &ch->tx[i].node);
+	}
+	/* LIVE once the login is accepted: the initiator may send before ESTABLISHED reaches us */
+	ch_set(ch, TT_SRP_CH_LIVE);
+	for (unsigned i = 0; i < SRP_REQ_LIM; i++) {
+		ch->rx[i].ch = ch;
+		ch->rx[i].buf = ch->rx_ring + (size_t)i * SRP_MAX_IT_IU;
+		rx_post(ch, &ch->rx[i]);
+	}
+	if (ch->rc.state != TT_RDMA_CONN_NEW)
+		goto refuse;
+	tt_srp_login_rsp_encode(&ch->login, rsp, sizeof(rsp));
+	rc = tt_rdma_conn_accept(&ch->rc, rsp, sizeof(rsp));
+	if (rc < 0) {
+		tt_err("srp", "channel %llu %s: rdma_accept: %s", chid(ch), ch->peer, strerror(-rc));
+		goto refuse;
+	}
+	tt_info("srp", "channel %llu %s: login of initiator port %s to target %s tpg %u accepted "
+		"(request limit %u, IU %u bytes%s)", chid(ch), ch->peer, ch->nexus.initiator_name,
+		ch->target->name, ch->tpg->tag, ch->login.req_lim_delta, ch->login.max_it_iu_len,
+		ch->login.imm_data_offset ? ", immediate data" : "");
+	return;
+refuse:
+	ch_down(ch, -ECONNREFUSED, NULL); /* closed follows, then the upper reference goes */
+}
+
+/* The TPG of @l whose port identifier is @port_id, with the target referenced; model lock held. */
+static struct tt_tpg *tpg_for(struct tt_listener *l, const uint8_t port_id[16])
+{
+	struct tt_list *tn, *gn, *pn;
+
+	tt_list_for_each(tn, tt_model_targets()) {
+		struct tt_target *t = tt_list_entry(tn, struct tt_target, node);
+
+		if (t->deleted)
+			continue;
+		tt_list_for_each(gn, &t->tpgs) {
+			struct tt_tpg *g = tt_list_entry(gn, struct tt_tpg, node);
+
+			if (memcmp(g->scsi_port.srp_port_id, port_id, 16))
+				continue;
+			tt_list_for_each(pn, &g->portals) {
+				struct tt_portal *p = tt_list_entry(pn, struct tt_portal, node);
+
+				if (p->listener == l)
+					return g;
+			}
+		}
+	}
+	return NULL;
+}
+
+static int ch_map_luns(struct srp_ch *ch, struct tt_target *t)
+{
+	struct tt_list *pos;
+	unsigned n = 0;
+
+	tt_list_for_each(pos, &t->luns)
+		n++;
+	if (!n)
+		return 0;
+	ch->luns = calloc(n, sizeof(*ch->luns));
+	ch->lun_ids = calloc(n, sizeof(*ch->lun_ids));
+	if (!ch->luns || !ch->lun_ids)
+		return -ENOMEM;
+	tt_list_for_each(pos, &t->luns) {
+		struct tt_target_lun *tl = tt_list_entry(pos, struct tt_target_lun, node);
+
+		tt_lun_get(tl->lun);
+		ch->luns[ch->nluns] = tl->lun;
+		ch->lun_ids[ch->nluns] = tl->id;
+		ch->nluns++;
+	}
+	return 0;
+}
+
+static void login_reject(struct rdma_cm_id *id, struct rdma_event_channel *ch,
+			 const struct tt_srp_login_req *req, uint32_t reason, const char *peer,
+			 const char *why)
+{
+	uint8_t rej[TT_SRP_LOGIN_REJ_LEN];
+	int n;
+
+	tt_log_ratelimited(TT_LOG_NOTICE, "srp", "%s: login rejected, reason 0x%08x: %s", peer,
+			   reason, why);
+	n = tt_srp_login_rej_encode(req ? req->tag : 0, reason, TT_SRP_BUF_DIRECT |
+				    TT_SRP_BUF_INDIRECT, rej, sizeof(rej));
+	tt_rdma_request_reject(id, ch, rej, n > 0 ? (uint8_t)n : 0);
+}
+
+static void srp_request(void *arg, struct rdma_cm_id *id, struct rdma_event_channel *cm_ch,
+			const struct tt_rdma_request *req)
+{
+	struct tt_listener *l = arg;
+	struct tt_srp_login_req login;
+	struct tt_srp_login_limits lim = {
+		.max_it_iu_len = SRP_MAX_IT_IU,
+		.max_ti_iu_len = SRP_TX_LEN,
+		.req_lim = SRP_REQ_LIM,
+		.buf_fmt = TT_SRP_BUF_DIRECT | TT_SRP_BUF_INDIRECT,
+		.immed = true,
+		.multichan = false,
+	};
+	struct sockaddr *sa;
+	struct srp_ch *ch;
+	struct tt_tpg *g;
+	char peer[80];
+	uint32_t reason;
+	int rc;
+
+	sa = rdma_get_peer_addr(id);
+	{
+		struct sockaddr_storage ss = { 0 };
+
+		memcpy(&ss, sa, sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+		       sizeof(struct sockaddr_in));
+		tt_sockaddr_format(&ss, peer, sizeof(peer));
+	}
+	if (tt_srp_login_req_rdma_parse(req->priv, req->priv_len, &login) < 0) {
+		login_reject(id, cm_ch, NULL, TT_SRP_REJ_UNABLE_ESTABLISH, peer,
+			     "no SRP_LOGIN_REQ in the connect private data");
+		return;
+	}
+	ch = calloc(1, sizeof(*ch));
+	if (!ch) {
+		login_reject(id, cm_ch, &login, TT_SRP_REJ_INSUFFICIENT_RES, peer, "out of memory");
+		return;
+	}
+	tt_model_lock();
+	g = tpg_for(l, login.target_port_id);
+	if (g) {
+		lim.port_id = g->scsi_port.srp_port_id;
+		reason = tt_srp_login_negotiate(&login, &lim, &ch->login);
+	} else {
+		reason = TT_SRP_REJ_UNABLE_ASSOCIATE;
+	}
+	if (!reason) {
+		ch->target = g->target;
+		tt_target_get(g->target);
+		ch->tpg = g;
+		rc = ch_map_luns(ch, g->target);
+		if (rc < 0)
+			reason = TT_SRP_REJ_INSUFFICIENT_RES;
+	}
+	tt_model_unlock();
+	if (reason) {
+		login_reject(id, cm_ch, &login, reason, peer,
+			     !g ? "no target port with that identifier on this portal" :
+			     "login parameters");
+		ch_unmap(ch);
+		if (ch->target)
+			tt_target_put(ch->target);
+		free(ch);
+		return;
+	}
+	ch->id = __atomic_add_fetch(&ch_ids, 1, __ATOMIC_RELAXED);
+	snprintf(ch->peer, sizeof(ch->peer), "%s", peer);
+	ch->req = *req;
+	ch->listener = l;
+	tt_listener_get(l);
+	tt_srp_ch_life_init(&ch->life);
+	tt_srp_ch_get(&ch->life, TT_SRP_REF_OWNER);
+	tt_srp_ch_get(&ch->life, TT_SRP_REF_CM);
+	tt_srp_credits_init(&ch->cred, SRP_REQ_LIM);
+	ch->cmd_lim = (struct tt_srp_cmd_limits){
+		.buf_fmt = ch->login.buf_fmt,
+		.imm_data_offset = ch->login.imm_data_offset,
+		.max_desc = SRP_MAX_DESC,
+		.max_xfer = SRP_MAX_XFER,
+	};
+	tt_list_init(&ch->tx_free);
+	tt_list_init(&ch->tasks);
+	ch->nexus.fe = &tt_srp_scsi_fe;
+	ch->nexus.owner = ch;
+	ch->nexus.id = ch->id;
+	ch->nexus.list_luns = ch_list_luns;
+	ch->nexus.tport = &g->scsi_port;
+	for (unsigned i = 0; i < 16; i++)
+		snprintf(ch->nexus.initiator_name + 2 * i, 3, "%02x", login.initiator_port_id[i]);
+	snprintf(ch->nexus.initiator_port, sizeof(ch->nexus.initiator_port), "0x%s",
+		 ch->nexus.initiator_name);
+	for (unsigned i = 0; i < ch->nluns; i++)
+		tt_lun_nexus_add(ch->luns[i], &ch->nexus);
+	ch->rc.id = id;
+	ch->rc.cm_ch = cm_ch;
+	ch->rc.state = TT_RDMA_CONN_NEW;
+	ch->rc.ops = &srp_rdma_ops;
+	ch->rc.id_log = ch->id;
+	snprintf(ch->rc.peer, sizeof(ch->rc.peer), "%s", peer);
+	tt_rdma_refs_get(&ch->rc.refs, TT_RDMA_REF_UPPER); /* the channel's, until DISCONNECTED */
+	ch->rc.loop = tt_loops_next();
+	rc = tt_loop_send(ch->rc.loop, srp_ch_handoff, ch);
+	if (rc < 0) {
+		tt_log_ratelimited(TT_LOG_WARN, "srp", "%s: cannot hand the channel over: %s", peer,
+				   strerror(-rc));
+		login_reject(id, cm_ch, &login, TT_SRP_REJ_INSUFFICIENT_RES, peer, "no loop");
+		ch_unmap(ch);
+		tt_target_put(ch->target);
+		tt_listener_put(l);
+		free(ch);
+	}
+}
+
+static void srp_lost(void *arg, int err)
+{
+	tt_listener_lost(arg, err);
+}
+
+static int srp_listen(struct tt_listener *l)
+{
+	struct tt_rdma_listener *rl;
+	int rc;
+
+	rc = tt_rdma_listen((const struct sockaddr *)&l->addr.ss, l->name, srp_request, srp_lost, l,
+			    &rl);
+	if (rc < 0)
+		return rc;
+	l->xport_priv = rl;
+	return 0;
+}
+
+static void srp_unlisten(struct tt_listener *l)
+{
+	struct tt_rdma_listener *rl = l ? l->xport_priv : NULL;
+
+	if (!rl)
+		return;
+	l->xport_priv = NULL;
+	tt_rdma_unlisten(rl);
+}
+
+static int nosupp_start(struct tt_xconn *xc)
+{
+	(void)xc;
+	return -EOPNOTSUPP;
+}
+
+static int nosupp_pdu(struct tt_xconn *xc, struct tt_pdu *pdu)
+{
+	(void)xc;
+	tt_pdu_free(pdu);
+	return -EOPNOTSUPP;
+}
+
+static void nosupp_conn(struct tt_xconn *xc)
+{
+	(void)xc;
+}
+
+/* The listeners of srp:// portals: listen and unlisten only (no iSCSI connection comes in). */
+static const struct tt_xport_ops srp_xport = {
+	.name = "srp",
+	.listen = srp_listen,
+	.unlisten = srp_unlisten,
+	.conn_start = nosupp_start,
+	.queue_pdu = nosupp_pdu,
+	.queue_data_in = tt_xport_nosupp_data_in,
+	.get_data_out = tt_xport_nosupp_data_out,
+	.buf_alloc = tt_xport_pool_buf_alloc,
+	.buf_free = tt_xport_pool_buf_free,
+	.login_policy = tt_xport_keep_policy,
+	.apply_params = tt_xport_nosupp_params,
+	.shutdown = nosupp_conn,
+	.release = nosupp_conn,
+	.set_timeout = tt_xport_nosupp_timeout,
+};
+
+void tt_srp_port_register(void)
+{
+	tt_xport_register_fabric(TT_FABRIC_SRP, &srp_xport);
+}
+
+bool tt_srp_port_supported(void)
+{
+	return true;
+}
+
+#else
+
+void tt_srp_port_register(void)
+{
+}
+
+bool tt_srp_port_supported(void)
+{
+	return false;
+}
+
+#endif
+
+int tt_srp_portal_add_target(const struct tt_portal *p, char *buf, size_t cap)
+{
+#ifdef TT_HAVE_RDMA
+	char host[TT_PORTAL_ADDR_MAX], *colon;
+	const char *h = host;
+	size_t n;
+
+	if (p->addr.fabric != TT_FABRIC_SRP)
+		return -EINVAL;
+	tt_sockaddr_format(&p->addr.ss, host, sizeof(host));
+	/* "a.b.c.d:port" or "[v6]:port": the address alone */
+	colon = strrchr(host, ':');
+	if (colon)
+		*colon = '\0';
+	if (host[0] == '[') {
+		h = host + 1;
+		n = strlen(h);
+		if (n && host[n] == ']')
+			host[n] = '\0';
+	}
+	return tt_srp_add_target_line(p->tpg->scsi_port.srp_port_id, h,
+				      tt_sockaddr_port(&p->addr.ss), buf, cap);
+#else
+	(void)p;
+	(void)buf;
+	(void)cap;
+	return -EOPNOTSUPP;
+#endif
+}
