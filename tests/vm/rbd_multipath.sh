@@ -154,3 +154,10 @@ vm_hook_target_action() { # kill|start a|b
 vm_prepare
 vm_guest guest-rbd-multipath.sh ${TT_RBDMP_DOWN_S:+TT_RBDMP_DOWN_S=$TT_RBDMP_DOWN_S} \
 	${TT_RBDMP_POST_S:+TT_RBDMP_POST_S=$TT_RBDMP_POST_S} ${TT_RBDMP_BACK_S:+TT_RBDMP_BACK_S=$TT_RBDMP_BACK_S}
+# gateways stopped (SIGTERM): nothing from the sanitizers in their logs (build-san)
+vm_hook_target_stop || : # (its kills may find a gateway gone already)
+if grep -lE 'AddressSanitizer|LeakSanitizer|runtime error:' "$VM_RUN"/gw-*.log; then
+	grep -hE -A5 'AddressSanitizer|LeakSanitizer|runtime error:' "$VM_RUN"/gw-*.log | head -40
+	vm_fail "sanitizer report in a gateway log"
+fi
+vm_log "gateway logs clean"
