@@ -25,6 +25,11 @@
 #   (a test whose tetherd runs inside the guest calls vm_prepare_guest_target instead of
 #   vm_prepare: no target on the host; the guest runs $TT_BUILD's tetherd from /mnt/host)
 #   and those of guest.sh (TT_VM_DIR, TT_VM_TIMEOUT, ...).
+#
+# Hooks: a test that runs its own targets (several gateways, tests/vm/rbd_multipath.sh)
+# defines the shell functions vm_hook_target_start, vm_hook_target_stop, vm_hook_target_alive
+# and vm_hook_target_action VERB NAME (the guest's "kill NAME" / "start NAME"; prints ok or
+# error: ...) before vm_prepare; each replaces the built-in behaviour when defined.
 
 VM_HOME=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TT_ROOT=$(cd "$VM_HOME/../.." && pwd)
@@ -91,6 +96,10 @@ vm_build_guest() {
 
 vm_target_stop() {
 	local i
+	if declare -F vm_hook_target_stop >/dev/null; then
+		vm_hook_target_stop
+		return 0
+	fi
 	[[ -n $VM_RUN && -s $VM_RUN/target.pid ]] && VM_TARGET_PID=$(cat "$VM_RUN/target.pid")
 	[[ -n $VM_TARGET_PID ]] || return 0
 	if [[ $TT_VM_TARGET == tgtd ]]; then
@@ -170,6 +179,10 @@ vm_tgtd_setup() {
 
 vm_target_start() {
 	local i
+	if declare -F vm_hook_target_start >/dev/null; then
+		vm_hook_target_start
+		return
+	fi
 	case $TT_VM_TARGET in
 	tetherd)
 		local lun=${VM_LUN_SPEC:-ram:${TT_VM_LUN_MB}M}
@@ -213,6 +226,10 @@ vm_target_pid() {
 }
 vm_target_alive() {
 	local p
+	if declare -F vm_hook_target_alive >/dev/null; then
+		vm_hook_target_alive
+		return
+	fi
 	p=$(vm_target_pid)
 	[[ -n $p ]] && kill -0 "$p" 2>/dev/null
 }
@@ -226,6 +243,10 @@ vm_host_action() {
 	local verb=$1 addr=${2:-} p ok=0 table
 	case $verb in
 	kill | start)
+		if declare -F vm_hook_target_action >/dev/null; then
+			vm_hook_target_action "$verb" "$addr"
+			return 0
+		fi
 		[[ $TT_VM_TARGET == tetherd && ${#VM_TARGET_CMD[@]} -gt 0 ]] || {
 			echo "error: $verb: no tetherd of vm_target_start"
 			return 0
