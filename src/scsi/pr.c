@@ -1063,6 +1063,17 @@ static bool spc2_under_pr(struct tt_pr *pr, const struct tt_pr_id *me, bool *con
 	return true;
 }
 
+/* RESERVE/RELEASE (SPC-2) on a LUN whose reservations several gateways share: the SPC-2
+ * reservation would be this gateway's alone and would not stop another gateway's initiators, so
+ * the command is refused as not supported (initiators then use persistent reservations). */
+static bool spc2_refused_shared(struct tt_scsi_task *task, const struct tt_pr *pr)
+{
+	if (!pr->shared)
+		return false;
+	tt_scsi_fail(task, TT_SK_ILLEGAL_REQUEST, TT_ASC_INVALID_OPCODE);
+	return true;
+}
+
 enum tt_exec_rc tt_pr_reserve(struct tt_scsi_task *task)
 {
 	struct tt_lun *lun = task->lun;
@@ -1071,6 +1082,8 @@ enum tt_exec_rc tt_pr_reserve(struct tt_scsi_task *task)
 	struct tt_pr_id id;
 	bool conflict = false;
 
+	if (spc2_refused_shared(task, pr))
+		return TT_EXEC_DONE;
 	tt_scsi_nexus_ident(task->nexus, &id);
 	pthread_mutex_lock(&lun->lock);
 	if (!spc2_under_pr(pr, &id, &conflict)) {
@@ -1100,6 +1113,8 @@ enum tt_exec_rc tt_pr_release(struct tt_scsi_task *task)
 	struct tt_pr_id id;
 	bool conflict = false;
 
+	if (spc2_refused_shared(task, pr))
+		return TT_EXEC_DONE;
 	tt_scsi_nexus_ident(task->nexus, &id);
 	pthread_mutex_lock(&lun->lock);
 	if (!spc2_under_pr(pr, &id, &conflict) && pr->spc2_reserved && pr->spc2_holder == me) {

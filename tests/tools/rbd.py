@@ -55,6 +55,7 @@ import pdu
 from pdu import CHECK_CONDITION, GOOD, check
 
 UNIT_ATTENTION = 0x06
+ILLEGAL_REQUEST = 0x05
 MISCOMPARE = 0x0E
 
 
@@ -432,6 +433,17 @@ def case_pr(args):
     expect_good(b.write(8, block, lun=lb), "WRITE from B after the CLEAR")
     expect_good(a.write(8, block, lun=la), "WRITE from A after the CLEAR")
     print("    CLEAR through A: B told RESERVATIONS PREEMPTED, no key left on either gateway")
+
+    # SPC-2 RESERVE/RELEASE would hold on one gateway only: refused on a shared LUN
+    for name, cdb in (("RESERVE(6)", bytes([0x16, 0, 0, 0, 0, 0])),
+                      ("RESERVE(10)", bytes([0x56] + [0] * 9)),
+                      ("RELEASE(6)", bytes([0x17, 0, 0, 0, 0, 0]))):
+        r = a.scsi(cdb, lun=la)
+        check(r.status == CHECK_CONDITION and r.sense_tuple()[:2] == (ILLEGAL_REQUEST, 0x20),
+              "%s through A: %r (want ILLEGAL REQUEST, INVALID COMMAND OPERATION CODE)"
+              % (name, r))
+    expect_good(b.write(8, block, lun=lb), "WRITE from B after A's refused RESERVE")
+    print("    RESERVE/RELEASE (SPC-2) refused on the shared LUN")
     for c in (a, b):
         c.logout()
         c.close()
