@@ -3,7 +3,7 @@
 #
 # guest-iser.sh - guest half of bench/vm_iser.sh. Serves the same workload from tetherd (run in
 # the guest, a RAM LUN, iser://IP:3260) and from the kernel's LIO with ib_isert (targetcli: an
-# rd_mcp ramdisk of the same size, an iSCSI target whose portal IP:3261 has iSER enabled), both
+# rd_mcp ramdisk of the same size, an iSCSI target whose portal IP:3261 has iSER enabled, through configfs), both
 # reached by the kernel's iSER initiator (open-iscsi iface iser, ib_iser) over soft-RoCE on the
 # guest's own address; runs each fio job on A then B, ROUNDS times, and prints the figures and
 # the ratio tetherd/LIO.
@@ -43,16 +43,22 @@ login_iser() {
 g_tetherd_start --target "$T_IQN" --portal "iser://$IP:3260" --lun "ram:${MB}M"
 A=$(login_iser "$T_IQN" 3260) || g_die "iSER login to tetherd"
 
-# ---- B: LIO, rd_mcp ramdisk, iSER portal on 3261
-tc() { timeout 60 targetcli "$@" >>/tmp/targetcli.log 2>&1 || { cat /tmp/targetcli.log; g_die "targetcli $*"; }; }
-tc /backstores/ramdisk create name=rd0 size="${MB}M"
-tc /iscsi create "$K_IQN"
-tc "/iscsi/$K_IQN/tpg1/luns" create /backstores/ramdisk/rd0
-tc "/iscsi/$K_IQN/tpg1" set attribute authentication=0 demo_mode_write_protect=0 \
-	generate_node_acls=1 cache_dynamic_acls=1
-timeout 60 targetcli "/iscsi/$K_IQN/tpg1/portals" delete 0.0.0.0 3260 >>/tmp/targetcli.log 2>&1 || true
-tc "/iscsi/$K_IQN/tpg1/portals" create "$IP" 3261
-tc "/iscsi/$K_IQN/tpg1/portals/$IP:3261" enable_iser boolean=true
+# ---- B: LIO, rd_mcp ramdisk, iSER portal on 3261, written through configfs (what targetcli
+# does; targetcli itself fails in the guest: "g-io-error-quark: Could not connect")
+T=/sys/kernel/config/target
+G=$T/iscsi/$K_IQN/tpgt_1
+mkdir -p "$T/core/rd_mcp_0/rd0" || g_die "configfs: rd_mcp backstore"
+echo "rd_pages=$((MB * 256))" >"$T/core/rd_mcp_0/rd0/control" || g_die "rd_mcp rd_pages"
+echo 1 >"$T/core/rd_mcp_0/rd0/enable" || g_die "rd_mcp enable"
+mkdir -p "$G/lun/lun_0" || g_die "configfs: iscsi target"
+ln -s "$T/core/rd_mcp_0/rd0" "$G/lun/lun_0/rd0" || g_die "configfs: lun link"
+echo 0 >"$G/attrib/authentication"
+echo 1 >"$G/attrib/generate_node_acls"
+echo 1 >"$G/attrib/cache_dynamic_acls"
+echo 0 >"$G/attrib/demo_mode_write_protect"
+mkdir "$G/np/$IP:3261" || g_die "configfs: portal $IP:3261"
+echo 1 >"$G/np/$IP:3261/iser" || g_die "configfs: iser on $IP:3261"
+echo 1 >"$G/enable" || g_die "configfs: tpg enable"
 B=$(login_iser "$K_IQN" 3261) || { dmesg | tail; g_die "iSER login to LIO"; }
 [ "$(cat "/sys/block/$A/size")" = "$(cat "/sys/block/$B/size")" ] || g_die "LUN sizes differ"
 for d in "$A" "$B"; do
