@@ -374,6 +374,31 @@ static void print_sessions(json_t *list)
 	}
 }
 
+static void print_srp_channels(json_t *list)
+{
+	size_t i, j;
+	json_t *ch, *l;
+
+	if (json_array_size(list) == 0) {
+		printf("no SRP channels\n");
+		return;
+	}
+	printf("%-16s %-12s %-7s %-7s %-6s %s\n", "ID", "STATE", "REQLIM", "CREDITS", "TASKS",
+	       "INITIATOR PORT -> TARGET PORT (TARGET, TPG)");
+	json_array_foreach(list, i, ch) {
+		printf("%-16lld %-12s %-7lld %-7lld %-6lld %s -> %s (%s, %lld)\n", num(ch, "id"),
+		       str(ch, "state"), num(ch, "req_limit"), num(ch, "credits"), num(ch, "tasks"),
+		       str(ch, "initiator"), str(ch, "target_port"), str(ch, "target"),
+		       num(ch, "tpgt"));
+		printf("       peer %s  LUNs", str(ch, "peer"));
+		if (!json_array_size(json_object_get(ch, "luns")))
+			printf(" none");
+		json_array_foreach(json_object_get(ch, "luns"), j, l)
+			printf(" %lld", (long long)json_integer_value(l));
+		printf("\n");
+	}
+}
+
 static void print_log(json_t *r)
 {
 	size_t i;
@@ -764,6 +789,11 @@ static int c_session_list(struct ctx *c)
 	return run_and_print(c, "session_list", NULL, print_sessions);
 }
 
+static int c_srp_list(struct ctx *c)
+{
+	return run_and_print(c, "srp_channel_list", NULL, print_srp_channels);
+}
+
 /* --- stats ---------------------------------------------------------------------------------- */
 
 /* One row of the table: the counters of a LUN or a session in one sample. */
@@ -1134,6 +1164,7 @@ static const struct cmd commands[] = {
 	  "         [--mutual-user U --mutual-secret S]]", c_acl_add },
 	{ "acl", "remove", 2, 2, "", "acl remove TARGET INITIATOR", c_acl_remove },
 	{ "session", "list", 0, 0, "", "session list", c_session_list },
+	{ "srp", "list", 0, 0, "", "srp list", c_srp_list },
 	{ "stats", NULL, 0, 0, "watch=,count=",
 	  "stats [--watch SECONDS [--count N]]",
 	  c_stats },

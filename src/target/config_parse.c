@@ -952,6 +952,17 @@ int tt_config_parse_lun(json_t *obj, const char *path, struct tt_config_lun *out
 /* --- ACLs ------------------------------------------------------------------------------------ */
 
 static const char *const acl_keys[] = { "initiator", "chap", NULL };
+
+/* "0x" and 32 lowercase hex digits: an SRP initiator port identifier. */
+static bool srp_port_form(const char *s)
+{
+	if (s[0] != '0' || s[1] != 'x' || strlen(s) != 34)
+		return false;
+	for (s += 2; *s; s++)
+		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
+			return false;
+	return true;
+}
 static const char *const chap_keys[] = {
 	"user", "secret", "mutual_user", "mutual_secret", NULL
 };
@@ -1024,11 +1035,16 @@ static int parse_acl(struct pctx *c, json_t *obj, struct tt_config_acl *a)
 		return rc;
 	mark = path_key(c, "initiator");
 	if (!(v = json_object_get(obj, "initiator")))
-		return fail(c, "missing (the initiator's iSCSI name)");
+		return fail(c, "missing (the initiator's iSCSI name or SRP initiator port identifier)");
 	if ((rc = get_string(c, v, a->initiator, sizeof(a->initiator))))
 		return rc;
-	if (tt_config_check_iscsi_name(a->initiator, msg, sizeof(msg)))
+	if (!strncmp(a->initiator, "0x", 2)) {
+		if (!srp_port_form(a->initiator))
+			return fail(c, "\"%s\": an SRP initiator port identifier is 0x and 32 "
+				    "lowercase hex digits", a->initiator);
+	} else if (tt_config_check_iscsi_name(a->initiator, msg, sizeof(msg))) {
 		return fail(c, "%s", msg);
+	}
 	path_restore(c, mark);
 	if ((v = json_object_get(obj, "chap"))) {
 		mark = path_key(c, "chap");

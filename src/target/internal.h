@@ -50,6 +50,8 @@ void tt_task_free(struct tt_task *task);
 void tt_tmf_rx(struct tt_conn *conn, struct tt_pdu *pdu);
 /* The tasks of nexus @nexus_id on @lun go (PREEMPT AND ABORT): tt_iscsi_scsi_fe.abort_nexus. */
 int tt_tmf_abort_nexus(struct tt_lun *lun, uint64_t nexus_id);
+/* A LOGICAL UNIT RESET from another front end: every iSCSI session's tasks on @lun go. */
+void tt_tmf_abort_lun(struct tt_lun *lun);
 /* model.c: what the SCSI core asks of the iSCSI target; every port and nexus points to it. */
 extern const struct tt_scsi_frontend tt_iscsi_scsi_fe;
 /* A task that a TMF waits for has finished (runs on its loop). */

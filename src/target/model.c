@@ -929,13 +929,44 @@ static int check_chap(struct tt_target *t, const char *initiator, const struct t
 	return 0;
 }
 
+bool tt_acl_srp_port_form(const char *name)
+{
+	return name && name[0] == '0' && name[1] == 'x' && all_hex(name + 2, 32);
+}
+
+/* An SRP initiator port identifier: "0x" and 32 lowercase hex digits (SRP 5.3, as the SCSI core
+ * names SRP initiator ports); no CHAP, which SRP does not have. */
+static int check_srp_port(const char *initiator, const struct tt_acl_chap *chap, char *err,
+			  size_t errlen)
+{
+	if (!tt_acl_srp_port_form(initiator)) {
+		tt_errmsg(err, errlen, 0, "initiator name '%.60s': an SRP initiator port identifier is "
+		       "0x and 32 lowercase hex digits", initiator);
+		return -EINVAL;
+	}
+	if (chap && (chap->user[0] || chap->mutual_user[0])) {
+		tt_errmsg(err, errlen, 0, "initiator %s: SRP initiators have no CHAP credentials",
+		       initiator);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+bool tt_tpg_initiator_allowed(const struct tt_tpg *g, const char *initiator)
+{
+	return g->allow_any_initiator || tt_acl_find(g->target, initiator) != NULL;
+}
+
 int tt_acl_add(struct tt_target *t, const char *initiator, const struct tt_acl_chap *chap,
 	       char *err, size_t errlen)
 {
 	struct tt_acl *a;
 	int rc;
 
-	rc = check_iscsi_name("initiator", initiator, err, errlen);
+	if (initiator && !strncmp(initiator, "0x", 2))
+		rc = check_srp_port(initiator, chap, err, errlen);
+	else
+		rc = check_iscsi_name("initiator", initiator, err, errlen);
 	if (rc)
 		return rc;
 	if (tt_acl_find(t, initiator)) {

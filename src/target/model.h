@@ -171,6 +171,12 @@ int tt_acl_add(struct tt_target *t, const char *initiator, const struct tt_acl_c
 	       char *err, size_t errlen);
 int tt_acl_remove(struct tt_target *t, const char *initiator, char *err, size_t errlen);
 struct tt_acl *tt_acl_find(struct tt_target *t, const char *initiator);
+/* An ACL's initiator is an iSCSI name or an SRP initiator port identifier, "0x" and 32
+ * lowercase hex digits (the SCSI core's SRP initiator port name). */
+bool tt_acl_srp_port_form(const char *name);
+/* May @initiator log in through @g: the TPG allows any initiator or the target has its ACL.
+ * Caller holds tt_model_lock. */
+bool tt_tpg_initiator_allowed(const struct tt_tpg *g, const char *initiator);
 
 /* Iteration over every target (caller holds tt_model_lock). */
 struct tt_list *tt_model_targets(void);

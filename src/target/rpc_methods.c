@@ -716,6 +716,41 @@ static int m_session_list(json_t *params, json_t **result, struct tt_rpc_error *
 	return 0;
 }
 
+/* The SRP channels: initiator and target port identifiers, state, credits, LUNs. */
+static int m_srp_channel_list(json_t *params, json_t **result, struct tt_rpc_error *e)
+{
+	static const char *const keys[] = { NULL };
+	struct tt_srp_channel_info *v = NULL;
+	size_t count = 0;
+	json_t *list;
+	int rc;
+
+	if ((rc = check_params(params, keys, e)))
+		return rc;
+	if ((rc = tt_srp_channels_snapshot(&v, &count)))
+		return failed(e, rc, "cannot take a snapshot of the SRP channels");
+	list = json_array();
+	for (size_t i = 0; i < count; i++) {
+		json_t *luns = json_array();
+
+		for (unsigned k = 0; k < v[i].nluns; k++)
+			json_array_append_new(luns, json_integer((json_int_t)v[i].luns[k]));
+		json_array_append_new(list, json_pack(
+			"{sI ss ss ss si ss ss sI sI sI sI sI so}",
+			"id", (json_int_t)v[i].id, "initiator", v[i].initiator,
+			"target_port", v[i].target_port, "target", v[i].target, "tpgt", v[i].tpgt,
+			"peer", v[i].peer, "state", v[i].state ? v[i].state : "?",
+			"req_limit", (json_int_t)v[i].req_limit,
+			"credits", (json_int_t)v[i].credits_held,
+			"credits_in_use", (json_int_t)v[i].credits_in_use,
+			"credits_to_return", (json_int_t)v[i].credits_to_return,
+			"tasks", (json_int_t)v[i].tasks, "luns", luns));
+	}
+	tt_srp_channels_free(v, count);
+	*result = list;
+	return 0;
+}
+
 /* The running configuration; CHAP secrets only when asked for with "secrets": true (tetherctl
  * save, which writes an owner-only file). */
 static int m_config_dump(json_t *params, json_t **result, struct tt_rpc_error *e)
@@ -924,6 +959,7 @@ static const struct {
 	{ "acl_add", m_acl_add },
 	{ "acl_remove", m_acl_remove },
 	{ "session_list", m_session_list },
+	{ "srp_channel_list", m_srp_channel_list },
 	{ "stats", m_stats },
 	{ "config_dump", m_config_dump },
 	{ "config_apply", m_config_apply },

@@ -17,11 +17,13 @@
 #include "target/srp_port.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/log.h"
+#include "target/internal.h"
 #include "target/model.h"
 #include "xport/xport.h"
 
@@ -112,9 +114,20 @@ struct srp_ch {
 	struct srp_tx tx[SRP_TX_DEPTH];
 	struct tt_list tx_free;
 	struct tt_list tasks;
+	struct tt_list reg_node;      /* in chs, from the hand-over until freed */
+	uint16_t tpgt;                /* the TPG's tag at login */
+	uint8_t tport_id[16];         /* the target port identifier logged in to */
 	uint64_t id;
 	char peer[80];
 };
+
+/*
+ * Every channel from its hand-over to its loop until it is freed: what PREEMPT AND ABORT and
+ * LOGICAL UNIT RESET look nexuses up in, and what the control socket lists. A channel is freed
+ * on its own loop only, so a message run on that loop that still finds it here may use it.
+ */
+static pthread_mutex_t chs_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct tt_list chs = TT_LIST_INIT(chs);
 
 static uint64_t ch_ids = 1ull << 44; /* apart from the TCP and iSER connections' ids */
 
@@ -132,12 +145,176 @@ static const struct tt_scsi_frontend tt_srp_scsi_fe = {
 	.alua_changed = tt_scsi_fe_no_alua_changed,
 };
 
-/* PREEMPT AND ABORT from another nexus: not reached across loops yet (docs/srp.md). */
+/* ---- tasks of other nexuses (PREEMPT AND ABORT, LOGICAL UNIT RESET) ---- */
+
+struct srp_abort_msg {
+	uint64_t ch_id;
+	struct tt_lun *lun;           /* a reference */
+};
+
+/* On @ch's loop: its tasks on @lun not yet answering are aborted (they get no SRP_RSP). */
+static unsigned ch_abort_lun(struct srp_ch *ch, struct tt_lun *lun)
+{
+	struct tt_list *n;
+	unsigned k = 0;
+
+	tt_list_for_each(n, &ch->tasks) {
+		struct srp_task *t = tt_list_entry(n, struct srp_task, node);
+
+		if (t->st.lun != lun || t->phase == SRP_TASK_REPLY || t->aborted)
+			continue;
+		t->aborted = true;
+		t->st.aborted = true;
+		k++;
+	}
+	return k;
+}
+
+static void abort_msg_run(void *arg)
+{
+	struct srp_abort_msg *m = arg;
+	struct srp_ch *ch = NULL;
+	struct tt_list *n;
+
+	pthread_mutex_lock(&chs_lock);
+	tt_list_for_each(n, &chs) {
+		struct srp_ch *c = tt_list_entry(n, struct srp_ch, reg_node);
+
+		if (c->id == m->ch_id) {
+			ch = c;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&chs_lock);
+	if (ch) {
+		unsigned k = ch_abort_lun(ch, m->lun);
+		unsigned long long id = 0;
+
+		for (unsigned i = 0; i < ch->nluns; i++)
+			if (ch->luns[i] == m->lun)
+				id = ch->lun_ids[i];
+		if (k)
+			tt_info("srp", "channel %llu %s: %u task%s on LUN %llu aborted by another nexus",
+				chid(ch), ch->peer, k, k == 1 ? "" : "s", id);
+	}
+	tt_lun_put(m->lun);
+	free(m);
+}
+
+/* Sends the abort of @lun's tasks to the loop of every channel mapping @lun whose nexus is
+ * @nexus_id (0: any), @except's aside. Returns how many channels were asked. */
+static int abort_lun_channels(struct tt_lun *lun, uint64_t nexus_id, const struct srp_ch *except)
+{
+	struct tt_list *n;
+	int k = 0;
+
+	pthread_mutex_lock(&chs_lock);
+	tt_list_for_each(n, &chs) {
+		struct srp_ch *c = tt_list_entry(n, struct srp_ch, reg_node);
+		struct srp_abort_msg *m;
+		bool maps = false;
+
+		if (c == except || (nexus_id && c->id != nexus_id))
+			continue;
+		for (unsigned i = 0; i < c->nluns && !maps; i++)
+			maps = c->luns[i] == lun;
+		if (!maps || !(m = calloc(1, sizeof(*m))))
+			continue;
+		m->ch_id = c->id;
+		m->lun = lun;
+		tt_lun_get(lun);
+		if (tt_loop_send(c->rc.loop, abort_msg_run, m) < 0) {
+			tt_lun_put(lun);
+			free(m);
+			continue;
+		}
+		k++;
+	}
+	pthread_mutex_unlock(&chs_lock);
+	return k;
+}
+
+/* PREEMPT AND ABORT: the SCSI core asks for the tasks of nexus @nexus_id on @lun to go. */
 static int srp_abort_nexus(struct tt_lun *lun, uint64_t nexus_id)
 {
-	(void)lun;
-	(void)nexus_id;
-	return -EOPNOTSUPP;
+	if (nexus_id)
+		abort_lun_channels(lun, nexus_id, NULL);
+	return 0;
+}
+
+void tt_srp_port_abort_lun(struct tt_lun *lun)
+{
+	abort_lun_channels(lun, 0, NULL);
+}
+
+/* ---- the control socket's listing ---- */
+
+static void hex_id(char out[35], const uint8_t id[16])
+{
+	out[0] = '0';
+	out[1] = 'x';
+	for (unsigned i = 0; i < 16; i++)
+		snprintf(out + 2 + 2 * i, 3, "%02x", id[i]);
+}
+
+int tt_srp_channels_snapshot(struct tt_srp_channel_info **out, size_t *count)
+{
+	struct tt_srp_channel_info *v = NULL;
+	struct tt_list *n;
+	size_t k = 0, cap = 0;
+	int rc = 0;
+
+	pthread_mutex_lock(&chs_lock);
+	tt_list_for_each(n, &chs)
+		cap++;
+	if (cap && !(v = calloc(cap, sizeof(*v))))
+		rc = -ENOMEM;
+	tt_list_for_each(n, &chs) {
+		const struct srp_ch *ch = tt_list_entry(n, struct srp_ch, reg_node);
+		struct tt_srp_channel_info *i;
+		const struct tt_list *tn;
+
+		if (rc)
+			break;
+		i = &v[k++];
+		i->id = ch->id;
+		snprintf(i->initiator, sizeof(i->initiator), "0x%.32s", ch->nexus.initiator_name);
+		hex_id(i->target_port, ch->tport_id);
+		snprintf(i->target, sizeof(i->target), "%s", ch->target->name);
+		i->tpgt = ch->tpgt;
+		snprintf(i->peer, sizeof(i->peer), "%s", ch->peer);
+		i->state = tt_srp_ch_state_name(ch->life.state);
+		i->req_limit = ch->cred.limit;
+		i->credits_held = ch->cred.held;
+		i->credits_in_use = ch->cred.in_use;
+		i->credits_to_return = ch->cred.to_return;
+		tt_list_for_each(tn, &ch->tasks)
+			i->tasks++;
+		if (ch->nluns) {
+			i->luns = calloc(ch->nluns, sizeof(*i->luns));
+			if (!i->luns) {
+				rc = -ENOMEM;
+				break;
+			}
+			memcpy(i->luns, ch->lun_ids, ch->nluns * sizeof(*i->luns));
+			i->nluns = ch->nluns;
+		}
+	}
+	pthread_mutex_unlock(&chs_lock);
+	if (rc) {
+		tt_srp_channels_free(v, k);
+		return rc;
+	}
+	*out = v;
+	*count = k;
+	return 0;
+}
+
+void tt_srp_channels_free(struct tt_srp_channel_info *info, size_t count)
+{
+	for (size_t i = 0; info && i < count; i++)
+		free(info[i].luns);
+	free(info);
 }
 
 /* ---- lifecycle ---- */
@@ -584,8 +761,14 @@ static void rx_tsk_mgmt(struct srp_ch *ch, const uint8_t *iu, uint32_t len)
 			t->tmf = tmf;
 			tmf->waiting++;
 		}
-		if (tm.func == TT_SRP_TSK_LUN_RESET)
+		if (tm.func == TT_SRP_TSK_LUN_RESET) {
+			/* a reset ends every nexus's tasks on the LUN, SPC-2 reservations, and
+			 * tells the others: the other channels', the iSCSI sessions' */
+			abort_lun_channels(lun, 0, ch);
+			tt_tmf_abort_lun(lun);
 			tt_lun_pr_reset(lun);
+			tt_lun_ua_raise(lun, TT_UA_LUN_RESET, NULL);
+		}
 		tmf_task_gone(ch, tmf);
 		return;
 	default:
@@ -703,6 +886,9 @@ static void srp_rdma_freed(struct tt_rdma_conn *c)
 	if (!tt_srp_ch_may_free(&ch->life))
 		tt_err("srp", "channel %llu %s: freed while %s", chid(ch), ch->peer,
 		       tt_srp_ch_state_name(ch->life.state));
+	pthread_mutex_lock(&chs_lock);
+	tt_list_del(&ch->reg_node);
+	pthread_mutex_unlock(&chs_lock);
 	ch_unmap(ch);
 	if (ch->rx_ring)
 		tt_rdma_buf_put(ch->rx_ring);
@@ -853,13 +1039,13 @@ static int ch_map_luns(struct srp_ch *ch, struct tt_target *t)
 
 static void login_reject(struct rdma_cm_id *id, struct rdma_event_channel *ch,
 			 const struct tt_srp_login_req *req, uint32_t reason, const char *peer,
-			 const char *why)
+			 const char *ini, const char *why)
 {
 	uint8_t rej[TT_SRP_LOGIN_REJ_LEN];
 	int n;
 
-	tt_log_ratelimited(TT_LOG_NOTICE, "srp", "%s: login rejected, reason 0x%08x: %s", peer,
-			   reason, why);
+	tt_log_ratelimited(TT_LOG_NOTICE, "srp", "%s: login of initiator port %s rejected, reason "
+			   "0x%08x: %s", peer, ini ? ini : "(none)", reason, why);
 	n = tt_srp_login_rej_encode(req ? req->tag : 0, reason, TT_SRP_BUF_DIRECT |
 				    TT_SRP_BUF_INDIRECT, rej, sizeof(rej));
 	tt_rdma_request_reject(id, ch, rej, n > 0 ? (uint8_t)n : 0);
@@ -881,7 +1067,8 @@ static void srp_request(void *arg, struct rdma_cm_id *id, struct rdma_event_chan
 	struct sockaddr *sa;
 	struct srp_ch *ch;
 	struct tt_tpg *g;
-	char peer[80];
+	char peer[80], ini[35];
+	const char *why = "login parameters";
 	uint32_t reason;
 	int rc;
 
@@ -894,36 +1081,49 @@ static void srp_request(void *arg, struct rdma_cm_id *id, struct rdma_event_chan
 		tt_sockaddr_format(&ss, peer, sizeof(peer));
 	}
 	if (tt_srp_login_req_rdma_parse(req->priv, req->priv_len, &login) < 0) {
-		login_reject(id, cm_ch, NULL, TT_SRP_REJ_UNABLE_ESTABLISH, peer,
+		login_reject(id, cm_ch, NULL, TT_SRP_REJ_UNABLE_ESTABLISH, peer, NULL,
 			     "no SRP_LOGIN_REQ in the connect private data");
 		return;
 	}
 	ch = calloc(1, sizeof(*ch));
 	if (!ch) {
-		login_reject(id, cm_ch, &login, TT_SRP_REJ_INSUFFICIENT_RES, peer, "out of memory");
+		login_reject(id, cm_ch, &login, TT_SRP_REJ_INSUFFICIENT_RES, peer, NULL,
+			     "out of memory");
 		return;
 	}
+	ini[0] = '0';
+	ini[1] = 'x';
+	for (unsigned i = 0; i < 16; i++)
+		snprintf(ini + 2 + 2 * i, 3, "%02x", login.initiator_port_id[i]);
 	tt_model_lock();
 	g = tpg_for(l, login.target_port_id);
-	if (g) {
+	if (!g) {
+		reason = TT_SRP_REJ_UNABLE_ASSOCIATE;
+		why = "no target port with that identifier on this portal";
+	} else if (!tt_tpg_initiator_allowed(g, ini)) {
+		/* SRP has no "not authorized" reason; the initiator may open no channel to this
+		 * port, so: one RDMA channel limit reached for this initiator (00010006h), as
+		 * other SRP targets answer an initiator outside their ACLs. 00010003h (unable to
+		 * associate) stays for a target port identifier that is not here. */
+		reason = TT_SRP_REJ_CHANNEL_LIMIT;
+		why = "initiator port not in the target's ACLs";
+	} else {
 		lim.port_id = g->scsi_port.srp_port_id;
 		reason = tt_srp_login_negotiate(&login, &lim, &ch->login);
-	} else {
-		reason = TT_SRP_REJ_UNABLE_ASSOCIATE;
 	}
 	if (!reason) {
 		ch->target = g->target;
 		tt_target_get(g->target);
 		ch->tpg = g;
+		ch->tpgt = g->tag;
+		memcpy(ch->tport_id, g->scsi_port.srp_port_id, sizeof(ch->tport_id));
 		rc = ch_map_luns(ch, g->target);
 		if (rc < 0)
 			reason = TT_SRP_REJ_INSUFFICIENT_RES;
 	}
 	tt_model_unlock();
 	if (reason) {
-		login_reject(id, cm_ch, &login, reason, peer,
-			     !g ? "no target port with that identifier on this portal" :
-			     "login parameters");
+		login_reject(id, cm_ch, &login, reason, peer, ini, why);
 		ch_unmap(ch);
 		if (ch->target)
 			tt_target_put(ch->target);
@@ -966,11 +1166,18 @@ static void srp_request(void *arg, struct rdma_cm_id *id, struct rdma_event_chan
 	snprintf(ch->rc.peer, sizeof(ch->rc.peer), "%s", peer);
 	tt_rdma_refs_get(&ch->rc.refs, TT_RDMA_REF_UPPER); /* the channel's, until DISCONNECTED */
 	ch->rc.loop = tt_loops_next();
+	pthread_mutex_lock(&chs_lock);
+	tt_list_add_tail(&chs, &ch->reg_node);
+	pthread_mutex_unlock(&chs_lock);
 	rc = tt_loop_send(ch->rc.loop, srp_ch_handoff, ch);
 	if (rc < 0) {
+		pthread_mutex_lock(&chs_lock);
+		tt_list_del(&ch->reg_node);
+		pthread_mutex_unlock(&chs_lock);
 		tt_log_ratelimited(TT_LOG_WARN, "srp", "%s: cannot hand the channel over: %s", peer,
 				   strerror(-rc));
-		login_reject(id, cm_ch, &login, TT_SRP_REJ_INSUFFICIENT_RES, peer, "no loop");
+		login_reject(id, cm_ch, &login, TT_SRP_REJ_INSUFFICIENT_RES, peer,
+			     ch->nexus.initiator_port, "no loop");
 		ch_unmap(ch);
 		tt_target_put(ch->target);
 		tt_listener_put(l);
@@ -1053,6 +1260,24 @@ bool tt_srp_port_supported(void)
 }
 
 #else
+
+void tt_srp_port_abort_lun(struct tt_lun *lun)
+{
+	(void)lun;
+}
+
+int tt_srp_channels_snapshot(struct tt_srp_channel_info **out, size_t *count)
+{
+	*out = NULL;
+	*count = 0;
+	return 0;
+}
+
+void tt_srp_channels_free(struct tt_srp_channel_info *info, size_t count)
+{
+	(void)count;
+	free(info);
+}
 
 void tt_srp_port_register(void)
 {

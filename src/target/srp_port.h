@@ -8,13 +8,39 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
+struct tt_lun;
 struct tt_portal;
 
 /* srp:// listeners are served from now on (a build with the RDMA layer); loop 0. */
 void tt_srp_port_register(void);
 /* Whether this build serves srp:// portals. */
 bool tt_srp_port_supported(void);
+/* A LOGICAL UNIT RESET from another front end: every SRP channel's tasks on @lun are aborted
+ * (on their loops; they get no SRP_RSP). Any thread. */
+void tt_srp_port_abort_lun(struct tt_lun *lun);
+/* A channel as the control socket lists it (a snapshot; the counters may move meanwhile). */
+struct tt_srp_channel_info {
+	uint64_t id;
+	char initiator[35];           /* initiator port identifier: 0x and 32 hex digits */
+	char target_port[35];         /* target port identifier, likewise */
+	char target[224];             /* the target's name */
+	uint16_t tpgt;
+	char peer[80];
+	const char *state;            /* CONNECTING, LIVE, ... */
+	uint32_t req_limit;           /* granted at login */
+	uint32_t credits_held;        /* requests the initiator may still send */
+	uint32_t credits_in_use;      /* requests received, buffer not yet posted again */
+	uint32_t credits_to_return;   /* for the next REQUEST LIMIT DELTA */
+	unsigned tasks;               /* SCSI tasks of the channel */
+	unsigned nluns;
+	uint64_t *luns;               /* malloc'd, nluns entries */
+};
+
+/* Every SRP channel: 0 and *@out (NULL when none; free with tt_srp_channels_free), or -errno. */
+int tt_srp_channels_snapshot(struct tt_srp_channel_info **out, size_t *count);
+void tt_srp_channels_free(struct tt_srp_channel_info *info, size_t count);
 /* The add_target line of an srp:// portal (src/srp/ident.h): its length, or -errno. */
 int tt_srp_portal_add_target(const struct tt_portal *p, char *buf, size_t cap);
 

@@ -6,6 +6,7 @@
 #include "target/internal.h"
 
 #include "base/log.h"
+#include "target/srp_port.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -103,6 +104,11 @@ static void abort_lun_tasks(struct tt_lun *lun, uint64_t nexus_id, struct tt_ses
 	tt_model_unlock();
 }
 
+void tt_tmf_abort_lun(struct tt_lun *lun)
+{
+	abort_lun_tasks(lun, 0, NULL);
+}
+
 /* PREEMPT AND ABORT: the SCSI core asks for a nexus's tasks on a LUN to go. */
 int tt_tmf_abort_nexus(struct tt_lun *lun, uint64_t nexus_id)
 {
@@ -193,6 +199,7 @@ void tt_tmf_rx(struct tt_conn *conn, struct tt_pdu *pdu)
 			struct tt_lun *l = tt_session_lun(s, lun_id);
 			/* a reset ends every nexus's tasks, SPC-2 reservations, and tells the others */
 			abort_lun_tasks(l, 0, s);
+			tt_srp_port_abort_lun(l);
 			tt_lun_pr_reset(l);
 			tt_lun_ua_raise(l, TT_UA_LUN_RESET, NULL);
 		}

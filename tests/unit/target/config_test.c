@@ -302,6 +302,13 @@ static void test_missing(void **state)
 	target_error("\"luns\": [{\"id\": 0, \"backend\": \"1G\"}]",
 		     "targets[0].luns[0].backend: \"1G\" is not a backend spec");
 	target_error("\"acls\": [{}]", "targets[0].acls[0].initiator: missing");
+	/* SRP initiator port identifiers: 0x and 32 lowercase hex digits */
+	target_ok("\"acls\": [{\"initiator\": \"0xfe800000000000000200000000000001\"}]");
+	target_error("\"acls\": [{\"initiator\": \"0xFE800000000000000200000000000001\"}]",
+		     "targets[0].acls[0].initiator: \"0xFE800000000000000200000000000001\": an SRP "
+		     "initiator port identifier is 0x and 32 lowercase hex digits");
+	target_error("\"acls\": [{\"initiator\": \"0xfe80\"}]",
+		     "targets[0].acls[0].initiator: \"0xfe80\": an SRP");
 	target_error("\"acls\": [{\"initiator\": \"iqn.2026-11.org.x:i\", \"chap\": "
 		     "{\"secret\": \"123456789012\"}}]", "targets[0].acls[0].chap.user: missing");
 	target_error("\"acls\": [{\"initiator\": \"iqn.2026-11.org.x:i\", \"chap\": "

@@ -536,6 +536,55 @@ static void test_acls(void **state)
 	del_target(T1); /* frees the remaining ACL */
 }
 
+/* SRP initiator port identifiers as ACL names, and the login decision of a TPG. */
+static void test_acls_srp(void **state)
+{
+	static const char srp_a[] = "0xfe800000000000000200000000000001";
+	static const char srp_b[] = "0xfe800000000000000200000000000002";
+	struct tt_target *t = mk_target(T1);
+	struct tt_acl_chap chap = { 0 };
+	struct tt_tpg *g = mk_tpg(t, 1);
+	char err[512] = "";
+	(void)state;
+
+	/* no ACL: anyone, SRP ports included */
+	assert_true(g->allow_any_initiator);
+	assert_true(tt_tpg_initiator_allowed(g, srp_a));
+
+	assert_int_equal(tt_acl_add(t, srp_a, NULL, err, sizeof(err)), 0);
+	assert_non_null(tt_acl_find(t, srp_a));
+	assert_int_equal(tt_acl_add(t, srp_a, NULL, err, sizeof(err)), -EEXIST);
+	/* the SCSI core's form only: lowercase, 0x, 32 digits */
+	assert_int_equal(tt_acl_add(t, "0xFE800000000000000200000000000001", NULL, err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "SRP initiator port identifier"));
+	assert_int_equal(tt_acl_add(t, "0xfe80000000000000020000000000001", NULL, err, sizeof(err)),
+			 -EINVAL);
+	assert_int_equal(tt_acl_add(t, "0xfe8000000000000002000000000000011", NULL, err,
+				    sizeof(err)), -EINVAL);
+	assert_int_equal(tt_acl_add(t, "fe800000000000000200000000000001", NULL, err, sizeof(err)),
+			 -EINVAL);
+	snprintf(chap.user, sizeof(chap.user), "alice");
+	snprintf(chap.secret, sizeof(chap.secret), "twelve-bytes");
+	assert_int_equal(tt_acl_add(t, srp_b, &chap, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "CHAP"));
+	assert_null(tt_acl_find(t, srp_b));
+
+	/* the TPG made when the target had no ACL still lets anyone in; a restricted one not */
+	assert_true(tt_tpg_initiator_allowed(g, srp_b));
+	g->allow_any_initiator = false;
+	tt_model_lock();
+	assert_true(tt_tpg_initiator_allowed(g, srp_a));
+	assert_false(tt_tpg_initiator_allowed(g, srp_b));
+	assert_false(tt_tpg_initiator_allowed(g, srp_a + 2)); /* the bare digits are another name */
+	tt_model_unlock();
+	assert_int_equal(tt_acl_add(t, srp_b, NULL, err, sizeof(err)), 0);
+	assert_true(tt_tpg_initiator_allowed(g, srp_b));
+	assert_int_equal(tt_acl_remove(t, srp_a, err, sizeof(err)), 0);
+	assert_false(tt_tpg_initiator_allowed(g, srp_a));
+	del_target(T1);
+}
+
 /* ---- portals ------------------------------------------------------------------------------------ */
 
 static void test_portal_listen(void **state)
@@ -745,6 +794,7 @@ int main(void)
 		cmocka_unit_test(test_tpgs),
 		cmocka_unit_test(test_luns),
 		cmocka_unit_test(test_acls),
+		cmocka_unit_test(test_acls_srp),
 		cmocka_unit_test(test_portal_listen),
 		cmocka_unit_test(test_portal_not_on_host),
 		cmocka_unit_test(test_portal_port_taken),

@@ -70,11 +70,55 @@ srp_add() {
 BAD_LINE="id_ext=00000000000000ff,${LINE#*,}"
 if echo "$BAD_LINE" >"$SRP_SYS/add_target" 2>/dev/null; then
 	g_bad "add_target with id_ext ff accepted (expected a rejected login)"
-elif grep -q "login rejected, reason 0x00010003" "$G_TETHERD_LOG"; then
+elif grep -q "rejected, reason 0x00010003" "$G_TETHERD_LOG"; then
 	g_ok "login to another target port rejected (SRP_LOGIN_REJ 0x00010003): $(dmesg | grep -o 'REJECTED, reason 0x[0-9a-f]*' | tail -1)"
 else
 	tail -5 "$G_TETHERD_LOG"; dmesg | tail -5; g_bad "no rejected login for id_ext ff"
 fi
+
+# ---- ACLs: a second TPG (portal port 5556) lets only initiators with an ACL in. A login of the
+# guest's initiator port before its ACL exists: SRP_LOGIN_REJ 00010006h, logged with the port
+# identifier; with the ACL: a channel, listed by tetherctl srp list
+g_ctl tpg create "$IQN" 2 --allow-any-initiator no --portal "srp://$IP:5556" >/dev/null ||
+	g_die "tpg create $IQN 2"
+g_ctl acl add "$IQN" 0x0123456789abcdef0123456789abcdef >/dev/null || g_die "acl add (another port)"
+out=$(g_ctl --json portal list 2>&1)
+LINE2=$(sed -n 's/.*"add_target": *"\([^"]*\)".*/\1/p' <<<"$out" | grep -vxF "$LINE" | head -1)
+[ -n "$LINE2" ] || { echo "$out"; g_die "no add_target line for tpg 2"; }
+if echo "$LINE2" >"$SRP_SYS/add_target" 2>/dev/null; then
+	g_bad "login to tpg 2 without an ACL accepted"
+fi
+INI=$(sed -n 's/.*login of initiator port \(0x[0-9a-f]\{32\}\) rejected, reason 0x00010006.*/\1/p' \
+	"$G_TETHERD_LOG" | tail -1)
+if [ -n "$INI" ]; then g_ok "login without an ACL rejected (SRP_LOGIN_REJ 0x00010006) for initiator port $INI"
+else tail -5 "$G_TETHERD_LOG"; dmesg | tail -5; g_die "no rejected login with reason 0x00010006"; fi
+g_ctl acl add "$IQN" "$INI" >/dev/null || g_die "acl add $INI"
+ok=""
+for _ in $(seq 60); do
+	echo "$LINE2" >"$SRP_SYS/add_target" 2>/tmp/add.err && { ok=1; break; }
+	grep -q "File exists" /tmp/add.err || break
+	sleep 0.5
+done
+if [ -n "$ok" ]; then g_ok "login to tpg 2 accepted once $INI has an ACL"
+else cat /tmp/add.err; tail -5 "$G_TETHERD_LOG"; g_bad "login with an ACL refused"; fi
+out=$(g_ctl --json srp list 2>&1)
+if grep -q "\"initiator\": *\"$INI\"" <<<"$out" && grep -q '"state": *"live"' <<<"$out" &&
+	grep -q '"tpgt": *2' <<<"$out" && grep -q '"req_limit": *32' <<<"$out"; then
+	g_ok "srp list: channel of $INI to tpg 2, live, request limit 32"
+else echo "$out"; g_bad "srp list does not show the channel"; fi
+g_ctl srp list | sed 's/^/  /'
+for p in /sys/class/srp_remote_ports/port-*; do [ -e "$p" ] && echo 1 >"$p/delete"; done
+for _ in $(seq 150); do
+	ls /sys/class/srp_remote_ports/ 2>/dev/null | grep -q . || break
+	sleep 0.2
+done
+for _ in $(seq 50); do
+	[ "$(g_ctl --json srp list 2>/dev/null | tr -d ' \n')" = "[]" ] && break
+	sleep 0.2
+done
+if [ "$(g_ctl --json srp list 2>/dev/null | tr -d ' \n')" = "[]" ]; then g_ok "srp list empty after the port was removed"
+else g_ctl srp list; g_bad "channels left after the port was removed"; fi
+g_ctl tpg delete "$IQN" 2 >/dev/null || g_bad "tpg delete $IQN 2"
 
 t0=$(g_now)
 srp_add
