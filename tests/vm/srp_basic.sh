@@ -11,9 +11,5 @@ set -euo pipefail
 # shellcheck source=lib/host-lib.sh source-path=SCRIPTDIR
 . "$(dirname "$0")/lib/host-lib.sh"
 
-if ! declare -F vm_prepare_guest_target >/dev/null; then
-	echo "SKIP: this tree has no harness for tetherd inside the guest (vm_prepare_guest_target)"
-	exit 77
-fi
 vm_prepare_guest_target
 vm_guest guest-srp-basic.sh

@@ -55,9 +55,5 @@ if dd if="/dev/$DEV" of=/dev/null bs=1M count=8 iflag=direct 2>/dev/null; then g
 else g_bad "read after the address came back"; fi
 iser --logout >/dev/null || g_bad "logout"
 
-rc=0
-g_tetherd_stop TERM || rc=$?
-if [ "$rc" = 0 ]; then g_ok "tetherd exited with status 0 on SIGTERM"
-else g_bad "tetherd exit status $rc"; fi
-g_tetherd_log_check && g_ok "no sanitizer report"
+g_tetherd_finish
 g_end

@@ -106,9 +106,5 @@ elif grep -qi 'iser' <<<"$out" && grep -qiE 'not (compiled|supported|built)|unkn
 	echo "note: this libiscsi has no iSER: ${out%%$'\n'*}"
 else echo "$out" | head; g_bad "iscsi-inq iser://"; fi
 
-rc=0
-g_tetherd_stop TERM || rc=$?
-if [ "$rc" = 0 ]; then g_ok "tetherd exited with status 0 on SIGTERM"
-else g_bad "tetherd exit status $rc"; fi
-g_tetherd_log_check && g_ok "no sanitizer report"
+g_tetherd_finish
 g_end

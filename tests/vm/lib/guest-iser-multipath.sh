@@ -174,9 +174,5 @@ for _ in $(seq 50); do pidof multipathd >/dev/null || break; sleep 0.1; done
 multipath -F >/dev/null 2>&1 || g_bad "multipath -F"
 node default --logout >/dev/null || g_bad "logout over TCP"
 node iser --logout >/dev/null || g_bad "logout over iSER"
-rc=0
-g_tetherd_stop TERM || rc=$?
-if [ "$rc" = 0 ]; then g_ok "tetherd exited with status 0 on SIGTERM"
-else g_bad "tetherd exit status $rc"; fi
-g_tetherd_log_check && g_ok "no sanitizer report"
+g_tetherd_finish
 g_end

@@ -237,3 +237,12 @@ g_tetherd_log_check() {
 	fi
 	return 0
 }
+
+# tetherd stopped with SIGTERM: it must exit 0 and its log hold no sanitizer report.
+g_tetherd_finish() {
+	local rc=0
+	g_tetherd_stop TERM || rc=$?
+	if [ "$rc" = 0 ]; then g_ok "tetherd exited with status 0 on SIGTERM"
+	else g_bad "tetherd exit status $rc"; fi
+	if g_tetherd_log_check; then g_ok "no sanitizer report"; fi
+}

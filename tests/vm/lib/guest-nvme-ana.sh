@@ -5,13 +5,13 @@
 # nvme-tcp ports in two ANA groups; fio with crc32c verification on the multipath head while
 # the host moves optimized and inaccessible between the groups.
 #
-# Variables: NQN, TT_NVME_ANA_IO_S [150] (seconds of fio: longer than the four moves), TT_VM_LUN_MB.
+# Variables: NQN, TT_NVME_ANA_IO_S [90] (seconds of fio: longer than the four moves), TT_VM_LUN_MB.
 
 # shellcheck source=guest-lib.sh source-path=SCRIPTDIR
 . /mnt/host/tests/vm/lib/guest-lib.sh
 
 NQN=${NQN:?}
-IO_S=${TT_NVME_ANA_IO_S:-150}
+IO_S=${TT_NVME_ANA_IO_S:-90}
 G_ANA=0
 PORTS=
 

@@ -92,9 +92,5 @@ if [ $((rss1 - rss0)) -lt 16384 ]; then g_ok "VmRSS $rss0 kB -> $rss1 kB"
 else g_bad "VmRSS grew from $rss0 kB to $rss1 kB"; fi
 g_figure srp_lifecycle_rss_growth_kb $((rss1 - rss0))
 
-rc=0
-g_tetherd_stop TERM || rc=$?
-if [ "$rc" = 0 ]; then g_ok "tetherd exited with status 0 on SIGTERM"
-else g_bad "tetherd exit status $rc"; fi
-g_tetherd_log_check && g_ok "no sanitizer report"
+g_tetherd_finish
 g_end
