@@ -796,38 +796,20 @@ static void nvtcp_unlisten(struct tt_listener *tl)
 }
 
 /* The listener layer's table: only listen and unlisten are used for this fabric. */
-static int nosupp_start(struct tt_xconn *xc)
-{
-	(void)xc;
-	return -EOPNOTSUPP;
-}
-
-static int nosupp_pdu(struct tt_xconn *xc, struct tt_pdu *pdu)
-{
-	(void)xc;
-	tt_pdu_free(pdu); /* queue_pdu takes the PDU, even on error */
-	return -EOPNOTSUPP;
-}
-
-static void nosupp_conn(struct tt_xconn *xc)
-{
-	(void)xc;
-}
-
 static const struct tt_xport_ops nvtcp_xport = {
 	.name = "nvme-tcp",
 	.listen = nvtcp_listen,
 	.unlisten = nvtcp_unlisten,
-	.conn_start = nosupp_start,
-	.queue_pdu = nosupp_pdu,
+	.conn_start = tt_xport_nosupp_start,
+	.queue_pdu = tt_xport_nosupp_pdu,
 	.queue_data_in = tt_xport_nosupp_data_in,
 	.get_data_out = tt_xport_nosupp_data_out,
 	.buf_alloc = tt_xport_pool_buf_alloc,
 	.buf_free = tt_xport_pool_buf_free,
 	.login_policy = tt_xport_keep_policy,
 	.apply_params = tt_xport_nosupp_params,
-	.shutdown = nosupp_conn,
-	.release = nosupp_conn,
+	.shutdown = tt_xport_nosupp_conn,
+	.release = tt_xport_nosupp_conn,
 	.set_timeout = tt_xport_nosupp_timeout,
 };
 

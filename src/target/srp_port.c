@@ -1213,39 +1213,21 @@ static void srp_unlisten(struct tt_listener *l)
 	tt_rdma_unlisten(rl);
 }
 
-static int nosupp_start(struct tt_xconn *xc)
-{
-	(void)xc;
-	return -EOPNOTSUPP;
-}
-
-static int nosupp_pdu(struct tt_xconn *xc, struct tt_pdu *pdu)
-{
-	(void)xc;
-	tt_pdu_free(pdu);
-	return -EOPNOTSUPP;
-}
-
-static void nosupp_conn(struct tt_xconn *xc)
-{
-	(void)xc;
-}
-
 /* The listeners of srp:// portals: listen and unlisten only (no iSCSI connection comes in). */
 static const struct tt_xport_ops srp_xport = {
 	.name = "srp",
 	.listen = srp_listen,
 	.unlisten = srp_unlisten,
-	.conn_start = nosupp_start,
-	.queue_pdu = nosupp_pdu,
+	.conn_start = tt_xport_nosupp_start,
+	.queue_pdu = tt_xport_nosupp_pdu,
 	.queue_data_in = tt_xport_nosupp_data_in,
 	.get_data_out = tt_xport_nosupp_data_out,
 	.buf_alloc = tt_xport_pool_buf_alloc,
 	.buf_free = tt_xport_pool_buf_free,
 	.login_policy = tt_xport_keep_policy,
 	.apply_params = tt_xport_nosupp_params,
-	.shutdown = nosupp_conn,
-	.release = nosupp_conn,
+	.shutdown = tt_xport_nosupp_conn,
+	.release = tt_xport_nosupp_conn,
 	.set_timeout = tt_xport_nosupp_timeout,
 };
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/bufpool.h"
+#include "iscsi/pdu.h"
 #include "xport/iser.h"
 
 static const struct tt_xport_ops *const transports[] = {
@@ -59,6 +60,24 @@ int tt_xport_nosupp_params(struct tt_xconn *xc, const struct tt_xport_params *p)
 	(void)xc;
 	(void)p;
 	return -EOPNOTSUPP;
+}
+
+int tt_xport_nosupp_start(struct tt_xconn *xc)
+{
+	(void)xc;
+	return -EOPNOTSUPP;
+}
+
+int tt_xport_nosupp_pdu(struct tt_xconn *xc, struct tt_pdu *pdu)
+{
+	(void)xc;
+	tt_pdu_free(pdu); /* queue_pdu takes the PDU, even on error */
+	return -EOPNOTSUPP;
+}
+
+void tt_xport_nosupp_conn(struct tt_xconn *xc)
+{
+	(void)xc;
 }
 
 void tt_xport_keep_policy(struct tt_xconn *xc, struct tt_params_policy *pol)

@@ -179,6 +179,11 @@ int tt_xport_nosupp_data_in(struct tt_xconn *xc, struct tt_xtask *t);
 int tt_xport_nosupp_data_out(struct tt_xconn *xc, struct tt_xtask *t);
 int tt_xport_nosupp_timeout(struct tt_xconn *xc, unsigned ms);
 int tt_xport_nosupp_params(struct tt_xconn *xc, const struct tt_xport_params *p);
+/* For a fabric whose listeners only hand connections elsewhere (no iSCSI connection comes in):
+ * conn_start refused, queue_pdu frees the PDU it takes and refuses, shutdown/release do nothing. */
+int tt_xport_nosupp_start(struct tt_xconn *xc);
+int tt_xport_nosupp_pdu(struct tt_xconn *xc, struct tt_pdu *pdu);
+void tt_xport_nosupp_conn(struct tt_xconn *xc);
 void tt_xport_keep_policy(struct tt_xconn *xc, struct tt_params_policy *pol);
 /* Task buffers from the calling loop's buffer pool (transports without registered memory). */
 void *tt_xport_pool_buf_alloc(struct tt_xconn *xc, size_t len, size_t *cap);
