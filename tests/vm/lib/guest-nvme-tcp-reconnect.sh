@@ -58,10 +58,12 @@ wait_live() {
 	return 1
 }
 
+# fio_job: 48 MiB, each block written once, at a paced 2.5 MiB/s of writes (about 19 s) so the
+# job spans the kill and the restart whatever the machine's speed; --verify_only replays it
 fio_job() {
 	fio --name=rc --filename="/dev/$DEV" --direct=1 --ioengine=libaio --iodepth=8 \
 		--rw=randwrite --bsrange=4k-64k --size=$FIO_SIZE --offset=16M \
-		--verify=crc32c --verify_fatal=1 --verify_backlog=64 --randseed=4242 "$@"
+		--verify=crc32c --verify_fatal=1 --verify_backlog=64 --randseed=4242 --rate=,2560k "$@"
 }
 
 timeout 60 nvme connect -t tcp -a "$PORTAL_A" -s 4420 -n "$NQN" --ctrl-loss-tmo=120 \
