@@ -321,6 +321,9 @@ static void task_respond(struct tt_task *task)
 	}
 	if (!task->status_sent && conn->state != TT_CONN_CLEANUP)
 		task_send_response(task);
+	/* a transport that refused the response failed the connection, which aborted the task */
+	if (task->aborted)
+		return;
 	tt_itask_set_state(task, TT_ITASK_DONE);
 	task_unlink(task);
 }

@@ -11,10 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tt_test.h"
 
 #include "fake_xport.h"
+#include "base/log.h"
 
 #include "target/model.h"
 
@@ -309,6 +311,34 @@ static void test_immediate_data(void **state)
 	fx_free(pdu);
 }
 
+/* The transport refuses the status (its connection went down under it, as iSER's queue_pdu
+ * says once the queue pair left RTS): the connection fails, which aborts the task; the task
+ * ends once, with no second DONE transition (the target logged "bad state change done -> done"). */
+static void test_status_refused(void **state)
+{
+	struct fx_conn *fc = session();
+	uint8_t cdb[16];
+	size_t n = fx_cdb_tur(cdb);
+	char log[4096] = "";
+	FILE *f = tmpfile();
+	ssize_t got;
+
+	(void)state;
+	assert_non_null(f);
+	tt_log_set_fd(fileno(f));
+	fc->refuse = true;
+	fx_cmd(fc, 0x70, fc->cmd_sn++, 0, 0, cdb, n, NULL, 0);
+	fx_pump();
+	tt_log_set_fd(-1);
+	got = pread(fileno(f), log, sizeof(log) - 1, 0);
+	fclose(f);
+	assert_true(got > 0); /* the connection's end is logged */
+	log[got] = 0;
+	assert_non_null(strstr(log, "transport refused a PDU"));
+	assert_null(strstr(log, "bad state change"));
+	assert_true(fc->down);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -319,6 +349,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_data_out_wrong_offset, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_data_out_digest_error, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_immediate_data, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_status_refused, fx_setup, fx_teardown),
 	};
 	int rc;
 

@@ -61,6 +61,7 @@ struct fx_conn {
 	struct tt_xport_params params; /* from apply_params */
 	bool params_applied;
 	unsigned timeout_ms;          /* from set_timeout */
+	bool refuse;                  /* queue_pdu refuses (-ENOTCONN), as iSER's does once down */
 	/* the initiator's side */
 	uint32_t cmd_sn;              /* next CmdSN to use */
 	uint32_t exp_stat_sn;
