@@ -663,8 +663,16 @@ static void login_process(struct tt_conn *conn, struct tt_login *l, const struct
 	}
 	if (rc == 0 && transit && !tt_params_offers_answered(&l->neg))
 		transit = false; /* our own offers need an answer first: stay in this stage */
-	if (rc == 0 && transit && nsg == TT_STAGE_FULL_FEATURE)
+	if (rc == 0 && transit && nsg == TT_STAGE_FULL_FEATURE) {
 		rc = tt_params_finish(&l->neg, &conn->params);
+		/* a transport that needs the RDMA extensions (iSER) has no byte stream to go on
+		 * with when the initiator declines them (RFC 7145 §5.1.1) */
+		if (rc == 0 && l->pol.rdma_extensions && !conn->params.rdma_extensions &&
+		    conn->params.session_type == TT_SESSION_NORMAL) {
+			l->neg.error_key = "RDMAExtensions (No on an RDMA connection)";
+			rc = TT_LOGIN_INIT_ERR;
+		}
+	}
 	if (rc != 0) {
 		if (l->neg.error_key)
 			tt_notice("iscsi", "conn %llu: login key %s refused", (unsigned long long)conn->id,

@@ -12,6 +12,7 @@
 #include "tt_test.h"
 
 #include "fake_xport.h"
+#include "xport/iser_proto.h"
 
 #include "base/clock.h"
 #include "base/log.h"
@@ -106,6 +107,12 @@ static int fx_conn_start(struct tt_xconn *xc)
 	return 0;
 }
 
+static void fx_login_policy(struct tt_xconn *xc, struct tt_params_policy *pol)
+{
+	if (fc_of(xc)->iser_policy)
+		tt_iser_login_policy(pol);
+}
+
 static int fx_queue_pdu(struct tt_xconn *xc, struct tt_pdu *pdu)
 {
 	struct fx_conn *fc = fc_of(xc);
@@ -189,7 +196,7 @@ const struct tt_xport_ops fx_ops = {
 	.get_data_out = fx_get_data_out,
 	.buf_alloc = tt_xport_pool_buf_alloc,
 	.buf_free = tt_xport_pool_buf_free,
-	.login_policy = tt_xport_keep_policy,
+	.login_policy = fx_login_policy,
 	.apply_params = fx_apply_params,
 	.shutdown = fx_shutdown,
 	.release = fx_release,

@@ -62,6 +62,7 @@ struct fx_conn {
 	bool params_applied;
 	unsigned timeout_ms;          /* from set_timeout */
 	bool refuse;                  /* queue_pdu refuses (-ENOTCONN), as iSER's does once down */
+	bool iser_policy;             /* login_policy is iSER's (RDMAExtensions=Yes, no digests) */
 	/* the initiator's side */
 	uint32_t cmd_sn;              /* next CmdSN to use */
 	uint32_t exp_stat_sn;

@@ -270,10 +270,41 @@ static void test_login_timeout(void **state)
 	assert_true(tt_list_empty(&fx.target->sessions));
 }
 
+/* On a transport that needs the RDMA extensions (iSER), an initiator that declines them is
+ * refused: there is no byte stream to carry iSCSI without them. With them, the login goes on. */
+static void test_login_rdma_extensions(void **state)
+{
+	struct fx_conn *fc = fx_connect();
+	struct tt_pdu *rsp;
+	char v[16];
+
+	(void)state;
+	fc->iser_policy = true;
+	assert_refused(fc, fx_login(fc, FX_INI, FX_TARGET, FX_KEYS "\nRDMAExtensions=No"),
+		       TT_LOGIN_INIT_ERR);
+
+	fc = fx_connect();
+	fc->iser_policy = true;
+	rsp = fx_login(fc, FX_INI, FX_TARGET, FX_KEYS "\nRDMAExtensions=Yes");
+	assert_int_equal(fx_login_status(rsp), TT_LOGIN_SUCCESS);
+	assert_non_null(fx_key(rsp, "RDMAExtensions", v, sizeof(v)));
+	assert_string_equal(v, "Yes");
+	assert_non_null(fx_key(rsp, "TargetRecvDataSegmentLength", v, sizeof(v)));
+	fx_free(rsp);
+	assert_false(fc->down);
+
+	/* the same keys on a TCP connection: RDMAExtensions=No is what it means anyway */
+	fc = fx_connect();
+	rsp = fx_login(fc, FX_INI, FX_TARGET, FX_KEYS "\nRDMAExtensions=No");
+	assert_int_equal(fx_login_status(rsp), TT_LOGIN_SUCCESS);
+	fx_free(rsp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_login_success, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_login_rdma_extensions, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_login_unknown_target, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_login_no_tpg_on_listener, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_login_acl, fx_setup, fx_teardown),
