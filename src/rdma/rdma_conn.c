@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "rdma/rdma_ctx.h"
 
 #define POLL_BATCH 32      /* completions per ibv_poll_cq */
 #define POLL_BUDGET 256    /* per wakeup, then yield to the other connections */
@@ -159,8 +160,12 @@ static void conn_destroy(struct tt_rdma_conn *c)
 		tt_warn("rdma", "conn %llu %s: ibv_destroy_cq: %s", cid(c), c->peer, strerror(errno));
 	if (c->comp_ch)
 		ibv_destroy_comp_channel(c->comp_ch);
-	if (c->id)
+	if (c->id) {
+		struct ibv_context *verbs = c->id->verbs;
+
 		rdma_destroy_id(c->id);
+		tt_rdma_ctx_release(verbs);
+	}
 	if (c->cm_ch)
 		rdma_destroy_event_channel(c->cm_ch);
 	tt_rdma_dev_put(c->dev);
@@ -276,6 +281,7 @@ static void conn_cm_ready(struct tt_watch *w, uint32_t events)
 		tt_rdma_conn_down(c, 0, NULL);
 		break;
 	case RDMA_CM_EVENT_DEVICE_REMOVAL:
+		tt_rdma_ctx_removed(c->id->verbs);
 		tt_rdma_conn_down(c, -ENODEV, "device removed");
 		break;
 	case RDMA_CM_EVENT_ADDR_CHANGE:
