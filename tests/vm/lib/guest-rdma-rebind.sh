@@ -72,6 +72,7 @@ else
 	tail -40 "$G_TETHERD_LOG"
 	g_die "rdma link delete rxe0 did not return in 10 s"
 fi
+grep -E "device removed|let go|device released|not flushed" "$G_TETHERD_LOG" | sed 's/^/  /'
 if grep -q "device removed" "$G_TETHERD_LOG"; then g_ok "tetherd logged the device removal"
 else g_bad "no device removal in tetherd's log"; fi
 kill -0 "$G_TETHERD_PID" || g_die "tetherd exited"
