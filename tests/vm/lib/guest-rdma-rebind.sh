@@ -57,7 +57,7 @@ ni=$(listening "$PI") ns=$(listening "$PS")
 t0=$(g_now)
 timeout 30 rdma link delete rxe0 &
 del=$!
-if wait_for 10 eval '! kill -0 $del 2>/dev/null'; then
+if wait_for 5 eval '! kill -0 $del 2>/dev/null'; then
 	dt=$(g_since "$t0")
 	wait "$del" || g_bad "rdma link delete rxe0 failed"
 	g_figure rdma_link_delete_s "$dt"
@@ -70,7 +70,7 @@ else
 	cat "/proc/$del/task/"*/stack 2>/dev/null; for p in $(pgrep -x rdma); do cat "/proc/$p/stack"; done
 	echo "--- modules"; grep -E '^(ib_|rdma_|iw_)' /proc/modules
 	tail -40 "$G_TETHERD_LOG"
-	g_die "rdma link delete rxe0 did not return in 10 s"
+	g_die "rdma link delete rxe0 did not return in 5 s"
 fi
 grep -E "device removed|let go|device released|not flushed" "$G_TETHERD_LOG" | sed 's/^/  /'
 if grep -q "device removed" "$G_TETHERD_LOG"; then g_ok "tetherd logged the device removal"
