@@ -6,7 +6,8 @@
  * owns the connection. No thread of its own: completions are polled in batches by that loop.
  *
  *   rdma_state.c  the connection's lifecycle table and its named references (no verbs: unit tested)
- *   rdma_dev.c    devices (PD), the registered buffer pool
+ *   rdma_dev.c    devices (PD), the registered buffer pool, librdmacm's contexts of removed
+ *                 devices (rdma_ctx.h, inside the layer)
  *   rdma_conn.c   connections: QP, CQ, posting, completions, teardown
  *   rdma_listen.c listening identifiers, connection requests handed to a loop
  *
@@ -22,7 +23,8 @@
  *   ESTABLISHED  the CM said so
  *   DRAINING     shut down (upper layer, CM event, completion error): rdma_disconnect without
  *                waiting, QP moved to error, a drain marker posted; every posted work request
- *                completes or is flushed
+ *                completes or is flushed (after a device removal, is completed as flushed once
+ *                the QP is destroyed: below); the CM stays watched
  *   CLOSED       every posted work request has come back; the upper layer is told (down)
  *   freed        when the last reference goes (tt_rdma_conn_put)
  *
