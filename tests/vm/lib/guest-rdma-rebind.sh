@@ -47,6 +47,7 @@ wait_for() {
 	return 1
 }
 portal_state() { g_ctl --json portal list 2>/dev/null | tr -d ' \n' | grep -o "\"$1\"[^}]*" ; }
+# shellcheck disable=SC2317 # (called through wait_for)
 listens_again() { # PORTAL COUNT-BEFORE
 	[ "$(listening "$1")" -gt "$2" ]
 }
@@ -57,7 +58,9 @@ ni=$(listening "$PI") ns=$(listening "$PS")
 t0=$(g_now)
 timeout 30 rdma link delete rxe0 &
 del=$!
-if wait_for 5 eval '! kill -0 $del 2>/dev/null'; then
+# shellcheck disable=SC2317 # (called through wait_for)
+delete_done() { ! kill -0 "$del" 2>/dev/null; }
+if wait_for 5 delete_done; then
 	dt=$(g_since "$t0")
 	wait "$del" || g_bad "rdma link delete rxe0 failed"
 	g_figure rdma_link_delete_s "$dt"
@@ -65,7 +68,10 @@ if wait_for 5 eval '! kill -0 $del 2>/dev/null'; then
 else
 	g_figure rdma_link_delete_s timeout
 	echo "--- tetherd's descriptors"
-	ls -l "/proc/$G_TETHERD_PID/fd" 2>&1 | grep -E 'infiniband|uverbs|rdma|anon' 
+	for f in "/proc/$G_TETHERD_PID/fd/"*; do
+		l=$(readlink "$f")
+		case $l in *infiniband* | *uverbs* | *rdma* | anon_inode:*) echo "  $f -> $l" ;; esac
+	done
 	echo "--- rdma link delete's stack"
 	cat "/proc/$del/task/"*/stack 2>/dev/null; for p in $(pgrep -x rdma); do cat "/proc/$p/stack"; done
 	echo "--- modules"; grep -E '^(ib_|rdma_|iw_)' /proc/modules
@@ -87,14 +93,18 @@ if wait_for 15 listens_again "$PI" "$ni" && wait_for 5 listens_again "$PS" "$ns"
 	g_ok "iSER and SRP portals listen again ($dt s after rdma link add)"
 	g_figure rdma_rebind_s "$dt"
 else tail -30 "$G_TETHERD_LOG"; g_die "the RDMA portals did not listen again"; fi
-st=$(portal_state "$PI")
-case "$st" in *'"listening":true'*|*'"state":"listening"'*) g_ok "portal list: $PI listening" ;;
-*) g_bad "portal list: $PI: $st" ;; esac
+for p in "$PI" "$PS"; do
+	st=$(portal_state "$p")
+	case "$st" in *'"state":"listening"'*) g_ok "portal list: $p listening" ;;
+	*) g_bad "portal list: $p: $st" ;; esac
+done
 
 # ---- the initiator's session comes back (recovery), else a new login
 t0=$(g_now)
 state() { iscsiadm -m session -P 1 2>/dev/null | awk '/iSCSI Session State:/ { print $4; exit }'; }
-if wait_for 30 eval '[ "$(state)" = LOGGED_IN ]'; then
+# shellcheck disable=SC2317 # (called through wait_for)
+logged_in() { [ "$(state)" = LOGGED_IN ]; }
+if wait_for 30 logged_in; then
 	g_ok "the iSER session recovered ($(g_since "$t0") s after the listener)"
 else
 	echo "session state: $(state)"
@@ -122,7 +132,7 @@ if wait_for 15 listens_again "$PI" "$ni" && wait_for 5 listens_again "$PS" "$ns"
 	g_figure rdma_addr_rebind_s "$dt"
 else tail -30 "$G_TETHERD_LOG"; g_bad "the RDMA portals did not listen again after the address"; fi
 t0=$(g_now)
-if wait_for 30 eval '[ "$(state)" = LOGGED_IN ]' && DEV=$(g_disk "$IQN" "$IP") &&
+if wait_for 30 logged_in && DEV=$(g_disk "$IQN" "$IP") &&
 	[ "$(dd if="/dev/$DEV" bs=1M count=4 iflag=direct 2>/dev/null | sha256sum | cut -d' ' -f1)" = "$SUM" ]; then
 	g_ok "the iSER session reads the data after the address came back ($(g_since "$t0") s)"
 else g_bad "the iSER session after the address change"; fi
