@@ -7,7 +7,8 @@
 # of the device), tetherd keeps running and its TCP portal answers; `rdma link add` brings the
 # iSER and SRP listeners back by themselves, the initiator's session recovers (or logs in anew)
 # and the data written before reads back; then the address leaves eth0 and comes back, and the
-# listeners bind again.
+# listeners bind again; then the device goes once more while fio writes (paced to span the
+# removal), comes back, and fio's writes complete and verify.
 #
 # Variables: TT_VM_GUEST_BUILD (set by the host).
 
@@ -136,6 +137,38 @@ if wait_for 30 logged_in && DEV=$(g_disk "$IQN" "$IP") &&
 	[ "$(dd if="/dev/$DEV" bs=1M count=4 iflag=direct 2>/dev/null | sha256sum | cut -d' ' -f1)" = "$SUM" ]; then
 	g_ok "the iSER session reads the data after the address came back ($(g_since "$t0") s)"
 else g_bad "the iSER session after the address change"; fi
+# ---- the device goes again, this time under writes (fio, paced to span the removal)
+ni=$(listening "$PI") ns=$(listening "$PS")
+fio --name=busy --filename="/dev/$DEV" --direct=1 --ioengine=libaio --iodepth=8 --rw=randwrite \
+	--bs=64k --offset=16M --size=16M --rate=2m --verify=crc32c --verify_fatal=1 \
+	>/tmp/fio.busy 2>&1 &
+fio_pid=$!
+sleep 3
+kill -0 "$fio_pid" 2>/dev/null || { cat /tmp/fio.busy; g_die "fio ended before the removal"; }
+t0=$(g_now)
+timeout 30 rdma link delete rxe0 &
+del=$!
+if wait_for 5 delete_done; then
+	dt=$(g_since "$t0")
+	wait "$del" || g_bad "rdma link delete rxe0 (under writes) failed"
+	g_figure rdma_link_delete_busy_s "$dt"
+	g_ok "rdma link delete rxe0 under writes returned in $dt s"
+else
+	g_figure rdma_link_delete_busy_s timeout
+	tail -40 "$G_TETHERD_LOG"
+	g_die "rdma link delete rxe0 under writes did not return in 5 s"
+fi
+g_rxe_up eth0 rxe0
+if wait_for 15 listens_again "$PI" "$ni" && wait_for 5 listens_again "$PS" "$ns"; then
+	g_ok "iSER and SRP portals listen again after the second removal"
+else tail -30 "$G_TETHERD_LOG"; g_die "the RDMA portals did not listen again after the second removal"; fi
+t0=$(g_now)
+if timeout 90 tail --pid="$fio_pid" -f /dev/null && wait "$fio_pid"; then
+	g_ok "fio's writes across the removal completed and verify ($(g_since "$t0") s after the device came back)"
+else cat /tmp/fio.busy; g_bad "fio across the removal"; fi
+got=$(dd if="/dev/$DEV" bs=1M count=4 iflag=direct 2>/dev/null | sha256sum | cut -d' ' -f1)
+if [ "$got" = "$SUM" ]; then g_ok "the first 4 MiB still read back intact"
+else g_bad "the first 4 MiB differ after the second removal"; fi
 iser --logout >/dev/null || g_bad "logout"
 
 g_tetherd_finish
