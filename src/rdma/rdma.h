@@ -6,7 +6,8 @@
  * owns the connection. No thread of its own: completions are polled in batches by that loop.
  *
  *   rdma_state.c  the connection's lifecycle table and its named references (no verbs: unit tested)
- *   rdma_dev.c    devices (PD), the registered buffer pool
+ *   rdma_dev.c    devices (PD), the registered buffer pool, librdmacm's contexts of removed
+ *                 devices (rdma_ctx.h, inside the layer)
  *   rdma_conn.c   connections: QP, CQ, posting, completions, teardown
  *   rdma_listen.c listening identifiers, connection requests handed to a loop
  *
@@ -22,13 +23,25 @@
  *   ESTABLISHED  the CM said so
  *   DRAINING     shut down (upper layer, CM event, completion error): rdma_disconnect without
  *                waiting, QP moved to error, a drain marker posted; every posted work request
- *                completes or is flushed
+ *                completes or is flushed (after a device removal, is completed as flushed once
+ *                the QP is destroyed: below); the CM stays watched
  *   CLOSED       every posted work request has come back; the upper layer is told (down)
  *   freed        when the last reference goes (tt_rdma_conn_put)
  *
  * References (enum tt_rdma_ref, counted per holder): the upper layer (until it is done with the
  * connection), each posted receive, send, RDMA READ and RDMA WRITE, and the drain marker. The QP,
  * CQ, channels and identifier are destroyed only when all are zero.
+ *
+ * Device removal (RDMA_CM_EVENT_DEVICE_REMOVAL, on a listener or a connection): a connection
+ * goes DRAINING as for a cut path (the CM stays watched while DRAINING for this event). Flushes
+ * normally come back (soft-RoCE); if work requests are still posted TT_RDMA_GONE_FLUSH_MS after
+ * the removal, the QP is destroyed (after which the device touches none of their memory), the CQ
+ * polled to empty, and each work request still posted completes here with IBV_WC_WR_FLUSH_ERR,
+ * so the usual path (CLOSED, closed, the upper layer's put, freed) releases everything. A
+ * listener tells its owner (lost) and is unlistened. The device's PD and registered buffers go
+ * with the last connection and buffer; librdmacm's context of the device is let go once no
+ * identifier of ours is bound to it (rdma_dev.c), which a driver without disassociation (rxe)
+ * waits for before `rdma link delete` returns.
  */
 #ifndef TT_RDMA_RDMA_H
 #define TT_RDMA_RDMA_H
@@ -110,6 +123,7 @@ struct tt_rdma_conn;
 /* A work request: what comes back in its completion. @holder is the reference it holds. */
 struct tt_rdma_wr {
 	enum tt_rdma_ref holder;
+	struct tt_list node;          /* the RDMA layer's: on the connection's posted list */
 	/* @wc->status IBV_WC_SUCCESS, or an error / flush (the connection is then going down) */
 	void (*done)(struct tt_rdma_conn *c, struct tt_rdma_wr *wr, const struct ibv_wc *wc);
 };
@@ -142,6 +156,9 @@ struct tt_rdma_conn {
 	struct tt_work poll_work;     /* more completions than one batch: go on after a yield */
 	struct tt_work closed_work;   /* reports ops->closed once drained */
 	struct tt_work free_work;     /* the last reference went */
+	struct tt_list posted;        /* work requests posted and not yet completed (wr->node) */
+	struct tt_timer gone_timer;   /* device removed: flushes not back in time */
+	bool device_gone;             /* DEVICE_REMOVAL seen */
 	enum tt_rdma_conn_state state;
 	struct tt_rdma_refs refs;
 	int err;                      /* first error */

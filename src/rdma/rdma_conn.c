@@ -14,9 +14,11 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "rdma/rdma_ctx.h"
 
 #define POLL_BATCH 32      /* completions per ibv_poll_cq */
 #define POLL_BUDGET 256    /* per wakeup, then yield to the other connections */
+#define TT_RDMA_GONE_FLUSH_MS 1000 /* device removed: flushes awaited this long, then done here */
 
 static void conn_closed_work(struct tt_work *w);
 static void conn_free_work(struct tt_work *w);
@@ -97,14 +99,14 @@ int tt_rdma_conn_set_state(struct tt_rdma_conn *c, enum tt_rdma_conn_state to)
 			}, *bad;
 			c->drain_wr.holder = TT_RDMA_REF_DRAIN;
 			c->drain_wr.done = drain_done;
-			if (ibv_post_send(c->id->qp, &swr, &bad) == 0)
+			if (ibv_post_send(c->id->qp, &swr, &bad) == 0) {
+				tt_list_add_tail(&c->posted, &c->drain_wr.node);
 				conn_ref_get(c, TT_RDMA_REF_DRAIN);
-			else
+			} else
 				tt_debug("rdma", "conn %llu %s: drain marker: %s", cid(c), c->peer,
 					 strerror(errno));
 		}
-		/* the CM has nothing more to say that matters; completions keep coming */
-		tt_watch_del(&c->cm_watch);
+		/* the CM stays watched for DEVICE_REMOVAL; completions keep coming */
 		if (tt_rdma_refs_posted(&c->refs) == 0)
 			tt_work_queue(&c->closed_work);
 		break;
@@ -112,6 +114,7 @@ int tt_rdma_conn_set_state(struct tt_rdma_conn *c, enum tt_rdma_conn_state to)
 	case TT_RDMA_CONN_CLOSED:
 		conn_stop_watches(c);
 		tt_work_cancel(&c->poll_work);
+		tt_timer_cancel(&c->gone_timer);
 		break;
 	default:
 		break;
@@ -153,14 +156,20 @@ static void conn_destroy(struct tt_rdma_conn *c)
 	tt_work_cancel(&c->poll_work);
 	tt_work_cancel(&c->closed_work);
 	tt_work_cancel(&c->free_work);
+	if (c->gone_timer.fn)
+		tt_timer_cancel(&c->gone_timer);
 	if (c->id && c->id->qp)
 		rdma_destroy_qp(c->id);
 	if (c->cq && ibv_destroy_cq(c->cq))
 		tt_warn("rdma", "conn %llu %s: ibv_destroy_cq: %s", cid(c), c->peer, strerror(errno));
 	if (c->comp_ch)
 		ibv_destroy_comp_channel(c->comp_ch);
-	if (c->id)
+	if (c->id) {
+		struct ibv_context *verbs = c->id->verbs;
+
 		rdma_destroy_id(c->id);
+		tt_rdma_ctx_release(verbs);
+	}
 	if (c->cm_ch)
 		rdma_destroy_event_channel(c->cm_ch);
 	tt_rdma_dev_put(c->dev);
@@ -191,6 +200,8 @@ static void conn_complete(struct tt_rdma_conn *c, const struct ibv_wc *wc)
 	struct tt_rdma_wr *wr = (struct tt_rdma_wr *)(uintptr_t)wc->wr_id;
 	enum tt_rdma_ref holder = wr->holder;
 
+	if (tt_list_linked(&wr->node))
+		tt_list_del(&wr->node);
 	if (wc->status != IBV_WC_SUCCESS && wc->status != IBV_WC_WR_FLUSH_ERR)
 		tt_rdma_conn_down(c, -EIO, ibv_wc_status_str(wc->status));
 	else if (wc->status == IBV_WC_WR_FLUSH_ERR)
@@ -247,6 +258,51 @@ static void conn_comp_ready(struct tt_watch *w, uint32_t events)
 		tt_work_queue(&c->poll_work);
 }
 
+/* ---- device removal ---- */
+
+/* The device was removed and work requests are still posted a while later: their flushes may
+ * never come (a driver that disassociated has no queue left to flush). Once the QP is destroyed
+ * the device no longer touches their memory: what the CQ still holds is delivered, the rest
+ * completes here as flushed. */
+static void conn_gone_expired(struct tt_timer *t)
+{
+	struct tt_rdma_conn *c = tt_container_of(t, struct tt_rdma_conn, gone_timer);
+	unsigned n = 0;
+
+	if (c->state != TT_RDMA_CONN_DRAINING || !tt_rdma_refs_posted(&c->refs))
+		return;
+	tt_warn("rdma", "conn %llu %s: device removed, %u work request(s) not flushed after %u ms: "
+		"queue pair destroyed, completed here", cid(c), c->peer, tt_rdma_refs_posted(&c->refs),
+		TT_RDMA_GONE_FLUSH_MS);
+	if (c->id->qp)
+		rdma_destroy_qp(c->id);
+	tt_work_cancel(&c->poll_work);
+	while (c->cq && conn_poll(c))
+		;
+	while (!tt_list_empty(&c->posted) && c->state == TT_RDMA_CONN_DRAINING) {
+		struct tt_rdma_wr *wr = tt_list_first(&c->posted, struct tt_rdma_wr, node);
+		struct ibv_wc wc = {
+			.wr_id = (uintptr_t)wr,
+			.status = IBV_WC_WR_FLUSH_ERR,
+		};
+
+		conn_complete(c, &wc);
+		n++;
+	}
+	tt_debug("rdma", "conn %llu %s: %u work request(s) completed as flushed", cid(c), c->peer, n);
+}
+
+static void conn_device_gone(struct tt_rdma_conn *c)
+{
+	if (c->device_gone)
+		return;
+	c->device_gone = true;
+	tt_rdma_ctx_removed(c->id->verbs);
+	tt_rdma_conn_down(c, -ENODEV, "device removed");
+	if (c->state == TT_RDMA_CONN_DRAINING && tt_rdma_refs_posted(&c->refs))
+		tt_timer_arm_ms(&c->gone_timer, TT_RDMA_GONE_FLUSH_MS);
+}
+
 /* ---- CM events of the connection ---- */
 
 static void conn_cm_ready(struct tt_watch *w, uint32_t events)
@@ -276,7 +332,7 @@ static void conn_cm_ready(struct tt_watch *w, uint32_t events)
 		tt_rdma_conn_down(c, 0, NULL);
 		break;
 	case RDMA_CM_EVENT_DEVICE_REMOVAL:
-		tt_rdma_conn_down(c, -ENODEV, "device removed");
+		conn_device_gone(c);
 		break;
 	case RDMA_CM_EVENT_ADDR_CHANGE:
 		tt_rdma_conn_down(c, -EADDRNOTAVAIL, "address changed");
@@ -316,6 +372,8 @@ int tt_rdma_conn_setup(struct tt_rdma_conn *c, const struct tt_rdma_conn_params 
 	tt_work_init(&c->poll_work, c->loop, conn_poll_work);
 	tt_work_init(&c->closed_work, c->loop, conn_closed_work);
 	tt_work_init(&c->free_work, c->loop, conn_free_work);
+	tt_list_init(&c->posted);
+	tt_timer_init(&c->gone_timer, c->loop, conn_gone_expired);
 	c->dev = tt_rdma_dev_get(c->id->verbs);
 	if (!c->dev)
 		return -ENOMEM;
@@ -383,6 +441,7 @@ int tt_rdma_post_recv(struct tt_rdma_conn *c, struct tt_rdma_wr *wr, void *addr,
 	if (rc)
 		return -rc;
 	wr->holder = TT_RDMA_REF_RECV;
+	tt_list_add_tail(&c->posted, &wr->node);
 	conn_ref_get(c, TT_RDMA_REF_RECV);
 	return 0;
 }
@@ -401,6 +460,7 @@ static int post_send(struct tt_rdma_conn *c, struct tt_rdma_wr *wr, struct ibv_s
 	if (rc)
 		return -rc;
 	wr->holder = holder;
+	tt_list_add_tail(&c->posted, &wr->node);
 	conn_ref_get(c, holder);
 	return 0;
 }

@@ -10,10 +10,14 @@
 #include "rdma/rdma.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "rdma/rdma_ctx.h"
 
 #include "base/list.h"
 #include "base/log.h"
@@ -48,15 +52,159 @@ static struct tt_list devs = { &devs, &devs };
 
 _Static_assert(sizeof(struct rdma_buf_hdr) <= BUF_HDR, "buffer header");
 
-/* librdmacm keeps a context open for each device it has seen; it closes one that went away (a
- * removed device: the kernel waits for that) when it looks at the device list again and nothing
- * uses it any more. */
-void tt_rdma_devices_resync(void)
+/* librdmacm's context of a device that our identifiers are bound to. */
+struct rdma_ctx {
+	struct tt_list node;
+	struct ibv_context *verbs;
+	unsigned ids;                    /* our rdma_cm identifiers bound to it */
+	bool removed;                    /* the CM reported DEVICE_REMOVAL */
+	char name[64];
+};
+
+static struct tt_list ctxs = { &ctxs, &ctxs };
+
+static struct tt_rdma_dev *dev_find_locked(const struct ibv_context *verbs)
 {
-	struct ibv_context **l = rdma_get_devices(NULL);
+	struct tt_list *pos;
+
+	tt_list_for_each(pos, &devs) {
+		struct tt_rdma_dev *d = tt_list_entry(pos, struct tt_rdma_dev, node);
+
+		if (d->verbs == verbs)
+			return d;
+	}
+	return NULL;
+}
+
+static struct rdma_ctx *ctx_find_locked(const struct ibv_context *verbs)
+{
+	struct tt_list *pos;
+
+	tt_list_for_each(pos, &ctxs) {
+		struct rdma_ctx *x = tt_list_entry(pos, struct rdma_ctx, node);
+
+		if (x->verbs == verbs)
+			return x;
+	}
+	return NULL;
+}
+
+/* librdmacm keeps a context open for each device it has seen, and closes the context of a
+ * device that went away when it looks at the device list again (rdma_get_devices) and no
+ * identifier uses it any more. Returns the number of devices it lists. */
+static int devices_resync_locked(void)
+{
+	int n = 0;
+	struct ibv_context **l = rdma_get_devices(&n);
 
 	if (l)
 		rdma_free_devices(l);
+	return l ? n : 0;
+}
+
+/* Closes the descriptors of a removed device's context that librdmacm keeps although nothing
+ * uses it: librdmacm (rdma-core 44 and later) forgets a removed device only when the device
+ * list it reads again is not empty, so the last device of the host (a lone soft-RoCE link)
+ * keeps its context open, and a device whose driver cannot disassociate (rxe) cannot finish its
+ * removal while a context is open. The descriptors are replaced by /dev/null rather than closed:
+ * the numbers stay taken until librdmacm closes the context itself (when a device appears
+ * again, or at exit), and nothing of ours or of librdmacm's uses the context meanwhile. */
+static void ctx_let_go_locked(struct rdma_ctx *x)
+{
+	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0) {
+		tt_warn("rdma", "%s: removed device: /dev/null: %s", x->name, strerror(errno));
+		return;
+	}
+	if (dup3(fd, x->verbs->cmd_fd, O_CLOEXEC) < 0 ||
+	    (x->verbs->async_fd >= 0 && dup3(fd, x->verbs->async_fd, O_CLOEXEC) < 0))
+		tt_warn("rdma", "%s: removed device: descriptors: %s", x->name, strerror(errno));
+	else
+		tt_notice("rdma", "%s: removed device let go (librdmacm kept its context: no device "
+			  "left to list)", x->name);
+	close(fd);
+}
+
+/* Forgets the contexts nothing of ours is bound to; a removed one that librdmacm could not
+ * close is let go. */
+static void ctx_reap_locked(void)
+{
+	struct tt_list *pos, *tmp;
+
+	tt_list_for_each_safe(pos, tmp, &ctxs) {
+		struct rdma_ctx *x = tt_list_entry(pos, struct rdma_ctx, node);
+
+		if (x->ids || (x->removed && dev_find_locked(x->verbs)))
+			continue;
+		/* (with devices listed, librdmacm has closed the removed device's context itself) */
+		if (x->removed && devices_resync_locked() == 0)
+			ctx_let_go_locked(x);
+		tt_list_del(&x->node);
+		free(x);
+	}
+}
+
+void tt_rdma_devices_resync(void)
+{
+	pthread_mutex_lock(&lock);
+	devices_resync_locked();
+	ctx_reap_locked();
+	pthread_mutex_unlock(&lock);
+}
+
+void tt_rdma_ctx_hold(struct ibv_context *verbs)
+{
+	struct rdma_ctx *x;
+
+	if (!verbs)
+		return;
+	pthread_mutex_lock(&lock);
+	x = ctx_find_locked(verbs);
+	if (!x) {
+		x = calloc(1, sizeof(*x));
+		if (!x) {
+			/* not counted: a removal of this device may then wait for tetherd's exit */
+			pthread_mutex_unlock(&lock);
+			tt_warn("rdma", "out of memory: device context not tracked");
+			return;
+		}
+		x->verbs = verbs;
+		snprintf(x->name, sizeof(x->name), "%s", ibv_get_device_name(verbs->device));
+		tt_list_add_tail(&ctxs, &x->node);
+	}
+	x->ids++;
+	pthread_mutex_unlock(&lock);
+}
+
+void tt_rdma_ctx_release(struct ibv_context *verbs)
+{
+	struct rdma_ctx *x;
+
+	if (!verbs)
+		return;
+	pthread_mutex_lock(&lock);
+	x = ctx_find_locked(verbs);
+	if (x && x->ids)
+		x->ids--;
+	if (x && !x->ids)
+		ctx_reap_locked();
+	pthread_mutex_unlock(&lock);
+}
+
+void tt_rdma_ctx_removed(struct ibv_context *verbs)
+{
+	struct rdma_ctx *x;
+
+	if (!verbs)
+		return;
+	pthread_mutex_lock(&lock);
+	x = ctx_find_locked(verbs);
+	if (x && !x->removed) {
+		x->removed = true;
+		tt_notice("rdma", "%s: device removed: its connections and listeners close", x->name);
+	}
+	pthread_mutex_unlock(&lock);
 }
 
 static void dev_free_locked(struct tt_rdma_dev *d)
@@ -66,24 +214,22 @@ static void dev_free_locked(struct tt_rdma_dev *d)
 		tt_warn("rdma", "%s: ibv_dealloc_pd: %s", d->name, strerror(errno));
 	tt_notice("rdma", "%s: device released", d->name);
 	free(d);
-	tt_rdma_devices_resync();
+	devices_resync_locked();
+	ctx_reap_locked();
 }
 
 struct tt_rdma_dev *tt_rdma_dev_get(struct ibv_context *verbs)
 {
 	struct tt_rdma_dev *d;
-	struct tt_list *pos;
 
 	if (!verbs)
 		return NULL;
 	pthread_mutex_lock(&lock);
-	tt_list_for_each(pos, &devs) {
-		d = tt_list_entry(pos, struct tt_rdma_dev, node);
-		if (d->verbs == verbs) {
-			d->refs++;
-			pthread_mutex_unlock(&lock);
-			return d;
-		}
+	d = dev_find_locked(verbs);
+	if (d) {
+		d->refs++;
+		pthread_mutex_unlock(&lock);
+		return d;
 	}
 	d = calloc(1, sizeof(*d));
 	if (!d) {

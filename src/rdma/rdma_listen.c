@@ -14,12 +14,14 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "rdma/rdma_ctx.h"
 
 #define LISTEN_BACKLOG 128
 
 struct tt_rdma_listener {
 	struct rdma_event_channel *ch;
 	struct rdma_cm_id *id;
+	struct ibv_context *verbs;      /* the device bound to (counted), NULL for a wildcard */
 	struct tt_watch watch;
 	tt_rdma_request_fn req;
 	tt_rdma_lost_fn lost;
@@ -32,10 +34,13 @@ struct tt_rdma_listener {
 void tt_rdma_request_reject(struct rdma_cm_id *id, struct rdma_event_channel *ch, const void *priv,
 			    uint8_t priv_len)
 {
+	struct ibv_context *verbs = id->verbs;
+
 	if (priv_len > RDMA_REJECT_PRIV_MAX)
 		priv_len = RDMA_REJECT_PRIV_MAX;
 	rdma_reject(id, priv_len ? priv : NULL, priv_len);
 	rdma_destroy_id(id);
+	tt_rdma_ctx_release(verbs);
 	if (ch)
 		rdma_destroy_event_channel(ch);
 }
@@ -56,6 +61,8 @@ static void listener_request(struct tt_rdma_listener *l, struct rdma_cm_event *e
 	struct rdma_event_channel *ch;
 	int fl;
 
+	/* counted from here until the identifier is destroyed (refused, or its connection freed) */
+	tt_rdma_ctx_hold(id->verbs);
 	if (req.priv_len && ev->param.conn.private_data)
 		memcpy(req.priv, ev->param.conn.private_data, req.priv_len);
 	else
@@ -99,6 +106,8 @@ static void listener_ready(struct tt_watch *w, uint32_t events)
 		case RDMA_CM_EVENT_DEVICE_REMOVAL:
 		case RDMA_CM_EVENT_ADDR_CHANGE:
 			rdma_ack_cm_event(ev);
+			if (type == RDMA_CM_EVENT_DEVICE_REMOVAL)
+				tt_rdma_ctx_removed(l->verbs);
 			tt_warn("rdma", "%s: %s", l->name, type == RDMA_CM_EVENT_DEVICE_REMOVAL ?
 				"device removed" : "address changed");
 			/* the owner unlistens: @l is gone when this returns */
@@ -166,6 +175,8 @@ int tt_rdma_listen(const struct sockaddr *addr, const char *name, tt_rdma_reques
 	rc = tt_watch_add(loop, &l->watch, l->ch->fd, EPOLLIN, listener_ready);
 	if (rc < 0)
 		goto fail;
+	l->verbs = l->id->verbs;
+	tt_rdma_ctx_hold(l->verbs);
 	tt_info("rdma", "listening on %s%s%s", l->name, l->id->verbs ? ", device " : "",
 		l->id->verbs ? ibv_get_device_name(l->id->verbs->device) : "");
 	*out = l;
@@ -188,6 +199,7 @@ void tt_rdma_unlisten(struct tt_rdma_listener *l)
 	rdma_destroy_id(l->id);
 	rdma_destroy_event_channel(l->ch);
 	tt_info("rdma", "stopped listening on %s", l->name);
+	tt_rdma_ctx_release(l->verbs);
 	free(l);
 	tt_rdma_devices_resync();
 }

@@ -28,8 +28,7 @@ dd if="/dev/$DEV" of=/dev/null bs=1M count=8 iflag=direct 2>/dev/null || g_bad "
 # (the kernel's initiator keeps its own hold on the device while its session is up)
 iser --logout >/dev/null || g_bad "logout before the removal"
 
-# ---- the address goes away (with soft-RoCE the device itself cannot be deleted while a process
-# holds a verbs context on it: rxe has no disassociation, and librdmacm keeps its context open)
+# ---- the address goes away (the device itself goes in rdma_rebind.sh)
 CIDR=$(ip -o -4 addr show dev eth0 | awk '{ print $4; exit }')
 ip addr del "$CIDR" dev eth0 || g_die "ip addr del $CIDR"
 for _ in $(seq 100); do
