@@ -48,7 +48,15 @@ static void fq_disconnect(struct tt_nvmf_qpair *qp)
 	tt_container_of(qp, struct fake_qp, qp)->disconnects++;
 }
 
-static const struct tt_nvmf_qpair_ops fq_ops = { .complete = fq_complete,
+/* the caps of NVMe/TCP: in-capsule data at offset 0, transport SGL data blocks */
+static const struct tt_nvmf_xport_caps fq_caps = {
+	.icd_max = TT_NVMF_IN_CAPSULE,
+	.transport_sgl = TT_SGL_TRANSPORT_BLOCK,
+	.sgls = 0x1 | 1u << 20,
+};
+
+static const struct tt_nvmf_qpair_ops fq_ops = { .caps = &fq_caps,
+						 .complete = fq_complete,
 						 .disconnect = fq_disconnect };
 
 static uint16_t status_of(const struct tt_nvmf_req *r)
