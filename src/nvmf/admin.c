@@ -289,7 +289,7 @@ static size_t discovery_log(struct tt_nvmf_ctrl *c, uint8_t **out)
 			e[3] = 0x2;                                 /* TREQ: secure channel not required */
 			tt_put_le16(e + 4, p->portid);
 			tt_put_le16(e + 6, 0xffff);                 /* CNTLID: dynamic */
-			tt_put_le16(e + 8, TT_NVMF_MAX_QUEUE_DEPTH); /* ASQSZ */
+			tt_put_le16(e + 8, p->xp->admin_depth);    /* ASQSZ */
 			tt_put_ascii(e + 32, 32, svc);
 			snprintf((char *)e + 256, 256, "%s", s->nqn);
 			tt_put_ascii(e + 512, 256, host);

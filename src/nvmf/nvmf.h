@@ -100,6 +100,7 @@ struct tt_nvmf_port;
 struct tt_nvmf_port_xport {
 	const char *name;               /* "tcp", "rdma" */
 	uint8_t trtype;                 /* discovery log TRTYPE: 1 RDMA, 3 TCP */
+	uint16_t admin_depth;           /* discovery log ASQSZ: admin queue entries at most */
 	/* Listen on @p->addr (a user of the shared listener); 0 or -errno with @err set. */
 	int (*listen)(struct tt_nvmf_port *p, char *err, size_t errlen);
 	void (*unlisten)(struct tt_nvmf_port *p);

@@ -158,6 +158,8 @@ static void qp_complete(struct tt_nvmf_req *nr)
 	int rc;
 
 	c->in_core--;
+	tt_debug("nvme-rdma", "conn %llu: cid %u done, status %04x, %u bytes back", cid_of(c),
+		 tt_le16(nr->sqe + TT_SQE_CID), tt_le16(nr->cqe + 14), nr->xfer_len);
 	if (!tt_rdma_conn_state_running(c->rc.state)) {
 		/* the connection went down while the command ran: nothing to answer */
 		req_free(r);
@@ -199,6 +201,8 @@ static void fetch_done(struct tt_rdma_conn *rc, struct tt_rdma_wr *wr, const str
 {
 	struct nvr_req *r = tt_container_of(wr, struct nvr_req, data_wr);
 
+	tt_debug("nvme-rdma", "conn %llu: cid %u: RDMA READ of %u bytes: %s", cid_of(r->c),
+		 tt_le16(r->req.sqe + TT_SQE_CID), r->req.len, ibv_wc_status_str(wc->status));
 	if (wc->status != IBV_WC_SUCCESS || !tt_rdma_conn_state_running(rc->state)) {
 		/* (an error took the connection down already) */
 		req_free(r);
@@ -258,6 +262,9 @@ static void rx_capsule(struct nvr_conn *c, const uint8_t *buf, uint32_t len)
 	}
 	memcpy(r->req.sqe, buf, TT_NVME_SQE_SIZE);
 	st = tt_nvmf_req_layout(&r->req, &in_capsule);
+	tt_debug("nvme-rdma", "conn %llu: opcode %02x cid %u, %u bytes %s, SGL %02x: status %03x",
+		 cid_of(c), r->req.sqe[0], tt_le16(r->req.sqe + TT_SQE_CID), r->req.len,
+		 in_capsule ? "in the capsule" : "by RDMA", r->req.sqe[TT_SQE_SGL + 15], st);
 	if (!st && r->req.len) {
 		r->req.buf = tt_rdma_buf_get(c->rc.dev, r->req.len, &r->cap);
 		if (!r->req.buf)
@@ -466,15 +473,28 @@ static void nvr_request(void *arg, struct rdma_cm_id *id, struct rdma_event_chan
 	p.rq_depth = c->depth;
 	p.sq_depth = 2u * c->nreqs;
 	if (ibv_query_device(id->verbs, &da) == 0) {
-		/* RDMA READs we issue at once: at most what the host's side answers */
-		p.initiator_depth = (uint8_t)(req->responder_resources < da.max_qp_init_rd_atom ?
-					      req->responder_resources : da.max_qp_init_rd_atom);
-		p.responder_resources = (uint8_t)(req->initiator_depth < da.max_qp_rd_atom ?
-						  req->initiator_depth : da.max_qp_rd_atom);
+		/* The CM request's values arrive from this side's point of view (the kernel's CM
+		 * swaps them): initiator_depth is the RDMA READs we may have outstanding (the host's
+		 * responder resources), responder_resources those the host may issue (none from a
+		 * Linux host). With an initiator depth of 0 an RDMA READ would never be served. */
+		p.initiator_depth = (uint8_t)(req->initiator_depth < da.max_qp_init_rd_atom ?
+					      req->initiator_depth : da.max_qp_init_rd_atom);
+		p.responder_resources = (uint8_t)(req->responder_resources < da.max_qp_rd_atom ?
+						  req->responder_resources : da.max_qp_rd_atom);
+	}
+	if (!p.initiator_depth) {
+		/* writes by keyed SGL need RDMA READs */
+		tt_list_del(&c->node);
+		tt_rdma_refs_put(&c->rc.refs, TT_RDMA_REF_UPPER, NULL);
+		tt_listener_put(l);
+		c->listener = NULL;
+		conn_free_mem(c);
+		request_reject(l, id, ch, peer, TT_NVRDMA_CM_INVALID_IRD);
+		return;
 	}
 	tt_debug("nvme-rdma", "conn %llu %s: request on %s: qid %u, hsqsize %u, hrqsize %u, "
-		 "IRD %u ORD %u", cid_of(c), peer, l->name, cm.qid, cm.hsqsize, cm.hrqsize,
-		 req->initiator_depth, req->responder_resources);
+		 "RDMA READs out %u, in %u", cid_of(c), peer, l->name, cm.qid, cm.hsqsize,
+		 cm.hrqsize, p.initiator_depth, p.responder_resources);
 	rc = tt_rdma_conn_setup(&c->rc, &p);
 	if (rc < 0) {
 		tt_log_ratelimited(TT_LOG_WARN, "nvme-rdma", "conn %llu %s: connection refused: %s",
@@ -595,6 +615,7 @@ static unsigned nvr_conn_count(void)
 const struct tt_nvmf_port_xport tt_nvmf_rdma_port = {
 	.name = "rdma",
 	.trtype = 1,
+	.admin_depth = TT_NVRDMA_ADMIN_DEPTH,
 	.listen = nvr_port_listen,
 	.unlisten = nvr_port_unlisten,
 	.tsas = nvr_tsas,

@@ -864,6 +864,7 @@ static unsigned nvtcp_conn_count(void)
 const struct tt_nvmf_port_xport tt_nvmf_tcp_port = {
 	.name = "tcp",
 	.trtype = 3,
+	.admin_depth = TT_NVMF_MAX_QUEUE_DEPTH,
 	.listen = nvtcp_port_listen,
 	.unlisten = nvtcp_port_unlisten,
 	.tsas = nvtcp_tsas,

@@ -12,4 +12,4 @@ set -euo pipefail
 . "$(dirname "$0")/lib/host-lib.sh"
 
 vm_prepare_guest_target
-vm_guest guest-nvme-rdma.sh
+vm_guest guest-nvme-rdma.sh ${TT_VM_NVMF_DEBUG:+TT_VM_NVMF_DEBUG=1}

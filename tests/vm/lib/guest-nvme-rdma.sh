@@ -27,7 +27,10 @@ g_rxe_up eth0 rxe0
 g_ok "rxe0 on eth0 ($IP) ACTIVE"
 
 t0=$(g_now)
-g_tetherd_start --portal "nvme-rdma://$IP" --lun "ram:${LUN_MB}M"
+# every command of the transport in the log (which data path it took); TT_VM_NVMF_DEBUG=1 adds
+# the RDMA layer and the core
+g_tetherd_start --portal "nvme-rdma://$IP" --lun "ram:${LUN_MB}M" --log-level info \
+	--debug nvme-rdma ${TT_VM_NVMF_DEBUG:+--debug rdma --debug nvmf}
 g_figure nvme_rdma_tetherd_start_s "$(g_since "$t0")"
 g_ok "tetherd started in the guest with nvme-rdma://$IP:4420"
 
@@ -122,6 +125,15 @@ t0=$(g_now)
 if fio_job; then g_ok "fio randwrite 4k-256k + crc32c verify on /dev/$DEV over RDMA"
 else cat /tmp/fio.out; g_bad "fio write/verify over RDMA"; fi
 g_figure nvme_rdma_fio_32MiB_write_verify_s "$(g_since "$t0")"
+# both write paths and the read path were taken (tetherd's per-command debug lines)
+TLOG=$(ls /mnt/ctl/tetherd.*.log | tail -1)
+n_icd=$(grep -c 'opcode 01 .* bytes in the capsule, SGL 01: status 000' "$TLOG" || true)
+n_rd=$(grep -c 'opcode 01 .* bytes by RDMA, SGL 4[0f]: status 000' "$TLOG" || true)
+n_wr=$(grep -c 'opcode 02 .* bytes by RDMA, SGL 4[0f]: status 000' "$TLOG" || true)
+echo "  writes in the capsule: $n_icd, writes by RDMA READ: $n_rd, reads by RDMA WRITE: $n_wr"
+[ "$n_icd" -gt 0 ] && g_ok "writes of up to 8 KiB came in the capsule" || g_bad "no in-capsule write"
+[ "$n_rd" -gt 0 ] && g_ok "larger writes came by keyed SGL (RDMA READ)" || g_bad "no keyed SGL write"
+[ "$n_wr" -gt 0 ] && g_ok "reads went by keyed SGL (RDMA WRITE)" || g_bad "no keyed SGL read"
 
 # ---- ext4 with checksummed files
 mkfs.ext4 -q -F "/dev/$DEV" "${FS_MB}M" || g_die "mkfs.ext4 failed"
