@@ -87,8 +87,12 @@ timeout 60 nvme connect -t rdma -a "$IP" -s 4420 -n "$NQN" || { nvme_diag; g_die
 DEV=$(wait_dev) || { nvme_diag; g_die "no namespace device after nvme connect"; }
 g_figure nvme_rdma_connect_s "$(g_since "$t0")"
 g_ok "connected over RDMA, namespace 1 is /dev/$DEV"
-CTRL=$(basename "$(ls -d /sys/class/nvme-subsystem/*/nvme[0-9]* 2>/dev/null | grep -v 'n[0-9]*$' | head -1)")
-[ -n "$CTRL" ] || CTRL=nvme0
+CTRL=nvme0
+for d in /sys/class/nvme-subsystem/*/nvme[0-9]*; do
+	case ${d##*/} in *n[0-9]*) continue ;; esac   # a namespace, not a controller
+	CTRL=${d##*/}
+	break
+done
 [ "$(cat "/sys/class/nvme/$CTRL/transport" 2>/dev/null)" = rdma ] && g_ok "$CTRL transport rdma" ||
 	g_bad "$CTRL transport is '$(cat "/sys/class/nvme/$CTRL/transport" 2>/dev/null)'"
 
