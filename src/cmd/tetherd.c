@@ -281,9 +281,9 @@ static void options_free(struct options *o)
 
 /* ---- shutdown ------------------------------------------------------------------------------ */
 
-/* NVMe-oF connections are closed at the first request; an RDMA connection is freed only once
- * every posted work request has come back, which needs the loop: wait (at most 5 s) for them
- * before the loop stops. */
+/* Once the iSCSI sessions are gone, every NVMe-oF connection is closed; an RDMA connection is
+ * freed only once every posted work request has come back, which needs the loop: wait (at most
+ * 5 s) for them before the loop stops. */
 #define NVMF_DRAIN_MS 5000
 
 static void nvmf_wait_check(struct tt_timer *t)
@@ -397,8 +397,8 @@ static void signals_unwatch(void)
 
 /* ---- objects ------------------------------------------------------------------------------- */
 
-/* An nvme-tcp:// or nvme-rdma:// --portal: the target's LUNs as namespaces of the default subsystem (LUN n is
- * namespace n + 1, with the LUN's identity), reachable through that port. */
+/* An nvme-tcp:// or nvme-rdma:// --portal: the target's LUNs as namespaces of the default
+ * subsystem (LUN n is namespace n + 1, with the LUN's identity), reachable through that port. */
 static int setup_quick_nvmf(struct tt_target *t, const char *portal, char *err, size_t errlen)
 {
 	struct tt_nvmf_subsys *s = tt_nvmf_subsys_find(TT_NVMF_DEFAULT_NQN);

@@ -239,8 +239,8 @@ static void close_qp(struct fake_qp *q)
 
 static void test_connect_properties(void **state)
 {
-	struct fake_qp *a = qp_new(), *b = qp_new();
-	uint16_t cntlid = 0;
+	struct fake_qp *a = qp_new(), *b = qp_new(), *c;
+	uint16_t cntlid = 0, st;
 	uint64_t cap;
 	struct fake_req *r;
 
@@ -271,9 +271,26 @@ static void test_connect_properties(void **state)
 	assert_int_equal(do_connect(b, 1, (uint16_t)(cntlid + 1), 0, NULL),
 			 TT_NVME_SCT_CMD | TT_NVME_SC_CONNECT_INVALID_PARAM);
 	assert_int_equal(do_connect(b, 1, cntlid, 0, NULL), 0);
+	/* a connection made for queue 2 with 32, then 16 entries (NVMe/RDMA's CM request): Connect
+	 * must name that queue (Invalid Parameters, QID at 42) and no more entries (SQSIZE at 44) */
+	c = qp_new();
+	c->qp.qid_fixed = true;
+	c->qp.fixed_qid = 2;
+	c->qp.max_entries = 32;
+	st = do_connect(c, 3, cntlid, 0, NULL);
+	assert_int_equal(st, TT_NVME_SCT_CMD | TT_NVME_SC_CONNECT_INVALID_PARAM);
+	assert_int_equal(tt_le32(c->last_cqe), 42u << 16);
+	c->qp.max_entries = 16;
+	st = do_connect(c, 2, cntlid, 0, NULL); /* SQSIZE 31: 32 entries */
+	assert_int_equal(st, TT_NVME_SCT_CMD | TT_NVME_SC_CONNECT_INVALID_PARAM);
+	assert_int_equal(tt_le32(c->last_cqe), 44u << 16);
+	c->qp.max_entries = 32;
+	assert_int_equal(do_connect(c, 2, cntlid, 0, NULL), 0);
 	/* CC.EN=0: a reset drops the I/O queues */
 	assert_int_equal(prop(a, true, TT_NVME_REG_CC, 0x460000, NULL), 0);
 	assert_int_equal(b->disconnects, 1);
+	assert_int_equal(c->disconnects, 1);
+	close_qp(c);
 	close_qp(b);
 	/* closing the admin queue ends the controller */
 	close_qp(a);
