@@ -24,11 +24,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "tether/version.h"
 #include "base/loop.h"
 #include "nvmf/nvmf.h"
-#include "nvmf/tcp.h"
 #include "target/config.h"
 #include "target/iscsi_target.h"
 #include "target/model.h"
@@ -69,13 +69,15 @@ static struct {
 	struct tt_watch sig_watch;
 	unsigned stop_requests;
 	bool stopped;
+	struct tt_timer nvmf_wait;     /* NVMe-oF connections still going (RDMA drains) */
+	uint64_t nvmf_deadline_ns;
 } daemon_state = { .sfd = -1, .sig_watch = { .fd = -1 } };
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 "Usage: tetherd [OPTION]...\n"
-"Serve block devices over iSCSI and NVMe/TCP.\n"
+"Serve block devices over iSCSI, NVMe/TCP and (with rdma-core) iSER, SRP and NVMe/RDMA.\n"
 "\n"
 "  --config FILE          objects and settings from a JSON file (docs/configuration.md)\n"
 "  --portal [SCHEME://]ADDR[:PORT]\n"
@@ -85,7 +87,8 @@ static void usage(FILE *f)
 "                         " TT_NVMF_DEFAULT_NQN " (LUN n is NSID n+1);\n"
 #ifdef TT_HAVE_RDMA
 "                         iser:// (iSCSI over RDMA, port 3260) beside iscsi://, and srp://\n"
-"                         (SCSI RDMA Protocol, port 5555);\n"
+"                         (SCSI RDMA Protocol, port 5555); nvme-rdma:// (port 4420) like\n"
+"                         nvme-tcp:// over RDMA;\n"
 #endif
 "                         repeatable; default " QUICK_DEFAULT_PORTAL " without --config\n"
 "  --lun SPEC             serve backend SPEC (ram:1G, file:/path[,size=..], null:1G,\n"
@@ -278,13 +281,34 @@ static void options_free(struct options *o)
 
 /* ---- shutdown ------------------------------------------------------------------------------ */
 
+/* Once the iSCSI sessions are gone, every NVMe-oF connection is closed; an RDMA connection is
+ * freed only once every posted work request has come back, which needs the loop: wait (at most
+ * 5 s) for them before the loop stops. */
+#define NVMF_DRAIN_MS 5000
+
+static void nvmf_wait_check(struct tt_timer *t)
+{
+	unsigned n = tt_nvmf_conn_count();
+
+	if (n && tt_now_ns() < daemon_state.nvmf_deadline_ns) {
+		tt_timer_arm_ms(t, 20);
+		return;
+	}
+	if (n)
+		tt_warn("tetherd", "shutdown: %u NVMe-oF connection(s) still draining; exiting", n);
+	tt_loop_stop(daemon_state.loop0);
+}
+
 static void shutdown_done(void *arg)
 {
 	(void)arg;
 	if (daemon_state.stopped)
 		return;
 	daemon_state.stopped = true;
-	tt_loop_stop(daemon_state.loop0);
+	tt_nvmf_close_all();
+	daemon_state.nvmf_deadline_ns = tt_now_ns() + (uint64_t)NVMF_DRAIN_MS * TT_NS_PER_MS;
+	tt_timer_init(&daemon_state.nvmf_wait, daemon_state.loop0, nvmf_wait_check);
+	nvmf_wait_check(&daemon_state.nvmf_wait);
 }
 
 static void request_shutdown(const char *why)
@@ -373,8 +397,8 @@ static void signals_unwatch(void)
 
 /* ---- objects ------------------------------------------------------------------------------- */
 
-/* An nvme-tcp:// --portal: the target's LUNs as namespaces of the default subsystem (LUN n is
- * namespace n + 1, with the LUN's identity), reachable through that port. */
+/* An nvme-tcp:// or nvme-rdma:// --portal: the target's LUNs as namespaces of the default
+ * subsystem (LUN n is namespace n + 1, with the LUN's identity), reachable through that port. */
 static int setup_quick_nvmf(struct tt_target *t, const char *portal, char *err, size_t errlen)
 {
 	struct tt_nvmf_subsys *s = tt_nvmf_subsys_find(TT_NVMF_DEFAULT_NQN);
@@ -465,7 +489,8 @@ static int setup_quick_target(const struct options *o, char *err, size_t errlen)
 	for (size_t i = 0; i < nportals; i++) {
 		struct tt_portal *p = NULL;
 
-		if (!strncasecmp(portals[i], "nvme-tcp://", 11)) {
+		if (!strncasecmp(portals[i], "nvme-tcp://", 11) ||
+		    !strncasecmp(portals[i], "nvme-rdma://", 12)) {
 			rc = setup_quick_nvmf(t, portals[i], err, errlen);
 			if (rc)
 				return rc;
@@ -761,7 +786,7 @@ stop_all:
 	tt_metrics_stop();
 	tetherd_notify_stop();
 	tt_rpc_stop();
-	tt_nvmf_tcp_close_all();
+	tt_nvmf_close_all();
 	tt_nvmf_fini();
 	tt_model_clear();
 	signals_unwatch();

@@ -64,6 +64,7 @@ void tt_nvmf_ns_ids(uint64_t naa_id, uint8_t nguid[16], uint8_t uuid[16])
 
 static void identify_ctrl(struct tt_nvmf_req *r, struct tt_nvmf_ctrl *c)
 {
+	const struct tt_nvmf_xport_caps *caps = r->qp->ops->caps;
 	struct tt_nvmf_subsys *s = c->subsys;
 	uint8_t *d = r->buf;
 	bool vwc = false;
@@ -108,12 +109,13 @@ static void identify_ctrl(struct tt_nvmf_req *r, struct tt_nvmf_ctrl *c)
 		d[525] = vwc ? 0x5 : 0x4;          /* VWC: present?; no broadcast flush */
 		tt_put_le32(d + 540, TT_NVMF_MAX_NAMESPACES);   /* MNAN */
 	}
-	tt_put_le32(d + 536, 0x1 | 1u << 20);      /* SGLS: SGLs, offsets in data blocks */
+	/* SGLS, IOCCSZ: what the transport of this queue takes (NVMe/RDMA: keyed SGLs) */
+	tt_put_le32(d + 536, caps->sgls);
 	snprintf((char *)d + 768, 256, "%s", s->nqn);
 	/* fabrics */
-	tt_put_le32(d + 1792, (TT_NVME_SQE_SIZE + TT_NVMF_IN_CAPSULE) / 16); /* IOCCSZ */
+	tt_put_le32(d + 1792, (TT_NVME_SQE_SIZE + caps->icd_max) / 16); /* IOCCSZ */
 	tt_put_le32(d + 1796, 1);                   /* IORCSZ */
-	tt_put_le16(d + 1800, 0);                   /* ICDOFF */
+	tt_put_le16(d + 1800, 0);                   /* ICDOFF: in-capsule data after the SQE */
 	d[1802] = 0;                                /* FCATT: dynamic controllers */
 	d[1803] = 1;                                /* MSDBD */
 	r->xfer_len = 4096;
@@ -281,17 +283,17 @@ static size_t discovery_log(struct tt_nvmf_ctrl *c, uint8_t **out)
 			if (!tt_nvmf_host_allowed(s, c->hostnqn))
 				continue;
 			e = d + 1024 * (++nrec);
-			e[0] = 3;                                   /* TRTYPE: TCP */
+			e[0] = p->xp->trtype;                       /* TRTYPE */
 			e[1] = p->addr.ss.ss_family == AF_INET6 ? 2 : 1; /* ADRFAM */
 			e[2] = 2;                                   /* SUBTYPE: NVM subsystem */
 			e[3] = 0x2;                                 /* TREQ: secure channel not required */
 			tt_put_le16(e + 4, p->portid);
 			tt_put_le16(e + 6, 0xffff);                 /* CNTLID: dynamic */
-			tt_put_le16(e + 8, TT_NVMF_MAX_QUEUE_DEPTH); /* ASQSZ */
+			tt_put_le16(e + 8, p->xp->admin_depth);    /* ASQSZ */
 			tt_put_ascii(e + 32, 32, svc);
 			snprintf((char *)e + 256, 256, "%s", s->nqn);
 			tt_put_ascii(e + 512, 256, host);
-			e[768] = 0;                                 /* TSAS: no security */
+			p->xp->tsas(p, e + 768);                    /* TSAS */
 		}
 	}
 	*out = d;

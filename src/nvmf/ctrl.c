@@ -275,44 +275,6 @@ void tt_nvmf_req_fail(struct tt_nvmf_req *r, uint16_t status)
 	tt_nvmf_req_done(r, status, 0);
 }
 
-uint16_t tt_nvmf_req_layout(struct tt_nvmf_req *r, bool *in_capsule)
-{
-	const uint8_t *sgl = r->sqe + TT_SQE_SGL;
-	uint8_t opc = r->sqe[TT_SQE_OPC], xfer;
-	uint32_t len = tt_le32(sgl + 8);
-
-	*in_capsule = false;
-	r->dir = TT_NVMF_DIR_NONE;
-	r->len = 0;
-	r->xfer_len = 0;
-	/* data direction: bits 1:0 of the opcode (of the fabrics command type for 7Fh) */
-	xfer = opc == TT_NVME_FABRICS ? (r->sqe[TT_SQE_FCTYPE] & 0x3) : (opc & 0x3);
-	if ((r->sqe[TT_SQE_FLAGS] >> 6) != 0x1 && xfer)
-		return TT_NVME_SC_INVALID_FIELD | TT_NVME_DNR; /* PSDT: SGLs only */
-	if (!xfer || !len)
-		return 0;
-	if (xfer == 0x3)
-		return TT_NVME_SC_INVALID_FIELD | TT_NVME_DNR; /* bidirectional */
-	if (len > TT_NVMF_MAX_XFER)
-		return TT_NVME_SC_SGL_INVALID_DATA | TT_NVME_DNR;
-	switch (sgl[15]) {
-	case TT_SGL_DATA_BLOCK_OFFSET:
-		if (xfer != 0x1)
-			return TT_NVME_SC_SGL_INVALID_TYPE | TT_NVME_DNR;
-		if (tt_le64(sgl) != 0)
-			return TT_NVME_SC_SGL_INVALID_OFFSET | TT_NVME_DNR;
-		*in_capsule = true;
-		break;
-	case TT_SGL_TRANSPORT_BLOCK:
-		break;
-	default:
-		return TT_NVME_SC_SGL_INVALID_TYPE | TT_NVME_DNR;
-	}
-	r->dir = xfer == 0x1 ? TT_NVMF_DIR_H2C : TT_NVMF_DIR_C2H;
-	r->len = len;
-	return 0;
-}
-
 void tt_nvmf_req_exec(struct tt_nvmf_req *r)
 {
 	struct tt_nvmf_qpair *qp = r->qp;
@@ -543,8 +505,14 @@ static void nvmf_connect(struct tt_nvmf_req *r)
 		tt_nvmf_req_done(r, TT_NVME_SC_SGL_INVALID_DATA | TT_NVME_DNR, 0);
 		return;
 	}
-	if (sqsize == 0 || sqsize >= TT_NVMF_MAX_QUEUE_DEPTH) {
-		connect_invalid(r, false, 44);
+	if (sqsize == 0 || sqsize >= TT_NVMF_MAX_QUEUE_DEPTH ||
+	    (qp->max_entries && sqsize + 1u > qp->max_entries)) {
+		connect_invalid(r, false, 44); /* SQSIZE */
+		return;
+	}
+	if (qp->qid_fixed && qid != qp->fixed_qid) {
+		/* the transport's connection was made for another queue (NVMe/RDMA: CM request) */
+		connect_invalid(r, false, 42); /* QID */
 		return;
 	}
 	if (!nqn_field(r->buf + CD_SUBNQN, subnqn)) {

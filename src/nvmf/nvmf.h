@@ -2,8 +2,11 @@
 /*
  * NVMe over Fabrics controller core: subsystems with namespaces over block backends, the
  * discovery subsystem, controllers with an admin queue and I/O queues, and the commands they
- * serve. Transports (NVMe/TCP today, tcp.c) hand the core requests on queue pairs and send what
- * it completes; the core never sees bytes of a socket.
+ * serve. Transports (NVMe/TCP, tcp.c; NVMe/RDMA, rdma.c) hand the core requests on queue pairs and
+ * send what it completes; the core never sees bytes of a socket or a work request. What differs
+ * between transports reaches the core as data and ops: the SGL descriptors and in-capsule data a
+ * transport takes (struct tt_nvmf_xport_caps, read by Identify and tt_nvmf_req_layout), and the
+ * listening, discovery log entry and shutdown of a port's transport (struct tt_nvmf_port_xport).
  *
  * ANA: every port is in one ANA group (ana.c); a controller's path is its admin queue's port.
  *
@@ -91,10 +94,30 @@ const char *tt_nvmf_ctrl_state_name(enum tt_nvmf_ctrl_state s);
 /* Whether the lifecycle allows @from -> @to (the edges drawn above). */
 bool tt_nvmf_ctrl_transition_ok(enum tt_nvmf_ctrl_state from, enum tt_nvmf_ctrl_state to);
 
+struct tt_nvmf_port;
+
+/* The transport of a port (one per fabric: nvme-tcp://, nvme-rdma://). */
+struct tt_nvmf_port_xport {
+	const char *name;               /* "tcp", "rdma" */
+	uint8_t trtype;                 /* discovery log TRTYPE: 1 RDMA, 3 TCP */
+	uint16_t admin_depth;           /* discovery log ASQSZ: admin queue entries at most */
+	/* Listen on @p->addr (a user of the shared listener); 0 or -errno with @err set. */
+	int (*listen)(struct tt_nvmf_port *p, char *err, size_t errlen);
+	void (*unlisten)(struct tt_nvmf_port *p);
+	/* The Transport Specific Address Subtype of a discovery log entry (256 bytes, zeroed). */
+	void (*tsas)(const struct tt_nvmf_port *p, uint8_t *tsas);
+	/* Closes every connection of the transport (daemon shutdown); those with I/O in flight go
+	 * when it ends. */
+	void (*close_all)(void);
+	/* Connections not freed yet (shutdown waits for them while the loop runs). */
+	unsigned (*conn_count)(void);
+};
+
 /* A port: a listening address whose subsystems the discovery log reports. */
 struct tt_nvmf_port {
 	struct tt_list node;
 	uint16_t portid;
+	const struct tt_nvmf_port_xport *xp;
 	struct tt_portal_addr addr;
 	char name[TT_PORTAL_ADDR_MAX];
 	struct tt_listener *listener;   /* a user of the shared listener */
@@ -103,8 +126,20 @@ struct tt_nvmf_port {
 	uint64_t ana_refused;           /* I/O commands refused by the group's ANA state */
 };
 
+/* What the data of a command capsule may be on a transport (Identify Controller and the SGL
+ * checks of tt_nvmf_req_layout). */
+struct tt_nvmf_xport_caps {
+	uint32_t icd_max;               /* in-capsule data bytes after the SQE; 0: none */
+	bool icd_offset;                /* in-capsule data may start at an offset (else at 0) */
+	uint8_t transport_sgl;          /* the Transport SGL Data Block identifier it takes
+					 * (5Ah for NVMe/TCP), 0: none */
+	bool keyed;                     /* Keyed SGL Data Block descriptors (NVMe/RDMA) */
+	uint32_t sgls;                  /* Identify Controller SGLS */
+};
+
 /* What a transport does for the core on one queue pair. */
 struct tt_nvmf_qpair_ops {
+	const struct tt_nvmf_xport_caps *caps;
 	/* The request is done: r->cqe is filled; send r->xfer_len bytes of r->buf first when
 	 * r->dir is C2H. The transport owns the request again. */
 	void (*complete)(struct tt_nvmf_req *r);
@@ -123,12 +158,32 @@ struct tt_nvmf_qpair {
 	uint16_t sqsize;                /* entries (not 0's based) */
 	uint16_t sqhd;
 	bool connected;                 /* a Connect succeeded on it */
+	/* set by a transport whose connection names its queue before Connect (NVMe/RDMA's CM
+	 * request): Connect must name the same QID and at most max_entries entries */
+	bool qid_fixed;
+	uint16_t fixed_qid;
+	uint16_t max_entries;           /* 0: the core's limit only */
 	bool closed;
 	char peer[80];                  /* for logs */
 	uint64_t id;
 };
 
 enum tt_nvmf_dir { TT_NVMF_DIR_NONE, TT_NVMF_DIR_H2C, TT_NVMF_DIR_C2H };
+
+/* The data descriptor (SGL1) of a command, as tt_nvmf_req_layout read it. */
+enum tt_nvmf_sgl_kind {
+	TT_NVMF_SGL_NONE,               /* no data */
+	TT_NVMF_SGL_IN_CAPSULE,         /* Data Block, offset subtype: in the capsule at @addr */
+	TT_NVMF_SGL_TRANSPORT,          /* Transport SGL Data Block: moved by the transport */
+	TT_NVMF_SGL_KEYED,              /* Keyed SGL Data Block: host memory at @addr, key @key */
+};
+
+struct tt_nvmf_sgl {
+	enum tt_nvmf_sgl_kind kind;
+	uint64_t addr;                  /* in-capsule offset, or the host's address */
+	uint32_t key;
+	bool invalidate;                /* keyed, subtype Fh: the host asks to invalidate @key */
+};
 
 /* One command; the transport's request embeds it. */
 struct tt_nvmf_req {
@@ -139,6 +194,7 @@ struct tt_nvmf_req {
 	uint32_t len;                   /* the SGL's length */
 	uint32_t xfer_len;              /* C2H: bytes to send back (<= len) */
 	enum tt_nvmf_dir dir;
+	struct tt_nvmf_sgl sgl;         /* set by tt_nvmf_req_layout */
 
 	/* private to the core */
 	struct tt_nvmf_ctrl *ctrl;      /* a reference while it executes */
@@ -152,8 +208,12 @@ struct tt_nvmf_req {
 };
 
 /*
- * Where a command's data is, from its SGL: @r->dir and @r->len, and *@in_capsule when the data
- * comes in the command capsule. Returns 0, or an NVMe status (positive) to complete it with.
+ * Where a command's data is, from its SGL and the transport's caps (sgl.c): @r->dir, @r->len,
+ * @r->sgl, and *@in_capsule when the data comes in the command capsule. Returns 0, or an NVMe
+ * status (positive, with DNR) to complete it with: Data SGL Length Invalid (beyond MDTS or the
+ * in-capsule room), SGL Descriptor Type Invalid (a type or subtype the transport does not take,
+ * in-capsule data of a read), Invalid SGL Offset (in-capsule data beyond the capsule, or at an
+ * offset the transport does not allow), Invalid Field (PRPs, bidirectional).
  */
 uint16_t tt_nvmf_req_layout(struct tt_nvmf_req *r, bool *in_capsule);
 /* Executes a request whose data (H2C) has arrived. Completes through qp->ops->complete(), maybe
@@ -192,8 +252,9 @@ int tt_nvmf_ns_remove(struct tt_nvmf_subsys *s, uint32_t nsid, char *err, size_t
 void tt_nvmf_subsys_allow_any_host(struct tt_nvmf_subsys *s, bool any);
 int tt_nvmf_subsys_add_host(struct tt_nvmf_subsys *s, const char *hostnqn, char *err,
 			    size_t errlen);
-/* Listen on @addr ("nvme-tcp://ADDR[:PORT]") in ANA group @ana_group (0: group 1). An address
- * that is served already is that port (-EEXIST when its ANA group differs). */
+/* Listen on @addr ("nvme-tcp://ADDR[:PORT]", "nvme-rdma://ADDR[:PORT]") in ANA group @ana_group
+ * (0: group 1). An address that is served already is that port (-EEXIST when its ANA group
+ * differs). -EPROTONOSUPPORT for a fabric this build does not serve. */
 int tt_nvmf_port_add(const char *addr, uint32_t ana_group, struct tt_nvmf_port **out, char *err,
 		     size_t errlen);
 struct tt_nvmf_port *tt_nvmf_port_find(const char *addr);
@@ -233,6 +294,13 @@ uint64_t tt_nvmf_ana_change_count(void);
 
 /* "tetherd: serving NQN on nvme-tcp://... (N namespaces)" for each subsystem. */
 void tt_nvmf_print_serving(FILE *f);
+
+/* Whether this build serves NVMe-oF over @fabric (an enum tt_fabric). */
+bool tt_nvmf_fabric_served(int fabric);
+/* Daemon shutdown, on loop 0 while it runs: closes every connection of every transport. */
+void tt_nvmf_close_all(void);
+/* Connections of every transport not freed yet. */
+unsigned tt_nvmf_conn_count(void);
 
 /* For tests and the control socket: the controllers of @s. */
 unsigned tt_nvmf_subsys_ctrl_count(const struct tt_nvmf_subsys *s);

@@ -8,6 +8,7 @@
 #include "base/errmsg.h"
 #include "base/log.h"
 #include "nvmf/internal.h"
+#include "nvmf/rdma.h"
 #include "nvmf/tcp.h"
 
 static struct tt_list subsystems = TT_LIST_INIT(subsystems);
@@ -468,9 +469,47 @@ struct tt_nvmf_port *tt_nvmf_port_find(const char *addr)
 	return NULL;
 }
 
+/* The transport of each NVMe-oF fabric this build serves. */
+static const struct tt_nvmf_port_xport *const port_xports[] = {
+	[TT_FABRIC_NVME_TCP] = &tt_nvmf_tcp_port,
+#ifdef TT_HAVE_RDMA
+	[TT_FABRIC_NVME_RDMA] = &tt_nvmf_rdma_port,
+#endif
+};
+
+static const struct tt_nvmf_port_xport *port_xport(int fabric)
+{
+	if (fabric < 0 || (size_t)fabric >= sizeof(port_xports) / sizeof(port_xports[0]))
+		return NULL;
+	return port_xports[fabric];
+}
+
+bool tt_nvmf_fabric_served(int fabric)
+{
+	return port_xport(fabric) != NULL;
+}
+
+void tt_nvmf_close_all(void)
+{
+	for (size_t i = 0; i < sizeof(port_xports) / sizeof(port_xports[0]); i++)
+		if (port_xports[i])
+			port_xports[i]->close_all();
+}
+
+unsigned tt_nvmf_conn_count(void)
+{
+	unsigned n = 0;
+
+	for (size_t i = 0; i < sizeof(port_xports) / sizeof(port_xports[0]); i++)
+		if (port_xports[i])
+			n += port_xports[i]->conn_count();
+	return n;
+}
+
 int tt_nvmf_port_add(const char *addr, uint32_t ana_group, struct tt_nvmf_port **out, char *err,
 		     size_t errlen)
 {
+	const struct tt_nvmf_port_xport *xp;
 	struct tt_nvmf_port *p;
 	struct tt_portal_addr a;
 	struct tt_list *n;
@@ -478,8 +517,11 @@ int tt_nvmf_port_add(const char *addr, uint32_t ana_group, struct tt_nvmf_port *
 
 	if (rc)
 		return rc;
-	if (a.fabric != TT_FABRIC_NVME_TCP) {
-		tt_errmsg(err, errlen, 0, "port '%s': only nvme-tcp:// is served", addr);
+	xp = port_xport(a.fabric);
+	if (!xp) {
+		tt_errmsg(err, errlen, 0, "port '%s': %s", addr, (a.fabric == TT_FABRIC_NVME_RDMA) ?
+			  "nvme-rdma:// is not served by this build (no rdma-core)" :
+			  "an NVMe-oF port is nvme-tcp:// or nvme-rdma://");
 		return -EPROTONOSUPPORT;
 	}
 	if (ana_group > TT_NVMF_ANA_GROUP_MAX) {
@@ -510,7 +552,8 @@ int tt_nvmf_port_add(const char *addr, uint32_t ana_group, struct tt_nvmf_port *
 	p->addr = a;
 	p->ana_group = ana_group;
 	tt_portal_addr_format(&a, p->name, sizeof(p->name));
-	rc = tt_nvmf_tcp_listen(p, err, errlen);
+	p->xp = xp;
+	rc = xp->listen(p, err, errlen);
 	if (rc) {
 		free(p);
 		return rc;
@@ -577,7 +620,7 @@ void tt_nvmf_fini(void)
 		struct tt_nvmf_port *p = tt_list_entry(n, struct tt_nvmf_port, node);
 
 		tt_list_del(&p->node);
-		tt_nvmf_tcp_unlisten(p);
+		p->xp->unlisten(p);
 		free(p);
 	}
 	tt_list_for_each_safe(n, t, &subsystems) {

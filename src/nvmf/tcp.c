@@ -334,7 +334,18 @@ static void qp_disconnect(struct tt_nvmf_qpair *qp)
 	tt_work_queue(&c->close_work);
 }
 
+/* In-capsule data right after the SQE (offset 0), larger transfers by R2T/H2CData and C2HData
+ * (Transport SGL Data Block, subtype Ah). */
+const struct tt_nvmf_xport_caps tt_nvmf_tcp_caps = {
+	.icd_max = TT_NVMF_IN_CAPSULE,
+	.icd_offset = false,
+	.transport_sgl = TT_SGL_TRANSPORT_BLOCK,
+	.keyed = false,
+	.sgls = 0x1 | 1u << 20,                 /* SGLs; offsets in data blocks */
+};
+
 static const struct tt_nvmf_qpair_ops qp_ops = {
+	.caps = &tt_nvmf_tcp_caps,
 	.complete = qp_complete,
 	.disconnect = qp_disconnect,
 };
@@ -821,18 +832,45 @@ void tt_nvmf_tcp_register(void)
 	tt_xport_register_fabric(TT_FABRIC_NVME_TCP, &nvtcp_xport);
 }
 
-int tt_nvmf_tcp_listen(struct tt_nvmf_port *p, char *err, size_t errlen)
+static int nvtcp_port_listen(struct tt_nvmf_port *p, char *err, size_t errlen)
 {
 	tt_nvmf_tcp_register();
 	return tt_listener_acquire(&p->addr, &nvtcp_core, &p->listener, err, errlen);
 }
 
-void tt_nvmf_tcp_unlisten(struct tt_nvmf_port *p)
+static void nvtcp_port_unlisten(struct tt_nvmf_port *p)
 {
 	if (p->listener)
 		tt_listener_release(p->listener);
 	p->listener = NULL;
 }
+
+/* TSAS of NVMe/TCP: SECTYPE 0, no security */
+static void nvtcp_tsas(const struct tt_nvmf_port *p, uint8_t *tsas)
+{
+	(void)p;
+	tsas[0] = 0;
+}
+
+static unsigned nvtcp_conn_count(void)
+{
+	unsigned n = 0;
+
+	for (const struct tt_list *i = conns.next; i != &conns; i = i->next)
+		n++;
+	return n;
+}
+
+const struct tt_nvmf_port_xport tt_nvmf_tcp_port = {
+	.name = "tcp",
+	.trtype = 3,
+	.admin_depth = TT_NVMF_MAX_QUEUE_DEPTH,
+	.listen = nvtcp_port_listen,
+	.unlisten = nvtcp_port_unlisten,
+	.tsas = nvtcp_tsas,
+	.close_all = tt_nvmf_tcp_close_all,
+	.conn_count = nvtcp_conn_count,
+};
 
 void tt_nvmf_tcp_close_all(void)
 {

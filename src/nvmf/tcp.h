@@ -19,11 +19,11 @@
 
 #include <stddef.h>
 
-struct tt_nvmf_port;
+#include "nvmf/nvmf.h"
 
-/* Listen on @p->addr (a user of the shared listener); 0 or -errno with @err set. */
-int tt_nvmf_tcp_listen(struct tt_nvmf_port *p, char *err, size_t errlen);
-void tt_nvmf_tcp_unlisten(struct tt_nvmf_port *p);
+/* The port transport of nvme-tcp:// and the caps of its queues. */
+extern const struct tt_nvmf_port_xport tt_nvmf_tcp_port;
+extern const struct tt_nvmf_xport_caps tt_nvmf_tcp_caps;
 /* Registers the transport for nvme-tcp:// with the listener layer (once, loop 0). */
 void tt_nvmf_tcp_register(void);
 /* Closes every connection (daemon shutdown); those with I/O still in flight go when it ends. */

@@ -189,6 +189,10 @@ int tt_rdma_post_recv(struct tt_rdma_conn *c, struct tt_rdma_wr *wr, void *addr,
 		      uint32_t lkey);
 int tt_rdma_post_send(struct tt_rdma_conn *c, struct tt_rdma_wr *wr, void *addr, uint32_t len,
 		      uint32_t lkey);
+/* A SEND that also invalidates the peer's @rkey (Send With Invalidate), when the peer asked for
+ * it (NVMe/RDMA keyed SGL subtype Fh). */
+int tt_rdma_post_send_inv(struct tt_rdma_conn *c, struct tt_rdma_wr *wr, void *addr, uint32_t len,
+			  uint32_t lkey, uint32_t rkey);
 /* RDMA READ (@write false: remote -> local) or WRITE (local -> remote). */
 int tt_rdma_post_rdma(struct tt_rdma_conn *c, struct tt_rdma_wr *wr, bool write, void *addr,
 		      uint32_t len, uint32_t lkey, uint64_t raddr, uint32_t rkey);

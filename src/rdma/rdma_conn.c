@@ -474,6 +474,20 @@ int tt_rdma_post_send(struct tt_rdma_conn *c, struct tt_rdma_wr *wr, void *addr,
 	return post_send(c, wr, &swr, TT_RDMA_REF_SEND);
 }
 
+int tt_rdma_post_send_inv(struct tt_rdma_conn *c, struct tt_rdma_wr *wr, void *addr, uint32_t len,
+			  uint32_t lkey, uint32_t rkey)
+{
+	struct ibv_sge sge = { .addr = (uintptr_t)addr, .length = len, .lkey = lkey };
+	struct ibv_send_wr swr = {
+		.sg_list = &sge,
+		.num_sge = 1,
+		.opcode = IBV_WR_SEND_WITH_INV,
+		.invalidate_rkey = rkey,
+	};
+
+	return post_send(c, wr, &swr, TT_RDMA_REF_SEND);
+}
+
 int tt_rdma_post_rdma(struct tt_rdma_conn *c, struct tt_rdma_wr *wr, bool write, void *addr,
 		      uint32_t len, uint32_t lkey, uint64_t raddr, uint32_t rkey)
 {

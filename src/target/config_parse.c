@@ -1229,7 +1229,7 @@ static const char *const top_keys[] = { "global", "targets", "nvmf", NULL };
 
 static const char *const nvmf_keys[] = { "ana_groups", "ports", "subsystems", NULL };
 static const char *const ana_keys[] = { "id", "state", NULL };
-static const char *const nport_keys[] = { "address", "ana_group", NULL };
+static const char *const nport_keys[] = { "address", "transport", "ana_group", NULL };
 static const char *const subsys_keys[] = {
 	"nqn", "serial", "model", "allow_any_host", "hosts", "namespaces", NULL
 };
@@ -1299,23 +1299,55 @@ static int parse_ana_group(struct pctx *c, json_t *obj, struct tt_config_nvmf_an
 
 static int parse_nvmf_port(struct pctx *c, json_t *obj, struct tt_config_nvmf_port *p)
 {
+	char msg[300], transport[16] = "";
+	int want = -1;
 	json_t *v;
 	size_t mark;
-	char msg[300];
 	int rc;
 
 	if ((rc = check_object(c, obj, nport_keys)))
 		return rc;
+	/* "transport": "tcp" or "rdma" (optional): the scheme of an address written without one,
+	 * and must agree with the scheme of one written with it */
+	if ((v = json_object_get(obj, "transport"))) {
+		mark = path_key(c, "transport");
+		if ((rc = get_string(c, v, transport, sizeof(transport))))
+			return rc;
+		if (!strcmp(transport, "tcp"))
+			want = TT_FABRIC_NVME_TCP;
+		else if (!strcmp(transport, "rdma"))
+			want = TT_FABRIC_NVME_RDMA;
+		else
+			return fail(c, "unknown transport \"%s\" (tcp, rdma)", transport);
+		path_restore(c, mark);
+	}
 	mark = path_key(c, "address");
 	if (!(v = json_object_get(obj, "address")))
-		return fail(c, "missing (\"nvme-tcp://ADDR[:PORT]\")");
+		return fail(c, "missing (\"nvme-tcp://ADDR[:PORT]\" or \"nvme-rdma://ADDR[:PORT]\")");
 	if ((rc = get_string(c, v, p->addr, sizeof(p->addr))))
 		return rc;
+	if (want >= 0 && !strstr(p->addr, "://")) {
+		char full[sizeof(p->addr)];
+
+		if ((size_t)snprintf(full, sizeof(full), "%s://%s", tt_fabric_scheme(want), p->addr) >=
+		    sizeof(full))
+			return fail(c, "\"%s\": too long", p->addr);
+		memcpy(p->addr, full, sizeof(full));
+	}
 	if (tt_portal_addr_parse(p->addr, &p->parsed, msg, sizeof(msg)))
 		return fail(c, "%s", msg);
-	if (p->parsed.fabric != TT_FABRIC_NVME_TCP)
-		return fail(c, "\"%s\": an NVMe-oF port is nvme-tcp://ADDR[:PORT]", p->addr);
+	if (p->parsed.fabric != TT_FABRIC_NVME_TCP && p->parsed.fabric != TT_FABRIC_NVME_RDMA)
+		return fail(c, "\"%s\": an NVMe-oF port is nvme-tcp://ADDR[:PORT] or "
+			    "nvme-rdma://ADDR[:PORT]", p->addr);
+	if (!tt_nvmf_fabric_served(p->parsed.fabric))
+		return fail(c, "\"%s\": %s:// is not served by this build (no rdma-core)", p->addr,
+			    tt_fabric_scheme(p->parsed.fabric));
 	path_restore(c, mark);
+	if (want >= 0 && (int)p->parsed.fabric != want) {
+		mark = path_key(c, "transport");
+		return fail(c, "\"%s\" but the address is %s://", transport,
+			    tt_fabric_scheme(p->parsed.fabric));
+	}
 	p->ana_group = 1;
 	if ((v = json_object_get(obj, "ana_group"))) {
 		mark = path_key(c, "ana_group");

@@ -17,8 +17,9 @@
 #      127.0.0.1:P only.
 #   4. schemes: `--portal iscsi://127.0.0.1:S` serves (iscsi-inq; TargetAddress without the
 #      scheme); `tetherctl portal add ... iscsi://ADDR` listens; "foo://" (unknown) and
-#      "iser://" and "srp://" (in a build without rdma-core), "nvme-rdma://" (not served) are
-#      refused by tetherd's command line
+#      "iser://", "srp://" and "nvme-rdma://" (in a build without rdma-core) are
+#      refused by tetherd's command line (with rdma-core, --portal nvme-rdma://127.0.0.1 runs, its
+#      port binding)
 #      (exit 1 or 2, the message names the scheme, nothing listens) and by tetherctl (exit 1,
 #      the message names the scheme; in a build with rdma-core, "iser://127.0.0.1" and
 #      "srp://127.0.0.1" are accepted and stay binding: no RDMA device serves them), "nvme-tcp://" by tetherctl as a portal of a target
@@ -95,7 +96,8 @@ print(next((p["state"] for p in j if p["tag"] == int(sys.argv[1])
 # iser:// and srp:// are served by a build with the RDMA layer (tetherd linked with librdmacm,
 # docs/iser.md, docs/srp.md), refused by name by a build without it
 REFUSED_ISER="iser srp"
-if ldd "$TETHERD" 2>/dev/null | grep -q librdmacm; then REFUSED_ISER=; fi
+REFUSED_NVRDMA=nvme-rdma  # by tetherd --portal: only without rdma-core
+if ldd "$TETHERD" 2>/dev/null | grep -q librdmacm; then REFUSED_ISER=; REFUSED_NVRDMA=; fi
 
 expect_state() {
 	local st
@@ -262,10 +264,27 @@ if start_soft schemed "$S" --portal "iscsi://127.0.0.1:$S" --lun ram:16M; then
 	st "$S" "$T0=127.0.0.1:$S,1"
 	tt_stop schemed
 fi
-# (nvme-tcp:// is served by tetherd --portal: tests/interop/nvme_tcp.sh)
-for scheme in foo $REFUSED_ISER nvme-rdma; do
+# (nvme-tcp:// is served by tetherd --portal: tests/interop/nvme_tcp.sh; nvme-rdma:// too in a
+# build with rdma-core: tests/vm/nvme_rdma.sh)
+for scheme in foo $REFUSED_ISER $REFUSED_NVRDMA; do
 	refused_cli $scheme
 done
+if [ -z "$REFUSED_NVRDMA" ]; then
+	# served, but no RDMA device serves 127.0.0.1 here: tetherd runs, its port waits for one
+	"$TETHERD" --portal "nvme-rdma://127.0.0.1:$S3" --lun ram:1M --rpc-socket none \
+		--state-dir none >"$TT_WORK/tetherd-nvrdma.log" 2>&1 &
+	nvr_pid=$!
+	sleep 2
+	if kill -0 "$nvr_pid" 2>/dev/null; then
+		ok "tetherd --portal nvme-rdma://127.0.0.1:$S3 runs (its port binding: no RDMA device here)"
+		kill -TERM "$nvr_pid"
+		if wait "$nvr_pid"; then ok "it exits 0 on SIGTERM"
+		else bad "tetherd --portal nvme-rdma:// exit status $? on SIGTERM"; fi
+	else
+		wait "$nvr_pid"
+		bad "tetherd --portal nvme-rdma://127.0.0.1:$S3 exited ($?): $(head -3 "$TT_WORK/tetherd-nvrdma.log")"
+	fi
+fi
 tt_listening "$S3" && bad "127.0.0.1:$S3 listens after the refused starts (expected nothing)"
 
 step "4. schemes: a configuration file, two targets on 127.0.0.1:$J"

@@ -48,7 +48,15 @@ static void fq_disconnect(struct tt_nvmf_qpair *qp)
 	tt_container_of(qp, struct fake_qp, qp)->disconnects++;
 }
 
-static const struct tt_nvmf_qpair_ops fq_ops = { .complete = fq_complete,
+/* the caps of NVMe/TCP: in-capsule data at offset 0, transport SGL data blocks */
+static const struct tt_nvmf_xport_caps fq_caps = {
+	.icd_max = TT_NVMF_IN_CAPSULE,
+	.transport_sgl = TT_SGL_TRANSPORT_BLOCK,
+	.sgls = 0x1 | 1u << 20,
+};
+
+static const struct tt_nvmf_qpair_ops fq_ops = { .caps = &fq_caps,
+						 .complete = fq_complete,
 						 .disconnect = fq_disconnect };
 
 static uint16_t status_of(const struct tt_nvmf_req *r)
@@ -231,8 +239,8 @@ static void close_qp(struct fake_qp *q)
 
 static void test_connect_properties(void **state)
 {
-	struct fake_qp *a = qp_new(), *b = qp_new();
-	uint16_t cntlid = 0;
+	struct fake_qp *a = qp_new(), *b = qp_new(), *c;
+	uint16_t cntlid = 0, st;
 	uint64_t cap;
 	struct fake_req *r;
 
@@ -263,9 +271,26 @@ static void test_connect_properties(void **state)
 	assert_int_equal(do_connect(b, 1, (uint16_t)(cntlid + 1), 0, NULL),
 			 TT_NVME_SCT_CMD | TT_NVME_SC_CONNECT_INVALID_PARAM);
 	assert_int_equal(do_connect(b, 1, cntlid, 0, NULL), 0);
+	/* a connection made for queue 2 with 32, then 16 entries (NVMe/RDMA's CM request): Connect
+	 * must name that queue (Invalid Parameters, QID at 42) and no more entries (SQSIZE at 44) */
+	c = qp_new();
+	c->qp.qid_fixed = true;
+	c->qp.fixed_qid = 2;
+	c->qp.max_entries = 32;
+	st = do_connect(c, 3, cntlid, 0, NULL);
+	assert_int_equal(st, TT_NVME_SCT_CMD | TT_NVME_SC_CONNECT_INVALID_PARAM);
+	assert_int_equal(tt_le32(c->last_cqe), 42u << 16);
+	c->qp.max_entries = 16;
+	st = do_connect(c, 2, cntlid, 0, NULL); /* SQSIZE 31: 32 entries */
+	assert_int_equal(st, TT_NVME_SCT_CMD | TT_NVME_SC_CONNECT_INVALID_PARAM);
+	assert_int_equal(tt_le32(c->last_cqe), 44u << 16);
+	c->qp.max_entries = 32;
+	assert_int_equal(do_connect(c, 2, cntlid, 0, NULL), 0);
 	/* CC.EN=0: a reset drops the I/O queues */
 	assert_int_equal(prop(a, true, TT_NVME_REG_CC, 0x460000, NULL), 0);
 	assert_int_equal(b->disconnects, 1);
+	assert_int_equal(c->disconnects, 1);
+	close_qp(c);
 	close_qp(b);
 	/* closing the admin queue ends the controller */
 	close_qp(a);

@@ -691,6 +691,27 @@ static void test_nvmf(void **state)
 	assert_int_equal(tt_config_nvmf_ana_state(&cfg->nvmf, 3), TT_NVMF_ANA_OPTIMIZED);
 	tt_config_free(cfg);
 
+	if (tt_nvmf_fabric_served(TT_FABRIC_NVME_RDMA)) {
+		/* NVMe/RDMA ports: by scheme, or by "transport" for an address without one */
+		root = json_loads("{\"nvmf\": {\"ports\": [{\"address\": \"nvme-rdma://127.0.0.1\"}, "
+				  "{\"address\": \"127.0.0.1:4421\", \"transport\": \"rdma\"}, "
+				  "{\"address\": \"127.0.0.1:4422\", \"transport\": \"tcp\"}, "
+				  "{\"address\": \"nvme-rdma://127.0.0.1:4423\", \"transport\": "
+				  "\"rdma\"}]}}", 0, NULL);
+		assert_non_null(root);
+		assert_int_equal(tt_config_parse(root, &cfg, err, sizeof(err)), 0);
+		json_decref(root);
+		assert_int_equal(cfg->nvmf.nports, 4);
+		assert_int_equal(cfg->nvmf.ports[0].parsed.fabric, TT_FABRIC_NVME_RDMA);
+		assert_int_equal(tt_sockaddr_port(&cfg->nvmf.ports[0].parsed.ss), 4420);
+		assert_int_equal(cfg->nvmf.ports[1].parsed.fabric, TT_FABRIC_NVME_RDMA);
+		assert_string_equal(cfg->nvmf.ports[1].addr, "nvme-rdma://127.0.0.1:4421");
+		assert_int_equal(cfg->nvmf.ports[2].parsed.fabric, TT_FABRIC_NVME_TCP);
+		assert_int_equal(cfg->nvmf.ports[3].parsed.fabric, TT_FABRIC_NVME_RDMA);
+		tt_config_free(cfg);
+		cfg = NULL;
+	}
+
 	nvmf_error("[]", "nvmf: must be an object");
 	nvmf_error("{\"port\": []}", "nvmf: unknown key \"port\"");
 	nvmf_error("{\"ana_groups\": [{\"id\": 0, \"state\": \"optimized\"}]}",
@@ -703,6 +724,14 @@ static void test_nvmf(void **state)
 		   "nvmf.ports[0].address: \"127.0.0.1:3260\": an NVMe-oF port is nvme-tcp://");
 	nvmf_error("{\"ports\": [{\"address\": \"nvme-tcp://127.0.0.1:4420\", \"ana_group\": 129}]}",
 		   "nvmf.ports[0].ana_group: 129 is out of range");
+	nvmf_error("{\"ports\": [{\"address\": \"127.0.0.1\", \"transport\": \"fc\"}]}",
+		   "nvmf.ports[0].transport: unknown transport \"fc\" (tcp, rdma)");
+	nvmf_error("{\"ports\": [{\"address\": \"nvme-tcp://127.0.0.1\", \"transport\": \"rdma\"}]}",
+		   "nvmf.ports[0].transport: \"rdma\" but the address is nvme-tcp://");
+	if (!tt_nvmf_fabric_served(TT_FABRIC_NVME_RDMA))
+		nvmf_error("{\"ports\": [{\"address\": \"nvme-rdma://127.0.0.1\"}]}",
+			   "nvmf.ports[0].address: \"nvme-rdma://127.0.0.1\": nvme-rdma:// is not "
+			   "served by this build");
 	nvmf_error("{\"ports\": [{\"address\": \"nvme-tcp://127.0.0.1\"}, {\"address\": "
 		   "\"nvme-tcp://127.0.0.1:4420\"}]}", "nvmf.ports[1].address: duplicate port");
 	nvmf_error("{\"subsystems\": [{\"nqn\": \"iqn.2026-11.org.x:y\"}]}",
