@@ -16,7 +16,11 @@ set -euo pipefail
 
 vm_prepare_two_guests
 rc=0
-vm_guests2 guest-iser-lifecycle-a.sh guest-iser-lifecycle-b.sh || rc=$?
+vars=()
+for v in TT_ISER_LC_NOP_INTERVAL TT_ISER_LC_NOP_TIMEOUT TT_ISER_LC_MARGIN TT_ISER_LC_TETHERD_ARGS; do
+	[[ -n ${!v:-} ]] && vars+=("$v='${!v}'")
+done
+vm_guests2 guest-iser-lifecycle-a.sh guest-iser-lifecycle-b.sh "${vars[@]}" || rc=$?
 if grep -q '^FAIL' "$VM_RUN/ctl-b/out.log" 2>/dev/null; then
 	echo "FAIL: guest B (initiator) reported failures"
 	rc=1

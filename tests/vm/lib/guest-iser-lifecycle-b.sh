@@ -18,20 +18,30 @@
 IQN=iqn.2026-11.org.tether:iserlc
 PEER=${TT_VM_PEER_IP:?}
 dmesg -n 1
+# a failure that ends this guest's part tells guest A at once
+b_die() {
+	g_link_put cut "FAILED: $*"
+	g_link_put io-d "FAILED: $*"
+	g_link_put io-b "FAILED: $*"
+	iscsiadm -m session -P 1 2>&1 | head -20
+	echo "--- dmesg (last 60 lines)"
+	dmesg | tail -60
+	g_die "$*"
+}
 g_link_up eth1
 g_ok "rxe0 on eth1 (${TT_VM_LINK_IP%/*}) ACTIVE"
 modprobe ib_iser || g_die "modprobe ib_iser"
 g_iscsi_start
-g_link_wait target-up 240 >/dev/null || g_die "tetherd in guest A did not come up"
+g_link_wait target-up 400 >/dev/null || b_die "tetherd in guest A did not come up"
 out=$(timeout 60 iscsiadm -m discovery -t sendtargets -p "$PEER:3260" -I iser 2>&1) ||
-	g_die "SendTargets over iSER failed: $out"
+	b_die "SendTargets over iSER failed: $out"
 iser() { timeout 90 iscsiadm -m node -T "$IQN" -p "$PEER:3260" -I iser "$@"; }
 # the initiator notices the cut soon, and keeps the I/O queued while it recovers
 iser -o update -n node.conn[0].timeo.noop_out_interval -v 2 >/dev/null
 iser -o update -n node.conn[0].timeo.noop_out_timeout -v 2 >/dev/null
 iser -o update -n node.session.timeo.replacement_timeout -v 120 >/dev/null
-iser --login >/dev/null || { dmesg | tail -20; g_die "login over iSER failed"; }
-DEV=$(g_disk "$IQN" "$PEER") || g_die "no disk attached to the iSER session"
+iser --login >/dev/null || b_die "login over iSER failed"
+DEV=$(g_disk "$IQN" "$PEER") || b_die "no disk attached to the iSER session"
 g_ok "logged in over iSER, LUN is /dev/$DEV"
 
 state() { iscsiadm -m session -P 1 2>/dev/null | awk '/iSCSI Session State:/ { print $4; exit }'; }
@@ -65,9 +75,12 @@ fio_job cut 0 16M --rate=2m &
 fio_pid=$!
 sleep 3
 kill -0 "$fio_pid" 2>/dev/null || g_bad "fio ended before the cut"
-g_link_put cut
+read -r off rtt < <(g_host_offset)
+echo "  clock: host - guest B = $off s (measured within $rtt s)"
+t=$EPOCHREALTIME
 ip link set eth1 down
 g_log "eth1 down"
+g_link_put cut "host=$(awk -v t="$t" -v o="$off" 'BEGIN { printf "%.3f", t + o }')"
 g_link_wait reaped 60 >/dev/null || g_bad "guest A did not report the connection reaped"
 sleep 1
 ip link set eth1 up
@@ -77,8 +90,7 @@ if wait_logged_in 90; then
 	g_ok "session recovered after the link came back"
 	g_figure iser_lc_recovery_s "$(g_since "$t0")"
 else
-	iscsiadm -m session -P 1
-	g_bad "session not LOGGED_IN 90 s after the link came back"
+	b_die "session not LOGGED_IN 90 s after the link came back"
 fi
 rc=0
 wait "$fio_pid" || rc=$?
@@ -94,13 +106,13 @@ fio_job term 24M 8M --rate=1m &
 fio_pid=$!
 sleep 2
 g_link_put io-d "fio writing to /dev/$DEV"
-g_link_wait target-up-2 120 >/dev/null || g_die "tetherd in guest A did not come back"
+g_link_wait target-up-2 200 >/dev/null || b_die "tetherd in guest A did not come back"
 t0=$(g_now)
 if wait_logged_in 90; then
 	g_ok "session recovered after tetherd's restart"
 	g_figure iser_lc_restart_recovery_s "$(g_since "$t0")"
 else
-	g_bad "session not LOGGED_IN 90 s after tetherd's restart"
+	b_die "session not LOGGED_IN 90 s after tetherd's restart"
 fi
 rc=0
 wait "$fio_pid" || rc=$?

@@ -273,6 +273,24 @@ g_link_put() {
 	mv "$G_LINK/.$1.tmp" "$G_LINK/$1"
 }
 
+# g_host_offset: prints "OFFSET RTT": the host's clock minus this guest's (seconds), measured
+# with a file created on /mnt/link (the host stamps its mtime), the best of 3 tries; RTT bounds
+# the error. Two guests' times compare once each is moved to the host's clock.
+g_host_offset() {
+	local f=$G_LINK/.clock.$$ a b m
+	for _ in 1 2 3; do
+		rm -f "$f"
+		a=$EPOCHREALTIME
+		: >"$f"
+		b=$EPOCHREALTIME
+		m=$(date -r "$f" +%s.%N)
+		echo "$a $b $m"
+	done | awk '{ rtt = $2 - $1; off = $3 - ($1 + $2) / 2
+		if (best == "" || rtt < best) { best = rtt; o = off } }
+		END { printf "%.3f %.3f\n", o, best }'
+	rm -f "$f"
+}
+
 # g_link_wait NAME SECONDS: 0 and the flag's text once it is there, 1 after SECONDS
 g_link_wait() {
 	for _ in $(seq $(($2 * 10))); do

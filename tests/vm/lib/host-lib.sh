@@ -508,8 +508,11 @@ vm_guest2_poweroff() {
 		echo "error: poweroff: no QEMU under guest.sh $g"
 		return 0
 	}
+	t=$(date +%s.%N)
 	kill -9 "$q"
-	echo "$(date +%s.%N) poweroff $name" >>"$VM_RUN/actions.log"
+	echo "$t poweroff $name" >>"$VM_RUN/actions.log"
+	# the host's time of the kill, for the other guest (its clock differs: g_host_offset)
+	echo "host=$t" >"$VM_RUN/link/.poweroff-$name" && mv "$VM_RUN/link/.poweroff-$name" "$VM_RUN/link/poweroff-$name"
 	vm_log "guest $name powered off (QEMU pid $q killed with SIGKILL)"
 	echo ok
 }
