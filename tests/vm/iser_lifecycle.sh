@@ -17,7 +17,7 @@ set -euo pipefail
 vm_prepare_two_guests
 rc=0
 vars=()
-for v in TT_ISER_LC_NOP_INTERVAL TT_ISER_LC_NOP_TIMEOUT TT_ISER_LC_MARGIN TT_ISER_LC_TETHERD_ARGS; do
+for v in TT_ISER_LC_NOP_INTERVAL TT_ISER_LC_NOP_TIMEOUT TT_ISER_LC_MARGIN TT_ISER_LC_TETHERD_ARGS TT_ISER_LC_CUT; do
 	[[ -n ${!v:-} ]] && vars+=("$v='${!v}'")
 done
 vm_guests2 guest-iser-lifecycle-a.sh guest-iser-lifecycle-b.sh "${vars[@]}" || rc=$?

@@ -23,7 +23,10 @@ b_die() {
 	g_link_put cut "FAILED: $*"
 	g_link_put io-d "FAILED: $*"
 	g_link_put io-b "FAILED: $*"
-	iscsiadm -m session -P 1 2>&1 | head -20
+	timeout 10 iscsiadm -m session -P 1 2>&1 | head -20
+	ip neigh
+	echo "--- rxe0 counters"
+	grep -H . /sys/class/infiniband/rxe0/ports/1/hw_counters/* 2>/dev/null | sed 's|.*/||'
 	echo "--- dmesg (last 60 lines)"
 	dmesg | tail -60
 	g_die "$*"
@@ -44,10 +47,11 @@ iser --login >/dev/null || b_die "login over iSER failed"
 DEV=$(g_disk "$IQN" "$PEER") || b_die "no disk attached to the iSER session"
 g_ok "logged in over iSER, LUN is /dev/$DEV"
 
-state() { iscsiadm -m session -P 1 2>/dev/null | awk '/iSCSI Session State:/ { print $4; exit }'; }
+state() { timeout 10 iscsiadm -m session -P 1 2>/dev/null | awk '/iSCSI Session State:/ { print $4; exit }'; }
 # wait_logged_in SECONDS: 0 once the session is LOGGED_IN again
 wait_logged_in() {
-	for _ in $(seq $(($1 * 5))); do
+	local end=$((SECONDS + $1))
+	while [ $SECONDS -lt $end ]; do
 		[ "$(state)" = LOGGED_IN ] && return 0
 		sleep 0.2
 	done
@@ -70,6 +74,30 @@ fio_check() { # NAME RC LABEL
 	fi
 }
 
+# The cut: TT_ISER_LC_CUT=nft (default) drops RoCEv2 (UDP 4791) both ways in this guest, the
+# link stays up; =link takes eth1 down. Either way nothing reaches guest A, not even a
+# disconnect.
+CUT=${TT_ISER_LC_CUT:-nft}
+cut_on() {
+	case $CUT in
+	link) ip link set eth1 down ;;
+	*)
+		nft -f - <<'NFT' || b_die "nft failed"
+table inet tt_roce_cut {
+	chain in { type filter hook input priority -10; policy accept; udp dport 4791 drop; }
+	chain out { type filter hook output priority -10; policy accept; udp dport 4791 drop; }
+}
+NFT
+		;;
+	esac
+}
+cut_off() {
+	case $CUT in
+	link) ip link set eth1 up ;;
+	*) nft delete table inet tt_roce_cut ;;
+	esac
+}
+
 # ---- (a) link cut with writes in flight, (c) recovery
 fio_job cut 0 16M --rate=2m &
 fio_pid=$!
@@ -78,14 +106,14 @@ kill -0 "$fio_pid" 2>/dev/null || g_bad "fio ended before the cut"
 read -r off rtt < <(g_host_offset)
 echo "  clock: host - guest B = $off s (measured within $rtt s)"
 t=$EPOCHREALTIME
-ip link set eth1 down
-g_log "eth1 down"
+cut_on
+g_log "RoCE cut ($CUT)"
 g_link_put cut "host=$(awk -v t="$t" -v o="$off" 'BEGIN { printf "%.3f", t + o }')"
 g_link_wait reaped 60 >/dev/null || g_bad "guest A did not report the connection reaped"
 sleep 1
-ip link set eth1 up
+cut_off
 t0=$(g_now)
-g_log "eth1 up"
+g_log "RoCE back"
 if wait_logged_in 90; then
 	g_ok "session recovered after the link came back"
 	g_figure iser_lc_recovery_s "$(g_since "$t0")"

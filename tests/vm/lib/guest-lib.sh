@@ -293,9 +293,10 @@ g_host_offset() {
 
 # g_link_wait NAME SECONDS: 0 and the flag's text once it is there, 1 after SECONDS
 g_link_wait() {
-	for _ in $(seq $(($2 * 10))); do
+	local end=$((SECONDS + $2))
+	while :; do
 		[ -f "$G_LINK/$1" ] && { cat "$G_LINK/$1"; return 0; }
+		[ $SECONDS -lt $end ] || return 1
 		sleep 0.1
 	done
-	return 1
 }
