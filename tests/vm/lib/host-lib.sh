@@ -494,16 +494,32 @@ vm_prepare_two_guests() {
 	vm_log "two guests, private link on 127.0.0.1:$VM_LINK_PORT (netns $VM_NS)"
 }
 
+# vm_qemu_under PID: the pid of the QEMU among PID's descendants (guest.sh under a subshell and
+# ip netns exec, under timeout)
+vm_qemu_under() {
+	local p c
+	for c in $(pgrep -P "$1" || true); do
+		if [[ $(cat "/proc/$c/comm" 2>/dev/null) == qemu-system-* ]]; then
+			echo "$c"
+			return 0
+		fi
+		p=$(vm_qemu_under "$c") && {
+			echo "$p"
+			return 0
+		}
+	done
+	return 1
+}
+
 # vm_guest2_poweroff NAME: SIGKILL of the QEMU of guest NAME (b); prints ok or error: ...
 vm_guest2_poweroff() {
-	local name=${1:-b} g t q
+	local name=${1:-b} g t q=
 	[[ $name == b && -s $VM_RUN/guest-b.pid ]] || {
 		echo "error: poweroff: no guest '$name'"
 		return 0
 	}
 	g=$(cat "$VM_RUN/guest-b.pid")
-	t=$(pgrep -P "$g" -x timeout | head -1)
-	[[ -n $t ]] && q=$(pgrep -P "$t" | head -1)
+	q=$(vm_qemu_under "$g") || true
 	[[ -n ${q:-} ]] || {
 		echo "error: poweroff: no QEMU under guest.sh $g"
 		return 0
