@@ -114,6 +114,10 @@ static int fx_queue_pdu(struct tt_xconn *xc, struct tt_pdu *pdu)
 		tt_pdu_free(pdu);
 		return 0;
 	}
+	if (fc->refuse) {
+		tt_pdu_free(pdu);
+		return -ENOTCONN;
+	}
 	if (pdu->ahs_len % 4 || (pdu->data_len && !pdu->data)) {
 		print_message("conn %llu: a %s PDU that cannot be sent (AHS %u, data %u%s)\n",
 			      (unsigned long long)xc->id, tt_opcode_name(tt_bhs_opcode(&pdu->bhs)),

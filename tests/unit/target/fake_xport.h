@@ -55,6 +55,8 @@ struct fx_conn {
 	bool down;                    /* shut down (by the core or the peer) */
 	bool closed;                  /* core->closed() called */
 	bool released;                /* ops->release called */
+	bool refuse;                  /* queue_pdu refuses (-ENOTCONN), as iSER does while its
+	                               * RDMA connection drains before the core knows */
 	int err;                      /* what core->closed() was told */
 	uint64_t down_seq, release_seq, last_queue_seq; /* fx_seq when they happened */
 	struct tt_work closed_work;
