@@ -12,10 +12,11 @@
 #   (d) SIGTERM of tetherd while the recovered session is live and writing: exit status 0, no
 #       sanitizer report; tetherd is started again and B recovers once more (checked in B).
 #   (b) the host kills B's QEMU with writes in flight: the same reaping, the session gone.
-#   In the end tetherd exits 0 on SIGTERM and no tetherd log holds a sanitizer report.
+#   In the end tetherd exits 0 on SIGTERM and no tetherd log holds a sanitizer report or an
+#   error-level line.
 #
-# Figures: iser_lc_cut_reap_s and iser_lc_poweroff_reap_s, seconds from the cut (B's clock just
-# before its link went down; the host's just before it killed B's QEMU) to tetherd's log line
+# Figures: iser_lc_cut_reap_s and iser_lc_poweroff_reap_s, seconds from the cut (B's clock when
+# its cut command returned; the host's just before it killed B's QEMU) to tetherd's log line
 # that ended the connection, the times compared on the host's clock (g_host_offset: each guest's
 # offset to the host measured through a file on the shared folder); iser_lc_sigterm_exit_s.
 #
@@ -139,4 +140,7 @@ t_off=$(host_to_local "$(flag_host "$r")")
 reaped "power-off" "$t_off" iser_lc_poweroff_reap_s
 
 g_tetherd_finish
+# an error tetherd logged (a refused state change, a reference dropped twice) fails the test
+if grep -h ' err ' /mnt/ctl/tetherd.*.log; then g_bad "tetherd logged errors"
+else g_ok "no error in tetherd's logs"; fi
 g_end

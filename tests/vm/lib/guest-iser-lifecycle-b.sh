@@ -105,9 +105,13 @@ sleep 3
 kill -0 "$fio_pid" 2>/dev/null || g_bad "fio ended before the cut"
 read -r off rtt < <(g_host_offset)
 echo "  clock: host - guest B = $off s (measured within $rtt s)"
-t=$EPOCHREALTIME
+t0=$EPOCHREALTIME
 cut_on
+# in force by the time the command returns (nft commits its rules at its end; under TCG loading
+# them takes a second or more)
+t=$EPOCHREALTIME
 g_log "RoCE cut ($CUT)"
+g_figure iser_lc_cut_cmd_s "$(awk -v a="$t0" -v b="$t" 'BEGIN { printf "%.2f", b - a }')"
 g_link_put cut "host=$(awk -v t="$t" -v o="$off" 'BEGIN { printf "%.3f", t + o }')"
 g_link_wait reaped 60 >/dev/null || g_bad "guest A did not report the connection reaped"
 sleep 1
