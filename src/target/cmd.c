@@ -307,6 +307,9 @@ static void task_respond(struct tt_task *task)
 	struct tt_conn *conn = task->conn;
 	int rc;
 
+	/* held across the sending: a transport that refuses the response fails the connection,
+	 * which aborts the task and drops the list's reference, maybe the last */
+	tt_task_get(task);
 	task_account(task);
 	task_slots_release(task); /* the status carries the MaxCmdSN that frees its place */
 	tt_itask_set_state(task, TT_ITASK_RESPOND);
@@ -316,16 +319,18 @@ static void task_respond(struct tt_task *task)
 		rc = conn->xc->ops->queue_data_in(conn->xc, &task->x);
 		if (rc < 0) {
 			tt_conn_fail(conn, "cannot send read data");
+			tt_task_put(task);
 			return;
 		}
 	}
 	if (!task->status_sent && conn->state != TT_CONN_CLEANUP)
 		task_send_response(task);
-	/* a transport that refused the response failed the connection, which aborted the task */
-	if (task->aborted)
-		return;
-	tt_itask_set_state(task, TT_ITASK_DONE);
+	/* a transport that refused the response failed the connection, which aborted the task
+	 * (DONE, off the list) */
+	if (task->state != TT_ITASK_DONE)
+		tt_itask_set_state(task, TT_ITASK_DONE);
 	task_unlink(task);
+	tt_task_put(task);
 }
 
 static void task_scsi_done(struct tt_scsi_task *st)

@@ -65,7 +65,12 @@ static void op_release(struct tt_iser_conn *ic, struct tt_iser_op *op, int err)
 		tt_pdu_free(op->pdu); /* runs its sent hook, drops its task reference */
 		break;
 	case TT_ISER_SOP_READ:
-		ic->conn.core->data_out_done(op->t, err);
+		/* A READ that failed, was flushed or never posted: the connection is going down (a
+		 * completion in error takes it down, so does a failed post), and the core aborts the
+		 * task once the close reaches it. Failing the command now would queue its response
+		 * on a connection that sends nothing more. */
+		if (!err)
+			ic->conn.core->data_out_done(op->t, 0);
 		ic->conn.core->task_put(op->t);
 		break;
 	case TT_ISER_SOP_WRITE:

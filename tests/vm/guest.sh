@@ -25,6 +25,12 @@
 #   TT_VM_TAPS     [""]  "TAP0 TAP1": NICs eth0/eth1 on these existing tap devices
 #                        (current network namespace); empty = QEMU user network
 #   TT_VM_IPS      ["10.77.1.2/24 10.77.2.2/24"]  guest addresses on the taps
+#   TT_VM_SOCKNET  [""]  "listen=127.0.0.1:PORT" or "connect=127.0.0.1:PORT": one more NIC
+#                        (after the tap or user ones, eth1 with user networking) on a QEMU
+#                        socket L2 link to another guest; the guest job configures it
+#   TT_VM_SOCKMAC  [01]  last byte of that NIC's MAC (52:54:00:78:00:XX), one per guest
+#   TT_VM_LINKDIR  [""]  host folder, read-write, exported with mount tag ttlink (the job
+#                        mounts it, e.g. at /mnt/link): a folder two guests share
 #   TT_VM_MEM [1024]  TT_VM_SMP [2]  TT_VM_TIMEOUT [600] (seconds per boot)
 #   TT_VM_LOGLEVEL [3]  guest kernel console log level
 #   TT_VM_BOOT     [pvh]  pvh = boot the uncompressed vmlinux (PVH entry),
@@ -44,6 +50,9 @@ TT_VM_SHARE=${TT_VM_SHARE:-$(cd "$HERE/../.." && pwd)}
 TT_VM_CTL=${TT_VM_CTL:-}
 TT_VM_TAPS=${TT_VM_TAPS:-}
 TT_VM_IPS=${TT_VM_IPS:-10.77.1.2/24 10.77.2.2/24}
+TT_VM_SOCKNET=${TT_VM_SOCKNET:-}
+TT_VM_SOCKMAC=${TT_VM_SOCKMAC:-01}
+TT_VM_LINKDIR=${TT_VM_LINKDIR:-}
 TT_VM_MEM=${TT_VM_MEM:-1024}
 TT_VM_SMP=${TT_VM_SMP:-2}
 TT_VM_TIMEOUT=${TT_VM_TIMEOUT:-600}
@@ -413,6 +422,14 @@ boot() {
 	else
 		# shellcheck disable=SC2054
 		q+=(-netdev user,id=n0 -device virtio-net-pci,netdev=n0)
+	fi
+	if [[ -n $TT_VM_SOCKNET ]]; then
+		# shellcheck disable=SC2054
+		q+=(-netdev "socket,id=ns,$TT_VM_SOCKNET" -device "virtio-net-pci,netdev=ns,mac=52:54:00:78:00:$TT_VM_SOCKMAC")
+	fi
+	if [[ -n $TT_VM_LINKDIR ]]; then
+		mkdir -p "$TT_VM_LINKDIR"
+		q+=(-virtfs "local,path=$TT_VM_LINKDIR,mount_tag=ttlink,security_model=none,id=ttlink")
 	fi
 	append+=" tt.net=$net"
 	q+=(-append "$append")

@@ -55,13 +55,14 @@ struct fx_conn {
 	bool down;                    /* shut down (by the core or the peer) */
 	bool closed;                  /* core->closed() called */
 	bool released;                /* ops->release called */
+	bool refuse;                  /* queue_pdu refuses (-ENOTCONN), as iSER does while its
+	                               * RDMA connection drains before the core knows */
 	int err;                      /* what core->closed() was told */
 	uint64_t down_seq, release_seq, last_queue_seq; /* fx_seq when they happened */
 	struct tt_work closed_work;
 	struct tt_xport_params params; /* from apply_params */
 	bool params_applied;
 	unsigned timeout_ms;          /* from set_timeout */
-	bool refuse;                  /* queue_pdu refuses (-ENOTCONN), as iSER's does once down */
 	bool iser_policy;             /* login_policy is iSER's (RDMAExtensions=Yes, no digests) */
 	/* the initiator's side */
 	uint32_t cmd_sn;              /* next CmdSN to use */

@@ -2,7 +2,9 @@
 /*
  * NOP-Out/NOP-In through the fake transport (fake_xport.h), with the fake clock: the keepalive
  * NOP-In after nop_interval of silence, the connection reaped nop_timeout later when nothing
- * answers, kept when the initiator answers or sends anything, no keepalive when it is off, and
+ * answers (also while the transport still holds a task for a posted transfer, which keeps the
+ * task and the connection until it lets go), kept when the initiator answers or sends anything,
+ * no keepalive when it is off, and
  * a ping from the initiator echoed with its data.
  */
 #include <errno.h>
@@ -51,6 +53,55 @@ static void test_keepalive_reaps_silent_peer(void **state)
 	fx_advance_ms(1);
 	assert_true(fc->down);
 	assert_true(fc->released);
+	assert_true(tt_list_empty(&fx.target->sessions));
+}
+
+/*
+ * A silent initiator with a write whose data the transport is still fetching, as iSER's RDMA
+ * READ, which holds a task reference until its completion comes back (flushed, once the queue
+ * pair is in error): the keepalive ends the connection on time all the same, the transport is
+ * shut down at once, and the task with its buffer, and the connection, stay until the transport
+ * lets go of the transfer; then the connection is released and the session goes.
+ */
+static void test_keepalive_reaps_with_transfer_posted(void **state)
+{
+	struct fx_conn *fc;
+	struct tt_task *task;
+	struct tt_pdu *pdu;
+	uint8_t cdb[16];
+	size_t n = fx_cdb_rw10(cdb, true, 0, 4096 / 512);
+
+	(void)state;
+	fx.tpg->nop_interval_ms = 2000;
+	fx.tpg->nop_timeout_ms = 2000;
+	fc = fx_logged_in(NULL);
+	fx_cmd(fc, 0x70, fc->cmd_sn++, TT_CMD_WRITE, 4096, cdb, n, NULL, 0);
+	pdu = fx_pop_op(fc, TT_OP_R2T);
+	fx_free(pdu);
+	task = tt_task_find(conn_of(fc), 0x70);
+	assert_non_null(task);
+	assert_non_null(task->scsi.buf);
+	/* the transfer is posted: the transport's reference */
+	fc->xc.core->task_get(&task->x);
+	fx_advance_ms(2000);
+	pop_keepalive(fc);
+	fx_advance_ms(1999);
+	assert_false(fc->down);
+	fx_advance_ms(1);
+	assert_true(fc->down);
+	assert_true(fc->closed);
+	/* the task, its buffer and so the connection are still held by the posted transfer */
+	assert_false(fc->released);
+	assert_non_null(task->scsi.buf);
+	assert_int_equal(task->refs, 1);
+	fx_advance_ms(10000);
+	assert_false(fc->released);
+	/* the flush: the transfer failed, the transport lets go */
+	fc->xc.core->data_out_done(&task->x, -ECONNRESET);
+	fc->xc.core->task_put(&task->x);
+	fx_pump();
+	assert_true(fc->released);
+	assert_int_equal(fc->ntx, 0);
 	assert_true(tt_list_empty(&fx.target->sessions));
 }
 
@@ -161,6 +212,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_keepalive_reaps_silent_peer, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_keepalive_reaps_with_transfer_posted, fx_setup,
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_keepalive_answered, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_traffic_keeps_alive, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_keepalive_off, fx_setup, fx_teardown),

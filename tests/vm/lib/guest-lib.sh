@@ -246,3 +246,57 @@ g_tetherd_finish() {
 	else g_bad "tetherd exit status $rc"; fi
 	if g_tetherd_log_check; then g_ok "no sanitizer report"; fi
 }
+
+# ---- two guests on a private link (vm_guests2 in host-lib.sh)
+#
+# TT_VM_LINK_IP (this guest's address/prefix on the link) and TT_VM_PEER_IP come from the host.
+# /mnt/link is a folder both guests share: g_link_put NAME [TEXT] raises a flag, g_link_wait
+# NAME SECONDS waits for the other guest's (prints its text).
+G_LINK=/mnt/link
+
+# g_link_up [NETDEV]: mounts /mnt/link, gives NETDEV (eth1, the socket NIC) TT_VM_LINK_IP and an
+# rxe device rxe0 on it
+g_link_up() {
+	local dev=${1:-eth1}
+	mkdir -p "$G_LINK"
+	mountpoint -q "$G_LINK" ||
+		mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,cache=none ttlink "$G_LINK" ||
+		g_die "cannot mount the shared folder ttlink"
+	[ -n "${TT_VM_LINK_IP:-}" ] || g_die "no TT_VM_LINK_IP"
+	ip addr add "$TT_VM_LINK_IP" dev "$dev" || g_die "ip addr add $TT_VM_LINK_IP dev $dev"
+	ip link set "$dev" up || g_die "ip link set $dev up"
+	g_rxe_up "$dev" rxe0
+}
+
+g_link_put() {
+	echo "${2:-}" >"$G_LINK/.$1.tmp"
+	mv "$G_LINK/.$1.tmp" "$G_LINK/$1"
+}
+
+# g_host_offset: prints "OFFSET RTT": the host's clock minus this guest's (seconds), measured
+# with a file created on /mnt/link (the host stamps its mtime), the best of 3 tries; RTT bounds
+# the error. Two guests' times compare once each is moved to the host's clock.
+g_host_offset() {
+	local f=$G_LINK/.clock.$$ a b m
+	for _ in 1 2 3; do
+		rm -f "$f"
+		a=$EPOCHREALTIME
+		: >"$f"
+		b=$EPOCHREALTIME
+		m=$(date -r "$f" +%s.%N)
+		echo "$a $b $m"
+	done | awk '{ rtt = $2 - $1; off = $3 - ($1 + $2) / 2
+		if (best == "" || rtt < best) { best = rtt; o = off } }
+		END { printf "%.3f %.3f\n", o, best }'
+	rm -f "$f"
+}
+
+# g_link_wait NAME SECONDS: 0 and the flag's text once it is there, 1 after SECONDS
+g_link_wait() {
+	local end=$((SECONDS + $2))
+	while :; do
+		[ -f "$G_LINK/$1" ] && { cat "$G_LINK/$1"; return 0; }
+		[ $SECONDS -lt $end ] || return 1
+		sleep 0.1
+	done
+}

@@ -50,6 +50,7 @@ VM_RUN=
 VM_TARGET_PID=
 VM_WATCH_PID=
 VM_GUEST_PID=
+VM_GUEST2_PIDS= # guest.sh of the two guests of vm_guests2
 VM_NAME=$(basename "$0" .sh)
 VM_LUN_SPEC=    # tetherd's --lun (default ram:${TT_VM_LUN_MB}M); @RUN@ stands for the run folder
 VM_TARGET_CMD=() # how vm_target_start started tetherd (the "start" request runs it again)
@@ -121,14 +122,14 @@ vm_cleanup() {
 	local rc=$? pid
 	set +e
 	trap - EXIT INT TERM HUP
-	if [[ -n $VM_WATCH_PID ]]; then
-		kill "$VM_WATCH_PID" 2>/dev/null
-		wait "$VM_WATCH_PID" 2>/dev/null
-	fi
-	if [[ -n $VM_GUEST_PID ]]; then
-		kill "$VM_GUEST_PID" 2>/dev/null # guest.sh stops its QEMU
-		wait "$VM_GUEST_PID" 2>/dev/null
-	fi
+	for pid in $VM_WATCH_PID; do
+		kill "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
+	for pid in $VM_GUEST_PID $VM_GUEST2_PIDS; do
+		kill "$pid" 2>/dev/null # guest.sh stops its QEMU
+		wait "$pid" 2>/dev/null
+	done
 	vm_target_stop
 	if ip netns list 2>/dev/null | grep -qw "$VM_NS"; then
 		# anything still running in our namespace was started by this test
@@ -280,6 +281,10 @@ vm_host_action() {
 		echo ok
 		return 0
 		;;
+	poweroff)
+		vm_guest2_poweroff "$addr"
+		return 0
+		;;
 	esac
 	for p in "${VM_PORTALS[@]}"; do [[ $addr == "$p" ]] && ok=1; done
 	((ok)) || {
@@ -309,16 +314,17 @@ EOF
 	esac
 }
 
+# vm_watch [DIR]: answers the requests a guest writes into DIR (RUN/ctl)
 vm_watch() {
-	local f n verb addr
+	local f n verb addr dir=${1:-$VM_RUN/ctl}
 	while :; do
-		for f in "$VM_RUN"/ctl/req.[0-9]*; do
+		for f in "$dir"/req.[0-9]*; do
 			[[ -f $f ]] || continue
 			n=${f##*/req.}
 			read -r verb addr <"$f" || true
 			rm -f "$f"
-			vm_host_action "$verb" "$addr" >"$VM_RUN/ctl/ack.$n.tmp"
-			mv "$VM_RUN/ctl/ack.$n.tmp" "$VM_RUN/ctl/ack.$n"
+			vm_host_action "$verb" "$addr" >"$dir/ack.$n.tmp"
+			mv "$dir/ack.$n.tmp" "$dir/ack.$n"
 		done
 		sleep 0.1
 	done
@@ -447,4 +453,140 @@ vm_prepare_guest_target() {
 	vm_watch &
 	VM_WATCH_PID=$!
 	vm_log "tetherd runs in the guest (/mnt/host/$VM_GUEST_BUILD/src/cmd/tetherd)"
+}
+
+# ---- two guests on a private L2 link (tetherd in guest A, the initiator in guest B)
+#
+#   netns tt-vm-PID (QEMU of both guests; 127.0.0.1:VM_LINK_PORT is private to it)
+#     guest A  eth0 QEMU user net   eth1 -netdev socket,listen=127.0.0.1:PORT   192.168.77.1/24
+#     guest B  eth0 QEMU user net   eth1 -netdev socket,connect=127.0.0.1:PORT  192.168.77.2/24
+#
+# Each guest has its own control folder (A: RUN/ctl, B: RUN/ctl-b; each may ask the host for
+# actions with g_host) and both mount RUN/link at /mnt/link (g_link_* in guest-lib.sh: named
+# flag files, the way the two guests wait for each other). The guests configure eth1 and rxe on
+# it themselves (g_link_up). The host action "poweroff b" (asked by guest A) kills guest B's
+# QEMU with SIGKILL: nothing is sent on the link, the guest is gone as in a power cut.
+VM_LINK_PORT=
+VM_LINK_IPS=(192.168.77.1/24 192.168.77.2/24)
+VM_TWO_MEM=${TT_VM_TWO_MEM:-768}
+
+# vm_free_port: a TCP port nothing listens on in the namespace (prints it)
+vm_free_port() {
+	local p
+	for p in $(seq $((20000 + $$ % 20000)) $((20100 + $$ % 20000))); do
+		[[ -z $(vm_ns ss -Htln "sport = :$p" 2>/dev/null) ]] && {
+			echo "$p"
+			return 0
+		}
+	done
+	return 1
+}
+
+# vm_prepare_two_guests: vm_prepare_guest_target for a test with two guests (tetherd of
+# TT_BUILD in guest A); makes RUN/ctl-b, RUN/link, picks the link's port and watches both
+# control folders.
+vm_prepare_two_guests() {
+	vm_prepare_guest_target
+	mkdir -p "$VM_RUN/ctl-b" "$VM_RUN/link"
+	VM_LINK_PORT=$(vm_free_port) || vm_fail "no free port for the guests' link"
+	vm_watch "$VM_RUN/ctl-b" &
+	VM_WATCH_PID+=" $!"
+	vm_log "two guests, private link on 127.0.0.1:$VM_LINK_PORT (netns $VM_NS)"
+}
+
+# vm_qemu_under PID: the pid of the QEMU among PID's descendants (guest.sh under a subshell and
+# ip netns exec, under timeout)
+vm_qemu_under() {
+	local p c
+	for c in $(pgrep -P "$1" || true); do
+		if [[ $(cat "/proc/$c/comm" 2>/dev/null) == qemu-system-* ]]; then
+			echo "$c"
+			return 0
+		fi
+		p=$(vm_qemu_under "$c") && {
+			echo "$p"
+			return 0
+		}
+	done
+	return 1
+}
+
+# vm_guest2_poweroff NAME: SIGKILL of the QEMU of guest NAME (b); prints ok or error: ...
+vm_guest2_poweroff() {
+	local name=${1:-b} g t q=
+	[[ $name == b && -s $VM_RUN/guest-b.pid ]] || {
+		echo "error: poweroff: no guest '$name'"
+		return 0
+	}
+	g=$(cat "$VM_RUN/guest-b.pid")
+	q=$(vm_qemu_under "$g") || true
+	[[ -n ${q:-} ]] || {
+		echo "error: poweroff: no QEMU under guest.sh $g"
+		return 0
+	}
+	t=$(date +%s.%N)
+	kill -9 "$q"
+	echo "$t poweroff $name" >>"$VM_RUN/actions.log"
+	# the host's time of the kill, for the other guest (its clock differs: g_host_offset)
+	echo "host=$t" >"$VM_RUN/link/.poweroff-$name" && mv "$VM_RUN/link/.poweroff-$name" "$VM_RUN/link/poweroff-$name"
+	vm_log "guest $name powered off (QEMU pid $q killed with SIGKILL)"
+	echo ok
+}
+
+# vm_guests2 SCRIPT_A SCRIPT_B [VAR=value ...]: boots guest A (tests/vm/lib/SCRIPT_A, the
+# socket link's listening side), then guest B (SCRIPT_B) once A's QEMU listens, each with the
+# variables and TT_VM_LINK_IP (its address on the link) and TT_VM_PEER_IP. Returns A's status;
+# B's is in VM_GUEST_B_RC (99 or 137 when it was powered off), its output in RUN/ctl-b/out.log.
+# shellcheck disable=SC2034 # for the test that sources this file
+VM_GUEST_B_RC=
+vm_guests2() {
+	local sa=$1 sb=$2 t0=$SECONDS rca=0 rcb=0 pa pb base i
+	shift 2
+	base="cd /root && env TT_VM_TARGET=$TT_VM_TARGET TT_VM_GUEST_BUILD=$VM_GUEST_BUILD $*"
+	vm_ns env TT_VM_TAPS= TT_VM_CTL="$VM_RUN/ctl" TT_VM_SHARE="$TT_ROOT" TT_VM_MEM="$VM_TWO_MEM" \
+		TT_VM_SMP=1 TT_VM_SOCKNET="listen=127.0.0.1:$VM_LINK_PORT" TT_VM_SOCKMAC=0a \
+		TT_VM_LINKDIR="$VM_RUN/link" "$VM_HOME/guest.sh" run \
+		"$base TT_VM_LINK_IP=${VM_LINK_IPS[0]} TT_VM_PEER_IP=${VM_LINK_IPS[1]%/*} bash /mnt/host/tests/vm/lib/$sa" \
+		>"$VM_RUN/guest-a.console" 2>&1 &
+	pa=$!
+	VM_GUEST2_PIDS="$pa"
+	for i in $(seq 300); do
+		[[ -n $(vm_ns ss -Htln "sport = :$VM_LINK_PORT" 2>/dev/null) ]] && break
+		kill -0 "$pa" 2>/dev/null || break
+		sleep 0.1
+	done
+	[[ -n $(vm_ns ss -Htln "sport = :$VM_LINK_PORT" 2>/dev/null) ]] || {
+		tail -20 "$VM_RUN/guest-a.console"
+		vm_fail "guest A's QEMU does not listen on 127.0.0.1:$VM_LINK_PORT"
+	}
+	vm_ns env TT_VM_TAPS= TT_VM_CTL="$VM_RUN/ctl-b" TT_VM_SHARE="$TT_ROOT" TT_VM_MEM="$VM_TWO_MEM" \
+		TT_VM_SMP=1 TT_VM_SOCKNET="connect=127.0.0.1:$VM_LINK_PORT" TT_VM_SOCKMAC=0b \
+		TT_VM_LINKDIR="$VM_RUN/link" "$VM_HOME/guest.sh" run \
+		"$base TT_VM_LINK_IP=${VM_LINK_IPS[1]} TT_VM_PEER_IP=${VM_LINK_IPS[0]%/*} bash /mnt/host/tests/vm/lib/$sb" \
+		>"$VM_RUN/guest-b.console" 2>&1 &
+	pb=$!
+	echo "$pb" >"$VM_RUN/guest-b.pid"
+	VM_GUEST2_PIDS="$pa $pb"
+	wait "$pa" || rca=$?
+	# B ends by itself, or was powered off; give it a little time, then stop it
+	for i in $(seq 100); do kill -0 "$pb" 2>/dev/null || break; sleep 0.1; done
+	kill "$pb" 2>/dev/null
+	wait "$pb" || rcb=$?
+	VM_GUEST2_PIDS=
+	# shellcheck disable=SC2034 # for the test that sources this file
+	VM_GUEST_B_RC=$rcb
+	vm_log "guest A finished with status $rca, guest B with $rcb, after $((SECONDS - t0)) s"
+	echo "--- guest B (initiator) output"
+	cat "$VM_RUN/ctl-b/out.log" 2>/dev/null || tail -30 "$VM_RUN/guest-b.console"
+	echo "--- guest A (target) output"
+	cat "$VM_RUN/ctl/out.log" 2>/dev/null || tail -30 "$VM_RUN/guest-a.console"
+	if ((rca != 0)); then
+		local f
+		for f in "$VM_RUN"/ctl/tetherd.*.log; do
+			[[ -f $f ]] || continue
+			echo "--- guest A $(basename "$f") (last 20 lines)"
+			tail -20 "$f"
+		done
+	fi
+	return "$rca"
 }
