@@ -6,14 +6,22 @@
 # and the same families over iscsi:// (TCP) to the same tetherd; the pass/fail set of each test
 # must be the same over both transports. The logs stay in /mnt/ctl (cu-tcp.log, cu-iser.log).
 #
+# With TT_ICU_REF=lio the same families run again over iser:// and iscsi:// against the kernel's
+# target (LIO with ib_isert, an rd_mcp ramdisk of the same size, written through configfs): a
+# test that fails over iser:// against both targets but passes over iscsi:// fails in libiscsi's
+# iSER initiator, not in tetherd: then the check is that nothing passes against LIO and fails
+# against tetherd over iser://.
+#
 # Variables: TT_VM_GUEST_BUILD (set by the host), TT_ICU_TESTS (comma-separated iscsi-test-cu
-# test specifications; default below).
+# test specifications; default below), TT_ICU_REF (lio: also run against LIO), TT_ICU_TIMEOUT
+# (seconds per specification, 600: libiscsi's iSER initiator can spin until it crashes).
 
 # shellcheck source=guest-lib.sh source-path=SCRIPTDIR
 . /mnt/host/tests/vm/lib/guest-lib.sh
 
 TESTS=${TT_ICU_TESTS:-ALL.Inquiry,ALL.TestUnitReady,ALL.ReadCapacity10,ALL.ReadCapacity16,ALL.Read10,ALL.Read16,ALL.Write10,ALL.Write16}
 IQN=iqn.2026-11.org.tether:iser-cu
+K_IQN=iqn.2026-11.org.tether:lio-iser-cu
 I1=iqn.2007-10.com.github:sahlberg:libiscsi:iscsi-test
 I2=iqn.2007-10.com.github:sahlberg:libiscsi:iscsi-test-2
 dmesg -n 1
@@ -23,32 +31,70 @@ g_rxe_up eth0 rxe0
 g_tetherd_start --target "$IQN" --portal "$IP:3260" --portal "iser://$IP:3260" --lun ram:64M --loops 2
 iscsi-test-cu --help 2>&1 | head -40 >/mnt/ctl/cu-help.txt
 
-# run SCHEME: iscsi-test-cu over SCHEME://, per-test results in /tmp/res.SCHEME ("SUITE.TEST RESULT")
+# run SCHEME [IQN PORT TAG]: iscsi-test-cu over SCHEME:// to IQN on PORT, per-test results in
+# /tmp/res.SCHEME[TAG] ("SUITE.TEST RESULT"), its log in /mnt/ctl/cu-SCHEME[TAG].log
 run() {
-	local s=$1 t0 rc=0 spec
+	local s=$1 iqn=${2:-$IQN} port=${3:-3260} tag=${4:-} t0 rc=0 spec
 	t0=$(g_now)
 	for spec in ${TESTS//,/ }; do
-		timeout 600 iscsi-test-cu --dataloss -i $I1 -I $I2 -t "$spec" "$s://$IP/$IQN/0" \
-			>>"/mnt/ctl/cu-$s.log" 2>&1 || rc=$?
+		timeout "${TT_ICU_TIMEOUT:-600}" iscsi-test-cu --dataloss -i $I1 -I $I2 -t "$spec" "$s://$IP:$port/$iqn/0" \
+			>>"/mnt/ctl/cu-$s$tag.log" 2>&1 || rc=$?
 	done
-	g_figure "cu_${s}_s" "$(g_since "$t0")"
+	g_figure "cu_${s}${tag}_s" "$(g_since "$t0")"
 	awk '/^Suite: / { suite = $2 } /Test: .*\.\.\./ {
 		t = $0; sub(/.*Test: /, "", t); r = t; sub(/ \.\.\..*/, "", t); sub(/.*\.\.\./, "", r)
-		print suite "." t, r }' "/mnt/ctl/cu-$s.log" | sort >"/tmp/res.$s"
-	echo "$s: $(wc -l <"/tmp/res.$s") tests, $(grep -vc ' passed$' "/tmp/res.$s") not passed (last status $rc)"
-	grep -v ' passed$' "/tmp/res.$s" | sed 's/^/  /'
+		print suite "." t, r }' "/mnt/ctl/cu-$s$tag.log" | sort >"/tmp/res.$s$tag"
+	echo "$s$tag: $(wc -l <"/tmp/res.$s$tag") tests, $(grep -vc ' passed$' "/tmp/res.$s$tag") not passed (last status $rc)"
+	grep -v ' passed$' "/tmp/res.$s$tag" | sed 's/^/  /'
+}
+
+# lio_up MB: LIO with an rd_mcp ramdisk of MB MiB, iSER on IP:3261 and TCP on IP:3262
+lio_up() {
+	local T=/sys/kernel/config/target G
+	modprobe -a iscsi_target_mod ib_isert || g_die "modprobe iscsi_target_mod ib_isert"
+	G=$T/iscsi/$K_IQN/tpgt_1
+	mkdir -p "$T/core/rd_mcp_0/rd0" || g_die "configfs: rd_mcp backstore"
+	echo "rd_pages=$(($1 * 256))" >"$T/core/rd_mcp_0/rd0/control" || g_die "rd_mcp rd_pages"
+	echo 1 >"$T/core/rd_mcp_0/rd0/enable" || g_die "rd_mcp enable"
+	mkdir -p "$G/lun/lun_0" || g_die "configfs: iscsi target"
+	ln -s "$T/core/rd_mcp_0/rd0" "$G/lun/lun_0/rd0" || g_die "configfs: lun link"
+	echo 0 >"$G/attrib/authentication"
+	echo 1 >"$G/attrib/generate_node_acls"
+	echo 1 >"$G/attrib/cache_dynamic_acls"
+	echo 0 >"$G/attrib/demo_mode_write_protect"
+	mkdir "$G/np/$IP:3261" "$G/np/$IP:3262" || g_die "configfs: portals"
+	echo 1 >"$G/np/$IP:3261/iser" || g_die "configfs: iser on $IP:3261"
+	echo 1 >"$G/enable" || g_die "configfs: tpg enable"
 }
 run iscsi
 run iser
 [ -s /tmp/res.iscsi ] || g_bad "no test ran over TCP"
-if [ "$(wc -l </tmp/res.iser)" -lt "$(wc -l </tmp/res.iscsi)" ]; then
-	g_bad "fewer tests ran over iSER ($(wc -l </tmp/res.iser)) than over TCP ($(wc -l </tmp/res.iscsi))"
-fi
-if diff /tmp/res.iscsi /tmp/res.iser >/tmp/res.diff; then
-	g_ok "iscsi-test-cu: the same results over iser:// as over iscsi:// ($(wc -l </tmp/res.iser) tests)"
+if [ "${TT_ICU_REF:-}" = lio ]; then
+	lio_up 64
+	run iscsi "$K_IQN" 3262 -lio
+	run iser "$K_IQN" 3261 -lio
+	# over iser://, a test that does not pass against tetherd is ours only if it passes against
+	# LIO (or ran there and not here); one that fails against both is libiscsi's
+	join -a 2 -e missing -o 0,1.2,2.2 /tmp/res.iser /tmp/res.iser-lio >/tmp/res.both
+	echo "--- over iser://, not passed against tetherd or LIO (test, tetherd, LIO)"
+	awk '$2 != "passed" || $3 != "passed"' /tmp/res.both | sed 's/^/  /'
+	ours=$(awk '$3 == "passed" && $2 != "passed"' /tmp/res.both | wc -l)
+	theirs=$(awk '$3 != "passed" && $2 != "passed"' /tmp/res.both | wc -l)
+	if [ "$ours" = 0 ]; then
+		g_ok "iscsi-test-cu over iser://: nothing fails against tetherd that passes against LIO ($(wc -l </tmp/res.both) tests; $theirs fail against both)"
+	else
+		g_bad "iscsi-test-cu over iser://: $ours test(s) pass against LIO and not against tetherd"
+	fi
 else
-	cat /tmp/res.diff
-	g_bad "iscsi-test-cu results differ between iscsi:// and iser://"
+	if [ "$(wc -l </tmp/res.iser)" -lt "$(wc -l </tmp/res.iscsi)" ]; then
+		g_bad "fewer tests ran over iSER ($(wc -l </tmp/res.iser)) than over TCP ($(wc -l </tmp/res.iscsi))"
+	fi
+	if diff /tmp/res.iscsi /tmp/res.iser >/tmp/res.diff; then
+		g_ok "iscsi-test-cu: the same results over iser:// as over iscsi:// ($(wc -l </tmp/res.iser) tests)"
+	else
+		cat /tmp/res.diff
+		g_bad "iscsi-test-cu results differ between iscsi:// and iser://"
+	fi
 fi
 rc=0
 g_tetherd_stop TERM || rc=$?
