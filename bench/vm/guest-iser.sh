@@ -84,14 +84,29 @@ fio_run() {
 	esac
 }
 
+# rxe's own counters (rdma statistic): what a job cost in retransmissions, sequence errors and
+# RNR retries, printed for every run that had any: they tell rxe's losses (both targets)
+# from a target's own cost
+rxe_counts() { rdma statistic show link rxe0/1 2>/dev/null | tr ' ' '\n' | awk 'NF' | paste - - | sort; }
+rxe_delta() {
+	join <(printf '%s\n' "$1") <(printf '%s\n' "$2") | awk '
+		$1 ~ /err|retry|rnr|duplicate|out_of_seq|ack_deferred/ && $3 - $2 > 0 { printf " %s+%d", $1, $3 - $2 }'
+}
+
 declare -A sum_a sum_b
 printf '%-6s %-14s %22s %22s\n' round job "tetherd IOPS MB/s" "LIO isert IOPS MB/s"
 for r in $(seq "$ROUNDS"); do
 	for j in $JOBS; do
+		c0=$(rxe_counts)
 		ra=$(fio_run "$j" "$A")
+		c1=$(rxe_counts)
 		rb=$(fio_run "$j" "$B")
+		c2=$(rxe_counts)
 		# shellcheck disable=SC2086 # two numbers
 		printf '%-6s %-14s %14s %7s %14s %7s\n' "$r" "${j%%:*}" $ra $rb
+		da=$(rxe_delta "$c0" "$c1")
+		db=$(rxe_delta "$c1" "$c2")
+		[ -z "$da$db" ] || printf '       rxe: tetherd%s; LIO%s\n' "${da:- none}" "${db:- none}"
 		sum_a[$j]=$(awk -v s="${sum_a[$j]:-0 0}" -v r="$ra" 'BEGIN { split(s, x, " "); split(r, y, " "); print x[1] + y[1], x[2] + y[2] }')
 		sum_b[$j]=$(awk -v s="${sum_b[$j]:-0 0}" -v r="$rb" 'BEGIN { split(s, x, " "); split(r, y, " "); print x[1] + y[1], x[2] + y[2] }')
 	done

@@ -204,8 +204,12 @@ struct tt_rdma_listener;
 struct tt_rdma_request {
 	uint8_t priv[256];            /* the initiator's private data */
 	uint8_t priv_len;
-	uint8_t responder_resources;  /* the initiator's: our initiator depth is at most this */
-	uint8_t initiator_depth;      /* the initiator's: our responder resources are at most this */
+	/* The depths as the CM reports them to the passive side, already swapped into its point
+	 * of view (the CM turns the initiator's responder resources into this initiator_depth):
+	 * initiator_depth bounds the RDMA READs we may have outstanding, responder_resources
+	 * those the initiator may issue to us. */
+	uint8_t responder_resources;
+	uint8_t initiator_depth;
 };
 
 /* A connection request on a listener, on the listener's loop: @id has been moved to an event

@@ -455,10 +455,11 @@ static void iser_conn_handoff(void *arg)
 	int rc;
 
 	if (ibv_query_device(ic->rc.id->verbs, &da) == 0) {
-		p.initiator_depth = (uint8_t)(ic->req.responder_resources < da.max_qp_init_rd_atom ?
-					      ic->req.responder_resources : da.max_qp_init_rd_atom);
-		p.responder_resources = (uint8_t)(ic->req.initiator_depth < da.max_qp_rd_atom ?
-						  ic->req.initiator_depth : da.max_qp_rd_atom);
+		/* the request's depths are already from this side's point of view (rdma.h) */
+		p.initiator_depth = (uint8_t)(ic->req.initiator_depth < da.max_qp_init_rd_atom ?
+					      ic->req.initiator_depth : da.max_qp_init_rd_atom);
+		p.responder_resources = (uint8_t)(ic->req.responder_resources < da.max_qp_rd_atom ?
+						  ic->req.responder_resources : da.max_qp_rd_atom);
 	}
 	ic->max_ord = p.initiator_depth;
 	rc = tt_rdma_conn_setup(&ic->rc, &p);
