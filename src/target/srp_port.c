@@ -147,6 +147,25 @@ static const struct tt_scsi_frontend tt_srp_scsi_fe = {
 
 /* ---- tasks of other nexuses (PREEMPT AND ABORT, LOGICAL UNIT RESET) ---- */
 
+/* The channel with id @id, or NULL when it is gone. */
+static struct srp_ch *ch_lookup(uint64_t id)
+{
+	struct srp_ch *ch = NULL;
+	struct tt_list *n;
+
+	pthread_mutex_lock(&chs_lock);
+	tt_list_for_each(n, &chs) {
+		struct srp_ch *c = tt_list_entry(n, struct srp_ch, reg_node);
+
+		if (c->id == id) {
+			ch = c;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&chs_lock);
+	return ch;
+}
+
 struct srp_abort_msg {
 	uint64_t ch_id;
 	struct tt_lun *lun;           /* a reference */
@@ -173,19 +192,8 @@ static unsigned ch_abort_lun(struct srp_ch *ch, struct tt_lun *lun)
 static void abort_msg_run(void *arg)
 {
 	struct srp_abort_msg *m = arg;
-	struct srp_ch *ch = NULL;
-	struct tt_list *n;
+	struct srp_ch *ch = ch_lookup(m->ch_id);
 
-	pthread_mutex_lock(&chs_lock);
-	tt_list_for_each(n, &chs) {
-		struct srp_ch *c = tt_list_entry(n, struct srp_ch, reg_node);
-
-		if (c->id == m->ch_id) {
-			ch = c;
-			break;
-		}
-	}
-	pthread_mutex_unlock(&chs_lock);
 	if (ch) {
 		unsigned k = ch_abort_lun(ch, m->lun);
 		unsigned long long id = 0;
@@ -245,6 +253,72 @@ static int srp_abort_nexus(struct tt_lun *lun, uint64_t nexus_id)
 void tt_srp_port_abort_lun(struct tt_lun *lun)
 {
 	abort_lun_channels(lun, 0, NULL);
+}
+
+/* ---- access withdrawn (ACL removed, TPG or target deleted) ---- */
+
+struct srp_access_msg {
+	uint64_t ch_id;
+};
+
+/* Whether @ch's initiator may still use its target port: the target not deleted, its TPG still
+ * there and letting the initiator in. Model lock held. */
+static bool ch_access_ok(const struct srp_ch *ch)
+{
+	struct tt_list *n;
+
+	if (ch->target->deleted)
+		return false;
+	tt_list_for_each(n, &ch->target->tpgs) {
+		const struct tt_tpg *g = tt_list_entry(n, struct tt_tpg, node);
+
+		if (g->tag == ch->tpgt)
+			return tt_tpg_initiator_allowed(g, ch->nexus.initiator_port);
+	}
+	return false;
+}
+
+static void send_t_logout(struct srp_ch *ch, uint32_t reason);
+
+/* On the channel's loop (a channel is freed on its own loop only, so finding it here makes it
+ * safe to use): a live channel whose access is gone is logged out (SRP_T_LOGOUT, then the
+ * disconnect). A login of the initiator after that is refused by the same rules. */
+static void access_msg_run(void *arg)
+{
+	struct srp_access_msg *m = arg;
+	struct srp_ch *ch = ch_lookup(m->ch_id);
+	bool ok;
+
+	free(m);
+	if (!ch || ch->life.state != TT_SRP_CH_LIVE)
+		return;
+	tt_model_lock();
+	ok = ch_access_ok(ch);
+	tt_model_unlock();
+	if (ok)
+		return;
+	tt_notice("srp", "channel %llu %s: initiator port %s no longer has access to target %s tpg %u:"
+		  " logging it out", chid(ch), ch->peer, ch->nexus.initiator_port, ch->target->name,
+		  ch->tpgt);
+	send_t_logout(ch, TT_SRP_TLO_NO_REASON);
+}
+
+void tt_srp_port_check_access(void)
+{
+	struct tt_list *n;
+
+	pthread_mutex_lock(&chs_lock);
+	tt_list_for_each(n, &chs) {
+		struct srp_ch *c = tt_list_entry(n, struct srp_ch, reg_node);
+		struct srp_access_msg *m = calloc(1, sizeof(*m));
+
+		if (!m)
+			continue;
+		m->ch_id = c->id;
+		if (tt_loop_send(c->rc.loop, access_msg_run, m) < 0)
+			free(m);
+	}
+	pthread_mutex_unlock(&chs_lock);
 }
 
 /* ---- the control socket's listing ---- */
@@ -420,14 +494,21 @@ static void send_rsp(struct srp_ch *ch, struct tt_srp_rsp *r)
 	tx_post(ch, tx, tt_srp_rsp_encode(r, tx->buf, SRP_TX_LEN));
 }
 
+/* SRP_T_LOGOUT: from now on nothing more is taken from the initiator (DISCONNECTING: requests
+ * that still arrive are dropped, tasks in the core end without a response); the connection is
+ * taken down once the logout has been sent (tx_done), so that it is not flushed unsent. */
 static void send_t_logout(struct srp_ch *ch, uint32_t reason)
 {
-	struct srp_tx *tx = tx_get(ch);
+	struct srp_tx *tx;
 
+	if (ch->life.state != TT_SRP_CH_LIVE)
+		return;
 	tt_log_ratelimited(TT_LOG_NOTICE, "srp", "channel %llu %s: target logout, reason %u",
 			   chid(ch), ch->peer, reason);
+	tx = tx_get(ch);
 	if (!tx)
 		return;
+	ch_set(ch, TT_SRP_CH_DISCONNECTING);
 	tx->then_down = true;
 	tx_post(ch, tx, tt_srp_t_logout_encode(0, reason, 0, tx->buf, SRP_TX_LEN));
 }
@@ -1246,6 +1327,10 @@ bool tt_srp_port_supported(void)
 void tt_srp_port_abort_lun(struct tt_lun *lun)
 {
 	(void)lun;
+}
+
+void tt_srp_port_check_access(void)
+{
 }
 
 int tt_srp_channels_snapshot(struct tt_srp_channel_info **out, size_t *count)

@@ -20,6 +20,10 @@ bool tt_srp_port_supported(void);
 /* A LOGICAL UNIT RESET from another front end: every SRP channel's tasks on @lun are aborted
  * (on their loops; they get no SRP_RSP). Any thread. */
 void tt_srp_port_abort_lun(struct tt_lun *lun);
+/* The ACLs, TPGs or targets changed: every live channel whose initiator may no longer use its
+ * target port (ACL removed, the TPG no longer allowing any initiator, TPG or target deleted) is
+ * logged out: SRP_T_LOGOUT, then the disconnect (on the channel's loop). Any thread. */
+void tt_srp_port_check_access(void);
 /* A channel as the control socket lists it (a snapshot; the counters may move meanwhile). */
 struct tt_srp_channel_info {
 	uint64_t id;
