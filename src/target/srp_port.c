@@ -85,6 +85,7 @@ struct srp_task {
 	uint8_t *buf;
 	size_t cap;
 	struct srp_tmf *tmf;          /* a task management function waits for it */
+	bool credit;                  /* holds its request's credit until answered or freed */
 };
 
 struct srp_tmf {
@@ -92,6 +93,7 @@ struct srp_tmf {
 	uint64_t tag;
 	uint8_t sol_not;
 	uint32_t waiting;             /* aborted tasks still in the core */
+	bool credit;                  /* holds its request's credit until answered */
 };
 
 struct srp_ch {
@@ -114,6 +116,7 @@ struct srp_ch {
 	struct srp_tx tx[SRP_TX_DEPTH];
 	struct tt_list tx_free;
 	struct tt_list tasks;
+	bool rx_credit;               /* the request being parsed holds a credit no task took yet */
 	struct tt_list reg_node;      /* in chs, from the hand-over until freed */
 	uint16_t tpgt;                /* the TPG's tag at login */
 	uint8_t tport_id[16];         /* the target port identifier logged in to */
@@ -484,12 +487,25 @@ static void tx_post(struct srp_ch *ch, struct srp_tx *tx, int len)
 	}
 }
 
+/* A request is answered, or ends without an answer: its credit is free again and goes back to
+ * the initiator in the REQUEST LIMIT DELTA of the next SRP_RSP. Once per request: *@held says
+ * whether this holder still has it. */
+static void credit_back(struct srp_ch *ch, bool *held)
+{
+	if (!*held)
+		return;
+	*held = false;
+	if (tt_srp_credit_release(&ch->cred) < 0)
+		tt_err("srp", "channel %llu %s: credit returned twice", chid(ch), ch->peer);
+}
+
 static void send_rsp(struct srp_ch *ch, struct tt_srp_rsp *r)
 {
 	struct srp_tx *tx = tx_get(ch);
 
 	if (!tx)
 		return;
+	credit_back(ch, &ch->rx_credit); /* an answer to the request being parsed */
 	r->req_lim_delta = tt_srp_credit_grant(&ch->cred);
 	tx_post(ch, tx, tt_srp_rsp_encode(r, tx->buf, SRP_TX_LEN));
 }
@@ -523,6 +539,7 @@ static void task_free(struct srp_task *t)
 
 	if (t->tmf)
 		tmf_task_gone(ch, t->tmf);
+	credit_back(ch, &t->credit); /* ended without an answer (aborted, channel going) */
 	tt_list_del(&t->node);
 	if (t->buf)
 		tt_rdma_buf_put(t->buf);
@@ -549,6 +566,7 @@ static void task_respond(struct srp_task *t)
 		r.out_resid = v;
 	else if (st->dir_read)
 		r.in_resid = v;
+	credit_back(t->ch, &t->credit); /* it travels in this very response */
 	send_rsp(t->ch, &r);
 }
 
@@ -715,6 +733,8 @@ static void rx_cmd(struct srp_ch *ch, const uint8_t *iu, uint32_t len)
 		return;
 	}
 	t->ch = ch;
+	t->credit = ch->rx_credit; /* the task answers the request from now on */
+	ch->rx_credit = false;
 	t->tag = cmd.tag;
 	t->sol_not = cmd.sol_not;
 	t->write = cmd.out.fmt != TT_SRP_DESC_NONE;
@@ -778,6 +798,7 @@ static void tmf_respond(struct srp_ch *ch, struct srp_tmf *tmf, uint8_t code)
 		.rsp_code = code,
 	};
 
+	credit_back(ch, &tmf->credit);
 	if (ch->life.state == TT_SRP_CH_LIVE)
 		send_rsp(ch, &r);
 	free(tmf);
@@ -811,6 +832,8 @@ static void rx_tsk_mgmt(struct srp_ch *ch, const uint8_t *iu, uint32_t len)
 		return;
 	}
 	tmf->ch = ch;
+	tmf->credit = ch->rx_credit;
+	ch->rx_credit = false;
 	tmf->tag = tm.tag;
 	tmf->sol_not = tm.sol_not;
 	tmf->waiting = 1; /* this function's own, dropped below */
@@ -882,7 +905,6 @@ static void rx_done(struct tt_rdma_conn *c, struct tt_rdma_wr *wr, const struct 
 {
 	struct srp_rx *rx = tt_container_of(wr, struct srp_rx, wr);
 	struct srp_ch *ch = rx->ch;
-	bool credit = false;
 	int type;
 
 	(void)c;
@@ -900,11 +922,13 @@ static void rx_done(struct tt_rdma_conn *c, struct tt_rdma_wr *wr, const struct 
 			ch_down(ch, -EPROTO, NULL);
 			break;
 		}
-		credit = true;
+		ch->rx_credit = true;
 		if (type == TT_SRP_CMD)
 			rx_cmd(ch, rx->buf, wc->byte_len);
 		else
 			rx_tsk_mgmt(ch, rx->buf, wc->byte_len);
+		/* not answered and no task took it (a target logout, the channel going) */
+		credit_back(ch, &ch->rx_credit);
 		break;
 	case TT_SRP_I_LOGOUT:
 		tt_info("srp", "channel %llu %s: initiator logout", chid(ch), ch->peer);
@@ -919,11 +943,11 @@ static void rx_done(struct tt_rdma_conn *c, struct tt_rdma_wr *wr, const struct 
 		send_t_logout(ch, TT_SRP_TLO_INVALID_IU_TYPE);
 		break;
 	}
-	/* the buffer's content was copied out: it takes the next request, its credit comes back */
+	/* the buffer's content was copied out: it takes the next request. The request's credit
+	 * stays with its task until the answer: requests in the target never exceed the limit,
+	 * so every answer finds a send buffer */
 	if (ch->life.state == TT_SRP_CH_LIVE)
 		rx_post(ch, rx);
-	if (credit)
-		tt_srp_credit_release(&ch->cred);
 	ch_put(ch, TT_SRP_REF_RECV);
 }
 

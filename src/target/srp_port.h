@@ -35,7 +35,7 @@ struct tt_srp_channel_info {
 	const char *state;            /* CONNECTING, LIVE, ... */
 	uint32_t req_limit;           /* granted at login */
 	uint32_t credits_held;        /* requests the initiator may still send */
-	uint32_t credits_in_use;      /* requests received, buffer not yet posted again */
+	uint32_t credits_in_use;      /* requests received, not yet answered or ended */
 	uint32_t credits_to_return;   /* for the next REQUEST LIMIT DELTA */
 	unsigned tasks;               /* SCSI tasks of the channel */
 	unsigned nluns;
