@@ -22,7 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "base/log.h"
+#include "base/loop.h"
 #include "target/internal.h"
 #include "target/model.h"
 #include "xport/xport.h"
@@ -322,6 +324,85 @@ void tt_srp_port_check_access(void)
 			free(m);
 	}
 	pthread_mutex_unlock(&chs_lock);
+}
+
+/* ---- shutdown ---- */
+
+static bool srp_stopping; /* no new login from now on */
+
+static struct {
+	struct tt_timer poll;
+	bool armed;
+	uint64_t deadline_ns;
+	void (*done)(void *arg);
+	void *arg;
+} srp_shutdown_state;
+
+static void shutdown_msg_run(void *arg)
+{
+	struct srp_access_msg *m = arg;
+	struct srp_ch *ch = ch_lookup(m->ch_id);
+
+	free(m);
+	if (ch && ch->life.state == TT_SRP_CH_LIVE)
+		send_t_logout(ch, TT_SRP_TLO_NO_REASON);
+}
+
+static size_t ch_count(void)
+{
+	struct tt_list *n;
+	size_t k = 0;
+
+	pthread_mutex_lock(&chs_lock);
+	tt_list_for_each(n, &chs)
+		k++;
+	pthread_mutex_unlock(&chs_lock);
+	return k;
+}
+
+static void shutdown_poll(struct tt_timer *t)
+{
+	size_t left = ch_count();
+
+	(void)t;
+	if (left && tt_now_ns() < srp_shutdown_state.deadline_ns) {
+		tt_timer_arm_ms(&srp_shutdown_state.poll, 20);
+		return;
+	}
+	if (left)
+		tt_warn("srp", "shutdown: %zu channel(s) still draining; exiting without them", left);
+	srp_shutdown_state.done(srp_shutdown_state.arg);
+}
+
+void tt_srp_port_shutdown(unsigned timeout_ms, void (*done)(void *arg), void *arg)
+{
+	struct tt_list *n;
+	size_t k = 0;
+
+	__atomic_store_n(&srp_stopping, true, __ATOMIC_RELAXED);
+	pthread_mutex_lock(&chs_lock);
+	tt_list_for_each(n, &chs) {
+		struct srp_ch *c = tt_list_entry(n, struct srp_ch, reg_node);
+		struct srp_access_msg *m = calloc(1, sizeof(*m));
+
+		k++;
+		if (!m)
+			continue;
+		m->ch_id = c->id;
+		if (tt_loop_send(c->rc.loop, shutdown_msg_run, m) < 0)
+			free(m);
+	}
+	pthread_mutex_unlock(&chs_lock);
+	if (k)
+		tt_notice("srp", "shutting down: logging %zu channel(s) out", k);
+	srp_shutdown_state.done = done;
+	srp_shutdown_state.arg = arg;
+	srp_shutdown_state.deadline_ns = tt_now_ns() + (uint64_t)timeout_ms * TT_NS_PER_MS;
+	if (!srp_shutdown_state.armed) {
+		srp_shutdown_state.armed = true;
+		tt_timer_init(&srp_shutdown_state.poll, tt_loop_current(), shutdown_poll);
+	}
+	tt_timer_arm_ms(&srp_shutdown_state.poll, 1);
 }
 
 /* ---- the control socket's listing ---- */
@@ -1202,7 +1283,10 @@ static void srp_request(void *arg, struct rdma_cm_id *id, struct rdma_event_chan
 		snprintf(ini + 2 + 2 * i, 3, "%02x", login.initiator_port_id[i]);
 	tt_model_lock();
 	g = tpg_for(l, login.target_port_id);
-	if (!g) {
+	if (__atomic_load_n(&srp_stopping, __ATOMIC_RELAXED)) {
+		reason = TT_SRP_REJ_UNABLE_ESTABLISH;
+		why = "shutting down";
+	} else if (!g) {
 		reason = TT_SRP_REJ_UNABLE_ASSOCIATE;
 		why = "no target port with that identifier on this portal";
 	} else if (!tt_tpg_initiator_allowed(g, ini)) {
@@ -1355,6 +1439,12 @@ void tt_srp_port_abort_lun(struct tt_lun *lun)
 
 void tt_srp_port_check_access(void)
 {
+}
+
+void tt_srp_port_shutdown(unsigned timeout_ms, void (*done)(void *arg), void *arg)
+{
+	(void)timeout_ms;
+	done(arg);
 }
 
 int tt_srp_channels_snapshot(struct tt_srp_channel_info **out, size_t *count)

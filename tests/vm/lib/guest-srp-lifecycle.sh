@@ -25,7 +25,8 @@ g_rxe_up eth0 rxe0
 if g_tetherd_san; then
 	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:halt_on_error=1:quarantine_size_mb=4
 fi
-g_tetherd_start --target "$IQN" --portal "srp://$IP" --lun ram:16M --loops 2
+# each I/O held 5 ms: requests pile up in the target under a deep queue (the credit check below)
+g_tetherd_start --target "$IQN" --portal "srp://$IP" --lun delay:ms=5,ram:16M --loops 2
 out=$(g_ctl --json portal list 2>&1) || g_die "tetherctl portal list: $out"
 LINE=$(sed -n 's/.*"add_target": *"\([^"]*\)".*/\1/p' <<<"$out" | head -1)
 [ -n "$LINE" ] || { echo "$out"; g_die "no add_target line"; }
@@ -92,7 +93,7 @@ if [ $((rss1 - rss0)) -lt 16384 ]; then g_ok "VmRSS $rss0 kB -> $rss1 kB"
 else g_bad "VmRSS grew from $rss0 kB to $rss1 kB"; fi
 g_figure srp_lifecycle_rss_growth_kb $((rss1 - rss0))
 
-# ---- disconnects with I/O in flight: fio writes at queue depth 32 (RDMA READs, commands in the
+# ---- disconnects with I/O in flight: fio writes at queue depth 32 (64) (RDMA READs, commands in the
 # SCSI core, SRP_RSPs posted) while (a) ib_srp's host reset reconnects the channel (the SCSI error
 # handler's path: srp_reset_host disconnects and logs in again) and (b) the remote port is
 # deleted. tetherd frees nothing still posted (an ASan build says so), the channels go, and a new
@@ -126,7 +127,7 @@ no_channels() {
 	g_ctl srp list; return 1
 }
 deep_fio() {
-	fio --name=deep --filename="/dev/$1" --direct=1 --ioengine=libaio --iodepth=32 \
+	fio --name=deep --filename="/dev/$1" --direct=1 --ioengine=libaio --iodepth="${4:-32}" \
 		--rw=randwrite --bsrange=4k-128k --size=16M --time_based --runtime="$2" \
 		>"/tmp/deep.$3.out" 2>&1
 }
@@ -162,9 +163,23 @@ if command -v sg_reset >/dev/null; then
 else
 	g_log "no sg_reset: host reset under I/O not tried"
 fi
-deep_fio "$dev" 30 delete &
+# queue depth 64 against a request limit of 32: a credit comes back with its answer, so the
+# SRP_CMDs inside the target (tasks) never exceed 32; before, a credit came back when the receive
+# buffer was reposted and ib_srp could have its whole queue (62) in the target, more answers than
+# the 40 send buffers
+deep_fio "$dev" 30 delete 64 &
 fpid=$!
-sleep 3
+sleep 1
+maxt=0
+for _ in $(seq 8); do
+	for n in $(g_ctl --json srp list 2>/dev/null | tr -d ' \n' | grep -o '"tasks":[0-9]*' | cut -d: -f2); do
+		[ "$n" -gt "$maxt" ] && maxt=$n
+	done
+	sleep 0.2
+done
+g_figure srp_tasks_max_qd64 "$maxt"
+if [ "$maxt" -le 32 ] && [ "$maxt" -ge 8 ]; then g_ok "fio at queue depth 64: at most $maxt requests inside the target (request limit 32)"
+else g_bad "fio at queue depth 64: $maxt requests inside the target (request limit 32; expected 8..32)"; fi
 kill -0 "$fpid" 2>/dev/null || { cat /tmp/deep.delete.out; g_die "fio ended before the port was deleted"; }
 for p in /sys/class/srp_remote_ports/port-*; do [ -e "$p" ] && echo 1 >"$p/delete"; done
 wait "$fpid" || true   # it loses its disk: errors expected
