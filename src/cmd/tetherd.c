@@ -33,6 +33,7 @@
 #include "target/iscsi_target.h"
 #include "target/model.h"
 #include "target/rpc.h"
+#include "target/srp_port.h"
 #include "target/metrics.h"
 #include "base/iostat.h"
 
@@ -311,6 +312,12 @@ static void shutdown_done(void *arg)
 	nvmf_wait_check(&daemon_state.nvmf_wait);
 }
 
+/* The iSCSI sessions are gone: the SRP channels are logged out next. */
+static void iscsi_stopped(void *arg)
+{
+	tt_srp_port_shutdown(GRACEFUL_TIMEOUT_MS, shutdown_done, arg);
+}
+
 static void request_shutdown(const char *why)
 {
 	switch (++daemon_state.stop_requests) {
@@ -318,7 +325,7 @@ static void request_shutdown(const char *why)
 		tt_notice("tetherd", "%s: logging every initiator out (at most %u s; again to stop now)",
 			  why, GRACEFUL_TIMEOUT_MS / 1000);
 		tetherd_notify_stopping("stopping: logging every initiator out");
-		tt_iscsi_shutdown(true, GRACEFUL_TIMEOUT_MS, shutdown_done, NULL);
+		tt_iscsi_shutdown(true, GRACEFUL_TIMEOUT_MS, iscsi_stopped, NULL);
 		break;
 	case 2:
 		tt_notice("tetherd", "%s: ending every session now", why);

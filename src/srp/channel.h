@@ -19,9 +19,10 @@
  * management function in the SCSI core.
  *
  * Credits: the login grants req_lim; each SRP_CMD and SRP_TSK_MGMT spends one; a credit comes
- * back when the request's receive buffer is posted again, and travels to the initiator in the
- * REQUEST LIMIT DELTA of the next SRP_RSP or SRP_CRED_REQ. held + in use + to return is always
- * the request limit.
+ * back when the request is answered (or ends without an answer: aborted, the channel going),
+ * and travels to the initiator in the REQUEST LIMIT DELTA of that answer or of the next SRP_RSP
+ * or SRP_CRED_REQ. So the requests in the target never exceed req_lim. held + in use + to
+ * return is always the request limit.
  */
 #ifndef TT_SRP_CHANNEL_H
 #define TT_SRP_CHANNEL_H
@@ -75,14 +76,14 @@ bool tt_srp_ch_may_free(const struct tt_srp_ch_life *l);
 struct tt_srp_credits {
 	uint32_t limit;     /* granted at login */
 	uint32_t held;      /* the initiator may send this many requests */
-	uint32_t in_use;    /* requests received, buffer not yet posted again */
+	uint32_t in_use;    /* requests received and not yet answered or ended */
 	uint32_t to_return; /* freed, not yet sent back in a REQUEST LIMIT DELTA */
 };
 
 void tt_srp_credits_init(struct tt_srp_credits *c, uint32_t limit);
 /* A request arrived: 0, or -EPROTO when the initiator had no credit (it overran the limit). */
 int tt_srp_credit_take(struct tt_srp_credits *c);
-/* Its receive buffer is posted again. -EINVAL when nothing was in use. */
+/* The request is answered or ended. -EINVAL when nothing was in use. */
 int tt_srp_credit_release(struct tt_srp_credits *c);
 /* The REQUEST LIMIT DELTA for the IU being sent: every credit freed since the last one. */
 uint32_t tt_srp_credit_grant(struct tt_srp_credits *c);

@@ -16,6 +16,7 @@
 #include "nvmf/nvmf.h"
 #include "target/iscsi_target.h"
 #include "target/model.h"
+#include "target/srp_port.h"
 
 /* --- building the plan ----------------------------------------------------------------------- */
 
@@ -1131,6 +1132,8 @@ static int tpg_set_field(struct tt_target *t, struct tt_tpg *g, const struct tt_
 	g->allow_any_initiator = v.allow_any_initiator;
 	g->params = v.params;
 	tt_model_unlock();
+	if (s->field == TT_CFG_T_ALLOW_ANY && !v.allow_any_initiator)
+		tt_srp_port_check_access(); /* SRP channels without an ACL go */
 	return 0;
 }
 

@@ -35,6 +35,7 @@
 #include "target/internal.h"
 #include "target/iscsi_target.h"
 #include "target/portal.h"
+#include "target/srp_port.h"
 #include "srp/ident.h"
 
 static pthread_mutex_t model_mutex = PTHREAD_MUTEX_INITIALIZER;
@@ -260,6 +261,7 @@ static void target_delete(struct tt_target *t, const char *why)
 	tt_model_unlock();
 
 	tt_target_end_sessions(t, true, why);
+	tt_srp_port_check_access();
 	while ((n = tt_list_pop(&tpgs))) {
 		struct tt_tpg *g = tt_list_entry(n, struct tt_tpg, node);
 
@@ -405,6 +407,7 @@ int tt_tpg_delete(struct tt_target *t, uint16_t tag, char *err, size_t errlen)
 	tt_model_unlock();
 	snprintf(why, sizeof(why), "tpg %u deleted", tag);
 	tt_target_end_sessions(t, true, why);
+	tt_srp_port_check_access();
 	tt_portal_remove_all(g);
 	tpg_retire(g);
 	tt_info("target", "target %s: tpg %u deleted", t->name, tag);
@@ -1009,5 +1012,7 @@ int tt_acl_remove(struct tt_target *t, const char *initiator, char *err, size_t 
 	tt_model_unlock();
 	acl_free(a);
 	tt_info("target", "target %s: ACL %s removed", t->name, initiator);
+	/* the SRP channels it admitted are logged out (a TPG allowing any initiator keeps them) */
+	tt_srp_port_check_access();
 	return 0;
 }

@@ -22,7 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "base/log.h"
+#include "base/loop.h"
 #include "target/internal.h"
 #include "target/model.h"
 #include "xport/xport.h"
@@ -85,6 +87,7 @@ struct srp_task {
 	uint8_t *buf;
 	size_t cap;
 	struct srp_tmf *tmf;          /* a task management function waits for it */
+	bool credit;                  /* holds its request's credit until answered or freed */
 };
 
 struct srp_tmf {
@@ -92,6 +95,7 @@ struct srp_tmf {
 	uint64_t tag;
 	uint8_t sol_not;
 	uint32_t waiting;             /* aborted tasks still in the core */
+	bool credit;                  /* holds its request's credit until answered */
 };
 
 struct srp_ch {
@@ -114,6 +118,7 @@ struct srp_ch {
 	struct srp_tx tx[SRP_TX_DEPTH];
 	struct tt_list tx_free;
 	struct tt_list tasks;
+	bool rx_credit;               /* the request being parsed holds a credit no task took yet */
 	struct tt_list reg_node;      /* in chs, from the hand-over until freed */
 	uint16_t tpgt;                /* the TPG's tag at login */
 	uint8_t tport_id[16];         /* the target port identifier logged in to */
@@ -147,6 +152,25 @@ static const struct tt_scsi_frontend tt_srp_scsi_fe = {
 
 /* ---- tasks of other nexuses (PREEMPT AND ABORT, LOGICAL UNIT RESET) ---- */
 
+/* The channel with id @id, or NULL when it is gone. */
+static struct srp_ch *ch_lookup(uint64_t id)
+{
+	struct srp_ch *ch = NULL;
+	struct tt_list *n;
+
+	pthread_mutex_lock(&chs_lock);
+	tt_list_for_each(n, &chs) {
+		struct srp_ch *c = tt_list_entry(n, struct srp_ch, reg_node);
+
+		if (c->id == id) {
+			ch = c;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&chs_lock);
+	return ch;
+}
+
 struct srp_abort_msg {
 	uint64_t ch_id;
 	struct tt_lun *lun;           /* a reference */
@@ -173,19 +197,8 @@ static unsigned ch_abort_lun(struct srp_ch *ch, struct tt_lun *lun)
 static void abort_msg_run(void *arg)
 {
 	struct srp_abort_msg *m = arg;
-	struct srp_ch *ch = NULL;
-	struct tt_list *n;
+	struct srp_ch *ch = ch_lookup(m->ch_id);
 
-	pthread_mutex_lock(&chs_lock);
-	tt_list_for_each(n, &chs) {
-		struct srp_ch *c = tt_list_entry(n, struct srp_ch, reg_node);
-
-		if (c->id == m->ch_id) {
-			ch = c;
-			break;
-		}
-	}
-	pthread_mutex_unlock(&chs_lock);
 	if (ch) {
 		unsigned k = ch_abort_lun(ch, m->lun);
 		unsigned long long id = 0;
@@ -245,6 +258,151 @@ static int srp_abort_nexus(struct tt_lun *lun, uint64_t nexus_id)
 void tt_srp_port_abort_lun(struct tt_lun *lun)
 {
 	abort_lun_channels(lun, 0, NULL);
+}
+
+/* ---- access withdrawn (ACL removed, TPG or target deleted) ---- */
+
+struct srp_access_msg {
+	uint64_t ch_id;
+};
+
+/* Whether @ch's initiator may still use its target port: the target not deleted, its TPG still
+ * there and letting the initiator in. Model lock held. */
+static bool ch_access_ok(const struct srp_ch *ch)
+{
+	struct tt_list *n;
+
+	if (ch->target->deleted)
+		return false;
+	tt_list_for_each(n, &ch->target->tpgs) {
+		const struct tt_tpg *g = tt_list_entry(n, struct tt_tpg, node);
+
+		if (g->tag == ch->tpgt)
+			return tt_tpg_initiator_allowed(g, ch->nexus.initiator_port);
+	}
+	return false;
+}
+
+static void send_t_logout(struct srp_ch *ch, uint32_t reason);
+
+/* On the channel's loop (a channel is freed on its own loop only, so finding it here makes it
+ * safe to use): a live channel whose access is gone is logged out (SRP_T_LOGOUT, then the
+ * disconnect). A login of the initiator after that is refused by the same rules. */
+static void access_msg_run(void *arg)
+{
+	struct srp_access_msg *m = arg;
+	struct srp_ch *ch = ch_lookup(m->ch_id);
+	bool ok;
+
+	free(m);
+	if (!ch || ch->life.state != TT_SRP_CH_LIVE)
+		return;
+	tt_model_lock();
+	ok = ch_access_ok(ch);
+	tt_model_unlock();
+	if (ok)
+		return;
+	tt_notice("srp", "channel %llu %s: initiator port %s no longer has access to target %s tpg %u:"
+		  " logging it out", chid(ch), ch->peer, ch->nexus.initiator_port, ch->target->name,
+		  ch->tpgt);
+	send_t_logout(ch, TT_SRP_TLO_NO_REASON);
+}
+
+void tt_srp_port_check_access(void)
+{
+	struct tt_list *n;
+
+	pthread_mutex_lock(&chs_lock);
+	tt_list_for_each(n, &chs) {
+		struct srp_ch *c = tt_list_entry(n, struct srp_ch, reg_node);
+		struct srp_access_msg *m = calloc(1, sizeof(*m));
+
+		if (!m)
+			continue;
+		m->ch_id = c->id;
+		if (tt_loop_send(c->rc.loop, access_msg_run, m) < 0)
+			free(m);
+	}
+	pthread_mutex_unlock(&chs_lock);
+}
+
+/* ---- shutdown ---- */
+
+static bool srp_stopping; /* no new login from now on */
+
+static struct {
+	struct tt_timer poll;
+	bool armed;
+	uint64_t deadline_ns;
+	void (*done)(void *arg);
+	void *arg;
+} srp_shutdown_state;
+
+static void shutdown_msg_run(void *arg)
+{
+	struct srp_access_msg *m = arg;
+	struct srp_ch *ch = ch_lookup(m->ch_id);
+
+	free(m);
+	if (ch && ch->life.state == TT_SRP_CH_LIVE)
+		send_t_logout(ch, TT_SRP_TLO_NO_REASON);
+}
+
+static size_t ch_count(void)
+{
+	struct tt_list *n;
+	size_t k = 0;
+
+	pthread_mutex_lock(&chs_lock);
+	tt_list_for_each(n, &chs)
+		k++;
+	pthread_mutex_unlock(&chs_lock);
+	return k;
+}
+
+static void shutdown_poll(struct tt_timer *t)
+{
+	size_t left = ch_count();
+
+	(void)t;
+	if (left && tt_now_ns() < srp_shutdown_state.deadline_ns) {
+		tt_timer_arm_ms(&srp_shutdown_state.poll, 20);
+		return;
+	}
+	if (left)
+		tt_warn("srp", "shutdown: %zu channel(s) still draining; exiting without them", left);
+	srp_shutdown_state.done(srp_shutdown_state.arg);
+}
+
+void tt_srp_port_shutdown(unsigned timeout_ms, void (*done)(void *arg), void *arg)
+{
+	struct tt_list *n;
+	size_t k = 0;
+
+	__atomic_store_n(&srp_stopping, true, __ATOMIC_RELAXED);
+	pthread_mutex_lock(&chs_lock);
+	tt_list_for_each(n, &chs) {
+		struct srp_ch *c = tt_list_entry(n, struct srp_ch, reg_node);
+		struct srp_access_msg *m = calloc(1, sizeof(*m));
+
+		k++;
+		if (!m)
+			continue;
+		m->ch_id = c->id;
+		if (tt_loop_send(c->rc.loop, shutdown_msg_run, m) < 0)
+			free(m);
+	}
+	pthread_mutex_unlock(&chs_lock);
+	if (k)
+		tt_notice("srp", "shutting down: logging %zu channel(s) out", k);
+	srp_shutdown_state.done = done;
+	srp_shutdown_state.arg = arg;
+	srp_shutdown_state.deadline_ns = tt_now_ns() + (uint64_t)timeout_ms * TT_NS_PER_MS;
+	if (!srp_shutdown_state.armed) {
+		srp_shutdown_state.armed = true;
+		tt_timer_init(&srp_shutdown_state.poll, tt_loop_current(), shutdown_poll);
+	}
+	tt_timer_arm_ms(&srp_shutdown_state.poll, 1);
 }
 
 /* ---- the control socket's listing ---- */
@@ -410,24 +568,44 @@ static void tx_post(struct srp_ch *ch, struct srp_tx *tx, int len)
 	}
 }
 
+/* A request is answered, or ends without an answer: its credit is free again and goes back to
+ * the initiator in the REQUEST LIMIT DELTA of the next SRP_RSP. Once per request: *@held says
+ * whether this holder still has it. */
+static void credit_back(struct srp_ch *ch, bool *held)
+{
+	if (!*held)
+		return;
+	*held = false;
+	if (tt_srp_credit_release(&ch->cred) < 0)
+		tt_err("srp", "channel %llu %s: credit returned twice", chid(ch), ch->peer);
+}
+
 static void send_rsp(struct srp_ch *ch, struct tt_srp_rsp *r)
 {
 	struct srp_tx *tx = tx_get(ch);
 
 	if (!tx)
 		return;
+	credit_back(ch, &ch->rx_credit); /* an answer to the request being parsed */
 	r->req_lim_delta = tt_srp_credit_grant(&ch->cred);
 	tx_post(ch, tx, tt_srp_rsp_encode(r, tx->buf, SRP_TX_LEN));
 }
 
+/* SRP_T_LOGOUT: from now on nothing more is taken from the initiator (DISCONNECTING: requests
+ * that still arrive are dropped, tasks in the core end without a response); the connection is
+ * taken down once the logout has been sent (tx_done), so that it is not flushed unsent. */
 static void send_t_logout(struct srp_ch *ch, uint32_t reason)
 {
-	struct srp_tx *tx = tx_get(ch);
+	struct srp_tx *tx;
 
+	if (ch->life.state != TT_SRP_CH_LIVE)
+		return;
 	tt_log_ratelimited(TT_LOG_NOTICE, "srp", "channel %llu %s: target logout, reason %u",
 			   chid(ch), ch->peer, reason);
+	tx = tx_get(ch);
 	if (!tx)
 		return;
+	ch_set(ch, TT_SRP_CH_DISCONNECTING);
 	tx->then_down = true;
 	tx_post(ch, tx, tt_srp_t_logout_encode(0, reason, 0, tx->buf, SRP_TX_LEN));
 }
@@ -442,6 +620,7 @@ static void task_free(struct srp_task *t)
 
 	if (t->tmf)
 		tmf_task_gone(ch, t->tmf);
+	credit_back(ch, &t->credit); /* ended without an answer (aborted, channel going) */
 	tt_list_del(&t->node);
 	if (t->buf)
 		tt_rdma_buf_put(t->buf);
@@ -468,6 +647,7 @@ static void task_respond(struct srp_task *t)
 		r.out_resid = v;
 	else if (st->dir_read)
 		r.in_resid = v;
+	credit_back(t->ch, &t->credit); /* it travels in this very response */
 	send_rsp(t->ch, &r);
 }
 
@@ -634,6 +814,8 @@ static void rx_cmd(struct srp_ch *ch, const uint8_t *iu, uint32_t len)
 		return;
 	}
 	t->ch = ch;
+	t->credit = ch->rx_credit; /* the task answers the request from now on */
+	ch->rx_credit = false;
 	t->tag = cmd.tag;
 	t->sol_not = cmd.sol_not;
 	t->write = cmd.out.fmt != TT_SRP_DESC_NONE;
@@ -697,6 +879,7 @@ static void tmf_respond(struct srp_ch *ch, struct srp_tmf *tmf, uint8_t code)
 		.rsp_code = code,
 	};
 
+	credit_back(ch, &tmf->credit);
 	if (ch->life.state == TT_SRP_CH_LIVE)
 		send_rsp(ch, &r);
 	free(tmf);
@@ -730,6 +913,8 @@ static void rx_tsk_mgmt(struct srp_ch *ch, const uint8_t *iu, uint32_t len)
 		return;
 	}
 	tmf->ch = ch;
+	tmf->credit = ch->rx_credit;
+	ch->rx_credit = false;
 	tmf->tag = tm.tag;
 	tmf->sol_not = tm.sol_not;
 	tmf->waiting = 1; /* this function's own, dropped below */
@@ -801,7 +986,6 @@ static void rx_done(struct tt_rdma_conn *c, struct tt_rdma_wr *wr, const struct 
 {
 	struct srp_rx *rx = tt_container_of(wr, struct srp_rx, wr);
 	struct srp_ch *ch = rx->ch;
-	bool credit = false;
 	int type;
 
 	(void)c;
@@ -819,11 +1003,13 @@ static void rx_done(struct tt_rdma_conn *c, struct tt_rdma_wr *wr, const struct 
 			ch_down(ch, -EPROTO, NULL);
 			break;
 		}
-		credit = true;
+		ch->rx_credit = true;
 		if (type == TT_SRP_CMD)
 			rx_cmd(ch, rx->buf, wc->byte_len);
 		else
 			rx_tsk_mgmt(ch, rx->buf, wc->byte_len);
+		/* not answered and no task took it (a target logout, the channel going) */
+		credit_back(ch, &ch->rx_credit);
 		break;
 	case TT_SRP_I_LOGOUT:
 		tt_info("srp", "channel %llu %s: initiator logout", chid(ch), ch->peer);
@@ -838,11 +1024,11 @@ static void rx_done(struct tt_rdma_conn *c, struct tt_rdma_wr *wr, const struct 
 		send_t_logout(ch, TT_SRP_TLO_INVALID_IU_TYPE);
 		break;
 	}
-	/* the buffer's content was copied out: it takes the next request, its credit comes back */
+	/* the buffer's content was copied out: it takes the next request. The request's credit
+	 * stays with its task until the answer: requests in the target never exceed the limit,
+	 * so every answer finds a send buffer */
 	if (ch->life.state == TT_SRP_CH_LIVE)
 		rx_post(ch, rx);
-	if (credit)
-		tt_srp_credit_release(&ch->cred);
 	ch_put(ch, TT_SRP_REF_RECV);
 }
 
@@ -1097,7 +1283,10 @@ static void srp_request(void *arg, struct rdma_cm_id *id, struct rdma_event_chan
 		snprintf(ini + 2 + 2 * i, 3, "%02x", login.initiator_port_id[i]);
 	tt_model_lock();
 	g = tpg_for(l, login.target_port_id);
-	if (!g) {
+	if (__atomic_load_n(&srp_stopping, __ATOMIC_RELAXED)) {
+		reason = TT_SRP_REJ_UNABLE_ESTABLISH;
+		why = "shutting down";
+	} else if (!g) {
 		reason = TT_SRP_REJ_UNABLE_ASSOCIATE;
 		why = "no target port with that identifier on this portal";
 	} else if (!tt_tpg_initiator_allowed(g, ini)) {
@@ -1246,6 +1435,16 @@ bool tt_srp_port_supported(void)
 void tt_srp_port_abort_lun(struct tt_lun *lun)
 {
 	(void)lun;
+}
+
+void tt_srp_port_check_access(void)
+{
+}
+
+void tt_srp_port_shutdown(unsigned timeout_ms, void (*done)(void *arg), void *arg)
+{
+	(void)timeout_ms;
+	done(arg);
 }
 
 int tt_srp_channels_snapshot(struct tt_srp_channel_info **out, size_t *count)

@@ -20,6 +20,14 @@ bool tt_srp_port_supported(void);
 /* A LOGICAL UNIT RESET from another front end: every SRP channel's tasks on @lun are aborted
  * (on their loops; they get no SRP_RSP). Any thread. */
 void tt_srp_port_abort_lun(struct tt_lun *lun);
+/* The ACLs, TPGs or targets changed: every live channel whose initiator may no longer use its
+ * target port (ACL removed, the TPG no longer allowing any initiator, TPG or target deleted) is
+ * logged out: SRP_T_LOGOUT, then the disconnect (on the channel's loop). Any thread. */
+void tt_srp_port_check_access(void);
+/* Shutdown, on the calling loop: new logins are refused, every live channel is logged out
+ * (SRP_T_LOGOUT, then the disconnect); @done runs on this loop once every channel is freed, or
+ * after @timeout_ms with the ones still draining left behind. */
+void tt_srp_port_shutdown(unsigned timeout_ms, void (*done)(void *arg), void *arg);
 /* A channel as the control socket lists it (a snapshot; the counters may move meanwhile). */
 struct tt_srp_channel_info {
 	uint64_t id;
@@ -31,7 +39,7 @@ struct tt_srp_channel_info {
 	const char *state;            /* CONNECTING, LIVE, ... */
 	uint32_t req_limit;           /* granted at login */
 	uint32_t credits_held;        /* requests the initiator may still send */
-	uint32_t credits_in_use;      /* requests received, buffer not yet posted again */
+	uint32_t credits_in_use;      /* requests received, not yet answered or ended */
 	uint32_t credits_to_return;   /* for the next REQUEST LIMIT DELTA */
 	unsigned tasks;               /* SCSI tasks of the channel */
 	unsigned nluns;
