@@ -1118,18 +1118,19 @@ static void srp_ch_handoff(void *arg)
 
 	if (ibv_query_device(ch->rc.id->verbs, &da) == 0) {
 		/* the target issues the RDMA READs: without an initiator depth none would go out.
-		 * An initiator announcing no responder resources gets the device's: its QP takes
-		 * what the accept says. */
-		unsigned want = ch->req.responder_resources ? ch->req.responder_resources : 16;
+		 * The request's depths are already from this side's point of view (rdma.h): its
+		 * initiator_depth is the initiator's responder resources. An initiator announcing
+		 * none gets the device's: its QP takes what the accept says. */
+		unsigned want = ch->req.initiator_depth ? ch->req.initiator_depth : 16;
 
 		p.initiator_depth = (uint8_t)(want < (unsigned)da.max_qp_init_rd_atom ?
 					      want : (unsigned)da.max_qp_init_rd_atom);
-		p.responder_resources = (uint8_t)(ch->req.initiator_depth < da.max_qp_rd_atom ?
-						  ch->req.initiator_depth : da.max_qp_rd_atom);
+		p.responder_resources = (uint8_t)(ch->req.responder_resources < da.max_qp_rd_atom ?
+						  ch->req.responder_resources : da.max_qp_rd_atom);
 	}
-	tt_debug("srp", "channel %llu %s: initiator's responder resources %u, initiator depth %u; "
-		 "ours: initiator depth %u", chid(ch), ch->peer, ch->req.responder_resources,
-		 ch->req.initiator_depth, p.initiator_depth);
+	tt_debug("srp", "channel %llu %s: RDMA READs the initiator serves %u, it may issue %u; "
+		 "ours: initiator depth %u", chid(ch), ch->peer, ch->req.initiator_depth,
+		 ch->req.responder_resources, p.initiator_depth);
 	rc = tt_rdma_conn_setup(&ch->rc, &p);
 	if (rc == 0) {
 		ch->rx_ring = tt_rdma_buf_get(ch->rc.dev, (size_t)SRP_MAX_IT_IU * SRP_REQ_LIM,
