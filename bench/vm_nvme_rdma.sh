@@ -18,4 +18,4 @@ export TT_VM_MEM=${TT_VM_MEM:-1536} TT_VM_TIMEOUT=${TT_VM_TIMEOUT:-900}
 # shellcheck source=tests/vm/lib/host-lib.sh source-path=SCRIPTDIR/..
 . "$top/tests/vm/lib/host-lib.sh"
 vm_prepare_guest_target
-vm_guest bench/vm/guest-nvme-rdma.sh BENCH_SECS="$secs" BENCH_ROUNDS="$rounds" BENCH_MB=128
+vm_guest bench/vm/guest-nvme.sh BENCH_TRANSPORT=rdma BENCH_SECS="$secs" BENCH_ROUNDS="$rounds" BENCH_MB=128

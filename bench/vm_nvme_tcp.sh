@@ -5,7 +5,7 @@
 # of the same size, and the kernel's NVMe/TCP host reaches both over the guest's own address. fio
 # jobs (4 KiB random read and random write at QD 32, 128 KiB sequential read at QD 16) run on
 # tetherd then on the kernel, alternating, ROUNDS times; prints each run, the means and the ratio
-# tetherd/kernel. Then, without tetherd, the kernel's nvmet-rdma over soft-RoCE as a reference.
+# tetherd/kernel. bench/vm_nvme_rdma.sh runs the same over NVMe/RDMA.
 # Needs root (see docs/vm.md); the guest is TCG-emulated, so only the ratios mean something.
 # Usage: bench/vm_nvme_tcp.sh [BUILD_DIR] [SECONDS] [ROUNDS]
 set -euo pipefail
@@ -18,5 +18,4 @@ export TT_VM_MEM=${TT_VM_MEM:-1536} TT_VM_TIMEOUT=${TT_VM_TIMEOUT:-900}
 # shellcheck source=tests/vm/lib/host-lib.sh source-path=SCRIPTDIR/..
 . "$top/tests/vm/lib/host-lib.sh"
 vm_prepare_guest_target
-vm_guest bench/vm/guest-nvme-tcp.sh BENCH_SECS="$secs" BENCH_ROUNDS="$rounds" BENCH_MB=128 \
-	BENCH_RDMA="${BENCH_RDMA:-1}"
+vm_guest bench/vm/guest-nvme.sh BENCH_TRANSPORT=tcp BENCH_SECS="$secs" BENCH_ROUNDS="$rounds" BENCH_MB=128

@@ -38,6 +38,16 @@ static inline void tt_list_del(struct tt_list *n)
 	tt_list_init(n);
 }
 
+/* The number of nodes on @head (walks the list). */
+static inline unsigned tt_list_count(const struct tt_list *head)
+{
+	unsigned k = 0;
+
+	for (const struct tt_list *n = head->next; n != head; n = n->next)
+		k++;
+	return k;
+}
+
 static inline struct tt_list *tt_list_pop(struct tt_list *head)
 {
 	struct tt_list *n;

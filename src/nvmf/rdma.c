@@ -552,22 +552,8 @@ static void nvr_unlisten(struct tt_listener *l)
 }
 
 /* The listener layer's table: only listen and unlisten are used for this fabric. */
-static const struct tt_xport_ops nvr_xport = {
-	.name = "nvme-rdma",
-	.listen = nvr_listen,
-	.unlisten = nvr_unlisten,
-	.conn_start = tt_xport_nosupp_start,
-	.queue_pdu = tt_xport_nosupp_pdu,
-	.queue_data_in = tt_xport_nosupp_data_in,
-	.get_data_out = tt_xport_nosupp_data_out,
-	.buf_alloc = tt_xport_pool_buf_alloc,
-	.buf_free = tt_xport_pool_buf_free,
-	.login_policy = tt_xport_keep_policy,
-	.apply_params = tt_xport_nosupp_params,
-	.shutdown = tt_xport_nosupp_conn,
-	.release = tt_xport_nosupp_conn,
-	.set_timeout = tt_xport_nosupp_timeout,
-};
+static const struct tt_xport_ops nvr_xport =
+	TT_XPORT_LISTEN_ONLY("nvme-rdma", nvr_listen, nvr_unlisten);
 
 /* Identifies the NVMe-oF core as the user of its listeners (no entry point is called). */
 static const struct tt_xport_core nvr_core;
@@ -605,11 +591,7 @@ static void nvr_close_all(void)
 
 static unsigned nvr_conn_count(void)
 {
-	unsigned k = 0;
-
-	for (const struct tt_list *n = conns.next; n != &conns; n = n->next)
-		k++;
-	return k;
+	return tt_list_count(&conns);
 }
 
 const struct tt_nvmf_port_xport tt_nvmf_rdma_port = {

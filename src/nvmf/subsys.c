@@ -445,11 +445,7 @@ int tt_nvmf_ctrl_snapshot(struct tt_nvmf_ctrl_info **out, size_t *count)
 
 unsigned tt_nvmf_subsys_ctrl_count(const struct tt_nvmf_subsys *s)
 {
-	unsigned c = 0;
-
-	for (const struct tt_list *n = s->ctrls.next; n != &s->ctrls; n = n->next)
-		c++;
-	return c;
+	return tt_list_count(&s->ctrls);
 }
 
 struct tt_nvmf_port *tt_nvmf_port_find(const char *addr)

@@ -807,22 +807,8 @@ static void nvtcp_unlisten(struct tt_listener *tl)
 }
 
 /* The listener layer's table: only listen and unlisten are used for this fabric. */
-static const struct tt_xport_ops nvtcp_xport = {
-	.name = "nvme-tcp",
-	.listen = nvtcp_listen,
-	.unlisten = nvtcp_unlisten,
-	.conn_start = tt_xport_nosupp_start,
-	.queue_pdu = tt_xport_nosupp_pdu,
-	.queue_data_in = tt_xport_nosupp_data_in,
-	.get_data_out = tt_xport_nosupp_data_out,
-	.buf_alloc = tt_xport_pool_buf_alloc,
-	.buf_free = tt_xport_pool_buf_free,
-	.login_policy = tt_xport_keep_policy,
-	.apply_params = tt_xport_nosupp_params,
-	.shutdown = tt_xport_nosupp_conn,
-	.release = tt_xport_nosupp_conn,
-	.set_timeout = tt_xport_nosupp_timeout,
-};
+static const struct tt_xport_ops nvtcp_xport =
+	TT_XPORT_LISTEN_ONLY("nvme-tcp", nvtcp_listen, nvtcp_unlisten);
 
 /* Identifies the NVMe-oF core as the user of its listeners (no entry point is called). */
 static const struct tt_xport_core nvtcp_core;
@@ -854,11 +840,7 @@ static void nvtcp_tsas(const struct tt_nvmf_port *p, uint8_t *tsas)
 
 static unsigned nvtcp_conn_count(void)
 {
-	unsigned n = 0;
-
-	for (const struct tt_list *i = conns.next; i != &conns; i = i->next)
-		n++;
-	return n;
+	return tt_list_count(&conns);
 }
 
 const struct tt_nvmf_port_xport tt_nvmf_tcp_port = {

@@ -1404,22 +1404,8 @@ static void srp_unlisten(struct tt_listener *l)
 }
 
 /* The listeners of srp:// portals: listen and unlisten only (no iSCSI connection comes in). */
-static const struct tt_xport_ops srp_xport = {
-	.name = "srp",
-	.listen = srp_listen,
-	.unlisten = srp_unlisten,
-	.conn_start = tt_xport_nosupp_start,
-	.queue_pdu = tt_xport_nosupp_pdu,
-	.queue_data_in = tt_xport_nosupp_data_in,
-	.get_data_out = tt_xport_nosupp_data_out,
-	.buf_alloc = tt_xport_pool_buf_alloc,
-	.buf_free = tt_xport_pool_buf_free,
-	.login_policy = tt_xport_keep_policy,
-	.apply_params = tt_xport_nosupp_params,
-	.shutdown = tt_xport_nosupp_conn,
-	.release = tt_xport_nosupp_conn,
-	.set_timeout = tt_xport_nosupp_timeout,
-};
+static const struct tt_xport_ops srp_xport =
+	TT_XPORT_LISTEN_ONLY("srp", srp_listen, srp_unlisten);
 
 void tt_srp_port_register(void)
 {

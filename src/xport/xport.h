@@ -189,6 +189,19 @@ void tt_xport_keep_policy(struct tt_xconn *xc, struct tt_params_policy *pol);
 void *tt_xport_pool_buf_alloc(struct tt_xconn *xc, size_t len, size_t *cap);
 void tt_xport_pool_buf_free(struct tt_xconn *xc, void *buf, size_t cap);
 
+/* The table of such a fabric: its name, listen and unlisten; every other op a stub above. */
+#define TT_XPORT_LISTEN_ONLY(n, listen_fn, unlisten_fn)                                       \
+	{                                                                                      \
+		.name = (n), .listen = (listen_fn), .unlisten = (unlisten_fn),                 \
+		.conn_start = tt_xport_nosupp_start, .queue_pdu = tt_xport_nosupp_pdu,         \
+		.queue_data_in = tt_xport_nosupp_data_in,                                      \
+		.get_data_out = tt_xport_nosupp_data_out,                                      \
+		.buf_alloc = tt_xport_pool_buf_alloc, .buf_free = tt_xport_pool_buf_free,      \
+		.login_policy = tt_xport_keep_policy, .apply_params = tt_xport_nosupp_params,  \
+		.shutdown = tt_xport_nosupp_conn, .release = tt_xport_nosupp_conn,             \
+		.set_timeout = tt_xport_nosupp_timeout,                                        \
+	}
+
 /* True when every op of @ops is set (stubs included): a transport is registered only then. */
 bool tt_xport_ops_complete(const struct tt_xport_ops *ops);
 

@@ -300,3 +300,19 @@ g_link_wait() {
 		sleep 0.1
 	done
 }
+
+# g_nvme_ns NQN [SECONDS]: the block device (nvmeXnY) of the first namespace of subsystem NQN,
+# waiting up to SECONDS (30) for it to appear; fails when it does not
+g_nvme_ns() {
+	local s d i
+	for i in $(seq $((${2:-30} * 5))); do
+		for s in /sys/class/nvme-subsystem/*; do
+			[ "$(cat "$s/subsysnqn" 2>/dev/null)" = "$1" ] || continue
+			for d in "$s"/nvme*n1; do
+				[ -e "$d" ] && [ -b "/dev/${d##*/}" ] && { echo "${d##*/}"; return 0; }
+			done
+		done
+		[ "$i" = $((${2:-30} * 5)) ] || sleep 0.2
+	done
+	return 1
+}

@@ -48,26 +48,6 @@ nvme_diag() {
 	tail -30 /mnt/ctl/tetherd.*.log 2>/dev/null
 }
 
-ns_dev() {
-	local s
-	for s in /sys/class/nvme-subsystem/*; do
-		[ "$(cat "$s/subsysnqn" 2>/dev/null)" = "$NQN" ] || continue
-		for d in "$s"/nvme*n1; do
-			[ -e "$d" ] && { basename "$d"; return 0; }
-		done
-	done
-	return 1
-}
-
-wait_dev() {
-	local d
-	for _ in $(seq 150); do
-		d=$(ns_dev) && [ -b "/dev/$d" ] && { echo "$d"; return 0; }
-		sleep 0.2
-	done
-	return 1
-}
-
 # ---- discovery over RDMA
 t0=$(g_now)
 out=$(timeout 60 nvme discover -t rdma -a "$IP" -s 4420 2>&1) || { echo "$out"; nvme_diag; g_die "nvme discover -t rdma failed"; }
@@ -84,7 +64,7 @@ grep -q "rdma_prtype: *not specified" <<<"$out" && g_ok "rdma_prtype not specifi
 # ---- connect over RDMA
 t0=$(g_now)
 timeout 60 nvme connect -t rdma -a "$IP" -s 4420 -n "$NQN" || { nvme_diag; g_die "nvme connect -t rdma failed"; }
-DEV=$(wait_dev) || { nvme_diag; g_die "no namespace device after nvme connect"; }
+DEV=$(g_nvme_ns "$NQN") || { nvme_diag; g_die "no namespace device after nvme connect"; }
 g_figure nvme_rdma_connect_s "$(g_since "$t0")"
 g_ok "connected over RDMA, namespace 1 is /dev/$DEV"
 CTRL=nvme0
@@ -157,7 +137,7 @@ for _ in $(seq 50); do [ -b "/dev/$DEV" ] || break; sleep 0.1; done
 if [ -b "/dev/$DEV" ]; then g_bad "/dev/$DEV still present after disconnect"
 else g_ok "disconnect removed /dev/$DEV"; fi
 timeout 60 nvme connect -t rdma -a "$IP" -s 4420 -n "$NQN" || { nvme_diag; g_die "second nvme connect failed"; }
-DEV=$(wait_dev) || { nvme_diag; g_die "no namespace after the second connect"; }
+DEV=$(g_nvme_ns "$NQN") || { nvme_diag; g_die "no namespace after the second connect"; }
 g_figure nvme_rdma_reconnect_s "$(g_since "$t0")"
 [ "$(cat "/sys/block/$DEV/wwid" 2>/dev/null)" = "$wwid" ] && g_ok "same wwid after reconnect" || g_bad "wwid changed"
 mount "/dev/$DEV" /mnt/ns || g_die "mount after reconnect failed"

@@ -25,20 +25,6 @@ diag() {
 	dmesg | tail -30
 }
 
-ns_dev() {
-	local s d
-	for _ in $(seq 150); do
-		for s in /sys/class/nvme-subsystem/*; do
-			[ "$(cat "$s/subsysnqn" 2>/dev/null)" = "$NQN" ] || continue
-			for d in "$s"/nvme*n1; do
-				[ -e "$d" ] && [ -b "/dev/${d##*/}" ] && { echo "${d##*/}"; return 0; }
-			done
-		done
-		sleep 0.2
-	done
-	return 1
-}
-
 # ctrl_state: state of the controller of $NQN (live, connecting, ...)
 ctrl_state() {
 	local c
@@ -68,7 +54,7 @@ fio_job() {
 
 timeout 60 nvme connect -t tcp -a "$PORTAL_A" -s 4420 -n "$NQN" --ctrl-loss-tmo=120 \
 	--reconnect-delay=1 --keep-alive-tmo="$KATO" || { diag; g_die "nvme connect failed"; }
-DEV=$(ns_dev) || { diag; g_die "no namespace device"; }
+DEV=$(g_nvme_ns "$NQN") || { diag; g_die "no namespace device"; }
 g_ok "connected (ctrl-loss-tmo 120, reconnect-delay 1, keep-alive-tmo $KATO), namespace /dev/$DEV"
 kato=$(nvme get-feature "/dev/$DEV" -f 0x0f -H 2>/dev/null | grep -o 'Keep Alive Timer (KATO): [0-9]*' || true)
 echo "  $kato"

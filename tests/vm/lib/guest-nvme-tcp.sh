@@ -28,27 +28,6 @@ nvme_diag() {
 	dmesg | tail -30
 }
 
-# the namespace block device of subsystem $NQN (nvmeXnY), or nothing
-ns_dev() {
-	local s
-	for s in /sys/class/nvme-subsystem/*; do
-		[ "$(cat "$s/subsysnqn" 2>/dev/null)" = "$NQN" ] || continue
-		for d in "$s"/nvme*n1; do
-			[ -e "$d" ] && { basename "$d"; return 0; }
-		done
-	done
-	return 1
-}
-
-wait_dev() {
-	local d
-	for _ in $(seq 100); do
-		d=$(ns_dev) && [ -b "/dev/$d" ] && { echo "$d"; return 0; }
-		sleep 0.2
-	done
-	return 1
-}
-
 # ---- discovery
 t0=$(g_now)
 out=$(timeout 60 nvme discover -t tcp -a "$PORTAL_A" -s 4420 2>&1) || { echo "$out"; nvme_diag; g_die "nvme discover failed"; }
@@ -63,7 +42,7 @@ if grep -q "trsvcid: *4420" <<<"$out"; then g_ok "trsvcid 4420"; else g_bad "trs
 # ---- connect
 t0=$(g_now)
 timeout 60 nvme connect -t tcp -a "$PORTAL_A" -s 4420 -n "$NQN" || { nvme_diag; g_die "nvme connect failed"; }
-DEV=$(wait_dev) || { nvme_diag; g_die "no namespace device after nvme connect"; }
+DEV=$(g_nvme_ns "$NQN") || { nvme_diag; g_die "no namespace device after nvme connect"; }
 g_figure nvme_connect_s "$(g_since "$t0")"
 g_ok "connected, namespace 1 is /dev/$DEV"
 CTRL=$(basename "$(ls -d /sys/class/nvme-subsystem/*/nvme[0-9]* 2>/dev/null | grep -v 'n[0-9]*$' | head -1)")
@@ -134,7 +113,7 @@ else g_ok "disconnect removed /dev/$DEV"; fi
 # this time with header and data digests (CRC32C on every PDU)
 timeout 60 nvme connect -t tcp -a "$PORTAL_B" -s 4420 -n "$NQN" --hdr-digest --data-digest ||
 	{ nvme_diag; g_die "second nvme connect (digests) failed"; }
-DEV=$(wait_dev) || { nvme_diag; g_die "no namespace after the second connect"; }
+DEV=$(g_nvme_ns "$NQN") || { nvme_diag; g_die "no namespace after the second connect"; }
 g_figure nvme_reconnect_s "$(g_since "$t0")"
 g_ok "connected again through $PORTAL_B with header and data digests, namespace is /dev/$DEV"
 [ "$(cat "/sys/block/$DEV/wwid" 2>/dev/null)" = "$wwid" ] && g_ok "same wwid" || g_bad "wwid changed"

@@ -1,14 +1,15 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # shellcheck shell=bash
 #
-# guest-nvme-tcp.sh - guest half of bench/vm_nvme_tcp.sh. Serves the same workload from tetherd
-# (run in the guest, a RAM LUN, nvme-tcp://IP:4420) and from the kernel's nvmet-tcp (configfs,
-# a brd RAM disk of the same size, IP:4421), both reached by the kernel NVMe/TCP host over the
-# guest's own address; runs each fio job on A then B, ROUNDS times, and prints the figures and
-# the ratio tetherd/kernel. With nvmet-rdma over soft-RoCE, the kernel's figures over RDMA too.
+# guest-nvme.sh - guest half of bench/vm_nvme_tcp.sh and bench/vm_nvme_rdma.sh. Over one
+# transport (BENCH_TRANSPORT: tcp, or rdma over soft-RoCE on eth0), serves the same workload
+# from tetherd (run in the guest, a RAM LUN, nvme-<transport>://IP:4420) and from the kernel's
+# nvmet (configfs, a brd RAM disk of the same size, IP:4421), both reached by the kernel's NVMe
+# host over the guest's own address; runs each fio job on A then B, ROUNDS times, and prints
+# the figures and the ratio tetherd/kernel.
 #
-# Variables: TT_VM_GUEST_BUILD (host), BENCH_SECS [5], BENCH_ROUNDS [2], BENCH_MB [256],
-# BENCH_RDMA [1].
+# Variables: TT_VM_GUEST_BUILD (host), BENCH_TRANSPORT [tcp], BENCH_SECS [5], BENCH_ROUNDS [2],
+# BENCH_MB [256].
 
 # shellcheck source=/dev/null
 . /mnt/host/tests/vm/lib/guest-lib.sh
@@ -16,53 +17,40 @@
 SECS=${BENCH_SECS:-5}
 ROUNDS=${BENCH_ROUNDS:-2}
 MB=${BENCH_MB:-256}
-RDMA=${BENCH_RDMA:-1}
+TR=${BENCH_TRANSPORT:-tcp}
+case $TR in tcp | rdma) ;; *) g_die "BENCH_TRANSPORT: tcp or rdma, not $TR" ;; esac
 T_NQN=nqn.2026-11.org.tether:default
 K_NQN=nqn.2026-11.org.tether:kernel-ref
 N=/sys/kernel/config/nvmet
 dmesg -n 1
 IP=$(g_addr eth0)
 [ -n "$IP" ] || g_die "eth0 has no address"
-modprobe -a nvme_tcp nvmet nvmet_tcp || g_die "modprobe nvme_tcp nvmet nvmet_tcp"
+[ "$TR" = tcp ] || g_rxe_up eth0 rxe0
+modprobe -a "nvme_$TR" nvmet "nvmet_$TR" || g_die "modprobe nvme_$TR nvmet nvmet_$TR"
 mkdir -p /etc/nvme
 nvme gen-hostnqn >/etc/nvme/hostnqn
 
-# the namespace block device of subsystem NQN, waiting up to 20 s
-ns_dev() {
-	local s d
-	for _ in $(seq 100); do
-		for s in /sys/class/nvme-subsystem/*; do
-			[ "$(cat "$s/subsysnqn" 2>/dev/null)" = "$1" ] || continue
-			for d in "$s"/nvme*n1; do
-				[ -e "$d" ] && [ -b "/dev/${d##*/}" ] && { echo "${d##*/}"; return 0; }
-			done
-		done
-		sleep 0.2
-	done
-	return 1
-}
-
 # ---- A: tetherd in the guest
-g_tetherd_start --portal "nvme-tcp://$IP:4420" --lun "ram:${MB}M"
-timeout 60 nvme connect -t tcp -a "$IP" -s 4420 -n "$T_NQN" >/dev/null || g_die "nvme connect to tetherd"
-A=$(ns_dev "$T_NQN") || g_die "no tetherd namespace"
+g_tetherd_start --portal "nvme-$TR://$IP:4420" --lun "ram:${MB}M"
+timeout 60 nvme connect -t "$TR" -a "$IP" -s 4420 -n "$T_NQN" >/dev/null || g_die "nvme connect to tetherd"
+A=$(g_nvme_ns "$T_NQN") || g_die "no tetherd namespace"
 
-# ---- B: the kernel's nvmet-tcp on a brd RAM disk of the same size
+# ---- B: the kernel's nvmet on a brd RAM disk of the same size
 modprobe brd rd_nr=1 rd_size=$((MB * 1024)) max_part=0 || g_die "modprobe brd"
 [ "$(cat /sys/block/ram0/size)" = $((MB * 2048)) ] || g_die "brd ram0 is not $MB MiB"
 mkdir -p "$N/subsystems/$K_NQN/namespaces/1" "$N/ports/1"
 echo 1 >"$N/subsystems/$K_NQN/attr_allow_any_host"
 echo /dev/ram0 >"$N/subsystems/$K_NQN/namespaces/1/device_path"
 echo 1 >"$N/subsystems/$K_NQN/namespaces/1/enable" || g_die "nvmet namespace enable"
-echo tcp >"$N/ports/1/addr_trtype"
+echo "$TR" >"$N/ports/1/addr_trtype"
 echo ipv4 >"$N/ports/1/addr_adrfam"
 echo "$IP" >"$N/ports/1/addr_traddr"
 echo 4421 >"$N/ports/1/addr_trsvcid"
 ln -s "$N/subsystems/$K_NQN" "$N/ports/1/subsystems/$K_NQN" || g_die "nvmet port link"
-timeout 60 nvme connect -t tcp -a "$IP" -s 4421 -n "$K_NQN" >/dev/null || g_die "nvme connect to nvmet-tcp"
-B=$(ns_dev "$K_NQN") || g_die "no nvmet namespace"
+timeout 60 nvme connect -t "$TR" -a "$IP" -s 4421 -n "$K_NQN" >/dev/null || g_die "nvme connect to nvmet-$TR"
+B=$(g_nvme_ns "$K_NQN") || g_die "no nvmet namespace"
 [ "$(cat "/sys/block/$A/size")" = "$(cat "/sys/block/$B/size")" ] || g_die "namespace sizes differ"
-g_log "tetherd: /dev/$A, nvmet-tcp: /dev/$B ($MB MiB each)"
+g_log "tetherd: /dev/$A, nvmet-$TR: /dev/$B ($MB MiB each, over $TR)"
 # fill both, so that reads return data that was written
 for d in "$A" "$B"; do
 	# 128 KiB (tetherd's MDTS): 1 MiB writes at QD 16 from the guest to its own tetherd stalled
@@ -86,7 +74,7 @@ fio_run() {
 }
 
 declare -A sum_a sum_b
-printf '%-6s %-14s %22s %22s\n' round job "tetherd IOPS MB/s" "nvmet-tcp IOPS MB/s"
+printf '%-6s %-14s %22s %22s\n' round job "tetherd IOPS MB/s" "nvmet-$TR IOPS MB/s"
 for r in $(seq "$ROUNDS"); do
 	for j in $JOBS; do
 		ra=$(fio_run "$j" "$A")
@@ -98,16 +86,16 @@ for r in $(seq "$ROUNDS"); do
 	done
 done
 echo
-printf '%-21s %22s %22s %7s\n' "mean" "tetherd IOPS MB/s" "nvmet-tcp IOPS MB/s" ratio
+printf '%-21s %22s %22s %7s\n' "mean" "tetherd IOPS MB/s" "nvmet-$TR IOPS MB/s" ratio
 : >/tmp/figures
 for j in $JOBS; do
-	awk -v j="${j%%:*}" -v a="${sum_a[$j]}" -v b="${sum_b[$j]}" -v n="$ROUNDS" -v f=/tmp/figures 'BEGIN {
+	awk -v j="${j%%:*}" -v a="${sum_a[$j]}" -v b="${sum_b[$j]}" -v n="$ROUNDS" -v tr="$TR" -v f=/tmp/figures 'BEGIN {
 		split(a, x, " "); split(b, y, " ")
 		ratio = "?"
 		if (y[1] > 0)
 			ratio = sprintf("%.2f", x[1] / y[1])
 		printf "%-21s %14d %7.1f %14d %7.1f %7s\n", j, x[1] / n, x[2] / n, y[1] / n, y[2] / n, ratio
-		printf "FIGURE %s_tetherd_iops=%d\nFIGURE %s_nvmet_tcp_iops=%d\nFIGURE %s_ratio=%s\n",
+		printf "FIGURE %s_tetherd_iops=%d\nFIGURE %s_nvmet_" tr "_iops=%d\nFIGURE %s_ratio=%s\n",
 			j, x[1] / n, j, y[1] / n, j, ratio >>f
 	}'
 done
@@ -116,29 +104,4 @@ nvme disconnect -n "$T_NQN" >/dev/null
 nvme disconnect -n "$K_NQN" >/dev/null
 g_tetherd_stop TERM || g_bad "tetherd exit status $?"
 
-# ---- kernel reference over RDMA (nvmet-rdma over soft-RoCE; no tetherd counterpart yet)
-if [ "$RDMA" = 1 ]; then
-	g_rxe_up eth0 rxe0
-	modprobe -a nvme_rdma nvmet_rdma || g_die "modprobe nvme_rdma nvmet_rdma"
-	mkdir -p "$N/ports/2"
-	echo rdma >"$N/ports/2/addr_trtype"
-	echo ipv4 >"$N/ports/2/addr_adrfam"
-	echo "$IP" >"$N/ports/2/addr_traddr"
-	echo 4422 >"$N/ports/2/addr_trsvcid"
-	if ln -s "$N/subsystems/$K_NQN" "$N/ports/2/subsystems/$K_NQN" &&
-		timeout 60 nvme connect -t rdma -a "$IP" -s 4422 -n "$K_NQN" >/dev/null && C=$(ns_dev "$K_NQN"); then
-		printf '\n%-21s %22s\n' "job" "nvmet-rdma (rxe) IOPS MB/s"
-		for j in $JOBS; do
-			rc_=$(fio_run "$j" "$C")
-			# shellcheck disable=SC2086 # two numbers
-			printf '%-21s %14s %7s\n' "${j%%:*}" $rc_
-			echo "FIGURE ${j%%:*}_nvmet_rdma_iops=${rc_%% *}" >>/tmp/figures
-		done
-		grep nvmet_rdma /tmp/figures
-		nvme disconnect -n "$K_NQN" >/dev/null
-	else
-		dmesg | tail -10
-		g_bad "nvmet-rdma over rxe0: no connection"
-	fi
-fi
 g_end
