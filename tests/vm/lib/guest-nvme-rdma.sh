@@ -6,8 +6,9 @@
 # (TRTYPE rdma, the RDMA transport subtype), connect, id-ctrl (keyed SGLs, IOCCSZ), id-ns,
 # list-subsys, fio crc32c with 4k-256k writes (in-capsule data up to 8 KiB, RDMA READ of keyed
 # SGLs above, RDMA WRITE of the reads), ext4 with checksummed files, disconnect, connect again
-# with the data intact; then SIGTERM of tetherd while the host is connected: exit 0, no sanitizer
-# report.
+# with the data intact; the RDMA device deleted under the connected host (tetherd lets go of it
+# at once) and added again (tetherd listens again by itself, a new connect finds the data); then
+# SIGTERM of tetherd while the host is connected: exit 0, no sanitizer report.
 #
 # Variables: TT_VM_GUEST_BUILD (set by the host), TT_VM_LUN_MB.
 
@@ -146,6 +147,41 @@ else g_bad "file checksums differ after reconnect"; fi
 umount /mnt/ns
 if fio_job --verify_only; then g_ok "fio crc32c pattern intact after reconnect"
 else cat /tmp/fio.out; g_bad "fio pattern corrupted after reconnect"; fi
+
+# ---- the RDMA device deleted under the connected host, then added again: the kernel's host
+# deletes its controllers on a device that goes; tetherd lets go of the device at once, keeps
+# running, listens again by itself when the device returns, and a new connect finds the data
+listening() { grep -cE "portal nvme-rdma://$IP:4420: listening" "$G_TETHERD_LOG"; }
+nl=$(listening)
+t0=$(g_now)
+if timeout 10 rdma link delete rxe0; then
+	dt=$(g_since "$t0")
+	g_figure nvme_rdma_link_delete_s "$dt"
+	g_ok "rdma link delete rxe0 returned in $dt s with the host connected"
+else
+	tail -20 "$G_TETHERD_LOG"
+	g_die "rdma link delete rxe0 did not return in 10 s"
+fi
+kill -0 "$G_TETHERD_PID" 2>/dev/null || g_die "tetherd exited on the device removal"
+if grep -q "device removed" "$G_TETHERD_LOG"; then g_ok "tetherd logged the device removal"
+else g_bad "no device removal in tetherd's log"; fi
+nvme disconnect -n "$NQN" >/dev/null 2>&1 || true   # whatever the host kept of it
+g_rxe_up eth0 rxe0
+t0=$(g_now)
+for _ in $(seq 150); do [ "$(listening)" -gt "$nl" ] && break; sleep 0.1; done
+if [ "$(listening)" -gt "$nl" ]; then
+	g_figure nvme_rdma_rebind_s "$(g_since "$t0")"
+	g_ok "nvme-rdma://$IP:4420 listens again $(g_since "$t0") s after rdma link add"
+else
+	tail -20 "$G_TETHERD_LOG"
+	g_die "nvme-rdma://$IP:4420 did not listen again after rdma link add"
+fi
+t0=$(g_now)
+timeout 60 nvme connect -t rdma -a "$IP" -s 4420 -n "$NQN" || { nvme_diag; g_die "nvme connect after the device came back failed"; }
+DEV=$(g_nvme_ns "$NQN") || { nvme_diag; g_die "no namespace after the device came back"; }
+g_figure nvme_rdma_connect_after_rebind_s "$(g_since "$t0")"
+if fio_job --verify_only; then g_ok "connected again over the new device, fio pattern intact"
+else cat /tmp/fio.out; g_bad "fio pattern corrupted after the device came back"; fi
 
 # ---- SIGTERM with the host connected: tetherd drains its RDMA queues and exits 0
 [ "$G_FAILS" = 0 ] || nvme_diag
