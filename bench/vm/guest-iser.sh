@@ -43,22 +43,8 @@ login_iser() {
 g_tetherd_start --target "$T_IQN" --portal "iser://$IP:3260" --lun "ram:${MB}M"
 A=$(login_iser "$T_IQN" 3260) || g_die "iSER login to tetherd"
 
-# ---- B: LIO, rd_mcp ramdisk, iSER portal on 3261, written through configfs (what targetcli
-# does; targetcli itself fails in the guest: "g-io-error-quark: Could not connect")
-T=/sys/kernel/config/target
-G=$T/iscsi/$K_IQN/tpgt_1
-mkdir -p "$T/core/rd_mcp_0/rd0" || g_die "configfs: rd_mcp backstore"
-echo "rd_pages=$((MB * 256))" >"$T/core/rd_mcp_0/rd0/control" || g_die "rd_mcp rd_pages"
-echo 1 >"$T/core/rd_mcp_0/rd0/enable" || g_die "rd_mcp enable"
-mkdir -p "$G/lun/lun_0" || g_die "configfs: iscsi target"
-ln -s "$T/core/rd_mcp_0/rd0" "$G/lun/lun_0/rd0" || g_die "configfs: lun link"
-echo 0 >"$G/attrib/authentication"
-echo 1 >"$G/attrib/generate_node_acls"
-echo 1 >"$G/attrib/cache_dynamic_acls"
-echo 0 >"$G/attrib/demo_mode_write_protect"
-mkdir "$G/np/$IP:3261" || g_die "configfs: portal $IP:3261"
-echo 1 >"$G/np/$IP:3261/iser" || g_die "configfs: iser on $IP:3261"
-echo 1 >"$G/enable" || g_die "configfs: tpg enable"
+# ---- B: LIO, rd_mcp ramdisk, iSER portal on 3261
+g_lio "$K_IQN" "$MB" "$IP:3261/iser"
 B=$(login_iser "$K_IQN" 3261) || { dmesg | tail; g_die "iSER login to LIO"; }
 [ "$(cat "/sys/block/$A/size")" = "$(cat "/sys/block/$B/size")" ] || g_die "LUN sizes differ"
 for d in "$A" "$B"; do

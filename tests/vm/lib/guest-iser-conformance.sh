@@ -47,30 +47,11 @@ run() {
 	echo "$s$tag: $(wc -l <"/tmp/res.$s$tag") tests, $(grep -vc ' passed$' "/tmp/res.$s$tag") not passed (last status $rc)"
 	grep -v ' passed$' "/tmp/res.$s$tag" | sed 's/^/  /'
 }
-
-# lio_up MB: LIO with an rd_mcp ramdisk of MB MiB, iSER on IP:3261 and TCP on IP:3262
-lio_up() {
-	local T=/sys/kernel/config/target G
-	modprobe -a iscsi_target_mod ib_isert || g_die "modprobe iscsi_target_mod ib_isert"
-	G=$T/iscsi/$K_IQN/tpgt_1
-	mkdir -p "$T/core/rd_mcp_0/rd0" || g_die "configfs: rd_mcp backstore"
-	echo "rd_pages=$(($1 * 256))" >"$T/core/rd_mcp_0/rd0/control" || g_die "rd_mcp rd_pages"
-	echo 1 >"$T/core/rd_mcp_0/rd0/enable" || g_die "rd_mcp enable"
-	mkdir -p "$G/lun/lun_0" || g_die "configfs: iscsi target"
-	ln -s "$T/core/rd_mcp_0/rd0" "$G/lun/lun_0/rd0" || g_die "configfs: lun link"
-	echo 0 >"$G/attrib/authentication"
-	echo 1 >"$G/attrib/generate_node_acls"
-	echo 1 >"$G/attrib/cache_dynamic_acls"
-	echo 0 >"$G/attrib/demo_mode_write_protect"
-	mkdir "$G/np/$IP:3261" "$G/np/$IP:3262" || g_die "configfs: portals"
-	echo 1 >"$G/np/$IP:3261/iser" || g_die "configfs: iser on $IP:3261"
-	echo 1 >"$G/enable" || g_die "configfs: tpg enable"
-}
 run iscsi
 run iser
 [ -s /tmp/res.iscsi ] || g_bad "no test ran over TCP"
 if [ "${TT_ICU_REF:-}" = lio ]; then
-	lio_up 64
+	g_lio "$K_IQN" 64 "$IP:3261/iser" "$IP:3262"
 	run iscsi "$K_IQN" 3262 -lio
 	run iser "$K_IQN" 3261 -lio
 	# over iser://, a test that does not pass against tetherd is ours only if it passes against

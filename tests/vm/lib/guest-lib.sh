@@ -316,3 +316,27 @@ g_nvme_ns() {
 	done
 	return 1
 }
+
+# g_lio IQN MB ADDR:PORT[/iser]...: the kernel's LIO as a reference target, written through
+# configfs (what targetcli does; targetcli itself fails in the guest): an rd_mcp ramdisk of MB
+# MiB as LUN 0 of IQN, open to any initiator, one network portal per argument (with /iser: iSER)
+g_lio() {
+	local iqn=$1 mb=$2 T=/sys/kernel/config/target G np
+	shift 2
+	modprobe -a iscsi_target_mod ib_isert || g_die "modprobe iscsi_target_mod ib_isert"
+	G=$T/iscsi/$iqn/tpgt_1
+	mkdir -p "$T/core/rd_mcp_0/rd0" || g_die "configfs: rd_mcp backstore"
+	echo "rd_pages=$((mb * 256))" >"$T/core/rd_mcp_0/rd0/control" || g_die "rd_mcp rd_pages"
+	echo 1 >"$T/core/rd_mcp_0/rd0/enable" || g_die "rd_mcp enable"
+	mkdir -p "$G/lun/lun_0" || g_die "configfs: iscsi target"
+	ln -s "$T/core/rd_mcp_0/rd0" "$G/lun/lun_0/rd0" || g_die "configfs: lun link"
+	echo 0 >"$G/attrib/authentication"
+	echo 1 >"$G/attrib/generate_node_acls"
+	echo 1 >"$G/attrib/cache_dynamic_acls"
+	echo 0 >"$G/attrib/demo_mode_write_protect"
+	for np in "$@"; do
+		mkdir "$G/np/${np%/iser}" || g_die "configfs: portal ${np%/iser}"
+		[ "${np%/iser}" = "$np" ] || echo 1 >"$G/np/${np%/iser}/iser" || g_die "configfs: iser on ${np%/iser}"
+	done
+	echo 1 >"$G/enable" || g_die "configfs: tpg enable"
+}
