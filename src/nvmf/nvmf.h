@@ -190,7 +190,10 @@ struct tt_nvmf_req {
 	struct tt_nvmf_qpair *qp;
 	uint8_t sqe[TT_NVME_SQE_SIZE];
 	uint8_t cqe[TT_NVME_CQE_SIZE];
-	uint8_t *buf;                   /* data: the transport allocates it (tt_nvmf_req_layout) */
+	uint8_t *buf;                   /* data: the transport allocates it (tt_nvmf_req_layout),
+	                                 * uncleared: a C2H handler sets every byte up to xfer_len
+	                                 * (admin answers zero theirs first; read data is the
+	                                 * backend's, whole, or xfer_len stays 0) */
 	uint32_t len;                   /* the SGL's length */
 	uint32_t xfer_len;              /* C2H: bytes to send back (<= len) */
 	enum tt_nvmf_dir dir;

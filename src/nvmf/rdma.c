@@ -269,8 +269,6 @@ static void rx_capsule(struct nvr_conn *c, const uint8_t *buf, uint32_t len)
 		r->req.buf = tt_rdma_buf_get(c->rc.dev, r->req.len, &r->cap);
 		if (!r->req.buf)
 			st = TT_NVME_SC_INTERNAL;
-		else if (r->req.dir == TT_NVMF_DIR_C2H)
-			memset(r->req.buf, 0, r->req.len);
 	}
 	if (!st && in_capsule) {
 		uint32_t icd = len - TT_NVME_SQE_SIZE;

@@ -451,8 +451,6 @@ static void rx_capsule(struct nvtcp_conn *c)
 		r->req.buf = tt_buf_alloc(r->req.len, &r->cap);
 		if (!r->req.buf)
 			st = TT_NVME_SC_INTERNAL;
-		else if (r->req.dir == TT_NVMF_DIR_C2H)
-			memset(r->req.buf, 0, r->req.len);
 	}
 	if (!st && c->lay.data_len && (!in_capsule || c->lay.data_len != r->req.len))
 		st = TT_NVME_SC_SGL_INVALID_DATA | TT_NVME_DNR;
