@@ -308,22 +308,31 @@ static void access_msg_run(void *arg)
 	send_t_logout(ch, TT_SRP_TLO_NO_REASON);
 }
 
-void tt_srp_port_check_access(void)
+/* Sends @fn, with the channel's id, to the loop of every channel; returns how many there are. */
+static size_t ch_broadcast(void (*fn)(void *arg))
 {
 	struct tt_list *n;
+	size_t k = 0;
 
 	pthread_mutex_lock(&chs_lock);
 	tt_list_for_each(n, &chs) {
 		struct srp_ch *c = tt_list_entry(n, struct srp_ch, reg_node);
 		struct srp_access_msg *m = calloc(1, sizeof(*m));
 
+		k++;
 		if (!m)
 			continue;
 		m->ch_id = c->id;
-		if (tt_loop_send(c->rc.loop, access_msg_run, m) < 0)
+		if (tt_loop_send(c->rc.loop, fn, m) < 0)
 			free(m);
 	}
 	pthread_mutex_unlock(&chs_lock);
+	return k;
+}
+
+void tt_srp_port_check_access(void)
+{
+	ch_broadcast(access_msg_run);
 }
 
 /* ---- shutdown ---- */
@@ -350,12 +359,10 @@ static void shutdown_msg_run(void *arg)
 
 static size_t ch_count(void)
 {
-	struct tt_list *n;
-	size_t k = 0;
+	size_t k;
 
 	pthread_mutex_lock(&chs_lock);
-	tt_list_for_each(n, &chs)
-		k++;
+	k = tt_list_count(&chs);
 	pthread_mutex_unlock(&chs_lock);
 	return k;
 }
@@ -376,23 +383,10 @@ static void shutdown_poll(struct tt_timer *t)
 
 void tt_srp_port_shutdown(unsigned timeout_ms, void (*done)(void *arg), void *arg)
 {
-	struct tt_list *n;
-	size_t k = 0;
+	size_t k;
 
 	__atomic_store_n(&srp_stopping, true, __ATOMIC_RELAXED);
-	pthread_mutex_lock(&chs_lock);
-	tt_list_for_each(n, &chs) {
-		struct srp_ch *c = tt_list_entry(n, struct srp_ch, reg_node);
-		struct srp_access_msg *m = calloc(1, sizeof(*m));
-
-		k++;
-		if (!m)
-			continue;
-		m->ch_id = c->id;
-		if (tt_loop_send(c->rc.loop, shutdown_msg_run, m) < 0)
-			free(m);
-	}
-	pthread_mutex_unlock(&chs_lock);
+	k = ch_broadcast(shutdown_msg_run);
 	if (k)
 		tt_notice("srp", "shutting down: logging %zu channel(s) out", k);
 	srp_shutdown_state.done = done;
