@@ -70,8 +70,6 @@ static struct {
 	struct tt_watch sig_watch;
 	unsigned stop_requests;
 	bool stopped;
-	struct tt_timer nvmf_wait;     /* NVMe-oF connections still going (RDMA drains) */
-	uint64_t nvmf_deadline_ns;
 } daemon_state = { .sfd = -1, .sig_watch = { .fd = -1 } };
 
 static void usage(FILE *f)
@@ -282,24 +280,53 @@ static void options_free(struct options *o)
 
 /* ---- shutdown ------------------------------------------------------------------------------ */
 
-/* Once the iSCSI sessions are gone, every NVMe-oF connection is closed; an RDMA connection is
- * freed only once every posted work request has come back, which needs the loop: wait (at most
- * 5 s) for them before the loop stops. */
-#define NVMF_DRAIN_MS 5000
+/* A step of the shutdown that waits for connections to go: @count is read every 20 ms until it
+ * is 0 or @ms have passed (what is left is left behind, with a warning), then @next runs. */
+struct drain_step {
+	struct tt_timer timer;
+	uint64_t deadline_ns;
+	unsigned (*count)(void);
+	const char *what;
+	void (*next)(void);
+};
 
-static void nvmf_wait_check(struct tt_timer *t)
+static void drain_check(struct tt_timer *t)
 {
-	unsigned n = tt_nvmf_conn_count();
+	struct drain_step *d = tt_container_of(t, struct drain_step, timer);
+	unsigned n = d->count();
 
-	if (n && tt_now_ns() < daemon_state.nvmf_deadline_ns) {
+	if (n && tt_now_ns() < d->deadline_ns) {
 		tt_timer_arm_ms(t, 20);
 		return;
 	}
 	if (n)
-		tt_warn("tetherd", "shutdown: %u NVMe-oF connection(s) still draining; exiting", n);
+		tt_warn("tetherd", "shutdown: %u %s still draining; exiting without them", n, d->what);
+	d->next();
+}
+
+static void drain_start(struct drain_step *d, unsigned (*count)(void), unsigned ms,
+			const char *what, void (*next)(void))
+{
+	d->count = count;
+	d->what = what;
+	d->next = next;
+	d->deadline_ns = tt_now_ns() + (uint64_t)ms * TT_NS_PER_MS;
+	tt_timer_init(&d->timer, daemon_state.loop0, drain_check);
+	drain_check(&d->timer);
+}
+
+/* An RDMA connection is freed only once every posted work request has come back, which needs
+ * the loop: the NVMe-oF connections get at most 5 s to drain before the loop stops. */
+#define NVMF_DRAIN_MS 5000
+
+static struct drain_step srp_drain, nvmf_drain;
+
+static void stop_loop(void)
+{
 	tt_loop_stop(daemon_state.loop0);
 }
 
+/* The iSCSI sessions (and the SRP channels) are gone: every NVMe-oF connection is closed. */
 static void shutdown_done(void *arg)
 {
 	(void)arg;
@@ -307,15 +334,22 @@ static void shutdown_done(void *arg)
 		return;
 	daemon_state.stopped = true;
 	tt_nvmf_close_all();
-	daemon_state.nvmf_deadline_ns = tt_now_ns() + (uint64_t)NVMF_DRAIN_MS * TT_NS_PER_MS;
-	tt_timer_init(&daemon_state.nvmf_wait, daemon_state.loop0, nvmf_wait_check);
-	nvmf_wait_check(&daemon_state.nvmf_wait);
+	drain_start(&nvmf_drain, tt_nvmf_conn_count, NVMF_DRAIN_MS, "NVMe-oF connection(s)",
+		    stop_loop);
+}
+
+static void srp_drained(void)
+{
+	shutdown_done(NULL);
 }
 
 /* The iSCSI sessions are gone: the SRP channels are logged out next. */
 static void iscsi_stopped(void *arg)
 {
-	tt_srp_port_shutdown(GRACEFUL_TIMEOUT_MS, shutdown_done, arg);
+	(void)arg;
+	tt_srp_port_shutdown();
+	drain_start(&srp_drain, tt_srp_port_channels, GRACEFUL_TIMEOUT_MS, "SRP channel(s)",
+		    srp_drained);
 }
 
 static void request_shutdown(const char *why)

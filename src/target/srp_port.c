@@ -339,14 +339,6 @@ void tt_srp_port_check_access(void)
 
 static bool srp_stopping; /* no new login from now on */
 
-static struct {
-	struct tt_timer poll;
-	bool armed;
-	uint64_t deadline_ns;
-	void (*done)(void *arg);
-	void *arg;
-} srp_shutdown_state;
-
 static void shutdown_msg_run(void *arg)
 {
 	struct srp_access_msg *m = arg;
@@ -357,9 +349,9 @@ static void shutdown_msg_run(void *arg)
 		send_t_logout(ch, TT_SRP_TLO_NO_REASON);
 }
 
-static size_t ch_count(void)
+unsigned tt_srp_port_channels(void)
 {
-	size_t k;
+	unsigned k;
 
 	pthread_mutex_lock(&chs_lock);
 	k = tt_list_count(&chs);
@@ -367,21 +359,7 @@ static size_t ch_count(void)
 	return k;
 }
 
-static void shutdown_poll(struct tt_timer *t)
-{
-	size_t left = ch_count();
-
-	(void)t;
-	if (left && tt_now_ns() < srp_shutdown_state.deadline_ns) {
-		tt_timer_arm_ms(&srp_shutdown_state.poll, 20);
-		return;
-	}
-	if (left)
-		tt_warn("srp", "shutdown: %zu channel(s) still draining; exiting without them", left);
-	srp_shutdown_state.done(srp_shutdown_state.arg);
-}
-
-void tt_srp_port_shutdown(unsigned timeout_ms, void (*done)(void *arg), void *arg)
+unsigned tt_srp_port_shutdown(void)
 {
 	size_t k;
 
@@ -389,14 +367,7 @@ void tt_srp_port_shutdown(unsigned timeout_ms, void (*done)(void *arg), void *ar
 	k = ch_broadcast(shutdown_msg_run);
 	if (k)
 		tt_notice("srp", "shutting down: logging %zu channel(s) out", k);
-	srp_shutdown_state.done = done;
-	srp_shutdown_state.arg = arg;
-	srp_shutdown_state.deadline_ns = tt_now_ns() + (uint64_t)timeout_ms * TT_NS_PER_MS;
-	if (!srp_shutdown_state.armed) {
-		srp_shutdown_state.armed = true;
-		tt_timer_init(&srp_shutdown_state.poll, tt_loop_current(), shutdown_poll);
-	}
-	tt_timer_arm_ms(&srp_shutdown_state.poll, 1);
+	return (unsigned)k;
 }
 
 /* ---- the control socket's listing ---- */
@@ -1422,10 +1393,14 @@ void tt_srp_port_check_access(void)
 {
 }
 
-void tt_srp_port_shutdown(unsigned timeout_ms, void (*done)(void *arg), void *arg)
+unsigned tt_srp_port_shutdown(void)
 {
-	(void)timeout_ms;
-	done(arg);
+	return 0;
+}
+
+unsigned tt_srp_port_channels(void)
+{
+	return 0;
 }
 
 int tt_srp_channels_snapshot(struct tt_srp_channel_info **out, size_t *count)

@@ -24,10 +24,11 @@ void tt_srp_port_abort_lun(struct tt_lun *lun);
  * target port (ACL removed, the TPG no longer allowing any initiator, TPG or target deleted) is
  * logged out: SRP_T_LOGOUT, then the disconnect (on the channel's loop). Any thread. */
 void tt_srp_port_check_access(void);
-/* Shutdown, on the calling loop: new logins are refused, every live channel is logged out
- * (SRP_T_LOGOUT, then the disconnect); @done runs on this loop once every channel is freed, or
- * after @timeout_ms with the ones still draining left behind. */
-void tt_srp_port_shutdown(unsigned timeout_ms, void (*done)(void *arg), void *arg);
+/* Shutdown: new logins are refused, every live channel is logged out (SRP_T_LOGOUT, then the
+ * disconnect, on its loop). Returns the channels there are; tt_srp_port_channels() says how
+ * many are left until every one is freed. Any thread. */
+unsigned tt_srp_port_shutdown(void);
+unsigned tt_srp_port_channels(void);
 /* A channel as the control socket lists it (a snapshot; the counters may move meanwhile). */
 struct tt_srp_channel_info {
 	uint64_t id;
