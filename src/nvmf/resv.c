@@ -181,6 +181,12 @@ void tt_nvmf_resv_exec(struct tt_nvmf_req *r, struct tt_nvmf_ns *ns)
 		tt_nvmf_req_done(r, TT_NVME_SC_INTERNAL, 0);
 		return;
 	}
+	if (opc != TT_NVME_CMD_RESV_REPORT && !memcmp(c->hostid, (uint8_t[16]){ 0 }, 16)) {
+		/* no host identifier: such hosts cannot be told apart, nor from a registrant of
+		 * another protocol (zeros in Report) */
+		tt_nvmf_req_done(r, TT_NVME_SC_HOSTID_FORMAT | TT_NVME_DNR, 0);
+		return;
+	}
 	if (opc == TT_NVME_CMD_RESV_REPORT) {
 		report(r, ns);
 		return;
