@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# nvme_resv.sh - NVMe reservations of tetherd over real sockets, against the Python NVMe/TCP host
+# (tests/tools/nvme_tcp.py) and, for the state shared with SCSI, an iSCSI initiator
+# (tests/tools/resv_xfabric.py); one LUN served as iSCSI LUN 0 and NVMe namespace 1:
+#   resv            ONCS and RESCAP; Register / Replace / Unregister with right and wrong keys,
+#                   IEKEY; Reservation Report (EDS=0 refused, host IDs, keys, holders, GEN,
+#                   truncation); Acquire, Preempt, Preempt and Abort, Release, Clear for each of
+#                   the six types, with the reads and writes each host may or may not do; the
+#                   Reservation Notification log page and its Async Event, two notices queued,
+#                   the notification mask; a second controller of one host shares its
+#                   registration
+#   resv-bad        wrong data lengths, reserved action values, missing namespaces, random
+#                   fields: statuses as specified, nothing changed, tetherd still serving
+#   xfabric         the NVMe host's key and reservation seen from iSCSI (READ KEYS, READ
+#                   RESERVATION, READ FULL STATUS with its host ID), the types mapped, iSCSI
+#                   writes refused, PREEMPT and CLEAR from iSCSI told to the NVMe host, data
+#                   written on one fabric read back on the other
+#   PTPL            with a state directory: RESCAP PTPL, Register with CPTPL 3, and after a
+#                   restart of tetherd the registration (by host ID) and the reservation are back
+# Each case is followed by a check that tetherd still runs; at the end it must stop cleanly.
+#
+# Exit: 0 pass, 77 skip (reason printed), 1 fail.
+# Environment: TT_BUILD, TT_TOP (see tests/lib/common.sh); TT_SEED: the seed of resv-bad.
+
+# shellcheck source=tests/lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
+
+tt_setup nvme-resv
+tt_need "$TT_PYTHON"
+
+tt_free_port P
+tt_free_port N
+ARGS=(--portal "127.0.0.1:$P" --portal "nvme-tcp://127.0.0.1:$N" --lun ram:64M --state-dir none)
+SEED=${TT_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
+echo "    seed $SEED (TT_SEED=$SEED reproduces resv-bad)"
+nvme() { timeout -k 5 60 "$TT_PYTHON" "$TT_TOOLS/nvme_tcp.py" --port "$N" --seed "$SEED" "$@"; }
+
+tt_start main "${ARGS[@]}"
+failed=()
+for c in resv resv-bad xfabric; do
+	step "$c"
+	if [ $c = xfabric ]; then
+		tt_pdu resv_xfabric.py --port "$P" --opt "nvme=$N" xfabric || failed+=("$c")
+	else
+		nvme "$c" || failed+=("$c")
+	fi
+	if ! msg=$(tt_running main "case $c"); then
+		echo "FAIL: $msg"
+		failed+=("$c (tetherd died)")
+		tt_restart main "${ARGS[@]}"
+		continue
+	fi
+	nvme io >/dev/null || failed+=("$c (no working session afterwards)")
+done
+tt_alive main "the reservation cases"
+tt_stop main
+
+step "PTPL: a reservation of an NVMe host survives a restart"
+STATE=$TT_WORK/state
+PARGS=(--portal "127.0.0.1:$P" --portal "nvme-tcp://127.0.0.1:$N" --lun ram:16M
+	--state-dir "$STATE")
+tt_start ptpl "${PARGS[@]}"
+if nvme --ptpl resv-ptpl-set; then
+	[ -n "$(ls -A "$STATE" 2>/dev/null)" ] || failed+=("no state file after CPTPL 3")
+	tt_stop ptpl
+	tt_start ptpl "${PARGS[@]}"
+	nvme --ptpl resv-ptpl-check || failed+=(resv-ptpl-check)
+else
+	failed+=(resv-ptpl-set)
+fi
+tt_alive ptpl "the PTPL cases"
+tt_stop ptpl
+((${#failed[@]} == 0)) || fail "cases failed: ${failed[*]}"
+ok "NVMe reservations as specified, one state with iSCSI; tetherd kept serving"
