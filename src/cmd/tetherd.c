@@ -32,6 +32,7 @@
 #include "target/config.h"
 #include "target/iscsi_target.h"
 #include "target/model.h"
+#include "target/nvmf_resv.h"
 #include "target/rpc.h"
 #include "target/srp_port.h"
 #include "target/metrics.h"
@@ -460,8 +461,13 @@ static int setup_quick_nvmf(struct tt_target *t, const char *portal, char *err, 
 				continue;
 			rc = tt_nvmf_ns_add(s, (uint32_t)tl->id + 1, tl->lun->bdev, tl->lun->naa_id,
 					    msg, sizeof(msg));
-			if (!rc)
+			if (!rc) {
 				tt_nvmf_ns_set_origin(s, (uint32_t)tl->id + 1, NULL, t->name, tl->id);
+				/* one reservation state for both fabrics */
+				rc = tt_nvmf_resv_bind_lun(s, (uint32_t)tl->id + 1, tl->lun);
+				if (rc)
+					snprintf(msg, sizeof(msg), "reservations: %s", strerror(-rc));
+			}
 			if (rc) {
 				snprintf(err, errlen, "--portal %s: LUN %llu: %s", portal,
 					 (unsigned long long)tl->id, msg);
@@ -755,6 +761,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tetherd: cannot start the NVMe-oF target: %s\n", strerror(-rc));
 		goto stop_all;
 	}
+	tt_nvmf_resv_keeper_init();
 	rc = signals_watch(&sigs);
 	if (rc) {
 		fprintf(stderr, "tetherd: signalfd: %s\n", strerror(-rc));

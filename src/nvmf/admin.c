@@ -105,7 +105,8 @@ static void identify_ctrl(struct tt_nvmf_req *r, struct tt_nvmf_ctrl *c)
 	tt_put_le16(d + 514, TT_NVMF_MAX_QUEUE_DEPTH); /* MAXCMD */
 	if (!s->discovery) {
 		tt_put_le32(d + 516, TT_NVMF_MAX_NAMESPACES);   /* NN */
-		tt_put_le16(d + 520, 0x1 | 0x4 | 0x8);     /* ONCS: compare, DSM, write zeroes */
+		/* ONCS: compare, DSM, write zeroes; reservations when a keeper holds them */
+		tt_put_le16(d + 520, (uint16_t)(0x1 | 0x4 | 0x8 | (tt_nvmf_resv_enabled() ? 0x20 : 0)));
 		d[525] = vwc ? 0x5 : 0x4;          /* VWC: present?; no broadcast flush */
 		tt_put_le32(d + 540, TT_NVMF_MAX_NAMESPACES);   /* MNAN */
 	}
@@ -148,6 +149,7 @@ static void identify_ns(struct tt_nvmf_req *r, struct tt_nvmf_ctrl *c, uint32_t 
 	d[25] = 0;                                  /* NLBAF */
 	d[26] = 0;                                  /* FLBAS */
 	d[30] = 0x1;                                /* NMIC: may be shared */
+	d[31] = tt_nvmf_resv_rescap(ns);            /* RESCAP */
 	d[33] = ns->bdev->thin ? 0x9 : 0;           /* DLFEAT: zeroes after deallocate */
 	tt_put_le32(d + 92, tt_nvmf_ctrl_ana_group(c)); /* ANAGRPID: the path's group */
 	d[99] = ns->bdev->readonly ? 0x1 : 0;       /* NSATTR: write protected */
@@ -357,6 +359,10 @@ static void get_log_page(struct tt_nvmf_req *r, struct tt_nvmf_ctrl *c)
 			c->aen_ns_masked = false;
 		}
 		break;
+	case TT_NVME_LOG_RESV_NOTICE:
+		tt_nvmf_resv_log_take(c, page); /* the oldest entry, taken */
+		len = 64;
+		break;
 	case TT_NVME_LOG_ANA: {
 		unsigned nns = 0;
 		struct tt_list *n;
@@ -437,6 +443,14 @@ static void set_features(struct tt_nvmf_req *r, struct tt_nvmf_ctrl *c)
 	case TT_NVME_FEAT_VOLATILE_WC:
 		c->wce = dw11 & 0x1;
 		break;
+	case TT_NVME_FEAT_RESV_MASK:
+	case TT_NVME_FEAT_RESV_PERSIST: {
+		uint32_t v = 0;
+		uint16_t st = tt_nvmf_resv_feature(r, c, true, &v);
+
+		tt_nvmf_req_done(r, st, v);
+		return;
+	}
 	default:
 		done(r, TT_NVME_SC_INVALID_FIELD | TT_NVME_DNR);
 		return;
@@ -469,6 +483,16 @@ static void get_features(struct tt_nvmf_req *r, struct tt_nvmf_ctrl *c)
 	case TT_NVME_FEAT_VOLATILE_WC:
 		v = sel == 1 ? 1 : c->wce;
 		break;
+	case TT_NVME_FEAT_RESV_MASK:
+	case TT_NVME_FEAT_RESV_PERSIST: {
+		uint16_t st = tt_nvmf_resv_feature(r, c, false, &v);
+
+		if (st) {
+			done(r, st);
+			return;
+		}
+		break;
+	}
 	default:
 		done(r, TT_NVME_SC_INVALID_FIELD | TT_NVME_DNR);
 		return;

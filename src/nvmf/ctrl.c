@@ -59,6 +59,7 @@ static void ctrl_free(struct tt_nvmf_ctrl *c)
 	/* Connects of the same host waited for this controller's commands to be gone */
 	while ((n = tt_list_pop(&c->waiters)) != NULL)
 		connect_resume(tt_list_entry(n, struct tt_nvmf_req, node));
+	tt_nvmf_resv_ctrl_end(c);
 	tt_nvmf_subsys_put(c->subsys);
 	free(c);
 }
@@ -446,6 +447,7 @@ static void connect_admin(struct tt_nvmf_req *r, struct tt_nvmf_subsys *s, const
 	c->qps[0] = qp;
 	tt_list_add_tail(&c->qpairs, &qp->node);
 	ka_arm(c);
+	tt_nvmf_resv_ctrl_start(c);
 	tt_info("nvmf", "controller %u of %s created for host %s (%s, keep-alive %u ms)",
 		c->cntlid, s->nqn, hostnqn, qp->peer, c->kato_ms);
 	tt_nvmf_req_done(r, TT_NVME_SC_SUCCESS, c->cntlid);

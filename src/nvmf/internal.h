@@ -15,6 +15,7 @@ struct tt_nvmf_ns {
 	char backend[512];
 	char lun_target[TT_NVMF_NQN_MAX + 1];
 	uint64_t lun_id;
+	void *resv;                     /* the reservation keeper's context; NULL: none */
 };
 
 struct tt_nvmf_host {
@@ -68,6 +69,11 @@ struct tt_nvmf_ctrl {
 	unsigned nchanged;              /* > TT_NVMF_MAX_NAMESPACES: overflowed */
 	struct tt_list waiters;         /* Connect requests waiting for this controller's end */
 	uint64_t errors;                /* error log entries (count only) */
+	/* reservations (resv.c) */
+	void *resv;                     /* the keeper's handle; NULL: none */
+	struct tt_nvmf_resv_log *resv_log;      /* queued notifications; NULL: none yet */
+	bool aen_resv_masked;           /* a reservation notice was sent, log not read yet */
+	uint8_t *resv_mask;             /* Set Features 82h by NSID; NULL: nothing masked */
 };
 
 /* ctrl.c */
@@ -87,6 +93,24 @@ uint32_t tt_nvmf_ctrl_ana_group(const struct tt_nvmf_ctrl *c);
 /* req completion (ctrl.c): fills the CQE and hands it to the transport; drops the request's
  * controller reference. */
 void tt_nvmf_req_done(struct tt_nvmf_req *r, uint16_t status, uint32_t dw0);
+
+/* resv.c */
+bool tt_nvmf_resv_enabled(void);
+void tt_nvmf_resv_ctrl_start(struct tt_nvmf_ctrl *c);
+void tt_nvmf_resv_ctrl_end(struct tt_nvmf_ctrl *c);
+/* The namespace leaves @s: every controller detaches, the context is released. */
+void tt_nvmf_resv_ns_gone(struct tt_nvmf_subsys *s, struct tt_nvmf_ns *ns);
+/* Reservation Register/Report/Acquire/Release on @ns (opcodes 0Dh, 0Eh, 11h, 15h). */
+void tt_nvmf_resv_exec(struct tt_nvmf_req *r, struct tt_nvmf_ns *ns);
+/* I/O of @r on @ns: 0 when it may run, else the status to complete it with. */
+uint16_t tt_nvmf_resv_io_check(struct tt_nvmf_req *r, struct tt_nvmf_ns *ns, bool write);
+/* RESCAP of Identify Namespace. */
+uint8_t tt_nvmf_resv_rescap(struct tt_nvmf_ns *ns);
+/* Log page 80h (64 bytes at @buf): the oldest notification, taken. */
+void tt_nvmf_resv_log_take(struct tt_nvmf_ctrl *c, uint8_t *buf);
+/* Features 82h (mask) and 83h (persistence): 0 or a status; *@dw0 for Get. */
+uint16_t tt_nvmf_resv_feature(struct tt_nvmf_req *r, struct tt_nvmf_ctrl *c, bool set,
+			      uint32_t *dw0);
 
 /* admin.c */
 void tt_nvmf_admin_exec(struct tt_nvmf_req *r);

@@ -173,6 +173,30 @@ void tt_nvmf_io_exec(struct tt_nvmf_req *r)
 		tt_nvmf_req_done(r, status, 0);
 		return;
 	}
+	switch (opc) {
+	case TT_NVME_CMD_RESV_REGISTER:
+	case TT_NVME_CMD_RESV_REPORT:
+	case TT_NVME_CMD_RESV_ACQUIRE:
+	case TT_NVME_CMD_RESV_RELEASE:
+		tt_nvmf_resv_exec(r, ns);
+		return;
+	case TT_NVME_CMD_READ:
+	case TT_NVME_CMD_COMPARE:
+	case TT_NVME_CMD_WRITE:
+	case TT_NVME_CMD_WRITE_ZEROES:
+	case TT_NVME_CMD_DSM:
+	case TT_NVME_CMD_FLUSH:
+		/* under a reservation: reads are Read and Compare, the rest writes */
+		status = tt_nvmf_resv_io_check(r, ns, opc != TT_NVME_CMD_READ &&
+					      opc != TT_NVME_CMD_COMPARE);
+		if (status) {
+			tt_nvmf_req_done(r, status, 0);
+			return;
+		}
+		break;
+	default:
+		break;
+	}
 	bs = ns->bdev->block_size;
 	blocks = ns->bdev->size / bs;
 	switch (opc) {

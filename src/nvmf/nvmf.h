@@ -346,6 +346,99 @@ struct tt_nvmf_ctrl_info {
 /* Every controller of every subsystem (malloc'd array, the caller frees it). 0 or -ENOMEM. */
 int tt_nvmf_ctrl_snapshot(struct tt_nvmf_ctrl_info **out, size_t *count);
 
+/*
+ * Reservations (NVMe 2.0 8.1.22). The core decodes Reservation Register, Acquire, Release and
+ * Report, and serves the notifications (log page 80h, Set/Get Features 82h and 83h); the state
+ * itself belongs to a keeper above it (the target layer keeps it in the SCSI persistent
+ * reservations of the LUN behind the namespace, so that a LUN exported over NVMe-oF and iSCSI or
+ * SRP has one reservation state). A registrant is a host, named by its Host Identifier. A
+ * namespace the keeper did not take (tt_nvmf_ns_set_resv) reports no reservation capability
+ * and refuses the commands (Invalid Opcode). Loop 0, like the rest of the core.
+ */
+enum tt_nvmf_resv_op {
+	TT_NVMF_RESV_REGISTER,          /* action: RREGA (0 register, 1 unregister, 2 replace) */
+	TT_NVMF_RESV_ACQUIRE,           /* action: RACQA (0 acquire, 1 preempt, 2 and abort) */
+	TT_NVMF_RESV_RELEASE,           /* action: RRELA (0 release, 1 clear) */
+};
+
+/* Reservation types (RTYPE) */
+enum tt_nvmf_resv_type {
+	TT_NVMF_RESV_NONE = 0,
+	TT_NVMF_RESV_WE = 1,            /* Write Exclusive */
+	TT_NVMF_RESV_EA = 2,            /* Exclusive Access */
+	TT_NVMF_RESV_WE_RO = 3,         /* ... Registrants Only */
+	TT_NVMF_RESV_EA_RO = 4,
+	TT_NVMF_RESV_WE_AR = 5,         /* ... All Registrants */
+	TT_NVMF_RESV_EA_AR = 6,
+};
+
+/* Notification types (Reservation Notification log page) */
+enum tt_nvmf_resv_notice {
+	TT_NVMF_RESV_NOTICE_REG_PREEMPTED = 1,
+	TT_NVMF_RESV_NOTICE_RELEASED = 2,
+	TT_NVMF_RESV_NOTICE_PREEMPTED = 3,
+};
+
+struct tt_nvmf_resv_cmd {
+	enum tt_nvmf_resv_op op;
+	uint8_t action;
+	uint8_t type;                   /* RTYPE as the host sent it */
+	bool iekey;                     /* Register: no check of CRKEY */
+	uint8_t cptpl;                  /* Register: 0 keep, 2 clear, 3 set persist through power loss */
+	uint64_t crkey;
+	uint64_t nrkey;                 /* Register: NRKEY; Acquire: PRKEY */
+};
+
+struct tt_nvmf_resv_reg {
+	uint8_t hostid[16];             /* zeros for a registrant of another protocol */
+	uint64_t key;
+	bool holder;
+};
+
+struct tt_nvmf_resv_status {
+	uint32_t generation;
+	uint8_t type;                   /* enum tt_nvmf_resv_type */
+	bool ptpl;                      /* persist through power loss is on */
+	bool ptpl_capable;
+	unsigned nregs;
+	struct tt_nvmf_resv_reg *regs;  /* malloc'd, the caller frees */
+};
+
+struct tt_nvmf_resv_keeper {
+	/* Controller @c (of a subsystem with namespaces) begins: its handle, or NULL (out of
+	 * memory: reservation commands and I/O of reserved namespaces then fail). Ends at its
+	 * free, when nothing of it runs any more. */
+	void *(*ctrl_start)(struct tt_nvmf_ctrl *c, const uint8_t hostid[16]);
+	void (*ctrl_end)(void *ch);
+	/* Namespace @ns_ctx is seen by controller @ch / no longer (namespace removed). */
+	void (*ns_attach)(void *ns_ctx, void *ch, uint32_t nsid);
+	void (*ns_detach)(void *ns_ctx, void *ch);
+	/* Register, Acquire, Release: completes @r through tt_nvmf_resv_done (maybe before it
+	 * returns). */
+	void (*exec)(void *ns_ctx, void *ch, const struct tt_nvmf_resv_cmd *cmd,
+		     struct tt_nvmf_req *r);
+	/* Report: 0 or -ENOMEM. */
+	int (*status)(void *ns_ctx, struct tt_nvmf_resv_status *out);
+	/* I/O through @ch that reads (@write false) or writes: 0, 1 reservation conflict, -EBUSY
+	 * (state not to be trusted now). */
+	int (*io_check)(void *ns_ctx, void *ch, bool write);
+	/* The namespace is gone: its context goes (commands still running keep what they need). */
+	void (*ns_release)(void *ns_ctx);
+};
+
+/* The keeper (one per process; NULL: none). */
+void tt_nvmf_resv_keeper_set(const struct tt_nvmf_resv_keeper *k);
+/* Namespace @nsid of @s keeps its reservations in @ns_ctx (the keeper's, released with the
+ * namespace). 0, -ENOENT, or -EOPNOTSUPP when no keeper is set (@ns_ctx not taken). */
+int tt_nvmf_ns_set_resv(struct tt_nvmf_subsys *s, uint32_t nsid, void *ns_ctx);
+/* A keeper's exec is done: @status an NVMe status (0: success). */
+void tt_nvmf_resv_done(struct tt_nvmf_req *r, uint16_t status);
+/* A notification for controller @c about namespace @nsid (the keeper, on loop 0). */
+void tt_nvmf_resv_notice(struct tt_nvmf_ctrl *c, uint32_t nsid, enum tt_nvmf_resv_notice type);
+/* Reservation status data of @st as Reservation Report returns it (EDS: the extended data
+ * structure), into @buf (@len bytes, zeroed first, truncated). Pure. */
+void tt_nvmf_resv_report_build(const struct tt_nvmf_resv_status *st, uint8_t *buf, size_t len);
+
 /* The NGUID and UUID of a namespace with @naa_id (identify.c). */
 void tt_nvmf_ns_ids(uint64_t naa_id, uint8_t nguid[16], uint8_t uuid[16]);
 

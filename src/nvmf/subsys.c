@@ -294,6 +294,7 @@ int tt_nvmf_ns_remove(struct tt_nvmf_subsys *s, uint32_t nsid, char *err, size_t
 		return -ENOENT;
 	}
 	tt_list_del(&ns->node);
+	tt_nvmf_resv_ns_gone(s, ns);
 	/* I/O in flight holds its own backend reference (tt_bdev_submit) */
 	tt_bdev_put(ns->bdev);
 	free(ns);
@@ -598,6 +599,7 @@ static void subsys_free(struct tt_nvmf_subsys *s)
 		struct tt_nvmf_ns *ns = tt_list_entry(n, struct tt_nvmf_ns, node);
 
 		tt_list_del(&ns->node);
+		tt_nvmf_resv_ns_gone(s, ns);
 		tt_bdev_put(ns->bdev);
 		free(ns);
 	}

@@ -26,6 +26,9 @@ struct tt_lu_nexus {
 	struct tt_list node;     /* on tt_lu_state.nexuses */
 	uint64_t id;             /* tt_nexus.id */
 	uint32_t ua;             /* pending unit attentions: bit mask of enum tt_ua */
+	/* the nexus's front end (NULL until tt_lun_nexus_add): one without unit attentions keeps
+	 * none pending, its reservation events go to its pr_notice op */
+	const struct tt_scsi_frontend *fe;
 };
 
 /*

@@ -1247,6 +1247,18 @@ static bool pr_allows(const struct tt_pr *pr, const struct tt_pr_reg *reg, enum 
 	}
 }
 
+/* Under lun->lock: does nexus @me (identity @id) doing @access conflict? @spc2_ok: the command
+ * passes a RESERVE (6)/(10) reservation of another nexus. */
+static bool conflict_locked(const struct tt_pr *pr, uint64_t me, const struct tt_pr_id *id,
+			    enum pr_access access, bool spc2_ok)
+{
+	if (pr->spc2_reserved && pr->spc2_holder != me && !spc2_ok)
+		return true;
+	if (pr->type != TT_PR_NONE)
+		return !pr_allows(pr, find_reg(pr, id), access);
+	return false;
+}
+
 bool tt_pr_conflict(struct tt_scsi_task *task)
 {
 	struct tt_lun *lun = task->lun;
@@ -1271,16 +1283,67 @@ bool tt_pr_conflict(struct tt_scsi_task *task)
 	tt_scsi_nexus_ident(task->nexus, &id);
 
 	pthread_mutex_lock(&lun->lock);
-	if (pr->spc2_reserved && pr->spc2_holder != me && !spc2_allowed(task->cdb))
-		conflict = true;
-	else if (pr->type != TT_PR_NONE)
-		conflict = !pr_allows(pr, find_reg(pr, &id), access);
+	conflict = conflict_locked(pr, me, &id, access, spc2_allowed(task->cdb));
 	pthread_mutex_unlock(&lun->lock);
 	if (conflict) {
 		task->status = TT_SAM_RESERVATION_CONFLICT;
 		task->sense_len = 0;
 	}
 	return conflict;
+}
+
+int tt_lun_pr_check(struct tt_lun *lun, const struct tt_nexus *nexus, bool write)
+{
+	struct tt_pr *pr = lun_pr(lun);
+	struct tt_pr_id id;
+	bool conflict;
+
+	if (!pr)
+		return 0;
+	if (__atomic_load_n(&pr->shared_stale, __ATOMIC_ACQUIRE))
+		return -EBUSY;
+	if (!__atomic_load_n(&pr->active, __ATOMIC_ACQUIRE))
+		return 0;
+	tt_scsi_nexus_ident(nexus, &id);
+	pthread_mutex_lock(&lun->lock);
+	conflict = conflict_locked(pr, nexus->id, &id, write ? PR_ACCESS_WRITE : PR_ACCESS_READ,
+				   false);
+	pthread_mutex_unlock(&lun->lock);
+	return conflict ? 1 : 0;
+}
+
+int tt_lun_pr_status(struct tt_lun *lun, struct tt_lun_pr_status *out)
+{
+	struct tt_pr *pr = lun_pr(lun);
+	struct tt_list *pos;
+	unsigned i = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!pr)
+		return 0;
+	pthread_mutex_lock(&lun->lock);
+	if (pr->nregs) {
+		out->regs = calloc(pr->nregs, sizeof(*out->regs));
+		if (!out->regs) {
+			pthread_mutex_unlock(&lun->lock);
+			return -ENOMEM;
+		}
+	}
+	tt_list_for_each(pos, &pr->regs) {
+		const struct tt_pr_reg *r = tt_list_entry(pos, struct tt_pr_reg, node);
+
+		out->regs[i].id = r->id;
+		out->regs[i].key = r->key;
+		out->regs[i].holder = is_holder(pr, r);
+		i++;
+	}
+	out->nregs = i;
+	out->generation = pr->generation;
+	out->type = pr->type;
+	out->aptpl = pr->aptpl;
+	out->aptpl_capable = pr->file || pr->shared;
+	pthread_mutex_unlock(&lun->lock);
+	return 0;
 }
 
 /* --- life of the state -------------------------------------------------------------------------- */

@@ -136,6 +136,33 @@ enum tt_exec_rc tt_pr_release(struct tt_scsi_task *task);  /* RELEASE (6)/(10) *
 extern const struct tt_scsi_cmd tt_pr_in_cmds[];
 extern const struct tt_scsi_cmd tt_pr_out_cmds[];
 
+/* --- for a front end that keeps another protocol's reservations in the LUN's (NVMe-oF) --------- */
+
+/*
+ * Whether a command of @nexus that reads (@write false) or writes the medium may run under the
+ * LUN's reservations: 0 it may, 1 RESERVATION CONFLICT, -EBUSY the state is shared and not to
+ * be trusted now (retry later). Takes no lock when no reservation exists. Any thread.
+ */
+int tt_lun_pr_check(struct tt_lun *lun, const struct tt_nexus *nexus, bool write);
+
+struct tt_lun_pr_reg {
+	struct tt_pr_id id;
+	uint64_t key;
+	bool holder;            /* holds the reservation (every registrant under all registrants) */
+};
+
+struct tt_lun_pr_status {
+	uint32_t generation;    /* PRGENERATION */
+	uint8_t type;           /* enum tt_pr_type; TT_PR_NONE without persistent reservation */
+	bool aptpl;             /* persist through power loss is on */
+	bool aptpl_capable;     /* the LUN keeps a state file or a shared record */
+	unsigned nregs;
+	struct tt_lun_pr_reg *regs; /* oldest first; malloc'd (NULL when none), the caller frees */
+};
+
+/* A copy of the LUN's registrations and reservation: 0 or -ENOMEM. Any thread. */
+int tt_lun_pr_status(struct tt_lun *lun, struct tt_lun_pr_status *out);
+
 /* --- shared by pr.c and pr_store.c ----------------------------------------------------------- */
 
 /* Adds a registration (no check of duplicates); NULL when out of memory. */

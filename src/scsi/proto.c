@@ -12,6 +12,7 @@
 static const struct tt_scsi_proto *const protos[] = {
 	&tt_scsi_proto_iscsi,
 	&tt_scsi_proto_srp,
+	&tt_scsi_proto_nvme,
 };
 #define NPROTOS (sizeof(protos) / sizeof(protos[0]))
 
@@ -160,5 +161,13 @@ int tt_scsi_fe_no_alua_changed(const char *target_name, const struct tt_nexus *e
 {
 	(void)target_name;
 	(void)except;
+	return -EOPNOTSUPP;
+}
+
+int tt_scsi_fe_no_pr_notice(struct tt_lun *lun, uint64_t nexus_id, unsigned ua)
+{
+	(void)lun;
+	(void)nexus_id;
+	(void)ua;
 	return -EOPNOTSUPP;
 }

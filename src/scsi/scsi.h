@@ -30,7 +30,7 @@
 struct tt_alua_group; /* alua.c */
 struct tt_lun;
 struct tt_nexus;
-struct tt_scsi_proto; /* scsi/proto.h: protocol identity (iSCSI, SRP), defined in the core */
+struct tt_scsi_proto; /* scsi/proto.h: protocol identity (iSCSI, SRP, NVMe), defined in the core */
 
 /*
  * What the core asks of a front end (the iSCSI target, later SRP), and which protocol it speaks.
@@ -58,15 +58,28 @@ struct tt_scsi_frontend {
 	 * addressed to only, and administrative changes raise none).
 	 */
 	int (*alua_changed)(const char *target_name, const struct tt_nexus *except);
+	/*
+	 * For a protocol without unit attentions (NVMe-oF: @no_ua set): a reservation event,
+	 * @ua one of TT_UA_RESERVATIONS_PREEMPTED, TT_UA_RESERVATIONS_RELEASED,
+	 * TT_UA_REGISTRATIONS_PREEMPTED, reached nexus @nexus_id (one of this front end's) on
+	 * @lun. Called with lun->lock held, on any thread: must not block or call into the core
+	 * (send work to a loop). 0 or -errno.
+	 */
+	int (*pr_notice)(struct tt_lun *lun, uint64_t nexus_id, unsigned ua);
+	/* The protocol has no unit attentions: none is kept pending for its nexuses (a pending
+	 * one would never be taken); reservation events go to pr_notice instead. */
+	bool no_ua;
 };
 
 /* Stubs for a front end without these ops: each returns -EOPNOTSUPP. */
 int tt_scsi_fe_no_abort_nexus(struct tt_lun *lun, uint64_t nexus_id);
 int tt_scsi_fe_no_alua_changed(const char *target_name, const struct tt_nexus *except);
+int tt_scsi_fe_no_pr_notice(struct tt_lun *lun, uint64_t nexus_id, unsigned ua);
 
 /* Protocol tables of the core (scsi/proto.h), for struct tt_scsi_frontend.proto. */
 extern const struct tt_scsi_proto tt_scsi_proto_iscsi;
 extern const struct tt_scsi_proto tt_scsi_proto_srp;
+extern const struct tt_scsi_proto tt_scsi_proto_nvme;
 
 /*
  * A target port as SCSI sees it (VPD 83h, ALUA, PR): one per iSCSI target portal group, one per

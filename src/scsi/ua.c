@@ -49,9 +49,21 @@ static void nexus_set_ua(struct tt_lu_state *st, struct tt_lu_nexus *n, uint32_t
 	n->ua = ua;
 }
 
-static void nexus_raise(struct tt_lu_state *st, struct tt_lu_nexus *n, enum tt_ua ua)
+#define UA_RESERVATIONS ((1u << TT_UA_RESERVATIONS_PREEMPTED) | \
+			 (1u << TT_UA_RESERVATIONS_RELEASED) | (1u << TT_UA_REGISTRATIONS_PREEMPTED))
+
+/* under lun->lock */
+static void nexus_raise(struct tt_lun *lun, struct tt_lu_nexus *n, enum tt_ua ua)
 {
+	struct tt_lu_state *st = lun->state;
 	uint32_t bit = 1u << ua;
+
+	if (n->fe && n->fe->no_ua) {
+		/* nothing kept: it would never be taken, and would slow every nexus's commands */
+		if (bit & UA_RESERVATIONS)
+			n->fe->pr_notice(lun, n->id, ua);
+		return;
+	}
 
 	/* a reset supersedes everything that was pending before it */
 	if (bit & UA_RESETS)
@@ -61,25 +73,31 @@ static void nexus_raise(struct tt_lu_state *st, struct tt_lu_nexus *n, enum tt_u
 }
 
 /* under lun->lock */
-static struct tt_lu_nexus *nexus_get(struct tt_lu_state *st, uint64_t id)
+static struct tt_lu_nexus *nexus_get(struct tt_lun *lun, uint64_t id,
+				     const struct tt_scsi_frontend *fe)
 {
+	struct tt_lu_state *st = lun->state;
 	struct tt_lu_nexus *n = nexus_find(st, id);
 
-	if (n)
+	if (n) {
+		if (!n->fe)
+			n->fe = fe;
 		return n;
+	}
 	n = calloc(1, sizeof(*n));
 	if (!n)
 		return NULL;
 	n->id = id;
+	n->fe = fe;
 	tt_list_add_tail(&st->nexuses, &n->node);
-	nexus_raise(st, n, TT_UA_POWER_ON);
+	nexus_raise(lun, n, TT_UA_POWER_ON);
 	return n;
 }
 
 void tt_lun_nexus_add(struct tt_lun *lun, const struct tt_nexus *nexus)
 {
 	pthread_mutex_lock(&lun->lock);
-	nexus_get(lun->state, nexus->id);
+	nexus_get(lun, nexus->id, nexus->fe);
 	tt_pr_nexus_add(lun, nexus);
 	pthread_mutex_unlock(&lun->lock);
 }
@@ -104,7 +122,7 @@ void tt_ua_raise_locked(struct tt_lun *lun, uint64_t nexus_id, enum tt_ua ua)
 	struct tt_lu_nexus *n = nexus_find(lun->state, nexus_id);
 
 	if (n && ua < TT_UA_COUNT)
-		nexus_raise(lun->state, n, ua);
+		nexus_raise(lun, n, ua);
 }
 
 void tt_ua_free_all(struct tt_lun *lun)
@@ -126,7 +144,7 @@ void tt_lun_ua_raise(struct tt_lun *lun, enum tt_ua ua, const struct tt_nexus *e
 	tt_list_for_each(pos, &lun->state->nexuses) {
 		struct tt_lu_nexus *n = tt_list_entry(pos, struct tt_lu_nexus, node);
 		if (!except || n->id != except->id)
-			nexus_raise(lun->state, n, ua);
+			nexus_raise(lun, n, ua);
 	}
 	pthread_mutex_unlock(&lun->lock);
 }
@@ -138,9 +156,9 @@ void tt_lun_ua_raise_one(struct tt_lun *lun, const struct tt_nexus *nexus, enum 
 	if (ua >= TT_UA_COUNT)
 		return;
 	pthread_mutex_lock(&lun->lock);
-	n = nexus_get(lun->state, nexus->id);
+	n = nexus_get(lun, nexus->id, nexus->fe);
 	if (n)
-		nexus_raise(lun->state, n, ua);
+		nexus_raise(lun, n, ua);
 	pthread_mutex_unlock(&lun->lock);
 }
 

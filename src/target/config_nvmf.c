@@ -10,6 +10,7 @@
 #include "base/log.h"
 #include "nvmf/nvmf.h"
 #include "target/config.h"
+#include "target/nvmf_resv.h"
 
 /* A namespace's identity: the medium's name when the backend has one (every gateway of a shared
  * medium reports the same NGUID), else the subsystem and the namespace id. */
@@ -83,6 +84,15 @@ int tt_config_nvmf_apply_ns(const char *nqn, const struct tt_config_nvmf_ns *cn,
 		snprintf(err, errlen, "%s: %s", path, msg);
 	else
 		tt_nvmf_ns_set_origin(s, cn->nsid, cn->backend, cn->lun_target, cn->lun_id);
+	if (!rc) {
+		/* reservations: the LUN's (one state for both fabrics), or a LUN of its own */
+		rc = lun ? tt_nvmf_resv_bind_lun(s, cn->nsid, lun)
+			 : tt_nvmf_resv_bind_backend(s, cn->nsid, bdev, naa);
+		if (rc) {
+			snprintf(err, errlen, "%s: reservations: %s", path, strerror(-rc));
+			tt_nvmf_ns_remove(s, cn->nsid, NULL, 0);
+		}
+	}
 	if (lun)
 		tt_lun_put(lun);
 	else

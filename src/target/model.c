@@ -307,6 +307,7 @@ const struct tt_scsi_frontend tt_iscsi_scsi_fe = {
 	.proto = &tt_scsi_proto_iscsi,
 	.abort_nexus = tt_tmf_abort_nexus,
 	.alua_changed = alua_changed,
+	.pr_notice = tt_scsi_fe_no_pr_notice,
 };
 
 void tt_tpg_params_default(struct tt_tpg_params *p)

@@ -148,6 +148,7 @@ static const struct tt_scsi_frontend tt_srp_scsi_fe = {
 	.proto = &tt_scsi_proto_srp,
 	.abort_nexus = srp_abort_nexus,
 	.alua_changed = tt_scsi_fe_no_alua_changed,
+	.pr_notice = tt_scsi_fe_no_pr_notice,
 };
 
 /* ---- tasks of other nexuses (PREEMPT AND ABORT, LOGICAL UNIT RESET) ---- */

@@ -53,6 +53,7 @@ static const struct tt_scsi_frontend fuzz_fe = {
 	.proto = &tt_scsi_proto_iscsi,
 	.abort_nexus = tt_scsi_fe_no_abort_nexus,
 	.alua_changed = tt_scsi_fe_no_alua_changed,
+	.pr_notice = tt_scsi_fe_no_pr_notice,
 };
 
 static void nexus_init(struct env *e, struct tt_nexus *n, uint64_t id, const char *name)

@@ -484,6 +484,7 @@ static const struct tt_scsi_frontend other_fe = {
 	.proto = &tt_scsi_proto_srp,
 	.abort_nexus = tt_scsi_fe_no_abort_nexus,
 	.alua_changed = fe_rec_alua,
+	.pr_notice = tt_scsi_fe_no_pr_notice,
 };
 
 static void test_alua_changed_op(void **state)

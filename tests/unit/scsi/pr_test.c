@@ -1069,6 +1069,7 @@ static const struct tt_scsi_frontend srp_fe = {
 	.proto = &tt_scsi_proto_srp,
 	.abort_nexus = fe_rec_abort,
 	.alua_changed = tt_scsi_fe_no_alua_changed,
+	.pr_notice = tt_scsi_fe_no_pr_notice,
 };
 
 #define SRP_INI1 "0xfe800000000000000002c9030000abcd"

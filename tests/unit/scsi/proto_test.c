@@ -12,6 +12,7 @@ static const struct tt_scsi_frontend srp_fe = {
 	.proto = &tt_scsi_proto_srp,
 	.abort_nexus = tt_scsi_fe_no_abort_nexus,
 	.alua_changed = tt_scsi_fe_no_alua_changed,
+	.pr_notice = tt_scsi_fe_no_pr_notice,
 };
 
 static void test_lookup(void **state)
