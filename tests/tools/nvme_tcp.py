@@ -1112,8 +1112,10 @@ def case_resv(a):
     st, dw0, _, _ = A.c.command(0x0A, nsid=1, cdw={10: 0x82})
     check(st == 0 and dw0 & 0xE == 0, "Get Features 82h after unmasking: %#x %#x" % (st, dw0))
 
-    # ---- a second controller of host A shares its registration
-    A2 = Host(a, HOSTID_A, "A'")
+    # ---- a second controller of host A (through --port2: tetherd takes a new association of
+    # one host through the same port for a reconnection) shares its registration
+    check(a.port2, "resv needs a second port of the subsystem (--port2)")
+    A2 = Host(a, HOSTID_A, "A'", port=a.port2)
     r = A2.report()
     check(r["regctl"] == 2 and r["regs"][HOSTID_A][0] == 0xA1,
           "A's second controller: the report %r" % r)
