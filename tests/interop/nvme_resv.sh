@@ -10,9 +10,10 @@
 #                   the six types, with the reads and writes each host may or may not do; the
 #                   Reservation Notification log page and its Async Event, two notices queued,
 #                   the notification mask; a second controller of one host shares its
-#                   registration
+#                   registration, which outlives all the host's controllers
 #   resv-bad        wrong data lengths, reserved action values, missing namespaces, random
-#                   fields: statuses as specified, nothing changed, tetherd still serving
+#                   fields: statuses as specified, nothing changed, tetherd still serving;
+#                   300 notices never read: a bounded queue, the newest kept, counts that tell
 #   xfabric         the NVMe host's key and reservation seen from iSCSI (READ KEYS, READ
 #                   RESERVATION, READ FULL STATUS with its host ID), the types mapped, iSCSI
 #                   writes refused, PREEMPT and CLEAR from iSCSI told to the NVMe host, data

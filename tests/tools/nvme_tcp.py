@@ -1136,6 +1136,27 @@ def case_resv(a):
     check(B.report()["rtype"] == EA and HOSTID_A not in B.report()["regs"],
           "after preempt and abort: %r" % B.report())
 
+    # ---- a registration belongs to the host: it outlives all the host's controllers
+    expect_st(A.acquire(0xA1, 0, WE), SC_CONFLICT, "A acquires, not registered")
+    expect_st(A2.register(0, 0xA1), 0, "A registers again (second controller)")
+    expect_st(A2.acquire(0xA1, 0xB1, WE, racqa=1), 0, "A preempts B, WE")
+    B.park_aer()
+    B.expect_aen("preempted by A")
+    B.expect_notice(NOTICE_REG_PREEMPTED, "preempted by A")
+    expect_st(B.register(0, 0xB1), 0, "B registers again")
+    A.close()
+    A2.close()
+    time.sleep(0.3)
+    r = B.report()
+    check(r["rtype"] == WE and r["regs"].get(HOSTID_A, (0, 0))[:2] == (0xA1, 1),
+          "the registration and reservation of host A after its controllers went: %r" % r)
+    expect_io(B, ("read",), "WE held by host A, none of its controllers connected")
+    A = Host(a, HOSTID_A, "A")
+    expect_io(A, ("read", "write"), "WE, host A connected again")
+    A2 = Host(a, HOSTID_A, "A'", port=a.port2)
+    expect_st(A.release(0xA1, WE), 0, "A releases")
+    expect_st(B.acquire(0xB1, 0, EA), 0, "B acquires EA")
+
     # ---- clear: every registration and the reservation go, the others are told
     expect_st(A2.register(0, 0xA1), 0, "A registers again (second controller)")
     A.park_aer()
@@ -1228,6 +1249,34 @@ def case_resv_bad(a):
     r = A.report()
     check(r["regctl"] == 0 and r["rtype"] == 0, "state left after the random commands: %r" % r)
     A.close()
+    # more notices than any queue holds, never read: bounded, the newest kept, the count tells
+    A = Host(a, HOSTID_A, "A")
+    B = Host(a, HOSTID_B, "B")
+    expect_st(A.register(0, 0xA1), 0, "A registers")
+    expect_st(B.register(0, 0xB1), 0, "B registers")
+    first, _, _, _ = A.notice()
+    n = 300
+    for _ in range(n):
+        expect_st(B.acquire(0xB1, 0, WE_RO), 0, "B acquires WE_RO")
+        expect_st(B.release(0xB1, WE_RO), 0, "B releases WE_RO")
+    pages = []
+    for _ in range(n + 1):
+        count, t, avail, nsid = A.notice()
+        if t == 0:
+            break
+        pages.append((count, t, avail, nsid))
+    check(0 < len(pages) <= 256 and pages[0][2] <= 255,
+          "%d notices kept of %d, %d said available (at most 255)" % (len(pages), n,
+                                                                    pages[0][2] if pages else -1))
+    check(all(p[1] == NOTICE_RELEASED and p[3] == 1 for p in pages), "notice types/NSIDs")
+    check([p[2] for p in pages] == list(range(len(pages) - 1, -1, -1)),
+          "available log pages do not count down to 0: %r" % [p[2] for p in pages][:8])
+    check([p[0] for p in pages] == list(range(first + n - len(pages) + 1, first + n + 1)),
+          "log page counts %d..%d of %d pages, expected up to %d (the newest kept)"
+          % (pages[0][0], pages[-1][0], len(pages), first + n))
+    for h in (A, B):
+        expect_st(h.register(0, 0, rrega=1, iekey=True), 0, "unregister")
+        h.close()
 
 
 def case_resv_ptpl_set(a):

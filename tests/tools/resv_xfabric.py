@@ -9,11 +9,13 @@ Cases:
   xfabric   the NVMe host registers and takes Write Exclusive: READ KEYS, READ RESERVATION and
             READ FULL STATUS (TransportID protocol Fh with the host ID) show it to iSCSI; an
             iSCSI WRITE conflicts, a READ does not; the NVMe types map onto the SCSI types; an
-            iSCSI initiator registers (the NVMe report lists it with a zero host ID) and
-            preempts: the NVMe host is told (AER, log page 80h), its writes conflict; the NVMe
-            host preempts the iSCSI initiator back (unit attention REGISTRATIONS PREEMPTED);
-            an iSCSI CLEAR tells the NVMe host and both write again; the data written through
-            one fabric reads back through the other
+            NVMe Replace moves the reservation key; an iSCSI initiator registers (the NVMe
+            report lists it with a zero host ID) and preempts: the NVMe host is told (AER, log
+            page 80h), its writes conflict; the NVMe host preempts the iSCSI initiator back
+            (unit attention REGISTRATIONS PREEMPTED); an iSCSI WE_RO reservation lets the NVMe
+            registrant write, its release is told to it; an iSCSI CLEAR tells the NVMe host
+            and both write again; the data written through one fabric reads back through the
+            other
 """
 
 import argparse
@@ -104,6 +106,12 @@ def case_xfabric(args):
     expect_sense_free = pr.read_reservation(i1)
     check(expect_sense_free[1] is None, "a reservation is left: %r" % (expect_sense_free,))
     nt.expect_st(N.acquire(KEY_N, 0, nt.WE), 0, "NVMe Acquire WE again")
+    # Replace while holding: the reservation key follows
+    nt.expect_st(N.register(KEY_N, KEY_N + 1, rrega=2), 0, "NVMe Replace while holding")
+    _, key, rtype = pr.read_reservation(i1)
+    check(key == KEY_N + 1 and rtype == 1, "READ RESERVATION after the NVMe Replace: %r %r"
+          % (key, rtype))
+    nt.expect_st(N.register(KEY_N + 1, KEY_N, rrega=2), 0, "NVMe Replace back")
 
     # ---- an iSCSI initiator registers: the NVMe report lists it
     pr.expect_good(pr.prout(i1, pr.PROUT_REGISTER, 0, KEY_I), "iSCSI REGISTER")
@@ -148,8 +156,22 @@ def case_xfabric(args):
     r = i1.read(100, 1)
     check(r.status == pr.RESERVATION_CONFLICT, "iSCSI READ under the NVMe host's EA: %r" % r)
 
-    # ---- an iSCSI CLEAR: the NVMe host is told, both fabrics write again
+    # ---- an iSCSI registrants-only reservation: the NVMe registrant writes, and is told of
+    # its release
     pr.expect_good(pr.prout(i2, pr.PROUT_REGISTER, 0, KEY_I), "iSCSI REGISTER (second)")
+    nt.expect_st(N.release(KEY_N, nt.EA), 0, "NVMe Release EA")
+    pr.expect_good(pr.prout(i2, pr.PROUT_RESERVE, KEY_I, rtype=5), "iSCSI RESERVE WE_RO")
+    r = N.report()
+    check(r["rtype"] == nt.WE_RO and r["regs"].get(bytes(16), (0, 0))[:2] == (KEY_I, 1),
+          "NVMe report of the iSCSI WE_RO reservation: %r" % r)
+    nt.expect_io(N, ("read", "write"), "WE_RO held by an iSCSI initiator, an NVMe registrant")
+    N.park_aer()
+    pr.expect_good(pr.prout(i2, pr.PROUT_RELEASE, KEY_I, rtype=5), "iSCSI RELEASE WE_RO")
+    N.expect_aen("iSCSI release of WE_RO")
+    N.expect_notice(nt.NOTICE_RELEASED, "iSCSI release of WE_RO", more=0)
+    pr.expect_good(pr.prout(i2, pr.PROUT_RESERVE, KEY_I, rtype=1), "iSCSI RESERVE WE")
+
+    # ---- an iSCSI CLEAR: the NVMe host is told, both fabrics write again
     N.park_aer()
     pr.expect_good(pr.prout(i2, PROUT_CLEAR, KEY_I), "iSCSI CLEAR")
     N.expect_aen("iSCSI CLEAR")
