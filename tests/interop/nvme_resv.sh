@@ -11,6 +11,8 @@
 #                   Reservation Notification log page and its Async Event, two notices queued,
 #                   the notification mask; a second controller of one host shares its
 #                   registration, which outlives all the host's controllers
+#   resv-preempt    Preempt of a registrant that does not hold, of a key nobody has, and of all
+#                   registrants under an All Registrants reservation
 #   resv-bad        wrong data lengths, reserved action values, missing namespaces, random
 #                   fields: statuses as specified, nothing changed, tetherd still serving;
 #                   300 notices never read: a bounded queue, the newest kept, counts that tell
@@ -42,7 +44,7 @@ nvme() { timeout -k 5 60 "$TT_PYTHON" "$TT_TOOLS/nvme_tcp.py" --port "$N" --seed
 
 failed=()
 # each case on a fresh tetherd: a case that fails half-way leaves registrations behind
-for c in resv resv-bad xfabric; do
+for c in resv resv-preempt resv-bad xfabric; do
 	step "$c"
 	tt_start main "${ARGS[@]}"
 	case $c in

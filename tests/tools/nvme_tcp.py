@@ -31,6 +31,23 @@ says):
                 other
   refused       Connect to --nqn as --hostnqn is refused (Connect Invalid Host, DNR)
   connect       Connect to --nqn as --hostnqn succeeds and an I/O queue reads namespace 1
+  resv          reservations of namespace 1 with hosts A, B, C (host IDs of their own) and a
+                second controller of A through --port2: ONCS, RESCAP; Register, Replace,
+                Unregister (keys right and wrong, IEKEY, NRKEY 0); Reservation Report (EDS=0
+                refused, host IDs, keys, holders, GEN, truncated); Acquire, Preempt, Preempt
+                and Abort, Release, Clear of every type and the I/O each host may do (Reservation
+                Conflict with DNR otherwise); notices by AER and log page 80h, two queued, the
+                mask (features 82h); a registration shared by a host's controllers and kept
+                when they all go
+  resv-bad      malformed reservation commands: short or missing data, reserved actions, CPTPL
+                without a state file, missing namespaces, NUMD 0, random fields (--seed); 300
+                notices never read (a bounded queue keeps the newest)
+  resv-preempt  Preempt of a registrant that does not hold, of a key nobody has, and of every
+                registrant under All Registrants (PRKEY 0)
+  resv-ptpl-set, resv-ptpl-check
+                with a reservation state file (--ptpl): RESCAP PTPL, Register with CPTPL 3,
+                features 83h, PTPLS; after a restart of tetherd the registration of host A and
+                its reservation are back
 """
 import argparse
 import os
@@ -1279,6 +1296,47 @@ def case_resv_bad(a):
         h.close()
 
 
+def case_resv_preempt(a):
+    """Preempt of registrants that do not hold the reservation, and under All Registrants."""
+    A = Host(a, HOSTID_A, "A")
+    B = Host(a, HOSTID_B, "B")
+    C = Host(a, HOSTID_C, "C")
+    for h, k in ((A, 0xA1), (B, 0xB1), (C, 0xC1)):
+        expect_st(h.register(0, k), 0, "%s registers" % h.name)
+    expect_st(A.acquire(0xA1, 0, WE), 0, "A acquires WE")
+    for h in (A, B, C):
+        h.park_aer()
+    gen = A.report()["gen"]
+    expect_st(A.acquire(0xA1, 0xC1, WE, racqa=1), 0, "A preempts C, which does not hold")
+    C.expect_aen("C's registration preempted")
+    A.expect_no_aen("A preempted C")
+    B.expect_no_aen("A preempted C")
+    C.expect_notice(NOTICE_REG_PREEMPTED, "A preempted C", more=0)
+    r = gen_moved(A, gen, "Preempt of a registrant")
+    check(r["rtype"] == WE and set(r["regs"]) == {HOSTID_A, HOSTID_B} and
+          r["regs"][HOSTID_A][1] == 1, "after preempting C: %r" % r)
+    expect_st(A.acquire(0xA1, 0x5555, WE, racqa=1), SC_CONFLICT,
+              "Preempt of a key nobody holds (SPC: RESERVATION CONFLICT)")
+    # under All Registrants, PRKEY 0 removes every other registrant and the reservation moves
+    expect_st(C.register(0, 0xC1), 0, "C registers again")
+    expect_st(A.release(0xA1, WE), 0, "A releases WE")
+    expect_st(A.acquire(0xA1, 0, WE_AR), 0, "A acquires WE_AR")
+    C.park_aer()
+    expect_st(B.acquire(0xB1, 0, EA, racqa=1), 0, "B preempts all registrants with PRKEY 0")
+    A.expect_aen("preempted under WE_AR")
+    C.expect_aen("preempted under WE_AR")
+    B.expect_no_aen("B preempted the others")
+    r = B.report()
+    check(r["rtype"] == EA and set(r["regs"]) == {HOSTID_B} and r["regs"][HOSTID_B][1] == 1,
+          "after B preempted all registrants: %r" % r)
+    for h in (A, C):
+        h.expect_notice(NOTICE_REG_PREEMPTED, "B preempted all registrants")
+        expect_io(h, (), "EA held by B after it preempted the others")
+    expect_st(B.release(0xB1, EA, rrela=1), 0, "B clears")
+    for h in (A, B, C):
+        h.close()
+
+
 def case_resv_ptpl_set(a):
     """With a state file: RESCAP PTPL, CPTPL=3 persists, Get Features 83h, PTPLS."""
     A = Host(a, HOSTID_A, "A")
@@ -1309,8 +1367,8 @@ def case_resv_ptpl_check(a):
     B.close()
 
 
-CASES.update({"resv": case_resv, "resv-bad": case_resv_bad, "resv-ptpl-set": case_resv_ptpl_set,
-              "resv-ptpl-check": case_resv_ptpl_check})
+CASES.update({"resv": case_resv, "resv-bad": case_resv_bad, "resv-preempt": case_resv_preempt,
+              "resv-ptpl-set": case_resv_ptpl_set, "resv-ptpl-check": case_resv_ptpl_check})
 
 
 def main():
