@@ -46,6 +46,8 @@ sgp() { sg_persist "$@" 2>&1 || sg_persist "$@" 2>&1; }
 # wr DEV MIB FILE / rd DEV MIB: 1 MiB direct write / read at MIB
 wr() { dd if="$3" of="/dev/$1" bs=1M seek="$2" count=1 oflag=direct conv=notrunc 2>&1; }
 rd() { dd if="/dev/$1" bs=1M skip="$2" count=1 iflag=direct 2>/dev/null; }
+# conflict DD_OUTPUT: the write failed with the block layer's reservation conflict (EBADE)
+conflict() { grep -q "Invalid exchange" <<<"$1"; }
 # report FIELD...: fields of nvme resv-report --eds -o json, decoded by python3:
 # gen rtype regctl, then one "hostid rkey rcsts" line per registrant
 report() {
@@ -113,7 +115,8 @@ echo "  READ FULL STATUS: $tid"
 # ---- iSCSI under the NVMe host's Write Exclusive
 head -c 1M /dev/urandom >/tmp/b
 if out=$(wr "$SD" "$OFF_I" /tmp/b); then g_bad "a direct write to /dev/$SD succeeded under the NVMe host's WE"
-else g_ok "direct write to /dev/$SD refused: $(tail -1 <<<"$out")"; fi
+elif conflict "$out"; then g_ok "direct write to /dev/$SD refused: $(grep -m1 'dd:' <<<"$out")"
+else g_bad "direct write to /dev/$SD failed, but not with a reservation conflict: $out"; fi
 rd "$SD" "$OFF_N" | cmp -s - /tmp/a && g_ok "reads through iSCSI work" || g_bad "read through iSCSI"
 wr "$NS" "$OFF_N" /tmp/a >/dev/null && g_ok "the holder writes through NVMe" || g_bad "the NVMe holder's write"
 
@@ -123,7 +126,8 @@ if sgp --out --preempt --param-rk=$KEY_I --param-sark=$KEY_N --prout-type=1 "/de
 	g_ok "sg_persist --preempt of the NVMe host"
 else cat /tmp/o; g_bad "sg_persist --preempt"; fi
 if out=$(wr "$NS" "$OFF_N" /tmp/b); then g_bad "a direct write to /dev/$NS succeeded after the preemption"
-else g_ok "direct write to /dev/$NS refused: $(tail -1 <<<"$out")"; fi
+elif conflict "$out"; then g_ok "direct write to /dev/$NS refused: $(grep -m1 'dd:' <<<"$out")"
+else g_bad "direct write to /dev/$NS failed, but not with a reservation conflict: $out"; fi
 rd "$NS" "$OFF_N" | cmp -s - /tmp/a && g_ok "reads through NVMe work, the refused write changed nothing" ||
 	g_bad "read through NVMe after the preemption"
 rep=$(report) || g_bad "nvme resv-report: $rep"
