@@ -1159,6 +1159,108 @@ static void test_srp_registrations(void **state)
 	env_free(e);
 }
 
+/* --- NVMe hosts (a front end without unit attentions) -------------------------------------- */
+
+static struct {
+	unsigned n;
+	uint64_t nexus_id[8];
+	unsigned ua[8];
+} notices;
+
+static int rec_pr_notice(struct tt_lun *lun, uint64_t nexus_id, unsigned ua)
+{
+	(void)lun;
+	if (notices.n < 8) {
+		notices.nexus_id[notices.n] = nexus_id;
+		notices.ua[notices.n] = ua;
+	}
+	notices.n++;
+	return 0;
+}
+
+static const struct tt_scsi_frontend nvme_fe = {
+	.name = "test-nvme",
+	.proto = &tt_scsi_proto_nvme,
+	.abort_nexus = fe_rec_abort,
+	.alua_changed = tt_scsi_fe_no_alua_changed,
+	.pr_notice = rec_pr_notice,
+	.no_ua = true,
+};
+
+#define HOST_A "000000000000400080000000000000aa"
+#define HOST_B "000000000000400080000000000000bb"
+
+static void nvme_nexus_init(struct env *e, struct tt_nexus *n, uint64_t id, const char *hostid)
+{
+	env_nexus_init(e, n, id, hostid);
+	n->fe = &nvme_fe;
+	n->tport = NULL; /* no SCSI target port: registrations cover every port */
+	n->initiator_port[0] = '\0';
+	memset(n->isid, 0, sizeof(n->isid));
+}
+
+static void test_nvme_hosts(void **state)
+{
+	struct env *e = env_new("ram:64M");
+	struct ttask *tt = ttask_new();
+	struct tt_nexus a1, a2, b;
+	struct tt_lun_pr_status st;
+
+	(void)state;
+	nvme_nexus_init(e, &a1, 21, HOST_A);
+	nvme_nexus_init(e, &a2, 22, HOST_A); /* a second controller of host A */
+	nvme_nexus_init(e, &b, 23, HOST_B);
+	tt_lun_nexus_add(e->lun, &a1);
+	tt_lun_nexus_add(e->lun, &a2);
+	tt_lun_nexus_add(e->lun, &b);
+	/* no unit attention is kept for them (POWER ON would never be taken) */
+	assert_int_equal(tt_lun_ua_pending(e->lun, &a1), 0);
+	memset(&notices, 0, sizeof(notices));
+
+	/* host A registers through a1 (ALL_TG_PT, as the NVMe front end does): a2 is registered */
+	prout(e, tt, &a1, TT_PROUT_REGISTER, 0, 0, K1, 0x04);
+	assert_good(tt);
+	prout(e, tt, &a2, TT_PROUT_RESERVE, TT_PR_WE, K1, 0, 0);
+	assert_good(tt);
+	must(e, &b, TT_PROUT_REGISTER, 0, 0, K2);
+	assert_int_equal(tt_lun_pr_check(e->lun, &a1, true), 0);
+	assert_int_equal(tt_lun_pr_check(e->lun, &b, false), 0);
+	assert_int_equal(tt_lun_pr_check(e->lun, &b, true), 1);
+	/* an iSCSI initiator sees the same reservation */
+	rw10(e, tt, &e->nexus, true);
+	assert_conflict(tt);
+	rw10(e, tt, &e->nexus, false);
+	assert_good(tt);
+
+	assert_int_equal(tt_lun_pr_status(e->lun, &st), 0);
+	assert_int_equal(st.nregs, 2);
+	assert_int_equal(st.type, TT_PR_WE);
+	assert_ptr_equal(st.regs[0].id.proto, &tt_scsi_proto_nvme);
+	assert_string_equal(st.regs[0].id.name, HOST_A);
+	assert_true(st.regs[0].id.all_ports);
+	assert_true(st.regs[0].key == K1 && st.regs[0].holder);
+	free(st.regs);
+
+	/* B preempts A: both controllers of A are told (no unit attention kept), not B */
+	must(e, &b, TT_PROUT_PREEMPT, TT_PR_EA, K2, K1);
+	assert_int_equal(notices.n, 2);
+	assert_true(notices.nexus_id[0] == a1.id || notices.nexus_id[1] == a1.id);
+	assert_true(notices.nexus_id[0] == a2.id || notices.nexus_id[1] == a2.id);
+	assert_int_equal(notices.ua[0], TT_UA_REGISTRATIONS_PREEMPTED);
+	assert_int_equal(tt_lun_ua_pending(e->lun, &a1), 0);
+	/* exclusive access: A reads no more */
+	assert_int_equal(tt_lun_pr_check(e->lun, &a2, false), 1);
+	assert_int_equal(tt_lun_pr_check(e->lun, &b, false), 0);
+
+	must(e, &b, TT_PROUT_CLEAR, 0, K2, 0);
+	assert_int_equal(tt_lun_pr_check(e->lun, &a1, true), 0);
+	tt_lun_nexus_del(e->lun, &a1);
+	tt_lun_nexus_del(e->lun, &a2);
+	tt_lun_nexus_del(e->lun, &b);
+	free(tt);
+	env_free(e);
+}
+
 /* A state file written before the protocol was recorded (version 1, iSCSI only) still loads:
  * its registrations and reservation are back, and the next change rewrites it as version 2. */
 static void test_store_version_1_loads(void **state)
@@ -1260,6 +1362,7 @@ int main(void)
 		cmocka_unit_test(test_aptpl_round_trip),
 		cmocka_unit_test(test_store_format_parse),
 		cmocka_unit_test(test_srp_registrations),
+		cmocka_unit_test(test_nvme_hosts),
 		cmocka_unit_test(test_store_version_1_loads),
 		cmocka_unit_test(test_stale_copy_busy),
 	};

@@ -21,12 +21,23 @@ static void test_lookup(void **state)
 	assert_ptr_equal(tt_scsi_proto_find(0x5), &tt_scsi_proto_iscsi);
 	assert_ptr_equal(tt_scsi_proto_find(0x4), &tt_scsi_proto_srp);
 	assert_null(tt_scsi_proto_find(0x0)); /* Fibre Channel: not a protocol of the core */
-	assert_null(tt_scsi_proto_find(TT_SCSI_PROTO_ID_NONE));
+	/* NVMe hosts: no SPC protocol identifier, TransportIDs of "no specific protocol" */
+	assert_ptr_equal(tt_scsi_proto_find(TT_SCSI_PROTO_ID_NONE), &tt_scsi_proto_nvme);
+	assert_ptr_equal(tt_scsi_proto_by_name("nvme"), &tt_scsi_proto_nvme);
 	assert_ptr_equal(tt_scsi_proto_by_name("iscsi"), &tt_scsi_proto_iscsi);
 	assert_ptr_equal(tt_scsi_proto_by_name("srp"), &tt_scsi_proto_srp);
 	assert_null(tt_scsi_proto_by_name("none"));
 	assert_null(tt_scsi_proto_by_name(NULL));
 }
+
+static const struct tt_scsi_frontend nvme_fe = {
+	.name = "nvme-test",
+	.proto = &tt_scsi_proto_nvme,
+	.abort_nexus = tt_scsi_fe_no_abort_nexus,
+	.alua_changed = tt_scsi_fe_no_alua_changed,
+	.pr_notice = tt_scsi_fe_no_pr_notice,
+	.no_ua = true,
+};
 
 /* --- iSCSI ---------------------------------------------------------------------------------- */
 
@@ -200,6 +211,53 @@ static void test_srp_tid_round_trip(void **state)
 	assert_int_equal(pr->port_match(&id, &back), 0);
 }
 
+/* --- NVMe ------------------------------------------------------------------------------------ */
+
+static void test_nvme_identity(void **state)
+{
+	const struct tt_scsi_proto *pr = &tt_scsi_proto_nvme;
+	struct tt_nexus nexus = { .fe = &nvme_fe };
+	struct tt_pr_id id, back, other;
+	uint8_t buf[64], tid[24] = { 0x0f };
+	char text[64];
+
+	(void)state;
+	/* the nexus of an NVMe controller: the Host Identifier as 32 hex digits */
+	snprintf(nexus.initiator_name, sizeof(nexus.initiator_name), "%s",
+		 "5b2c9a2e00004000800000000000000a");
+	tt_scsi_nexus_ident(&nexus, &id);
+	assert_ptr_equal(id.proto, pr);
+	assert_string_equal(id.name, "5b2c9a2e00004000800000000000000a");
+	/* TransportID: protocol Fh, format 00b, the Host Identifier at byte 8 */
+	memcpy(tid + 8, "\x5b\x2c\x9a\x2e\x00\x00\x40\x00\x80\x00\x00\x00\x00\x00\x00\x0a", 16);
+	assert_int_equal(pr->tid_len(&id), 24);
+	memset(buf, 0xee, sizeof(buf));
+	assert_int_equal(pr->tid_encode(&id, buf, sizeof(buf)), 24);
+	assert_memory_equal(buf, tid, 24);
+	assert_int_equal(pr->tid_parse(buf, 24, &back), 24);
+	assert_int_equal(pr->port_match(&id, &back), 1);
+	assert_int_equal(pr->tid_parse(tid, 23, &back), -ENOSPC);
+	tid[0] = 0x4f;
+	assert_int_equal(pr->tid_parse(tid, 24, &back), -EINVAL);
+	/* another host, and an SRP port with the same 128 bits, are other identities */
+	tid[0] = 0x0f;
+	tid[23] = 0x0b;
+	assert_int_equal(pr->tid_parse(tid, 24, &other), 24);
+	assert_int_equal(pr->port_match(&id, &other), 0);
+	tid[0] = 0x04;
+	tid[23] = 0x0a;
+	assert_int_equal(tt_scsi_proto_srp.tid_parse(tid, 24, &other), 24);
+	id.all_ports = true;
+	assert_false(tt_pr_id_overlap(&id, &other));
+	/* text form (state file): hostid: and 32 digits */
+	assert_int_equal(pr->ident_format(&id, text, sizeof(text)), 39);
+	assert_string_equal(text, "hostid:5b2c9a2e00004000800000000000000a");
+	assert_int_equal(pr->ident_parse(text, &back), 0);
+	assert_int_equal(pr->port_match(&id, &back), 1);
+	assert_int_equal(pr->ident_parse("hostid:5b2c", &back), -EINVAL);
+	assert_int_equal(pr->port_name(NULL, text, sizeof(text)), -EOPNOTSUPP);
+}
+
 static void test_srp_identity(void **state)
 {
 	struct tt_nexus srp = { .fe = &srp_fe }, iscsi = { .fe = &test_fe };
@@ -340,6 +398,7 @@ int main(void)
 		cmocka_unit_test(test_iscsi_identity),
 		cmocka_unit_test(test_srp_tid_round_trip),
 		cmocka_unit_test(test_srp_identity),
+		cmocka_unit_test(test_nvme_identity),
 		cmocka_unit_test(test_vpd_designators),
 		cmocka_unit_test(test_stubs),
 	};
