@@ -20,8 +20,11 @@
 #                   RESERVATION, READ FULL STATUS with its host ID), the types mapped, iSCSI
 #                   writes refused, PREEMPT and CLEAR from iSCSI told to the NVMe host, data
 #                   written on one fabric read back on the other
+#   resv-two-ns     two LUNs, NSIDs 1 and 2: a reservation, its conflicts and notices stay on
+#                   their namespace
 #   PTPL            with a state directory: RESCAP PTPL, Register with CPTPL 3, and after a
-#                   restart of tetherd the registration (by host ID) and the reservation are back
+#                   restart of tetherd the registration (by host ID) and the reservation are back;
+#                   unregistered with CPTPL 2, a second restart restores nothing
 # Each case runs on a fresh tetherd, which must still serve after it and stop cleanly.
 #
 # Exit: 0 pass, 77 skip (reason printed), 1 fail.
@@ -61,6 +64,12 @@ for c in resv resv-preempt resv-bad xfabric; do
 	tt_stop main
 done
 
+step "two namespaces: a reservation stays on its own"
+tt_start two "${ARGS[@]}" --lun ram:16M
+nvme resv-two-ns || failed+=(resv-two-ns)
+tt_alive two "resv-two-ns"
+tt_stop two
+
 step "PTPL: a reservation of an NVMe host survives a restart"
 STATE=$TT_WORK/state
 PARGS=(--portal "127.0.0.1:$P" --portal "nvme-tcp://127.0.0.1:$N" --lun ram:16M
@@ -71,6 +80,9 @@ if nvme --ptpl resv-ptpl-set; then
 	tt_stop ptpl
 	tt_start ptpl "${PARGS[@]}"
 	nvme --ptpl resv-ptpl-check || failed+=(resv-ptpl-check)
+	tt_stop ptpl
+	tt_start ptpl "${PARGS[@]}"
+	nvme --ptpl resv-empty || failed+=("resv-empty after unregistering with CPTPL 2")
 else
 	failed+=(resv-ptpl-set)
 fi

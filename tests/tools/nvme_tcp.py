@@ -44,6 +44,8 @@ says):
                 notices never read (a bounded queue keeps the newest)
   resv-preempt  Preempt of a registrant that does not hold, of a key nobody has, and of every
                 registrant under All Registrants (PRKEY 0)
+  resv-two-ns   two namespaces: a reservation, its conflicts and its notices stay on theirs
+  resv-empty    no registrant and no reservation (after a restart that must restore nothing)
   resv-ptpl-set, resv-ptpl-check
                 with a reservation state file (--ptpl): RESCAP PTPL, Register with CPTPL 3,
                 features 83h, PTPLS; after a restart of tetherd the registration of host A and
@@ -1128,6 +1130,16 @@ def case_resv(a):
     check(st == 0, "Set Features 82h (no mask): %#x" % st)
     st, dw0, _, _ = A.c.command(0x0A, nsid=1, cdw={10: 0x82})
     check(st == 0 and dw0 & 0xE == 0, "Get Features 82h after unmasking: %#x %#x" % (st, dw0))
+    st, _, _, _ = A.c.command(0x09, nsid=0xFFFFFFFF, cdw={10: 0x82, 11: 1 << 3})
+    check(st == 0, "Set Features 82h on every namespace (NSID FFFFFFFFh): %#x" % st)
+    st, dw0, _, _ = A.c.command(0x0A, nsid=1, cdw={10: 0x82})
+    check(st == 0 and dw0 & 0xE == 1 << 3, "Get Features 82h of NSID 1 after a mask for all: "
+          "%#x %#x" % (st, dw0))
+    st, _, _, _ = A.c.command(0x09, nsid=0xFFFFFFFF, cdw={10: 0x82, 11: 0})
+    check(st == 0, "Set Features 82h on every namespace, no mask: %#x" % st)
+    st, _, _, _ = A.c.command(0x09, nsid=5, cdw={10: 0x82, 11: 0})
+    check(st & 0xFF == SC_INVALID_NS or st & 0xFF == SC_INVALID_FIELD,
+          "Set Features 82h on a missing namespace: %#x" % st)
 
     # ---- a second controller of host A (through --port2: tetherd takes a new association of
     # one host through the same port for a reconnection) shares its registration
@@ -1337,6 +1349,48 @@ def case_resv_preempt(a):
         h.close()
 
 
+def case_resv_two_ns(a):
+    """Two namespaces (two LUNs): a reservation of one leaves the other alone."""
+    A = Host(a, HOSTID_A, "A")
+    B = Host(a, HOSTID_B, "B")
+    expect_st(A.register(0, 0xA1), 0, "A registers on NSID 1")
+    expect_st(A.acquire(0xA1, 0, EA), 0, "A acquires EA on NSID 1")
+    expect_io(B, (), "EA on NSID 1, B on NSID 1")
+    st, dnr, d = B.report_raw(4096, nsid=2)
+    check(st == 0 and struct.unpack("<H", d[5:7])[0] == 0 and d[4] == 0,
+          "Report of NSID 2: %#x, REGCTL %d RTYPE %d" % (st, struct.unpack("<H", d[5:7])[0], d[4]))
+    for op, opc, extra in (("write", 0x01, {"data": b"\x5a" * 512}), ("read", 0x02,
+                                                                     {"read_len": 512})):
+        got = B.cmd(opc, nsid=2, cdw={10: 0, 12: 0}, **extra)[:2]
+        expect_st(got, 0, "B's %s on NSID 2 while NSID 1 is reserved" % op)
+    expect_st(B.register(0, 0xB2, nsid=2), 0, "B registers on NSID 2")
+    expect_st(B.acquire(0xB2, 0, WE, nsid=2), 0, "B acquires WE on NSID 2")
+    got = A.cmd(0x01, nsid=2, cdw={10: 0, 12: 0}, data=bytes(512))[:2]
+    expect_st(got, SC_CONFLICT, "A's write on NSID 2, reserved by B")
+    expect_io(A, ("read", "write"), "A holds EA on NSID 1")
+    A.park_aer()
+    expect_st(B.acquire(0xB1, 0xA1, WE, racqa=1), SC_CONFLICT,
+              "B preempts on NSID 1 without a registration there")
+    A.expect_no_aen("a refused preempt")
+    expect_st(B.register(0, 0xB1), 0, "B registers on NSID 1")
+    expect_st(B.acquire(0xB1, 0xA1, WE, racqa=1), 0, "B preempts A on NSID 1")
+    A.expect_aen("preempted on NSID 1")
+    A.expect_notice(NOTICE_REG_PREEMPTED, "preempted on NSID 1")   # its NSID is checked: 1
+    expect_st(B.release(0xB1, WE, rrela=1), 0, "B clears NSID 1")
+    expect_st(B.release(0xB2, WE, rrela=1, nsid=2), 0, "B clears NSID 2")
+    A.close()
+    B.close()
+
+
+def case_resv_empty(a):
+    """Nothing registered, nothing reserved (after unregistering with PTPL and a restart)."""
+    A = Host(a, HOSTID_A, "A")
+    r = A.report()
+    check(r["regctl"] == 0 and r["rtype"] == 0, "state restored after it was cleared: %r" % r)
+    expect_io(A, ("read", "write"), "no reservation")
+    A.close()
+
+
 def case_resv_ptpl_set(a):
     """With a state file: RESCAP PTPL, CPTPL=3 persists, Get Features 83h, PTPLS."""
     A = Host(a, HOSTID_A, "A")
@@ -1368,6 +1422,7 @@ def case_resv_ptpl_check(a):
 
 
 CASES.update({"resv": case_resv, "resv-bad": case_resv_bad, "resv-preempt": case_resv_preempt,
+              "resv-two-ns": case_resv_two_ns, "resv-empty": case_resv_empty,
               "resv-ptpl-set": case_resv_ptpl_set, "resv-ptpl-check": case_resv_ptpl_check})
 
 
