@@ -16,6 +16,10 @@ Cases:
             registrant write, its release is told to it; an iSCSI CLEAR tells the NVMe host
             and both write again; the data written through one fabric reads back through the
             other
+  xfabric-spec-i-pt, xfabric-move
+            iSCSI REGISTER with SPEC_I_PT, REGISTER AND MOVE naming an NVMe host by its
+            TransportID: refused, or the NVMe host can use the registration (and reservation)
+            it was given
 """
 
 import argparse
@@ -190,7 +194,67 @@ def case_xfabric(args):
     N.close()
 
 
-CASES = {"xfabric": case_xfabric}
+def prout_tid(c, sa, key, sark, tid, rtype=0, rel_port=0, spec_i_pt=False):
+    """PERSISTENT RESERVE OUT with a TransportID: REGISTER with SPEC_I_PT, or REGISTER AND
+    MOVE (sa 07h) to relative target port rel_port."""
+    if sa == 0x07:
+        param = struct.pack(">QQBBHI", key, sark, 0, 0, rel_port, len(tid)) + tid
+    else:
+        param = struct.pack(">QQ", key, sark) + bytes([0, 0, 0, 0, 0x08 if spec_i_pt else 0,
+                                                       0, 0, 0])
+        param += struct.pack(">I", len(tid)) + tid
+    cdb = bytes([pr.PROUT, sa, rtype, 0, 0]) + struct.pack(">I", len(param)) + b"\0"
+    return c.scsi(cdb, write=param)
+
+
+def nvme_tid(hostid):
+    return bytes([0x0F]) + bytes(7) + hostid
+
+
+def refused_or_usable(r, h, key, what, holds=False):
+    """An NVMe host named in an iSCSI TransportID: the PROUT is refused (ILLEGAL REQUEST) or the
+    host has a registration it can use (and, with holds, the reservation it can write under)."""
+    if r.status != GOOD:
+        check(r.status == pdu.CHECK_CONDITION and r.sense_tuple()[0] == 0x05,
+              "%s: %r (GOOD, or ILLEGAL REQUEST when NVMe hosts cannot be named)" % (what, r))
+        return False
+    rep = h.report()
+    check(rep["regs"].get(h.hostid, (None,))[0] == key,
+          "%s: the NVMe host's key in its report: %r" % (what, rep["regs"]))
+    if holds:
+        nt.expect_io(h, ("read", "write"), "%s: the NVMe host holds the reservation" % what)
+        nt.expect_st(h.release(key, nt.WE), 0, "%s: the NVMe host releases" % what)
+    nt.expect_st(h.register(0, key), 0, "%s: the NVMe host registers its key again" % what)
+    nt.expect_st(h.register(key, 0, rrega=1), 0, "%s: the NVMe host unregisters" % what)
+    return True
+
+
+def case_xfabric_spec_i_pt(args):
+    """iSCSI REGISTER with SPEC_I_PT naming an NVMe host by TransportID (protocol Fh)."""
+    A = nvme_host(args, nt.HOSTID_A, "A")
+    i1 = pr.login(args, pr.INITIATOR_A)
+    r = prout_tid(i1, pr.PROUT_REGISTER, 0, 0xE1, nvme_tid(nt.HOSTID_A), spec_i_pt=True)
+    refused_or_usable(r, A, 0xE1, "REGISTER with SPEC_I_PT naming NVMe host A")
+    A.close()
+    i1.logout()
+    i1.close()
+
+
+def case_xfabric_move(args):
+    """iSCSI REGISTER AND MOVE of a reservation to an NVMe host named by TransportID."""
+    B = nvme_host(args, nt.HOSTID_B, "B")
+    i1 = pr.login(args, pr.INITIATOR_A)
+    pr.expect_good(pr.prout(i1, pr.PROUT_REGISTER, 0, KEY_I), "iSCSI REGISTER")
+    pr.expect_good(pr.prout(i1, pr.PROUT_RESERVE, KEY_I, rtype=1), "iSCSI RESERVE WE")
+    r = prout_tid(i1, 0x07, KEY_I, 0xF1, nvme_tid(nt.HOSTID_B), rtype=1, rel_port=1)
+    refused_or_usable(r, B, 0xF1, "REGISTER AND MOVE to NVMe host B", holds=True)
+    B.close()
+    i1.logout()
+    i1.close()
+
+
+CASES = {"xfabric": case_xfabric, "xfabric-spec-i-pt": case_xfabric_spec_i_pt,
+         "xfabric-move": case_xfabric_move}
 
 
 def main():
