@@ -25,6 +25,8 @@
 #                   refused, or registrations (and a reservation) the NVMe hosts can use
 #   resv-two-ns     two LUNs, NSIDs 1 and 2: a reservation, its conflicts and notices stay on
 #                   their namespace
+#   configuration   a subsystem of the file: resv on a namespace with a backend of its own,
+#                   xfabric on a namespace over the LUN of an iSCSI target
 #   PTPL            with a state directory: RESCAP PTPL, Register with CPTPL 3, and after a
 #                   restart of tetherd the registration (by host ID) and the reservation are back;
 #                   unregistered with CPTPL 2, a second restart restores nothing
@@ -75,6 +77,28 @@ tt_start two "${ARGS[@]}" --lun ram:16M
 nvme resv-two-ns || failed+=(resv-two-ns)
 tt_alive two "resv-two-ns"
 tt_stop two
+
+step "a configuration file: a namespace over an iSCSI LUN, a namespace with a backend of its own"
+DISKS=iqn.2026-11.org.tether:disks
+DB=nqn.2026-11.org.tether:db
+cat >"$TT_WORK/tetherd.json" <<EOF
+{
+  "targets": [{ "name": "$DISKS", "tpgs": [{ "tag": 1, "portals": ["127.0.0.1:$P"] }],
+                "luns": [{ "id": 0, "backend": "ram:32M" }] }],
+  "nvmf": {
+    "ports": [{ "address": "nvme-tcp://127.0.0.1:$N" }, { "address": "nvme-tcp://127.0.0.1:$N2" }],
+    "subsystems": [{ "nqn": "$DB",
+                     "namespaces": [{ "nsid": 1, "backend": "ram:32M" },
+                                    { "nsid": 2, "lun": { "target": "$DISKS", "id": 0 } }] }]
+  }
+}
+EOF
+TT_WAIT_PORTS="$P $N $N2" tt_start conf --config "$TT_WORK/tetherd.json" --state-dir none
+nvme --nqn "$DB" --port2 "$N2" resv || failed+=("resv (namespace with a backend of its own)")
+tt_pdu resv_xfabric.py --port "$P" --target "$DISKS" --opt "nvme=$N" --opt "nqn=$DB" \
+	--opt nsid=2 xfabric || failed+=("xfabric (namespace 2 over $DISKS LUN 0)")
+tt_alive conf "the configuration file's cases"
+tt_stop conf
 
 step "PTPL: a reservation of an NVMe host survives a restart"
 STATE=$TT_WORK/state

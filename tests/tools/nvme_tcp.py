@@ -792,32 +792,34 @@ class Host:
         st, _, _, _ = self.q.connect(a.nqn, qid=1, cntlid=self.cntlid)
         check(st == 0, "%s: I/O queue Connect: %#x" % (name, st))
         self.aer = None   # the cid of the Async Event Request parked on the admin queue
+        self.nsid = 1     # the namespace of the commands that name none
 
     def close(self):
         self.q.close()
         self.c.close()
 
-    def cmd(self, opc, nsid=1, cdw=None, data=b"", read_len=0, **kw):
+    def cmd(self, opc, nsid=None, cdw=None, data=b"", read_len=0, **kw):
         """(status, DNR, data) of an I/O command."""
+        nsid = self.nsid if nsid is None else nsid
         st, _, _, d = self.q.command(opc, nsid=nsid, cdw=cdw, data=data, read_len=read_len,
                                      **kw)
         return st, self.q.last_dnr, d
 
-    def register(self, crkey, nrkey, rrega=0, iekey=False, cptpl=0, nsid=1, data=None):
+    def register(self, crkey, nrkey, rrega=0, iekey=False, cptpl=0, nsid=None, data=None):
         cdw10 = rrega | (8 if iekey else 0) | cptpl << 30
         return self.cmd(RESV_REGISTER, nsid, {10: cdw10},
                         struct.pack("<QQ", crkey, nrkey) if data is None else data)[:2]
 
-    def acquire(self, crkey, prkey, rtype, racqa=0, iekey=False, nsid=1, data=None):
+    def acquire(self, crkey, prkey, rtype, racqa=0, iekey=False, nsid=None, data=None):
         cdw10 = racqa | (8 if iekey else 0) | rtype << 8
         return self.cmd(RESV_ACQUIRE, nsid, {10: cdw10},
                         struct.pack("<QQ", crkey, prkey) if data is None else data)[:2]
 
-    def release(self, crkey, rtype, rrela=0, nsid=1, data=None):
+    def release(self, crkey, rtype, rrela=0, nsid=None, data=None):
         return self.cmd(RESV_RELEASE, nsid, {10: rrela | rtype << 8},
                         struct.pack("<Q", crkey) if data is None else data)[:2]
 
-    def report_raw(self, nbytes=4096, eds=True, nsid=1, numd=None):
+    def report_raw(self, nbytes=4096, eds=True, nsid=None, numd=None):
         numd = nbytes // 4 - 1 if numd is None else numd
         return self.cmd(RESV_REPORT, nsid, {10: numd, 11: 1 if eds else 0}, read_len=nbytes)
 
@@ -892,8 +894,8 @@ class Host:
 
     def expect_notice(self, ntype, what, more=None):
         count, t, avail, nsid = self.notice()
-        check(t == ntype and nsid == 1, "%s: %s: log page 80h type %d NSID %d, expected type "
-              "%d NSID 1" % (self.name, what, t, nsid, ntype))
+        check(t == ntype and nsid == self.nsid, "%s: %s: log page 80h type %d NSID %d, expected "
+              "type %d NSID %d" % (self.name, what, t, nsid, ntype, self.nsid))
         if more is not None:
             check(avail == more, "%s: %s: log page 80h: %d more available, expected %d"
                   % (self.name, what, avail, more))

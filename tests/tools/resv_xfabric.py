@@ -3,7 +3,10 @@
 """One reservation state for a LUN served over iSCSI and NVMe/TCP at once: an NVMe host
 (nvme_tcp.py's Host) and iSCSI initiators (pdu.py, pr.py) on the same LUN.
 
-  resv_xfabric.py --port ISCSI_PORT --opt nvme=NVME_TCP_PORT [--opt nqn=SUBNQN] CASE...
+  resv_xfabric.py --port ISCSI_PORT --opt nvme=NVME_TCP_PORT [--opt nqn=SUBNQN]
+                  [--opt nsid=NSID] [--target IQN] CASE...
+
+The LUN is LUN 0 of --target; NSID (1 by default) is its namespace in subsystem SUBNQN.
 
 Cases:
   xfabric   the NVMe host registers and takes Write Exclusive: READ KEYS, READ RESERVATION and
@@ -42,7 +45,9 @@ HOSTID_N = bytes.fromhex("4e0e1a8e5f0b4d559c4b746573740001")
 def nvme_host(args, hostid=HOSTID_N, name="N"):
     a = argparse.Namespace(addr=args.host, port=int(args.opts["nvme"]),
                            nqn=args.opts.get("nqn", "nqn.2026-11.org.tether:default"))
-    return nt.Host(a, hostid, name)
+    h = nt.Host(a, hostid, name)
+    h.nsid = int(args.opts.get("nsid", "1"))
+    return h
 
 
 def full_status(c):
