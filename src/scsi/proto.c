@@ -7,6 +7,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 static const struct tt_scsi_proto *const protos[] = {
@@ -50,6 +51,58 @@ bool tt_pr_id_overlap(const struct tt_pr_id *a, const struct tt_pr_id *b)
 	if (a->proto != b->proto || a->proto->port_match(a, b) <= 0)
 		return false;
 	return a->all_ports || b->all_ports || a->port == b->port;
+}
+
+/* --- 128-bit identities ------------------------------------------------------------------------ */
+
+#define ID128_LEN 16
+#define TID24_LEN 24
+
+void tt_scsi_id128_set(struct tt_pr_id *id, const uint8_t raw[16],
+		       const struct tt_scsi_proto *proto)
+{
+	memset(id->name, 0, sizeof(id->name));
+	for (int i = 0; i < ID128_LEN; i++)
+		snprintf(id->name + 2 * i, 3, "%02x", raw[i]);
+	memset(id->isid, 0, sizeof(id->isid));
+	id->any_isid = false;
+	id->proto = proto;
+}
+
+int tt_scsi_tid24_parse(const uint8_t *p, size_t len, struct tt_pr_id *id,
+			const struct tt_scsi_proto *proto)
+{
+	if (len < 1)
+		return -ENOSPC;
+	if ((p[0] & 0x0f) != proto->id || (p[0] >> 6) != 0)
+		return -EINVAL;
+	if (len < TID24_LEN)
+		return -ENOSPC;
+	memset(id, 0, sizeof(*id));
+	tt_scsi_id128_set(id, p + 8, proto);
+	return TID24_LEN;
+}
+
+int tt_scsi_tid24_encode(const struct tt_pr_id *id, uint8_t *p, size_t len)
+{
+	if (len < TID24_LEN)
+		return -ENOSPC;
+	memset(p, 0, TID24_LEN);
+	p[0] = id->proto->id; /* format 00b */
+	if (tt_scsi_hex_decode(id->name, p + 8, ID128_LEN) < 0)
+		return -EINVAL;
+	return TID24_LEN;
+}
+
+int tt_scsi_tid24_len(const struct tt_pr_id *id)
+{
+	(void)id;
+	return TID24_LEN;
+}
+
+int tt_scsi_id128_match(const struct tt_pr_id *a, const struct tt_pr_id *b)
+{
+	return strcmp(a->name, b->name) == 0;
 }
 
 /* --- hex ---------------------------------------------------------------------------------------- */

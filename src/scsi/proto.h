@@ -98,6 +98,21 @@ int tt_scsi_proto_no_ident_format(const struct tt_pr_id *id, char *buf, size_t l
 int tt_scsi_proto_no_ident_parse(const char *s, struct tt_pr_id *id);
 int tt_scsi_proto_no_name(const struct tt_scsi_port *port, char *buf, size_t len);
 
+/*
+ * Identities named by 128 bits (SRP initiator ports, NVMe Host Identifiers), shared by their
+ * tables: the name is 32 lowercase hex digits; the TransportID is 24 bytes, format 00b, the
+ * identifier at bytes 8..23 (SPC-4 7.6.4.5's layout). tt_scsi_id128_set fills @id for @proto;
+ * tt_scsi_tid24_parse returns 24, -ENOSPC or -EINVAL (another protocol or format), and
+ * tt_scsi_tid24_encode 24, -ENOSPC or -EINVAL (a name that is not 32 hex digits).
+ */
+void tt_scsi_id128_set(struct tt_pr_id *id, const uint8_t raw[16],
+		       const struct tt_scsi_proto *proto);
+int tt_scsi_tid24_parse(const uint8_t *p, size_t len, struct tt_pr_id *id,
+			const struct tt_scsi_proto *proto);
+int tt_scsi_tid24_encode(const struct tt_pr_id *id, uint8_t *p, size_t len);
+int tt_scsi_tid24_len(const struct tt_pr_id *id);     /* 24 */
+int tt_scsi_id128_match(const struct tt_pr_id *a, const struct tt_pr_id *b); /* same 128 bits */
+
 /* Hex helpers shared by the protocol tables: value of one digit (-1: not one), and @n bytes
  * from 2 * @n digits (0 or -EINVAL). */
 int tt_scsi_hexval(int c);

@@ -15,17 +15,6 @@
 #include <string.h>
 
 #define NVME_HOSTID_LEN 16
-#define NVME_TID_LEN    24
-
-static void id_set(struct tt_pr_id *id, const uint8_t raw[NVME_HOSTID_LEN])
-{
-	memset(id->name, 0, sizeof(id->name));
-	for (int i = 0; i < NVME_HOSTID_LEN; i++)
-		snprintf(id->name + 2 * i, 3, "%02x", raw[i]);
-	memset(id->isid, 0, sizeof(id->isid));
-	id->any_isid = false;
-	id->proto = &tt_scsi_proto_nvme;
-}
 
 /* "hostid:" (optional) and 32 hex digits; 0 or -EINVAL. */
 static int nvme_ident_parse(const char *s, struct tt_pr_id *id)
@@ -36,7 +25,7 @@ static int nvme_ident_parse(const char *s, struct tt_pr_id *id)
 		s += 7;
 	if (strlen(s) != 2 * NVME_HOSTID_LEN || tt_scsi_hex_decode(s, raw, NVME_HOSTID_LEN) < 0)
 		return -EINVAL;
-	id_set(id, raw);
+	tt_scsi_id128_set(id, raw, &tt_scsi_proto_nvme);
 	return 0;
 }
 
@@ -45,39 +34,9 @@ static int nvme_nexus_ident(const struct tt_nexus *nexus, struct tt_pr_id *id)
 	return nvme_ident_parse(nexus->initiator_name, id);
 }
 
-static int nvme_port_match(const struct tt_pr_id *a, const struct tt_pr_id *b)
-{
-	return strcmp(a->name, b->name) == 0;
-}
-
 static int nvme_tid_parse(const uint8_t *p, size_t len, struct tt_pr_id *id)
 {
-	if (len < 1)
-		return -ENOSPC;
-	if ((p[0] & 0x0f) != TT_SCSI_PROTO_ID_NONE || (p[0] >> 6) != 0)
-		return -EINVAL;
-	if (len < NVME_TID_LEN)
-		return -ENOSPC;
-	memset(id, 0, sizeof(*id));
-	id_set(id, p + 8);
-	return NVME_TID_LEN;
-}
-
-static int nvme_tid_len(const struct tt_pr_id *id)
-{
-	(void)id;
-	return NVME_TID_LEN;
-}
-
-static int nvme_tid_encode(const struct tt_pr_id *id, uint8_t *p, size_t len)
-{
-	if (len < NVME_TID_LEN)
-		return -ENOSPC;
-	memset(p, 0, NVME_TID_LEN);
-	p[0] = TT_SCSI_PROTO_ID_NONE; /* format 00b */
-	if (tt_scsi_hex_decode(id->name, p + 8, NVME_HOSTID_LEN) < 0)
-		return -EINVAL;
-	return NVME_TID_LEN;
+	return tt_scsi_tid24_parse(p, len, id, &tt_scsi_proto_nvme);
 }
 
 static int nvme_ident_format(const struct tt_pr_id *id, char *buf, size_t len)
@@ -91,10 +50,10 @@ const struct tt_scsi_proto tt_scsi_proto_nvme = {
 	.name = "nvme",
 	.id = TT_SCSI_PROTO_ID_NONE,
 	.nexus_ident = nvme_nexus_ident,
-	.port_match = nvme_port_match,
+	.port_match = tt_scsi_id128_match,
 	.tid_parse = nvme_tid_parse,
-	.tid_len = nvme_tid_len,
-	.tid_encode = nvme_tid_encode,
+	.tid_len = tt_scsi_tid24_len,
+	.tid_encode = tt_scsi_tid24_encode,
 	.ident_format = nvme_ident_format,
 	.ident_parse = nvme_ident_parse,
 	.port_name = tt_scsi_proto_no_name,
