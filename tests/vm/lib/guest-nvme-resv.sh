@@ -153,6 +153,41 @@ wr "$SD" "$OFF_I" /tmp/b >/dev/null && g_ok "iSCSI writes after clear" || g_bad 
 rd "$SD" "$OFF_N" | cmp -s - /tmp/c && g_ok "iSCSI reads what NVMe wrote" || g_bad "iSCSI read of the NVMe write"
 rd "$NS" "$OFF_I" | cmp -s - /tmp/b && g_ok "NVMe reads what iSCSI wrote" || g_bad "NVMe read of the iSCSI write"
 
+# ---- the kernel's block-layer PR ioctls (pr_ops of the NVMe namespace; Linux asks CPTPL 3)
+# pr OP ARGS...: IOC_PR_<OP> on /dev/$NS through ctypes (a positive result is an NVMe status)
+pr() {
+	python3 - "/dev/$NS" "$@" <<'PY'
+import ctypes, os, struct, sys
+dev, op, args = sys.argv[1], sys.argv[2], [int(x, 0) for x in sys.argv[3:]]
+code, fmt = {"register": (0x401870C8, "<QQII"), "reserve": (0x401070C9, "<QII"),
+             "release": (0x401070CA, "<QII"), "clear": (0x401070CD, "<QII")}[op]
+vals = args + [0] * (len(fmt) - 1 - len(args))
+libc = ctypes.CDLL(None, use_errno=True)
+fd = os.open(dev, os.O_RDWR)
+r = libc.ioctl(fd, ctypes.c_ulong(code), ctypes.create_string_buffer(struct.pack(fmt, *vals)))
+if r:
+    sys.exit("IOC_PR_%s: %s" % (op.upper(), os.strerror(ctypes.get_errno()) if r < 0 else
+                                "NVMe status %#x" % r))
+PY
+}
+KEY_K=0xe1
+out=$(pr register 0 $KEY_K 2>&1) && g_ok "IOC_PR_REGISTER $KEY_K" || g_bad "IOC_PR_REGISTER: $out"
+out=$(pr reserve $KEY_K 1 2>&1) && g_ok "IOC_PR_RESERVE Write Exclusive" || g_bad "IOC_PR_RESERVE: $out"
+out=$(sgp --in -r "/dev/$SD")
+if grep -q "Key=$KEY_K" <<<"$out" && grep -q "type: Write Exclusive *$" <<<"$out"; then
+	g_ok "sg_persist -r: the kernel's reservation (key $KEY_K, Write Exclusive)"
+else g_bad "sg_persist -r after IOC_PR_RESERVE: $out"; fi
+ptpls=$(nvme resv-report "/dev/$NS" -n 1 --eds -o json 2>/dev/null |
+	python3 -c 'import json, sys; print(json.load(sys.stdin).get("ptpls"))' 2>/dev/null) || ptpls=
+[ "$ptpls" = 1 ] && g_ok "resv-report PTPLS 1 (the kernel registered with CPTPL 3)" || g_bad "resv-report PTPLS '$ptpls'"
+if out=$(wr "$SD" "$OFF_I" /tmp/c); then g_bad "a direct write to /dev/$SD succeeded under the kernel's WE"
+elif conflict "$out"; then g_ok "direct write to /dev/$SD refused under the kernel's reservation"
+else g_bad "direct write to /dev/$SD failed, but not with a reservation conflict: $out"; fi
+wr "$NS" "$OFF_N" /tmp/c >/dev/null && g_ok "the holder writes through NVMe" || g_bad "the holder's write"
+out=$(pr clear $KEY_K 2>&1) && g_ok "IOC_PR_CLEAR" || g_bad "IOC_PR_CLEAR: $out"
+rep=$(report) || g_bad "nvme resv-report: $rep"
+[ "$(sed -n 1p <<<"$rep" | cut -d' ' -f2-)" = "0 0" ] && g_ok "resv-report: nothing left" || g_bad "resv-report after IOC_PR_CLEAR: $rep"
+
 nvme disconnect -n "$NQN" >/dev/null || g_bad "nvme disconnect"
 g_logout "$IQN" "$PORTAL_A" || g_bad "iSCSI logout"
 [ "$G_FAILS" = 0 ] || resv_diag
