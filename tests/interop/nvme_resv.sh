@@ -11,6 +11,8 @@
 #                   Reservation Notification log page and its Async Event, two notices queued,
 #                   the notification mask; a second controller of one host shares its
 #                   registration, which outlives all the host's controllers
+#   resv-stress     six hosts at once for 3 s, random reservation commands and I/O: only
+#                   statuses these commands may have, a consistent report after
 #   resv-preempt    Preempt of a registrant that does not hold, of a key nobody has, and of all
 #                   registrants under an All Registrants reservation
 #   resv-bad        wrong data lengths, reserved action values, missing namespaces, random
@@ -33,7 +35,7 @@
 # Each case runs on a fresh tetherd, which must still serve after it and stop cleanly.
 #
 # Exit: 0 pass, 77 skip (reason printed), 1 fail.
-# Environment: TT_BUILD, TT_TOP (see tests/lib/common.sh); TT_SEED: the seed of resv-bad.
+# Environment: TT_BUILD, TT_TOP (see tests/lib/common.sh); TT_SEED: the seed of resv-bad and resv-stress.
 
 # shellcheck source=tests/lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
@@ -47,12 +49,12 @@ tt_free_port N2
 ARGS=(--portal "127.0.0.1:$P" --portal "nvme-tcp://127.0.0.1:$N" --portal "nvme-tcp://127.0.0.1:$N2"
 	--lun ram:64M --state-dir none)
 SEED=${TT_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
-echo "    seed $SEED (TT_SEED=$SEED reproduces resv-bad)"
+echo "    seed $SEED (TT_SEED=$SEED reproduces resv-bad, resv-stress)"
 nvme() { timeout -k 5 60 "$TT_PYTHON" "$TT_TOOLS/nvme_tcp.py" --port "$N" --seed "$SEED" "$@"; }
 
 failed=()
 # each case on a fresh tetherd: a case that fails half-way leaves registrations behind
-for c in resv resv-preempt resv-bad xfabric xfabric-spec-i-pt xfabric-move; do
+for c in resv resv-preempt resv-bad resv-stress xfabric xfabric-spec-i-pt xfabric-move; do
 	step "$c"
 	tt_start main "${ARGS[@]}"
 	passed=1

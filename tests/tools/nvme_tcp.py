@@ -45,6 +45,8 @@ says):
   resv-preempt  Preempt of a registrant that does not hold, of a key nobody has, and of every
                 registrant under All Registrants (PRKEY 0)
   resv-two-ns   two namespaces: a reservation, its conflicts and its notices stay on theirs
+  resv-stress   six hosts at once for 3 s, random reservation commands and I/O (--seed): only
+                the statuses these commands may have, a consistent report at the end
   resv-empty    no registrant and no reservation (after a restart that must restore nothing)
   resv-ptpl-set, resv-ptpl-check
                 with a reservation state file (--ptpl): RESCAP PTPL, Register with CPTPL 3,
@@ -1384,6 +1386,76 @@ def case_resv_two_ns(a):
     B.close()
 
 
+def case_resv_stress(a):
+    """Six hosts at once, each on its own connections, for 3 s: random registrations,
+    acquisitions, preemptions, releases, clears, reports, notices and I/O (--seed). Every
+    answer is a status these commands may have; at the end the report is consistent."""
+    import threading
+    errors, seen = [], {}
+    lock = threading.Lock()
+
+    def worker(i):
+        rnd = random.Random(a.seed * 31 + i)
+        try:
+            h = Host(a, bytes([0xE0 + i]) * 16, "S%d" % i)
+            key = 0x100 + i
+            end = time.time() + 3
+            while time.time() < end:
+                op = rnd.randrange(8)
+                if op == 0:
+                    got = h.register(0, key)
+                elif op == 1:
+                    got = h.register(key, 0, rrega=1)
+                elif op == 2:
+                    got = h.acquire(key, 0, rnd.randint(1, 6))
+                elif op == 3:
+                    got = h.acquire(key, 0x100 + rnd.randrange(6), rnd.randint(1, 6),
+                                    racqa=rnd.randint(1, 2))
+                elif op == 4:
+                    got = h.release(key, rnd.randint(1, 6), rrela=rnd.randint(0, 1))
+                elif op == 5:
+                    got = h.io(rnd.choice(("read", "write", "zeroes")), lba=8 * i)
+                elif op == 6:
+                    got = h.report_raw(4096)[:2]
+                else:
+                    h.notice()
+                    continue
+                with lock:
+                    seen[got] = seen.get(got, 0) + 1
+            h.close()
+        except (Fail, Closed, OSError) as e:
+            errors.append("host %d: %s" % (i, e))
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    check(not errors, "; ".join(errors))
+    odd = {k: v for k, v in seen.items() if k not in ((0, False), (SC_CONFLICT, True),
+                                                      (SC_INVALID_FIELD, True))}
+    check(not odd, "statuses other than success, Reservation Conflict and Invalid Field (with "
+          "DNR): %r" % odd)
+    check(seen.get((0, False), 0) > 100 and seen.get((SC_CONFLICT, True), 0) > 100,
+          "too few commands ran: %r" % seen)
+    C = Host(a, HOSTID_C, "C")
+    r = C.report()
+    check(r["regctl"] == len(r["regs"]) and set(r["regs"]) <= {bytes([0xE0 + i]) * 16
+                                                               for i in range(6)},
+          "report after the storm: %r" % r)
+    holders = [h for h, v in r["regs"].items() if v[1]]
+    if r["rtype"] in (WE_AR, EA_AR):
+        check(len(holders) == r["regctl"], "All Registrants: holders %d of %d" %
+              (len(holders), r["regctl"]))
+    else:
+        check(len(holders) == (1 if r["rtype"] else 0), "RTYPE %d with %d holders"
+              % (r["rtype"], len(holders)))
+    expect_st(C.register(0, 0xC1), 0, "C registers after the storm")
+    expect_st(C.release(0xC1, r["rtype"] or WE, rrela=1), 0, "C clears after the storm")
+    r = C.report()
+    check(r["regctl"] == 0 and r["rtype"] == 0, "after the clear: %r" % r)
+    C.close()
+
+
 def case_resv_empty(a):
     """Nothing registered, nothing reserved (after unregistering with PTPL and a restart)."""
     A = Host(a, HOSTID_A, "A")
@@ -1425,6 +1497,7 @@ def case_resv_ptpl_check(a):
 
 CASES.update({"resv": case_resv, "resv-bad": case_resv_bad, "resv-preempt": case_resv_preempt,
               "resv-two-ns": case_resv_two_ns, "resv-empty": case_resv_empty,
+              "resv-stress": case_resv_stress,
               "resv-ptpl-set": case_resv_ptpl_set, "resv-ptpl-check": case_resv_ptpl_check})
 
 
