@@ -11,7 +11,7 @@
 #                   Reservation Notification log page and its Async Event, two notices queued,
 #                   the notification mask; a second controller of one host shares its
 #                   registration, which outlives all the host's controllers
-#   resv-stress     six hosts at once for 3 s, random reservation commands and I/O: only
+#   resv-stress     six hosts at once for 2 s, random reservation commands and I/O: only
 #                   statuses these commands may have, a consistent report after
 #   resv-preempt    Preempt of a registrant that does not hold, of a key nobody has, and of all
 #                   registrants under an All Registrants reservation

@@ -45,7 +45,7 @@ says):
   resv-preempt  Preempt of a registrant that does not hold, of a key nobody has, and of every
                 registrant under All Registrants (PRKEY 0)
   resv-two-ns   two namespaces: a reservation, its conflicts and its notices stay on theirs
-  resv-stress   six hosts at once for 3 s, random reservation commands and I/O (--seed): only
+  resv-stress   six hosts at once for 2 s, random reservation commands and I/O (--seed): only
                 the statuses these commands may have, a consistent report at the end
   resv-empty    no registrant and no reservation (after a restart that must restore nothing)
   resv-ptpl-set, resv-ptpl-check
@@ -1387,7 +1387,7 @@ def case_resv_two_ns(a):
 
 
 def case_resv_stress(a):
-    """Six hosts at once, each on its own connections, for 3 s: random registrations,
+    """Six hosts at once, each on its own connections, for 2 s: random registrations,
     acquisitions, preemptions, releases, clears, reports, notices and I/O (--seed). Every
     answer is a status these commands may have; at the end the report is consistent."""
     import threading
@@ -1399,7 +1399,7 @@ def case_resv_stress(a):
         try:
             h = Host(a, bytes([0xE0 + i]) * 16, "S%d" % i)
             key = 0x100 + i
-            end = time.time() + 3
+            end = time.time() + 2
             while time.time() < end:
                 op = rnd.randrange(8)
                 if op == 0:
