@@ -13,6 +13,7 @@
 #                   registration, which outlives all the host's controllers
 #   resv-stress     six hosts at once for 2 s, random reservation commands and I/O: only
 #                   statuses these commands may have, a consistent report after
+#   resv-zero-hostid two hosts with host ID 0 (not specified) never share one registration
 #   resv-preempt    Preempt of a registrant that does not hold, of a key nobody has, and of all
 #                   registrants under an All Registrants reservation
 #   resv-bad        wrong data lengths, reserved action values, missing namespaces, random
@@ -54,7 +55,8 @@ nvme() { timeout -k 5 60 "$TT_PYTHON" "$TT_TOOLS/nvme_tcp.py" --port "$N" --seed
 
 failed=()
 # each case on a fresh tetherd: a case that fails half-way leaves registrations behind
-for c in resv resv-preempt resv-bad resv-stress xfabric xfabric-spec-i-pt xfabric-move; do
+for c in resv resv-preempt resv-bad resv-stress resv-zero-hostid xfabric xfabric-spec-i-pt \
+	xfabric-move; do
 	step "$c"
 	tt_start main "${ARGS[@]}"
 	passed=1

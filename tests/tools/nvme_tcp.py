@@ -47,6 +47,9 @@ says):
   resv-two-ns   two namespaces: a reservation, its conflicts and its notices stay on theirs
   resv-stress   six hosts at once for 2 s, random reservation commands and I/O (--seed): only
                 the statuses these commands may have, a consistent report at the end
+  resv-zero-hostid
+                two hosts with host ID 0: refused at Connect, reservations refused, or two
+                registrants; never one shared registration
   resv-empty    no registrant and no reservation (after a restart that must restore nothing)
   resv-ptpl-set, resv-ptpl-check
                 with a reservation state file (--ptpl): RESCAP PTPL, Register with CPTPL 3,
@@ -1456,6 +1459,36 @@ def case_resv_stress(a):
     C.close()
 
 
+def case_resv_zero_hostid(a):
+    """Two hosts (two host NQNs) that both Connect with a Host Identifier of 0 (not specified):
+    they must not become one registrant, nor pass for an iSCSI/SRP registrant (whose host ID
+    the Report gives as zeros). Connect refused, reservation commands refused, or two
+    registrants: any of these is sound."""
+    hosts = []
+    for name in ("Y", "Z"):
+        try:
+            hosts.append(Host(a, bytes(16), name))
+        except Fail as e:
+            print("    %s: Connect with host ID 0 refused (%s)" % (name, e))
+    if len(hosts) < 2:
+        return
+    Y, Z = hosts
+    st, dnr = Y.register(0, 0x11)
+    if st != 0:
+        check(dnr, "Register of a host with host ID 0: %#x without DNR" % st)
+        print("    Register of a host with host ID 0 refused: %#x" % st)
+    else:
+        got = Z.register(0, 0x22)
+        r = Y.report()
+        check(got == (0, False) and r["regctl"] == 2,
+              "a second host with host ID 0 (another host NQN) shares the first one's "
+              "registration: its Register got %#x, the report lists %d registrant(s) %r"
+              % (got[0], r["regctl"], r["regs"]))
+    for h in (Y, Z):
+        h.register(0, 0, rrega=1, iekey=True)
+        h.close()
+
+
 def case_resv_empty(a):
     """Nothing registered, nothing reserved (after unregistering with PTPL and a restart)."""
     A = Host(a, HOSTID_A, "A")
@@ -1497,7 +1530,7 @@ def case_resv_ptpl_check(a):
 
 CASES.update({"resv": case_resv, "resv-bad": case_resv_bad, "resv-preempt": case_resv_preempt,
               "resv-two-ns": case_resv_two_ns, "resv-empty": case_resv_empty,
-              "resv-stress": case_resv_stress,
+              "resv-stress": case_resv_stress, "resv-zero-hostid": case_resv_zero_hostid,
               "resv-ptpl-set": case_resv_ptpl_set, "resv-ptpl-check": case_resv_ptpl_check})
 
 
