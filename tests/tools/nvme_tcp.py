@@ -31,6 +31,30 @@ says):
                 other
   refused       Connect to --nqn as --hostnqn is refused (Connect Invalid Host, DNR)
   connect       Connect to --nqn as --hostnqn succeeds and an I/O queue reads namespace 1
+  resv          reservations of namespace 1 with hosts A, B, C (host IDs of their own) and a
+                second controller of A through --port2: ONCS, RESCAP; Register, Replace,
+                Unregister (keys right and wrong, IEKEY, NRKEY 0); Reservation Report (EDS=0
+                refused, host IDs, keys, holders, GEN, truncated); Acquire, Preempt, Preempt
+                and Abort, Release, Clear of every type and the I/O each host may do (Reservation
+                Conflict with DNR otherwise); notices by AER and log page 80h, two queued, the
+                mask (features 82h); a registration shared by a host's controllers and kept
+                when they all go
+  resv-bad      malformed reservation commands: short or missing data, reserved actions, CPTPL
+                without a state file, missing namespaces, NUMD 0, random fields (--seed); 300
+                notices never read (a bounded queue keeps the newest)
+  resv-preempt  Preempt of a registrant that does not hold, of a key nobody has, and of every
+                registrant under All Registrants (PRKEY 0)
+  resv-two-ns   two namespaces: a reservation, its conflicts and its notices stay on theirs
+  resv-stress   six hosts at once for 2 s, random reservation commands and I/O (--seed): only
+                the statuses these commands may have, a consistent report at the end
+  resv-zero-hostid
+                two hosts with host ID 0: refused at Connect, reservations refused, or two
+                registrants; never one shared registration
+  resv-empty    no registrant and no reservation (after a restart that must restore nothing)
+  resv-ptpl-set, resv-ptpl-check
+                with a reservation state file (--ptpl): RESCAP PTPL, Register with CPTPL 3,
+                features 83h, PTPLS; after a restart of tetherd the registration of host A and
+                its reservation are back
 """
 import argparse
 import os
@@ -95,6 +119,11 @@ class Conn:
         self.hdgst, self.ddgst = hdgst, ddgst
         self.cid = 0
         self.maxh2c = 0
+        self.hostid = HOST_ID
+        self.hostnqn = None     # None: HOST_NQN (--hostnqn)
+        self.last_dnr = False   # the Do Not Retry bit of the last command's status
+        self.parked = set()     # cids of the Async Event Requests not completed yet
+        self.aer_done = {}      # cid -> (status, dword 0) of those that completed meanwhile
 
     def close(self):
         self.s.close()
@@ -215,7 +244,13 @@ class Conn:
                 continue
             if typ == 5:
                 dw0, dw1, sqhd, sqid, rcid, st = struct.unpack("<IIHHHH", hdr[8:24])
+                if rcid != cid and rcid in self.parked:
+                    # a parked Async Event Request completed meanwhile: aer_wait takes it
+                    self.parked.discard(rcid)
+                    self.aer_done[rcid] = ((st >> 1) & 0x7FF, dw0)
+                    continue
                 check(rcid == cid, "response for cid %d, expected %d" % (rcid, cid))
+                self.last_dnr = bool(st & 0x8000)
                 return (st >> 1) & 0x7FF, dw0, dw1, bytes(got)
             raise Fail("unexpected PDU type %d" % typ)
 
@@ -235,9 +270,9 @@ class Conn:
         data[0:16] = HOST_ID
         struct.pack_into("<H", data, 16, cntlid)
         data[256:256 + len(subnqn)] = subnqn.encode()
-        data[512:512 + len(HOST_NQN)] = HOST_NQN.encode()
-        if getattr(self, "hostid", None):
-            data[0:16] = self.hostid
+        hostnqn = self.hostnqn or HOST_NQN
+        data[512:512 + len(hostnqn)] = hostnqn.encode()
+        data[0:16] = self.hostid
 
         def fill(b):
             struct.pack_into("<HHHBBI", b, 40, 0, qid, sqsize, 0, 0, kato)
@@ -564,10 +599,14 @@ def aer_send(c):
     """Sends an Async Event Request; its completion comes later (aer_wait)."""
     b, cid = c.sqe(0x0C)
     c.send(c.capsule_bytes(bytes(b)))
+    c.parked.add(cid)
     return cid
 
 
 def aer_wait(c, cid, timeout=10):
+    if cid in c.aer_done:
+        return c.aer_done.pop(cid)
+    c.parked.discard(cid)
     c.s.settimeout(timeout)
     typ, _, hdr, _ = c.recv_pdu()
     c.s.settimeout(10)
@@ -725,6 +764,775 @@ def case_connect(a):
 
 CASES.update({"ana": case_ana, "refused": case_refused, "connect": case_connect})
 
+# ---- reservations -----------------------------------------------------------------------------
+
+RESV_REGISTER, RESV_REPORT, RESV_ACQUIRE, RESV_RELEASE = 0x0D, 0x0E, 0x11, 0x15
+SC_INVALID_FIELD, SC_INVALID_NS, SC_SGL_LENGTH, SC_HOSTID_FORMAT = 0x02, 0x0B, 0x0F, 0x18
+SC_CONFLICT = 0x83
+WE, EA, WE_RO, EA_RO, WE_AR, EA_AR = 1, 2, 3, 4, 5, 6
+NOTICE_REG_PREEMPTED, NOTICE_RELEASED, NOTICE_PREEMPTED = 1, 2, 3
+RESV_AEN = 0x06 | 0x00 << 8 | 0x80 << 16   # I/O command specific, info 0, log page 80h
+HOSTID_A = bytes.fromhex("a0a1a2a3a4a5a6a7a8a9aaabacadaeaf")
+HOSTID_B = bytes.fromhex("b0b1b2b3b4b5b6b7b8b9babbbcbdbebf")
+HOSTID_C = bytes.fromhex("c0c1c2c3c4c5c6c7c8c9cacbcccdcecf")
+NQN_PREFIX = "nqn.2014-08.org.nvmexpress:uuid:5e5e0000-0000-4000-8000-00000000000"
+
+
+class Host:
+    """One NVMe host: a controller (admin queue c, I/O queue q) connected with a host ID."""
+
+    def __init__(self, a, hostid, name, port=None):
+        self.hostid, self.name = hostid, name
+        self.nqn = NQN_PREFIX + name.lower()[0]
+        port = port or a.port
+        self.c = Conn(a.addr, port)
+        self.c.hostid, self.c.hostnqn = hostid, self.nqn
+        self.c.icreq()
+        st, self.cntlid, _, _ = self.c.connect(a.nqn)
+        check(st == 0, "%s: Connect: %#x" % (name, st))
+        self.c.prop_set(0x14, 0x460001)
+        self.q = Conn(a.addr, port)
+        self.q.hostid, self.q.hostnqn = hostid, self.nqn
+        self.q.icreq()
+        st, _, _, _ = self.q.connect(a.nqn, qid=1, cntlid=self.cntlid)
+        check(st == 0, "%s: I/O queue Connect: %#x" % (name, st))
+        self.aer = None   # the cid of the Async Event Request parked on the admin queue
+        self.nsid = 1     # the namespace of the commands that name none
+
+    def close(self):
+        self.q.close()
+        self.c.close()
+
+    def cmd(self, opc, nsid=None, cdw=None, data=b"", read_len=0, **kw):
+        """(status, DNR, data) of an I/O command."""
+        nsid = self.nsid if nsid is None else nsid
+        st, _, _, d = self.q.command(opc, nsid=nsid, cdw=cdw, data=data, read_len=read_len,
+                                     **kw)
+        return st, self.q.last_dnr, d
+
+    def register(self, crkey, nrkey, rrega=0, iekey=False, cptpl=0, nsid=None, data=None):
+        cdw10 = rrega | (8 if iekey else 0) | cptpl << 30
+        return self.cmd(RESV_REGISTER, nsid, {10: cdw10},
+                        struct.pack("<QQ", crkey, nrkey) if data is None else data)[:2]
+
+    def acquire(self, crkey, prkey, rtype, racqa=0, iekey=False, nsid=None, data=None):
+        cdw10 = racqa | (8 if iekey else 0) | rtype << 8
+        return self.cmd(RESV_ACQUIRE, nsid, {10: cdw10},
+                        struct.pack("<QQ", crkey, prkey) if data is None else data)[:2]
+
+    def release(self, crkey, rtype, rrela=0, nsid=None, data=None):
+        return self.cmd(RESV_RELEASE, nsid, {10: rrela | rtype << 8},
+                        struct.pack("<Q", crkey) if data is None else data)[:2]
+
+    def report_raw(self, nbytes=4096, eds=True, nsid=None, numd=None):
+        numd = nbytes // 4 - 1 if numd is None else numd
+        return self.cmd(RESV_REPORT, nsid, {10: numd, 11: 1 if eds else 0}, read_len=nbytes)
+
+    def report(self, nbytes=4096):
+        """The extended Reservation Report: {gen, rtype, regctl, ptpls, regs: {hostid:
+        (key, holds, cntlid)}, order: [hostid...]}"""
+        st, dnr, d = self.report_raw(nbytes)
+        check(st == 0, "%s: Reservation Report (EDS=1): %#x" % (self.name, st))
+        gen, rtype, regctl = struct.unpack("<IBH", d[0:7])
+        out = {"gen": gen, "rtype": rtype, "regctl": regctl, "ptpls": d[9], "regs": {},
+               "order": []}
+        for i in range(min(regctl, (len(d) - 64) // 64)):
+            e = d[64 + 64 * i:128 + 64 * i]
+            cntlid, rcsts = struct.unpack("<HB", e[0:3])
+            key = struct.unpack("<Q", e[8:16])[0]
+            hid = bytes(e[16:32])
+            check(hid not in out["regs"] or hid == bytes(16),
+                  "Reservation Report lists host ID %s twice" % hid.hex())
+            out["regs"][hid] = (key, rcsts & 1, cntlid)
+            out["order"].append(hid)
+        return out
+
+    def io(self, op, lba=0, data=None, bs=512):
+        """(status, DNR) of one I/O of kind op: read, write, compare, zeroes, flush, dsm."""
+        if op == "read":
+            st, dnr, _ = self.cmd(0x02, cdw={10: lba, 12: 0}, read_len=bs)
+        elif op == "write":
+            st, dnr, _ = self.cmd(0x01, cdw={10: lba, 12: 0}, data=data or b"\xee" * bs)
+        elif op == "compare":
+            st, dnr, _ = self.cmd(0x05, cdw={10: lba, 12: 0}, data=data or bytes(bs))
+        elif op == "zeroes":
+            st, dnr, _ = self.cmd(0x08, cdw={10: lba, 12: 0})
+        elif op == "flush":
+            st, dnr, _ = self.cmd(0x00)
+        elif op == "dsm":
+            st, dnr, _ = self.cmd(0x09, cdw={10: 0, 11: 4},
+                                  data=struct.pack("<IIQ", 0, 1, lba))
+        return st, dnr
+
+    def read(self, lba, nbytes):
+        st, _, d = self.cmd(0x02, cdw={10: lba, 12: nbytes // 512 - 1}, read_len=nbytes)
+        check(st == 0, "%s: Read of %d bytes at LBA %d: %#x" % (self.name, nbytes, lba, st))
+        return d
+
+    def notice(self):
+        """The oldest Reservation Notification log page: (count, type, available, nsid)."""
+        st, _, _, d = self.c.command(0x02, nsid=0xFFFFFFFF, cdw={10: 0x80 | (64 // 4 - 1) << 16},
+                                     read_len=64)
+        check(st == 0, "%s: Get Log Page 80h: %#x" % (self.name, st))
+        count = struct.unpack("<Q", d[0:8])[0]
+        nsid = struct.unpack("<I", d[12:16])[0]
+        if d[8] == 0:
+            check(d == bytes(64), "%s: an empty log page 80h that is not all zeroes: %s"
+                  % (self.name, d[:16].hex()))
+        return count, d[8], d[9], nsid
+
+    def park_aer(self):
+        if self.aer is None:
+            self.aer = aer_send(self.c)
+
+    def expect_aen(self, what):
+        check(self.aer is not None, "no AER parked")
+        st, dw0 = aer_wait(self.c, self.aer, 5)
+        self.aer = None
+        check(st == 0 and dw0 == RESV_AEN, "%s: %s: AER status %#x dword 0 %#x, expected "
+              "%#x" % (self.name, what, st, dw0, RESV_AEN))
+
+    def expect_no_aen(self, what, secs=0.4):
+        check(self.aer is not None, "no AER parked")
+        if self.aer in self.c.aer_done or not no_pdu(self.c, secs):
+            raise Fail("%s: %s: an Async Event Request completed" % (self.name, what))
+
+    def expect_notice(self, ntype, what, more=None):
+        count, t, avail, nsid = self.notice()
+        check(t == ntype and nsid == self.nsid, "%s: %s: log page 80h type %d NSID %d, expected "
+              "type %d NSID %d" % (self.name, what, t, nsid, ntype, self.nsid))
+        if more is not None:
+            check(avail == more, "%s: %s: log page 80h: %d more available, expected %d"
+                  % (self.name, what, avail, more))
+        return count
+
+    def expect_no_notice(self, what):
+        count, t, _, _ = self.notice()
+        check(t == 0, "%s: %s: log page 80h type %d, expected an empty page" % (self.name, what, t))
+
+
+def expect_st(got, sc, what, dnr=None):
+    st, d = got
+    check(st == sc, "%s: status %#x, expected %#x" % (what, st, sc))
+    if dnr is None:
+        dnr = sc != 0
+    check(d == dnr, "%s: DNR %d, expected %d" % (what, d, dnr))
+
+
+def expect_io(h, allowed, what):
+    """Each kind of I/O of host h succeeds (in allowed) or gets Reservation Conflict with DNR."""
+    for op in ("read", "compare", "write", "zeroes", "dsm", "flush"):
+        if op == "compare":
+            # compare with what is there: success means the same data
+            st, _, d = h.cmd(0x02, cdw={10: 4096, 12: 0}, read_len=512)
+            got = h.io(op, 4096, data=d if st == 0 else None)
+        else:
+            got = h.io(op, 4096)
+        kind = "read" if op in ("read", "compare") else "write"
+        expect_st(got, 0 if kind in allowed else SC_CONFLICT, "%s: %s (%s)" % (what, op, h.name))
+
+
+def gen_moved(h, before, what, moved=True):
+    r = h.report()
+    if moved:
+        check(r["gen"] > before, "%s: GEN %d -> %d, it must move on" % (what, before, r["gen"]))
+    else:
+        check(r["gen"] == before, "%s: GEN %d -> %d, it must not change" % (what, before,
+                                                                            r["gen"]))
+    return r
+
+
+def resv_identify(h, ptpl):
+    st, _, _, idc = h.c.command(0x06, cdw={10: 1}, read_len=4096)
+    check(st == 0, "Identify Controller: %#x" % st)
+    oncs = struct.unpack("<H", idc[520:522])[0]
+    check(oncs & 0x20, "ONCS %#x: bit 5 (reservations) clear" % oncs)
+    st, _, _, idn = h.c.command(0x06, nsid=1, cdw={10: 0}, read_len=4096)
+    check(st == 0, "Identify Namespace: %#x" % st)
+    want = 0xFE | (1 if ptpl else 0)
+    check(idn[31] == want, "RESCAP %#x, expected %#x" % (idn[31], want))
+    st, dw0, _, _ = h.c.command(0x0A, nsid=1, cdw={10: 0x83})
+    check(st == 0, "Get Features 83h (Reservation Persistence): %#x" % st)
+    return dw0
+
+
+def case_resv(a):
+    A = Host(a, HOSTID_A, "A")
+    B = Host(a, HOSTID_B, "B")
+    C = Host(a, HOSTID_C, "C")   # never registers
+    check(resv_identify(A, a.ptpl) & 1 == 0, "PTPL set before any registration asked for it")
+    st, dnr, _ = A.report_raw(4096, eds=False)
+    expect_st((st, dnr), SC_HOSTID_FORMAT, "Reservation Report with EDS=0 (128-bit host IDs)")
+    r = A.report()
+    check(r["regctl"] == 0 and r["rtype"] == 0, "a fresh namespace has registrants or a "
+          "reservation: %r" % r)
+    gen = r["gen"]
+
+    # ---- registration
+    expect_st(A.register(0, 0xA1), 0, "A registers 0xA1")
+    r = gen_moved(A, gen, "A registered")
+    check(r["regctl"] == 1 and r["regs"].get(HOSTID_A, (0,))[0] == 0xA1, "after A: %r" % r)
+    expect_st(B.register(0, 0xB1), 0, "B registers 0xB1")
+    r = gen_moved(B, r["gen"], "B registered")
+    check(r["regctl"] == 2, "REGCTL %d after two hosts registered" % r["regctl"])
+    check(set(r["regs"]) == {HOSTID_A, HOSTID_B}, "host IDs in the report: %s"
+          % [h.hex() for h in r["regs"]])
+    check(r["regs"][HOSTID_A][:2] == (0xA1, 0) and r["regs"][HOSTID_B][:2] == (0xB1, 0),
+          "keys and holders in the report: %r" % r["regs"])
+    check(all(v[2] == 0xFFFF for v in r["regs"].values()), "CNTLID of the entries: %r (0xFFFF "
+          "expected: a registrant is a host)" % r["regs"])
+    check(B.report() ["regs"] == r["regs"], "the report differs between hosts")
+    expect_st(A.register(0, 0xA1), 0, "A registers again with the same key")
+    expect_st(A.register(0, 0xA2), SC_CONFLICT, "A registers again with another key")
+    expect_st(A.register(0, 0), SC_INVALID_FIELD, "Register with NRKEY 0")
+    expect_st(A.register(0xA1, 0, rrega=2), SC_INVALID_FIELD, "Replace with NRKEY 0")
+    expect_st(C.register(0x99, 0, rrega=1), SC_CONFLICT, "unregister by a host not registered")
+    # the report, truncated: the header and one entry; REGCTL still counts both
+    st, _, d = A.report_raw(128)
+    check(st == 0 and struct.unpack("<H", d[5:7])[0] == 2, "Report of 128 bytes: %#x %r"
+          % (st, d[:8]))
+    check(d[80:96] in (HOSTID_A, HOSTID_B), "Report of 128 bytes: the first entry's host ID")
+    # replace, with a wrong key, with the right one, with IEKEY
+    gen = A.report()["gen"]
+    expect_st(A.register(0x77, 0xA2, rrega=2), SC_CONFLICT, "Replace with a wrong CRKEY")
+    expect_st(A.register(0xA1, 0xA2, rrega=2), 0, "Replace 0xA1 -> 0xA2")
+    r = gen_moved(A, gen, "Replace")
+    check(r["regs"][HOSTID_A][0] == 0xA2, "A's key after Replace: %#x" % r["regs"][HOSTID_A][0])
+    expect_st(A.register(0x77, 0xA1, rrega=2, iekey=True), 0, "Replace with IEKEY, wrong CRKEY")
+    check(A.report()["regs"][HOSTID_A][0] == 0xA1, "A's key after Replace with IEKEY")
+    expect_st(A.register(0x77, 0, rrega=1), SC_CONFLICT, "Unregister with a wrong CRKEY")
+
+    # ---- Write Exclusive held by A
+    gen = A.report()["gen"]
+    for t in (0, 7, 0xFF):
+        expect_st(A.acquire(0xA1, 0, t), SC_INVALID_FIELD, "Acquire with RTYPE %d" % t)
+    expect_st(A.acquire(0xA2, 0, WE), SC_CONFLICT, "Acquire with a wrong CRKEY")
+    expect_st(A.acquire(0xA2, 0, WE, iekey=True), SC_CONFLICT,
+              "Acquire with a wrong CRKEY and IEKEY (IEKEY is ignored)")
+    expect_st(C.acquire(0, 0, WE), SC_CONFLICT, "Acquire by a host not registered")
+    expect_st(A.acquire(0xA1, 0, WE), 0, "A acquires Write Exclusive")
+    r = gen_moved(A, gen, "Acquire", moved=False)
+    check(r["rtype"] == WE, "RTYPE %d after Acquire WE" % r["rtype"])
+    check(r["regs"][HOSTID_A][1] == 1 and r["regs"][HOSTID_B][1] == 0, "RCSTS: %r" % r["regs"])
+    expect_st(A.acquire(0xA1, 0, WE), 0, "the holder acquires the same type again")
+    expect_st(A.acquire(0xA1, 0, EA), SC_CONFLICT, "the holder acquires another type")
+    expect_st(B.acquire(0xB1, 0, WE), SC_CONFLICT, "B acquires while A holds")
+    data = os.urandom(4096)
+    st, dnr, _ = A.cmd(0x01, cdw={10: 4096, 12: 7}, data=data)
+    expect_st((st, dnr), 0, "A (holder) writes")
+    check(B.read(4096, 4096) == data, "B reads what A wrote")
+    expect_io(B, ("read",), "WE, a registrant")
+    expect_io(C, ("read",), "WE, a host not registered")
+    check(A.read(4096, 4096) == data, "refused writes changed the data")
+    expect_io(A, ("read", "write"), "WE, the holder")
+    # release: wrong type, wrong key, by a registrant that does not hold
+    expect_st(A.release(0xA1, EA), SC_INVALID_FIELD, "Release with another type")
+    expect_st(A.release(0x77, WE), SC_CONFLICT, "Release with a wrong CRKEY")
+    expect_st(B.release(0xB1, WE), 0, "Release by a registrant that does not hold it")
+    expect_st(C.release(0, WE), SC_CONFLICT, "Release by a host not registered")
+    check(A.report()["rtype"] == WE, "the reservation is gone after a refused release")
+    expect_st(A.acquire(0xA1, 0, WE, racqa=3), SC_INVALID_FIELD, "Acquire with RACQA 3")
+    expect_st(B.acquire(0xB1, 0, WE, racqa=1), SC_INVALID_FIELD,
+              "Preempt with PRKEY 0 under Write Exclusive")
+
+    # ---- B preempts A: A's registration is gone, A is told
+    for h in (A, B, C):
+        h.park_aer()
+    gen = A.report()["gen"]
+    expect_st(B.acquire(0xB1, 0xA1, WE, racqa=1), 0, "B preempts A")
+    A.expect_aen("registration preempted")
+    B.expect_no_aen("B preempted A")
+    C.expect_no_aen("B preempted A")
+    r = gen_moved(B, gen, "Preempt")
+    check(r["regctl"] == 1 and set(r["regs"]) == {HOSTID_B} and r["rtype"] == WE and
+          r["regs"][HOSTID_B][1] == 1, "after the preemption: %r" % r)
+    count = A.expect_notice(NOTICE_REG_PREEMPTED, "B preempted A", more=0)
+    A.expect_no_notice("the notice was read")
+    B.expect_no_notice("B preempted A")
+    expect_io(A, ("read",), "WE held by B, A preempted")
+    expect_io(B, ("read", "write"), "WE, B holds after preempting")
+    expect_st(A.register(0xA1, 0, rrega=1), SC_CONFLICT, "A unregisters after being preempted")
+
+    # ---- Exclusive Access, A registered again
+    expect_st(A.register(0, 0xA1), 0, "A registers again")
+    A.park_aer()
+    expect_st(B.release(0xB1, WE), 0, "B releases WE")
+    A.expect_no_aen("release of a WE reservation (no notice for WE/EA)")
+    expect_st(B.acquire(0xB1, 0, EA), 0, "B acquires EA")
+    r = B.report()
+    check(r["rtype"] == EA and r["regs"][HOSTID_B] [:2] == (0xB1, 1) and
+          r["regs"].get(HOSTID_A, (0,))[0] == 0xA1, "after B changed the type to EA: %r" % r)
+    expect_io(A, (), "EA, a registrant")
+    expect_io(C, (), "EA, a host not registered")
+    expect_io(B, ("read", "write"), "EA, the holder")
+    A.park_aer()
+    expect_st(B.release(0xB1, EA), 0, "B releases EA")
+    A.expect_no_aen("release of an EA reservation (no notice for WE/EA)")
+    check(B.report()["rtype"] == 0, "a reservation is left after the release")
+
+    # ---- registrants-only types
+    expect_st(B.acquire(0xB1, 0, WE_RO), 0, "B acquires WE - Registrants Only")
+    r = B.report()
+    check(r["rtype"] == WE_RO and r["regs"][HOSTID_B][1] == 1 and r["regs"][HOSTID_A][1] == 0,
+          "WE_RO: only the acquiring host holds it: %r" % r)
+    expect_io(A, ("read", "write"), "WE_RO, a registrant")
+    expect_io(C, ("read",), "WE_RO, a host not registered")
+    expect_st(B.release(0xB1, WE_RO), 0, "B releases WE_RO")
+    A.expect_aen("release of a registrants-only reservation")
+    C.expect_no_aen("release (C is not registered)")
+    A.expect_notice(NOTICE_RELEASED, "B released WE_RO", more=0)
+    expect_st(B.acquire(0xB1, 0, EA_RO), 0, "B acquires EA - Registrants Only")
+    expect_io(A, ("read", "write"), "EA_RO, a registrant")
+    expect_io(C, (), "EA_RO, a host not registered")
+    # two notices queued: the AER completes once, the second waits in the log
+    A.park_aer()
+    expect_st(B.release(0xB1, EA_RO), 0, "B releases EA_RO")
+    A.expect_aen("release of EA_RO")
+    expect_st(B.acquire(0xB1, 0, WE_RO), 0, "B acquires WE_RO again")
+    A.park_aer()
+    expect_st(B.release(0xB1, WE_RO), 0, "B releases WE_RO again")
+    A.expect_no_aen("a second notice before the log page was read")
+    c1 = A.expect_notice(NOTICE_RELEASED, "first of two notices", more=1)
+    c2 = A.expect_notice(NOTICE_RELEASED, "second of two notices", more=0)
+    check(c2 == c1 + 1 and c1 > count, "log page counts %d, %d after %d" % (c1, c2, count))
+    A.expect_no_notice("both notices were read")
+    if A.aer in A.c.aer_done:
+        # completed for the second notice once the first was read: a valid choice
+        A.expect_aen("the notice left after the first read")
+
+    # ---- all-registrants types: every registrant holds it
+    expect_st(B.acquire(0xB1, 0, WE_AR), 0, "B acquires WE - All Registrants")
+    r = B.report()
+    check(r["rtype"] == WE_AR and r["regs"][HOSTID_A][1] == 1 and r["regs"][HOSTID_B][1] == 1,
+          "WE_AR: every registrant holds it: %r" % r)
+    expect_io(A, ("read", "write"), "WE_AR, a registrant")
+    expect_io(C, ("read",), "WE_AR, a host not registered")
+    expect_st(A.acquire(0xA1, 0, WE_AR), 0, "another registrant acquires the same AR type")
+    B.park_aer()
+    expect_st(A.release(0xA1, WE_AR), 0, "A (a holder under WE_AR) releases")
+    check(A.report()["rtype"] == 0, "the WE_AR reservation is left after A released it")
+    B.expect_aen("release of WE_AR by A")
+    B.expect_notice(NOTICE_RELEASED, "A released WE_AR", more=0)
+    expect_st(A.acquire(0xA1, 0, EA_AR), 0, "A acquires EA - All Registrants")
+    check(A.report()["rtype"] == EA_AR, "RTYPE after EA_AR")
+    expect_io(B, ("read", "write"), "EA_AR, a registrant")
+    expect_io(C, (), "EA_AR, a host not registered")
+    expect_st(C.acquire(0, 0, EA_AR), SC_CONFLICT, "a host not registered acquires EA_AR")
+    B.park_aer()
+    expect_st(A.release(0xA1, EA_AR), 0, "A releases EA_AR")
+    B.expect_aen("release of EA_AR")
+    B.expect_notice(NOTICE_RELEASED, "A released EA_AR", more=0)
+
+    # ---- Reservation Notification Mask (per namespace)
+    st, _, _, _ = A.c.command(0x09, nsid=1, cdw={10: 0x82, 11: 1 << 2})
+    check(st == 0, "Set Features 82h (mask reservation released): %#x" % st)
+    st, dw0, _, _ = A.c.command(0x0A, nsid=1, cdw={10: 0x82})
+    check(st == 0 and dw0 & 0xE == 1 << 2, "Get Features 82h: %#x %#x" % (st, dw0))
+    A.park_aer()
+    expect_st(B.acquire(0xB1, 0, WE_RO), 0, "B acquires WE_RO (A masks released notices)")
+    expect_st(B.release(0xB1, WE_RO), 0, "B releases WE_RO (A masks released notices)")
+    A.expect_no_aen("a masked notice type")
+    A.expect_no_notice("a masked notice type")
+    st, _, _, _ = A.c.command(0x09, nsid=1, cdw={10: 0x82, 11: 0})
+    check(st == 0, "Set Features 82h (no mask): %#x" % st)
+    st, dw0, _, _ = A.c.command(0x0A, nsid=1, cdw={10: 0x82})
+    check(st == 0 and dw0 & 0xE == 0, "Get Features 82h after unmasking: %#x %#x" % (st, dw0))
+    st, _, _, _ = A.c.command(0x09, nsid=0xFFFFFFFF, cdw={10: 0x82, 11: 1 << 3})
+    check(st == 0, "Set Features 82h on every namespace (NSID FFFFFFFFh): %#x" % st)
+    st, dw0, _, _ = A.c.command(0x0A, nsid=1, cdw={10: 0x82})
+    check(st == 0 and dw0 & 0xE == 1 << 3, "Get Features 82h of NSID 1 after a mask for all: "
+          "%#x %#x" % (st, dw0))
+    st, _, _, _ = A.c.command(0x09, nsid=0xFFFFFFFF, cdw={10: 0x82, 11: 0})
+    check(st == 0, "Set Features 82h on every namespace, no mask: %#x" % st)
+    st, _, _, _ = A.c.command(0x09, nsid=5, cdw={10: 0x82, 11: 0})
+    check(st & 0xFF == SC_INVALID_NS or st & 0xFF == SC_INVALID_FIELD,
+          "Set Features 82h on a missing namespace: %#x" % st)
+
+    # ---- a second controller of host A (through --port2: tetherd takes a new association of
+    # one host through the same port for a reconnection) shares its registration
+    check(a.port2, "resv needs a second port of the subsystem (--port2)")
+    A2 = Host(a, HOSTID_A, "A'", port=a.port2)
+    r = A2.report()
+    check(r["regctl"] == 2 and r["regs"][HOSTID_A][0] == 0xA1,
+          "A's second controller: the report %r" % r)
+    expect_st(A2.register(0, 0xA1), 0, "A's second controller registers A's key")
+    expect_st(A2.register(0, 0xA5), SC_CONFLICT, "A's second controller registers another key")
+    check(A2.report()["regctl"] == 2, "a second controller of one host made a second registrant")
+    expect_st(A.acquire(0xA1, 0, WE), 0, "A acquires WE through its first controller")
+    expect_io(A2, ("read", "write"), "WE held by host A, its second controller")
+    expect_io(B, ("read",), "WE held by host A, B")
+    A.park_aer()
+    A2.park_aer()
+    expect_st(B.acquire(0xB1, 0xA1, EA, racqa=2), 0, "B preempts and aborts A into EA")
+    A.expect_aen("preempted (first controller)")
+    A2.expect_aen("preempted (second controller)")
+    A.expect_notice(NOTICE_REG_PREEMPTED, "preempted, first controller")
+    A2.expect_notice(NOTICE_REG_PREEMPTED, "preempted, second controller")
+    expect_io(A2, (), "EA held by B, A's second controller")
+    check(B.report()["rtype"] == EA and HOSTID_A not in B.report()["regs"],
+          "after preempt and abort: %r" % B.report())
+
+    # ---- a registration belongs to the host: it outlives all the host's controllers
+    expect_st(A.acquire(0xA1, 0, WE), SC_CONFLICT, "A acquires, not registered")
+    expect_st(A2.register(0, 0xA1), 0, "A registers again (second controller)")
+    expect_st(A2.acquire(0xA1, 0xB1, WE, racqa=1), 0, "A preempts B, WE")
+    B.park_aer()
+    B.expect_aen("preempted by A")
+    B.expect_notice(NOTICE_REG_PREEMPTED, "preempted by A")
+    expect_st(B.register(0, 0xB1), 0, "B registers again")
+    A.close()
+    A2.close()
+    time.sleep(0.3)
+    r = B.report()
+    check(r["rtype"] == WE and r["regs"].get(HOSTID_A, (0, 0))[:2] == (0xA1, 1),
+          "the registration and reservation of host A after its controllers went: %r" % r)
+    expect_io(B, ("read",), "WE held by host A, none of its controllers connected")
+    A = Host(a, HOSTID_A, "A")
+    expect_io(A, ("read", "write"), "WE, host A connected again")
+    A2 = Host(a, HOSTID_A, "A'", port=a.port2)
+    expect_st(A.release(0xA1, WE), 0, "A releases")
+    expect_st(B.acquire(0xB1, 0, EA), 0, "B acquires EA")
+
+    # ---- clear: every registration and the reservation go, the others are told
+    expect_st(A2.register(0, 0xA1), 0, "A registers again (second controller)")
+    A.park_aer()
+    gen = B.report()["gen"]
+    expect_st(B.release(0x77, EA, rrela=1), SC_CONFLICT, "Clear with a wrong CRKEY")
+    expect_st(B.release(0xB1, EA, rrela=2), SC_INVALID_FIELD, "Release with RRELA 2")
+    expect_st(B.release(0xB1, EA, rrela=1), 0, "B clears")
+    A.expect_aen("clear")
+    A.expect_notice(NOTICE_PREEMPTED, "B cleared")
+    A2.expect_notice(NOTICE_PREEMPTED, "B cleared (second controller)")
+    B.expect_no_notice("B cleared")
+    r = gen_moved(A, gen, "Clear")
+    check(r["regctl"] == 0 and r["rtype"] == 0, "after clear: %r" % r)
+    for h in (A, A2, B, C):
+        expect_io(h, ("read", "write"), "no reservation after clear")
+
+    # ---- the holder unregisters: the reservation goes with it
+    expect_st(A.register(0, 0xA1), 0, "A registers")
+    expect_st(A.acquire(0xA1, 0, EA), 0, "A acquires EA")
+    expect_st(A2.register(0xA1, 0, rrega=1), 0, "A unregisters (second controller)")
+    r = A.report()
+    check(r["regctl"] == 0 and r["rtype"] == 0, "after the holder unregistered: %r" % r)
+    expect_io(C, ("read", "write"), "the holder unregistered")
+    for h in (A, A2, B, C):
+        h.close()
+
+
+def case_resv_bad(a):
+    """Malformed reservation commands: statuses, and nothing changes."""
+    A = Host(a, HOSTID_A, "A")
+    r0 = A.report()
+    short = struct.pack("<Q", 0xA1)
+    bad_len = (SC_INVALID_FIELD, SC_SGL_LENGTH)
+
+    def refused(got, what, allowed=bad_len):
+        st, dnr = got
+        check(st in allowed and dnr, "%s: status %#x DNR %d, expected one of %s with DNR"
+              % (what, st, dnr, ["%#x" % x for x in allowed]))
+    refused(A.register(0, 0, data=short), "Register with 8 bytes of data")
+    refused(A.register(0, 0, data=b""), "Register without data")
+    refused(A.acquire(0, 0, WE, data=short), "Acquire with 8 bytes of data")
+    refused(A.acquire(0, 0, WE, data=b""), "Acquire without data")
+    refused(A.release(0, WE, data=b""), "Release without data")
+    refused(A.release(0, WE, data=b"\1\2\3\4"), "Release with 4 bytes of data")
+    r = A.report()
+    check(r["regctl"] == 0 and r["gen"] == r0["gen"], "malformed commands changed the state: "
+          "%r -> %r" % (r0, r))
+    for v in range(3, 8):
+        expect_st(A.register(0, 0xA1, rrega=v), SC_INVALID_FIELD, "Register with RREGA %d" % v)
+    expect_st(A.register(0, 0xA1, cptpl=1), SC_INVALID_FIELD, "Register with CPTPL 1 (reserved)")
+    if not a.ptpl:
+        expect_st(A.register(0, 0xA1, cptpl=3), SC_INVALID_FIELD,
+                  "Register with CPTPL 3 without a reservation state file")
+    check(A.report()["regctl"] == 0, "a refused Register registered")
+    expect_st(A.register(0, 0xA1), 0, "Register")
+    for v in range(3, 8):
+        expect_st(A.acquire(0xA1, 0, WE, racqa=v), SC_INVALID_FIELD, "Acquire with RACQA %d" % v)
+    expect_st(A.acquire(0xA1, 0, WE), 0, "Acquire WE")
+    for v in range(2, 8):
+        expect_st(A.release(0xA1, WE, rrela=v), SC_INVALID_FIELD, "Release with RRELA %d" % v)
+    check(A.report()["rtype"] == WE, "the reservation after refused releases")
+    # the report: NUMD 0 is 4 bytes (GEN), a transfer shorter than NUMD says
+    gen = A.report()["gen"]
+    st, dnr, d = A.report_raw(4)
+    check(st == 0 and struct.unpack("<I", d[:4])[0] == gen, "Report with NUMD 0: %#x %r"
+          % (st, d))
+    st, dnr, d = A.report_raw(64)
+    check(st == 0 and d[4] == WE and struct.unpack("<H", d[5:7])[0] == 1,
+          "Report of the header alone: %#x %r" % (st, d[:8]))
+    st, dnr, _ = A.report_raw(512, numd=0xFFFFFFFF)
+    check(st == 0 or dnr, "Report with NUMD past the transfer: %#x without DNR" % st)
+    # namespaces that do not exist
+    for nsid in (0, 2, 0xFFFFFFFE):
+        expect_st(A.register(0, 0xA1, nsid=nsid), SC_INVALID_NS, "Register on NSID %#x" % nsid)
+        expect_st(A.acquire(0xA1, 0, WE, nsid=nsid), SC_INVALID_NS, "Acquire on NSID %#x" % nsid)
+        expect_st(A.release(0xA1, WE, nsid=nsid), SC_INVALID_NS, "Release on NSID %#x" % nsid)
+        st, dnr, _ = A.report_raw(4096, nsid=nsid)
+        expect_st((st, dnr), SC_INVALID_NS, "Report on NSID %#x" % nsid)
+    # random fields and lengths: any status, no crash, the queue still serves
+    rnd = random.Random(a.seed)
+    for _ in range(200):
+        opc = rnd.choice((RESV_REGISTER, RESV_REPORT, RESV_ACQUIRE, RESV_RELEASE))
+        cdw = {10: rnd.getrandbits(32), 11: rnd.getrandbits(32)}
+        if opc == RESV_REPORT:
+            A.cmd(opc, cdw=cdw, read_len=rnd.choice((4, 64, 100, 4096)))
+        else:
+            A.cmd(opc, cdw=cdw, data=bytes(rnd.getrandbits(8) for _ in range(
+                rnd.choice((0, 1, 8, 16, 17, 512)))))
+    expect_st(A.register(0xA1, 0, rrega=1, iekey=True), 0, "Unregister with IEKEY after it all")
+    r = A.report()
+    check(r["regctl"] == 0 and r["rtype"] == 0, "state left after the random commands: %r" % r)
+    A.close()
+    # more notices than any queue holds, never read: bounded, the newest kept, the count tells
+    A = Host(a, HOSTID_A, "A")
+    B = Host(a, HOSTID_B, "B")
+    expect_st(A.register(0, 0xA1), 0, "A registers")
+    expect_st(B.register(0, 0xB1), 0, "B registers")
+    first, _, _, _ = A.notice()
+    n = 300
+    for _ in range(n):
+        expect_st(B.acquire(0xB1, 0, WE_RO), 0, "B acquires WE_RO")
+        expect_st(B.release(0xB1, WE_RO), 0, "B releases WE_RO")
+    pages = []
+    for _ in range(n + 1):
+        count, t, avail, nsid = A.notice()
+        if t == 0:
+            break
+        pages.append((count, t, avail, nsid))
+    check(0 < len(pages) <= 256 and pages[0][2] <= 255,
+          "%d notices kept of %d, %d said available (at most 255)" % (len(pages), n,
+                                                                    pages[0][2] if pages else -1))
+    check(all(p[1] == NOTICE_RELEASED and p[3] == 1 for p in pages), "notice types/NSIDs")
+    check([p[2] for p in pages] == list(range(len(pages) - 1, -1, -1)),
+          "available log pages do not count down to 0: %r" % [p[2] for p in pages][:8])
+    check([p[0] for p in pages] == list(range(first + n - len(pages) + 1, first + n + 1)),
+          "log page counts %d..%d of %d pages, expected up to %d (the newest kept)"
+          % (pages[0][0], pages[-1][0], len(pages), first + n))
+    for h in (A, B):
+        expect_st(h.register(0, 0, rrega=1, iekey=True), 0, "unregister")
+        h.close()
+
+
+def case_resv_preempt(a):
+    """Preempt of registrants that do not hold the reservation, and under All Registrants."""
+    A = Host(a, HOSTID_A, "A")
+    B = Host(a, HOSTID_B, "B")
+    C = Host(a, HOSTID_C, "C")
+    for h, k in ((A, 0xA1), (B, 0xB1), (C, 0xC1)):
+        expect_st(h.register(0, k), 0, "%s registers" % h.name)
+    expect_st(A.acquire(0xA1, 0, WE), 0, "A acquires WE")
+    for h in (A, B, C):
+        h.park_aer()
+    gen = A.report()["gen"]
+    expect_st(A.acquire(0xA1, 0xC1, WE, racqa=1), 0, "A preempts C, which does not hold")
+    C.expect_aen("C's registration preempted")
+    A.expect_no_aen("A preempted C")
+    B.expect_no_aen("A preempted C")
+    C.expect_notice(NOTICE_REG_PREEMPTED, "A preempted C", more=0)
+    r = gen_moved(A, gen, "Preempt of a registrant")
+    check(r["rtype"] == WE and set(r["regs"]) == {HOSTID_A, HOSTID_B} and
+          r["regs"][HOSTID_A][1] == 1, "after preempting C: %r" % r)
+    expect_st(A.acquire(0xA1, 0x5555, WE, racqa=1), SC_CONFLICT,
+              "Preempt of a key nobody holds (SPC: RESERVATION CONFLICT)")
+    # under All Registrants, PRKEY 0 removes every other registrant and the reservation moves
+    expect_st(C.register(0, 0xC1), 0, "C registers again")
+    expect_st(A.release(0xA1, WE), 0, "A releases WE")
+    expect_st(A.acquire(0xA1, 0, WE_AR), 0, "A acquires WE_AR")
+    C.park_aer()
+    expect_st(B.acquire(0xB1, 0, EA, racqa=1), 0, "B preempts all registrants with PRKEY 0")
+    A.expect_aen("preempted under WE_AR")
+    C.expect_aen("preempted under WE_AR")
+    B.expect_no_aen("B preempted the others")
+    r = B.report()
+    check(r["rtype"] == EA and set(r["regs"]) == {HOSTID_B} and r["regs"][HOSTID_B][1] == 1,
+          "after B preempted all registrants: %r" % r)
+    for h in (A, C):
+        h.expect_notice(NOTICE_REG_PREEMPTED, "B preempted all registrants")
+        expect_io(h, (), "EA held by B after it preempted the others")
+    expect_st(B.release(0xB1, EA, rrela=1), 0, "B clears")
+    for h in (A, B, C):
+        h.close()
+
+
+def case_resv_two_ns(a):
+    """Two namespaces (two LUNs): a reservation of one leaves the other alone."""
+    A = Host(a, HOSTID_A, "A")
+    B = Host(a, HOSTID_B, "B")
+    expect_st(A.register(0, 0xA1), 0, "A registers on NSID 1")
+    expect_st(A.acquire(0xA1, 0, EA), 0, "A acquires EA on NSID 1")
+    expect_io(B, (), "EA on NSID 1, B on NSID 1")
+    st, dnr, d = B.report_raw(4096, nsid=2)
+    check(st == 0 and struct.unpack("<H", d[5:7])[0] == 0 and d[4] == 0,
+          "Report of NSID 2: %#x, REGCTL %d RTYPE %d" % (st, struct.unpack("<H", d[5:7])[0], d[4]))
+    for op, opc, extra in (("write", 0x01, {"data": b"\x5a" * 512}), ("read", 0x02,
+                                                                     {"read_len": 512})):
+        got = B.cmd(opc, nsid=2, cdw={10: 0, 12: 0}, **extra)[:2]
+        expect_st(got, 0, "B's %s on NSID 2 while NSID 1 is reserved" % op)
+    expect_st(B.register(0, 0xB2, nsid=2), 0, "B registers on NSID 2")
+    expect_st(B.acquire(0xB2, 0, WE, nsid=2), 0, "B acquires WE on NSID 2")
+    got = A.cmd(0x01, nsid=2, cdw={10: 0, 12: 0}, data=bytes(512))[:2]
+    expect_st(got, SC_CONFLICT, "A's write on NSID 2, reserved by B")
+    expect_io(A, ("read", "write"), "A holds EA on NSID 1")
+    A.park_aer()
+    expect_st(B.acquire(0xB1, 0xA1, WE, racqa=1), SC_CONFLICT,
+              "B preempts on NSID 1 without a registration there")
+    A.expect_no_aen("a refused preempt")
+    expect_st(B.register(0, 0xB1), 0, "B registers on NSID 1")
+    expect_st(B.acquire(0xB1, 0xA1, WE, racqa=1), 0, "B preempts A on NSID 1")
+    A.expect_aen("preempted on NSID 1")
+    A.expect_notice(NOTICE_REG_PREEMPTED, "preempted on NSID 1")   # its NSID is checked: 1
+    expect_st(B.release(0xB1, WE, rrela=1), 0, "B clears NSID 1")
+    expect_st(B.release(0xB2, WE, rrela=1, nsid=2), 0, "B clears NSID 2")
+    A.close()
+    B.close()
+
+
+def case_resv_stress(a):
+    """Six hosts at once, each on its own connections, for 2 s: random registrations,
+    acquisitions, preemptions, releases, clears, reports, notices and I/O (--seed). Every
+    answer is a status these commands may have; at the end the report is consistent."""
+    import threading
+    errors, seen = [], {}
+    lock = threading.Lock()
+
+    def worker(i):
+        rnd = random.Random(a.seed * 31 + i)
+        try:
+            h = Host(a, bytes([0xE0 + i]) * 16, "S%d" % i)
+            key = 0x100 + i
+            end = time.time() + 2
+            while time.time() < end:
+                op = rnd.randrange(8)
+                if op == 0:
+                    got = h.register(0, key)
+                elif op == 1:
+                    got = h.register(key, 0, rrega=1)
+                elif op == 2:
+                    got = h.acquire(key, 0, rnd.randint(1, 6))
+                elif op == 3:
+                    got = h.acquire(key, 0x100 + rnd.randrange(6), rnd.randint(1, 6),
+                                    racqa=rnd.randint(1, 2))
+                elif op == 4:
+                    got = h.release(key, rnd.randint(1, 6), rrela=rnd.randint(0, 1))
+                elif op == 5:
+                    got = h.io(rnd.choice(("read", "write", "zeroes")), lba=8 * i)
+                elif op == 6:
+                    got = h.report_raw(4096)[:2]
+                else:
+                    h.notice()
+                    continue
+                with lock:
+                    seen[got] = seen.get(got, 0) + 1
+            h.close()
+        except (Fail, Closed, OSError) as e:
+            errors.append("host %d: %s" % (i, e))
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    check(not errors, "; ".join(errors))
+    odd = {k: v for k, v in seen.items() if k not in ((0, False), (SC_CONFLICT, True),
+                                                      (SC_INVALID_FIELD, True))}
+    check(not odd, "statuses other than success, Reservation Conflict and Invalid Field (with "
+          "DNR): %r" % odd)
+    check(seen.get((0, False), 0) > 100 and seen.get((SC_CONFLICT, True), 0) > 100,
+          "too few commands ran: %r" % seen)
+    C = Host(a, HOSTID_C, "C")
+    r = C.report()
+    check(r["regctl"] == len(r["regs"]) and set(r["regs"]) <= {bytes([0xE0 + i]) * 16
+                                                               for i in range(6)},
+          "report after the storm: %r" % r)
+    holders = [h for h, v in r["regs"].items() if v[1]]
+    if r["rtype"] in (WE_AR, EA_AR):
+        check(len(holders) == r["regctl"], "All Registrants: holders %d of %d" %
+              (len(holders), r["regctl"]))
+    else:
+        check(len(holders) == (1 if r["rtype"] else 0), "RTYPE %d with %d holders"
+              % (r["rtype"], len(holders)))
+    expect_st(C.register(0, 0xC1), 0, "C registers after the storm")
+    expect_st(C.release(0xC1, r["rtype"] or WE, rrela=1), 0, "C clears after the storm")
+    r = C.report()
+    check(r["regctl"] == 0 and r["rtype"] == 0, "after the clear: %r" % r)
+    C.close()
+
+
+def case_resv_zero_hostid(a):
+    """Two hosts (two host NQNs) that both Connect with a Host Identifier of 0 (not specified):
+    they must not become one registrant, nor pass for an iSCSI/SRP registrant (whose host ID
+    the Report gives as zeros). Connect refused, reservation commands refused, or two
+    registrants: any of these is sound."""
+    hosts = []
+    for name in ("Y", "Z"):
+        try:
+            hosts.append(Host(a, bytes(16), name))
+        except Fail as e:
+            print("    %s: Connect with host ID 0 refused (%s)" % (name, e))
+    if len(hosts) < 2:
+        return
+    Y, Z = hosts
+    st, dnr = Y.register(0, 0x11)
+    if st != 0:
+        check(dnr, "Register of a host with host ID 0: %#x without DNR" % st)
+        print("    Register of a host with host ID 0 refused: %#x" % st)
+    else:
+        got = Z.register(0, 0x22)
+        r = Y.report()
+        check(got == (0, False) and r["regctl"] == 2,
+              "a second host with host ID 0 (another host NQN) shares the first one's "
+              "registration: its Register got %#x, the report lists %d registrant(s) %r"
+              % (got[0], r["regctl"], r["regs"]))
+    for h in (Y, Z):
+        h.register(0, 0, rrega=1, iekey=True)
+        h.close()
+
+
+def case_resv_empty(a):
+    """Nothing registered, nothing reserved (after unregistering with PTPL and a restart)."""
+    A = Host(a, HOSTID_A, "A")
+    r = A.report()
+    check(r["regctl"] == 0 and r["rtype"] == 0, "state restored after it was cleared: %r" % r)
+    expect_io(A, ("read", "write"), "no reservation")
+    A.close()
+
+
+def case_resv_ptpl_set(a):
+    """With a state file: RESCAP PTPL, CPTPL=3 persists, Get Features 83h, PTPLS."""
+    A = Host(a, HOSTID_A, "A")
+    check(resv_identify(A, True) & 1 == 0, "PTPL set before any Register asked for it")
+    expect_st(A.register(0, 0xA1, cptpl=3), 0, "Register with CPTPL 3 (persist)")
+    expect_st(A.acquire(0xA1, 0, WE), 0, "A acquires WE")
+    check(resv_identify(A, True) & 1 == 1, "Get Features 83h: PTPL clear after CPTPL 3")
+    r = A.report()
+    check(r["ptpls"] & 1 == 1, "Report PTPLS %d after CPTPL 3" % r["ptpls"])
+    A.close()
+
+
+def case_resv_ptpl_check(a):
+    """After a restart: A's registration (by host ID) and reservation are back."""
+    B = Host(a, HOSTID_B, "B")
+    r = B.report()
+    check(r["regctl"] == 1 and r["rtype"] == WE and r["regs"].get(HOSTID_A) == (0xA1, 1, 0xFFFF),
+          "after the restart, the report: %r" % r)
+    check(r["ptpls"] & 1 == 1, "PTPLS after the restart")
+    expect_io(B, ("read",), "WE restored, another host")
+    A = Host(a, HOSTID_A, "A")
+    expect_io(A, ("read", "write"), "WE restored, the holder (same host ID)")
+    expect_st(A.register(0xA1, 0, rrega=1, cptpl=2), 0, "A unregisters and clears PTPL")
+    check(resv_identify(A, True) & 1 == 0, "Get Features 83h: PTPL set after CPTPL 2")
+    r = A.report()
+    check(r["regctl"] == 0 and r["rtype"] == 0, "after unregistering: %r" % r)
+    A.close()
+    B.close()
+
+
+CASES.update({"resv": case_resv, "resv-bad": case_resv_bad, "resv-preempt": case_resv_preempt,
+              "resv-two-ns": case_resv_two_ns, "resv-empty": case_resv_empty,
+              "resv-stress": case_resv_stress, "resv-zero-hostid": case_resv_zero_hostid,
+              "resv-ptpl-set": case_resv_ptpl_set, "resv-ptpl-check": case_resv_ptpl_check})
+
 
 def main():
     p = argparse.ArgumentParser()
@@ -737,6 +1545,8 @@ def main():
     p.add_argument("--port2", type=int, default=0)
     p.add_argument("--hostnqn", default=HOST_NQN)
     p.add_argument("--ctl", default="tetherctl")
+    p.add_argument("--ptpl", action="store_true",
+                   help="the LUN keeps a reservation state file (RESCAP PTPL expected)")
     p.add_argument("cases", nargs="+")
     a = p.parse_args()
     globals()["HOST_NQN"] = a.hostnqn
