@@ -270,7 +270,7 @@ static bool parse_tids(struct pr_out *o, const uint8_t *p, size_t len, uint16_t 
 			return false;
 		}
 		id.port = o->me.port;
-		id.all_ports = o->all_tg_pt;
+		id.all_ports = o->all_tg_pt || id.proto->all_ports;
 		struct tt_pr_id *v = realloc(o->tids, (o->ntids + 1) * sizeof(*v));
 		if (!v) {
 			o->result = PR_INTERNAL;
@@ -298,7 +298,7 @@ static void do_register(struct tt_pr *pr, struct pr_out *o)
 		}
 		if (o->sark == 0)
 			return; /* nothing to register: GOOD */
-		me.all_ports = o->all_tg_pt;
+		me.all_ports = o->all_tg_pt || me.proto->all_ports;
 		/* every I_T nexus to register must be new, and fit */
 		if (me.all_ports && find_reg(pr, &me)) {
 			out_set(o, PR_INVALID_PARAM, 20, 2); /* registered through another port */
@@ -477,7 +477,7 @@ static void do_register_and_move(struct tt_pr *pr, struct pr_out *o, struct tt_p
 	}
 	dest = o->tids[0];
 	dest.port = o->move_port;
-	dest.all_ports = false;
+	dest.all_ports = dest.proto->all_ports;
 	if (tt_pr_id_overlap(&dest, &o->me)) {
 		out_set(o, PR_INVALID_PARAM, PROUT_BASIC_LEN, -1);
 		return;

@@ -47,6 +47,10 @@ struct tt_pr_id {
 struct tt_scsi_proto {
 	const char *name;   /* "iscsi", "srp": logs, and the protocol field of the state file */
 	uint8_t id;         /* PROTOCOL IDENTIFIER */
+	/* Every registration of its initiators covers all target ports (NVMe: a host's
+	 * registration spans every controller), however it was made (SPEC_I_PT, REGISTER AND
+	 * MOVE, ALL_TG_PT 0). */
+	bool all_ports;
 
 	/* The initiator port of @nexus into @id (name, isid; id->proto set): 0 or -EINVAL. */
 	int (*nexus_ident)(const struct tt_nexus *nexus, struct tt_pr_id *id);

@@ -49,6 +49,7 @@ static int nvme_ident_format(const struct tt_pr_id *id, char *buf, size_t len)
 const struct tt_scsi_proto tt_scsi_proto_nvme = {
 	.name = "nvme",
 	.id = TT_SCSI_PROTO_ID_NONE,
+	.all_ports = true,
 	.nexus_ident = nvme_nexus_ident,
 	.port_match = tt_scsi_id128_match,
 	.tid_parse = nvme_tid_parse,
