@@ -60,6 +60,8 @@ static void ctrl_free(struct tt_nvmf_ctrl *c)
 	while ((n = tt_list_pop(&c->waiters)) != NULL)
 		connect_resume(tt_list_entry(n, struct tt_nvmf_req, node));
 	tt_nvmf_resv_ctrl_end(c);
+	if (c->port)
+		tt_nvmf_port_put(c->port);
 	tt_nvmf_subsys_put(c->subsys);
 	free(c);
 }
@@ -320,6 +322,23 @@ void tt_nvmf_qpair_init(struct tt_nvmf_qpair *qp, const struct tt_nvmf_qpair_ops
 	qp->port = port;
 	qp->id = ++qpair_ids;
 	tt_list_init(&qp->node);
+	tt_list_init(&qp->port_node);
+	if (port) {
+		tt_nvmf_port_get(port); /* the queue pair's, dropped in tt_nvmf_qpair_fini */
+		tt_list_add_tail(&port->qpairs, &qp->port_node);
+	}
+}
+
+void tt_nvmf_qpair_fini(struct tt_nvmf_qpair *qp)
+{
+	struct tt_nvmf_port *p = qp->port;
+
+	if (!p)
+		return;
+	qp->port = NULL;
+	tt_list_del(&qp->port_node);
+	tt_list_init(&qp->port_node);
+	tt_nvmf_port_put(p);
 }
 
 void tt_nvmf_qpair_closed(struct tt_nvmf_qpair *qp)
@@ -435,6 +454,8 @@ static void connect_admin(struct tt_nvmf_req *r, struct tt_nvmf_subsys *s, const
 	snprintf(c->hostnqn, sizeof(c->hostnqn), "%s", hostnqn);
 	memcpy(c->hostid, d + CD_HOSTID, 16);
 	c->port = qp->port;
+	if (c->port)
+		tt_nvmf_port_get(c->port); /* the controller's, dropped when it is freed */
 	c->kato_ms = tt_le32(r->sqe + 48);
 	c->wce = true;
 	tt_list_init(&c->qpairs);

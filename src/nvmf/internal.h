@@ -49,7 +49,7 @@ struct tt_nvmf_ctrl {
 	uint16_t cntlid;
 	char hostnqn[TT_NVMF_NQN_MAX + 1];
 	uint8_t hostid[16];
-	struct tt_nvmf_port *port;
+	struct tt_nvmf_port *port;      /* its admin queue's, a reference until freed */
 	struct tt_list qpairs;          /* bound queue pairs */
 	struct tt_nvmf_qpair *qps[TT_NVMF_MAX_IO_QUEUES + 1];  /* by qid */
 	uint16_t io_queues;             /* granted by Set Features (Number of Queues) */
@@ -123,6 +123,13 @@ bool tt_nvmf_host_allowed(const struct tt_nvmf_subsys *s, const char *hostnqn);
 void tt_nvmf_subsys_put(struct tt_nvmf_subsys *s);
 /* ana.c */
 void tt_nvmf_ana_reset(void);
+/* @p moved to another group: change count, notices to the controllers through it. */
+void tt_nvmf_ana_port_moved(struct tt_nvmf_port *p);
+/* port.c */
+/* Removes every port (tt_nvmf_fini). */
+void tt_nvmf_ports_fini(void);
+/* A subsystem came or went: the discovery log changed. */
+void tt_nvmf_discovery_changed(void);
 struct tt_nvmf_subsys *tt_nvmf_discovery(void);
 
 #endif
