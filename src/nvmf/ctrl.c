@@ -516,7 +516,9 @@ static void nvmf_connect(struct tt_nvmf_req *r)
 	char subnqn[TT_NVMF_NQN_MAX + 1], hostnqn[TT_NVMF_NQN_MAX + 1];
 	struct tt_nvmf_subsys *s;
 
-	if (qp->connected || qp->closed) {
+	if (qp->connected || qp->closed ||
+	    (qp->port && qp->port->state == TT_NVMF_PORT_REMOVED)) {
+		/* (a queue whose port was removed is being disconnected: nothing serves it) */
 		tt_nvmf_req_done(r, TT_NVME_SC_CMD_SEQ_ERROR | TT_NVME_DNR, 0);
 		return;
 	}

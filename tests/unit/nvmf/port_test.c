@@ -398,6 +398,9 @@ static void test_remove(void **state)
 	/* B's queue through port 1 and the queue that never connected are disconnected */
 	assert_int_equal(qx->disconnects, 1);
 	assert_int_equal(u->disconnects, 1);
+	/* a Connect that arrives before the transport has closed the queue is refused */
+	assert_int_equal(do_connect(u, NQN, 0, 0xffff, NULL), TT_NVME_SC_CMD_SEQ_ERROR);
+	assert_int_equal(tt_nvmf_subsys_ctrl_count(subsys), 1);
 	/* B lives on through port 2 */
 	assert_int_equal(a2->disconnects, 0);
 	assert_int_equal(q2->disconnects, 0);
