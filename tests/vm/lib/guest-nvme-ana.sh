@@ -6,14 +6,14 @@
 # the host moves optimized and inaccessible between the groups, then moves a port to the other
 # group, removes the other port and adds it back (tetherctl apply).
 #
-# Variables: NQN, TT_NVME_ANA_IO_S [150] (seconds of fio: longer than the four moves and the
+# Variables: NQN, TT_NVME_ANA_IO_S [120] (seconds of fio: longer than the four moves and the
 # port phase), TT_VM_LUN_MB.
 
 # shellcheck source=guest-lib.sh source-path=SCRIPTDIR
 . /mnt/host/tests/vm/lib/guest-lib.sh
 
 NQN=${NQN:?}
-IO_S=${TT_NVME_ANA_IO_S:-150}
+IO_S=${TT_NVME_ANA_IO_S:-120}
 G_ANA=0
 PORTS=
 
@@ -227,7 +227,7 @@ else g_bad "no writes through $PORTAL_A after it came back"; fi
 rc=0
 wait "$fio_pid" || rc=$?
 if [ $rc = 0 ] && grep -q 'err= 0' /tmp/fio.ana && ! grep -qE 'err= *[1-9]|verify:|bad' /tmp/fio.ana; then
-	g_ok "fio saw no I/O error and no verify mismatch through $moves ANA moves"
+	g_ok "fio saw no I/O error and no verify mismatch through $moves ANA moves and the port phase"
 else
 	cat /tmp/fio.ana
 	g_bad "fio failed (status $rc)"
