@@ -183,7 +183,7 @@ ctl_ok apply "$TT_WORK/moved.json"
 contains "move port nvme-tcp://127.0.0.1:$P2: ANA group 2 -> 1" "apply of a move"
 ctl_ok port list
 read -r _ _ g st _ < <(echo "$OUT" | grep "127.0.0.1:$P2 ")
-[ "$g" = 1 ] && [ "$st" = optimized ] || fail "port list after the move: $OUT"
+{ [ "$g" = 1 ] && [ "$st" = optimized ]; } || fail "port list after the move: $OUT"
 OUT=$(nvme --nqn "$S1" --port "$P2" --port2 0 connect 2>&1) ||
 	fail "a host through the port added back and moved to group 1 (optimized): $OUT"
 ctl_ok apply --dry-run "$TT_WORK/noport.json"
