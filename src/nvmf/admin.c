@@ -83,6 +83,8 @@ static void identify_ctrl(struct tt_nvmf_req *r, struct tt_nvmf_ctrl *c)
 	tt_put_le32(d + 80, TT_NVME_VS_1_3);
 	if (!s->discovery)
 		tt_put_le32(d + 92, 1u << 8 | 1u << 11); /* OAES: namespace and ANA notices */
+	else
+		tt_put_le32(d + 92, 1u << 31);     /* OAES: discovery log page change notices */
 	tt_put_le32(d + 96, 0x1 | 0x40);            /* CTRATT: 128-bit host id, TBKAS */
 	d[111] = s->discovery ? 2 : 1;              /* CNTRLTYPE */
 	d[258] = 3;                                 /* ACL */
@@ -394,6 +396,8 @@ static void get_log_page(struct tt_nvmf_req *r, struct tt_nvmf_ctrl *c)
 			done(r, TT_NVME_SC_INTERNAL);
 			return;
 		}
+		if (!rae)
+			c->aen_disc_masked = false;
 		break;
 	default:
 		done(r, TT_NVME_SCT_CMD | TT_NVME_SC_INVALID_LOG_PAGE | TT_NVME_DNR);

@@ -241,6 +241,17 @@ void tt_nvmf_ctrl_ana_changed(struct tt_nvmf_ctrl *c)
 	}
 }
 
+/* Discovery Log Page Change notice: type 2 (notice), information F0h, log page 70h. */
+#define AEN_DISC_CHANGED (0x2u | 0xf0u << 8 | (uint32_t)TT_NVME_LOG_DISCOVERY << 16)
+
+void tt_nvmf_ctrl_discovery_changed(struct tt_nvmf_ctrl *c)
+{
+	if (c->state == TT_NVMF_CTRL_LIVE && (c->aec & (1u << 31)) && !c->aen_disc_masked) {
+		c->aen_disc_masked = true; /* until the host reads the discovery log page */
+		tt_nvmf_ctrl_event(c, AEN_DISC_CHANGED);
+	}
+}
+
 /* ---- requests -------------------------------------------------------------------------------- */
 
 void tt_nvmf_req_done(struct tt_nvmf_req *r, uint16_t status, uint32_t dw0)

@@ -65,6 +65,7 @@ struct tt_nvmf_ctrl {
 	unsigned npending_aen;
 	bool aen_ns_masked;             /* a namespace notice was sent, log not read yet */
 	bool aen_ana_masked;            /* an ANA change notice was sent, log not read yet */
+	bool aen_disc_masked;           /* a discovery log change notice was sent, log not read */
 	uint32_t changed_ns[TT_NVMF_MAX_NAMESPACES];
 	unsigned nchanged;              /* > TT_NVMF_MAX_NAMESPACES: overflowed */
 	struct tt_list waiters;         /* Connect requests waiting for this controller's end */
@@ -87,6 +88,8 @@ void tt_nvmf_ctrl_event(struct tt_nvmf_ctrl *c, uint32_t dw0);
 void tt_nvmf_ctrl_ns_changed(struct tt_nvmf_ctrl *c, uint32_t nsid);
 /* The ANA state of the controller's group changed: notice (AEC bit 11) unless one is unread. */
 void tt_nvmf_ctrl_ana_changed(struct tt_nvmf_ctrl *c);
+/* A discovery controller: the discovery log changed: notice (AEC bit 31) unless one is unread. */
+void tt_nvmf_ctrl_discovery_changed(struct tt_nvmf_ctrl *c);
 /* The ANA group and state of the controller's path (its port; group 1 without a port). */
 uint32_t tt_nvmf_ctrl_ana_group(const struct tt_nvmf_ctrl *c);
 
@@ -128,7 +131,8 @@ void tt_nvmf_ana_port_moved(struct tt_nvmf_port *p);
 /* port.c */
 /* Removes every port (tt_nvmf_fini). */
 void tt_nvmf_ports_fini(void);
-/* A subsystem came or went: the discovery log changed. */
+/* A port or a subsystem came or went, or a host list changed: the discovery log changed (GENCTR
+ * moves on, notices to the discovery controllers). */
 void tt_nvmf_discovery_changed(void);
 struct tt_nvmf_subsys *tt_nvmf_discovery(void);
 

@@ -25,7 +25,14 @@ uint64_t tt_nvmf_discovery_genctr(void) { return genctr; }
 
 void tt_nvmf_discovery_changed(void)
 {
+	struct tt_nvmf_subsys *d = tt_nvmf_discovery();
+	struct tt_list *n, *t;
+
 	genctr++;
+	if (!d)
+		return;
+	tt_list_for_each_safe(n, t, &d->ctrls)
+		tt_nvmf_ctrl_discovery_changed(tt_list_entry(n, struct tt_nvmf_ctrl, node));
 }
 
 const char *tt_nvmf_port_state_name(enum tt_nvmf_port_state s)
@@ -83,7 +90,7 @@ static void port_set_state(struct tt_nvmf_port *p, enum tt_nvmf_port_state to, c
 	/* SERVING -> REMOVED: out of the discovery log, no new connection, the paths end */
 	tt_list_del(&p->node);
 	tt_list_init(&p->node);
-	genctr++;
+	tt_nvmf_discovery_changed();
 	p->xp->unlisten(p);
 	port_stop_qpairs(p);
 	tt_nvmf_port_put(p); /* the registry's */
@@ -200,7 +207,7 @@ int tt_nvmf_port_add(const char *addr, uint32_t ana_group, struct tt_nvmf_port *
 	p->refs = 1;                      /* the registry's */
 	p->portid = next_portid++;
 	tt_list_add_tail(&ports, &p->node);
-	genctr++;
+	tt_nvmf_discovery_changed();
 	if (out)
 		*out = p;
 	return 0;

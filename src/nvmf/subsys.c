@@ -193,6 +193,7 @@ int tt_nvmf_subsys_remove_host(struct tt_nvmf_subsys *s, const char *hostnqn, ch
 		tt_errmsg(err, errlen, 0, "subsystem %s: host %s is not in the list", s->nqn, hostnqn);
 		return -ENOENT;
 	}
+	tt_nvmf_discovery_changed();
 	if (!tt_nvmf_host_allowed(s, hostnqn)) {
 		tt_list_for_each_safe(n, t, &s->ctrls) {
 			struct tt_nvmf_ctrl *c = tt_list_entry(n, struct tt_nvmf_ctrl, node);
@@ -303,6 +304,8 @@ void tt_nvmf_subsys_allow_any_host(struct tt_nvmf_subsys *s, bool any)
 {
 	struct tt_list *n, *t;
 
+	if (s->allow_any_host != any)
+		tt_nvmf_discovery_changed();
 	s->allow_any_host = any;
 	/* controllers of hosts no longer allowed end */
 	tt_list_for_each_safe(n, t, &s->ctrls) {
@@ -336,6 +339,7 @@ int tt_nvmf_subsys_add_host(struct tt_nvmf_subsys *s, const char *hostnqn, char 
 	snprintf(h->nqn, sizeof(h->nqn), "%s", hostnqn);
 	tt_list_add_tail(&s->hosts, &h->node);
 	s->allow_any_host = false;
+	tt_nvmf_discovery_changed();
 	return 0;
 }
 

@@ -344,7 +344,7 @@ static void test_remove(void **state)
 {
 	struct tt_nvmf_port *p1, *p2;
 	struct fake_qp *a1, *q1, *a2, *q2, *qx, *u, *disc;
-	struct fake_req *aer1, *aer2;
+	struct fake_req *aer1, *aer2, *daer;
 	uint16_t c1, c2;
 	uint64_t gen0, gen;
 	bool has;
@@ -375,6 +375,10 @@ static void test_remove(void **state)
 	aer1 = aer_park(a1);
 	aer2 = aer_park(a2);
 	assert_int_equal(discovery_log(disc, &gen0, "", &has), 2);
+	/* the discovery controller asks for discovery log change notices */
+	assert_int_equal(simple(disc, TT_NVME_ADM_SET_FEATURES, 0, TT_NVME_FEAT_ASYNC_EVENT,
+				1u << 31), 0);
+	daer = aer_park(disc);
 
 	/* a real connection accepted by the NVMe/TCP transport on port 1 */
 	old_fd = tcp_connect(tcp_port1);
@@ -407,6 +411,11 @@ static void test_remove(void **state)
 	assert_false(aer2->done);
 	assert_int_equal(simple(a2, TT_NVME_ADM_KEEP_ALIVE, 0, 0, 0), 0);
 	assert_int_equal(read1(q2), 0);
+	/* the discovery controller got the Discovery Log Page Change notice (log page 70h) */
+	assert_true(daer->done);
+	assert_int_equal(status_of(&daer->req), 0);
+	assert_int_equal(tt_le32(daer->req.cqe), 0x70f002u);
+	free(daer);
 	/* the discovery log lists port 2 only, in a new generation */
 	assert_int_equal(discovery_log(disc, &gen, "", &has), 1);
 	assert_true(gen > gen0);
@@ -442,9 +451,13 @@ static void test_remove(void **state)
 	assert_int_equal(tt_nvmf_subsys_ctrl_count(subsys), 1);
 	assert_int_equal(read1(q2), 0);
 
-	/* the address can be served again, by a new port */
+	/* the address can be served again, by a new port (the log was read: a new notice) */
+	daer = aer_park(disc);
 	assert_int_equal(tt_nvmf_port_add(addr1, 1, &p1, err, sizeof(err)), 0);
 	assert_int_equal(p1->refs, 1);
+	assert_true(daer->done);
+	assert_int_equal(tt_le32(daer->req.cqe), 0x70f002u);
+	free(daer);
 	assert_int_equal(discovery_log(disc, &gen0, "", &has), 2);
 	assert_true(gen0 > gen);
 	wait_listening(p1);
