@@ -4,8 +4,8 @@
  * connection accepted by the transport) and queue pairs of a fake transport whose completions
  * land in a table. Removing a port: its controllers end, queue pairs of other controllers that
  * came in through it are disconnected, the address refuses connections, the discovery log drops
- * it, and the port object stays until its last queue pair is gone (ASan: no use after free, no
- * leak). Moving a port to another ANA group: the notice, the log page, Identify Namespace and the
+ * it (a new GENCTR, a Discovery Log Page Change notice), and the port object stays until its last
+ * queue pair is gone (ASan: no use after free, no leak). Moving a port to another ANA group: the notice, the log page, Identify Namespace and the
  * I/O check follow the new group.
  */
 #include "tt_test.h"
