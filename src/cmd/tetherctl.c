@@ -677,6 +677,33 @@ static int c_nvmf_port_list(struct ctx *c)
 	return run_and_print(c, "nvmf_port_list", NULL, print_nvmf_ports);
 }
 
+static int c_nvmf_port_remove(struct ctx *c)
+{
+	return run_and_print(c, "nvmf_port_remove", json_pack("{ss}", "addr", c->a.pos[0]), NULL);
+}
+
+static void print_nvmf_port(json_t *p)
+{
+	json_t *list = json_array();
+
+	json_array_append(list, p);
+	print_nvmf_ports(list);
+	json_decref(list);
+}
+
+static int c_nvmf_port_set(struct ctx *c)
+{
+	json_int_t group;
+	int rc;
+
+	if (!opt(c, "ana-group"))
+		return usage_error(c, "nothing to set (--ana-group N)");
+	if ((rc = arg_int(c, "--ana-group", opt(c, "ana-group"), &group)))
+		return rc;
+	return run_and_print(c, "nvmf_port_set", json_pack("{ss sI}", "addr", c->a.pos[0],
+							    "ana_group", group), print_nvmf_port);
+}
+
 static void print_subsystems(json_t *list)
 {
 	size_t i, j;
@@ -1152,6 +1179,8 @@ static const struct cmd commands[] = {
 	{ "subsystem", "list", 0, 0, "", "subsystem list", c_subsystem_list },
 	{ "controller", "list", 0, 0, "", "controller list", c_controller_list },
 	{ "port", "list", 0, 0, "", "port list", c_nvmf_port_list },
+	{ "port", "remove", 1, 1, "", "port remove ADDR", c_nvmf_port_remove },
+	{ "port", "set", 1, 1, "ana-group=", "port set ADDR --ana-group N", c_nvmf_port_set },
 	{ "ana", "list", 0, 0, "", "ana list", c_ana_list },
 	{ "ana", "set", 2, 2, "",
 	  "ana set GROUP optimized|non-optimized|inaccessible|persistent-loss|change", c_ana_set },

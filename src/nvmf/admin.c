@@ -83,6 +83,8 @@ static void identify_ctrl(struct tt_nvmf_req *r, struct tt_nvmf_ctrl *c)
 	tt_put_le32(d + 80, TT_NVME_VS_1_3);
 	if (!s->discovery)
 		tt_put_le32(d + 92, 1u << 8 | 1u << 11); /* OAES: namespace and ANA notices */
+	else
+		tt_put_le32(d + 92, 1u << 31);     /* OAES: discovery log page change notices */
 	tt_put_le32(d + 96, 0x1 | 0x40);            /* CTRATT: 128-bit host id, TBKAS */
 	d[111] = s->discovery ? 2 : 1;              /* CNTRLTYPE */
 	d[258] = 3;                                 /* ACL */
@@ -95,8 +97,9 @@ static void identify_ctrl(struct tt_nvmf_req *r, struct tt_nvmf_ctrl *c)
 	tt_put_le16(d + 320, 10);                   /* KAS: 1 s granularity */
 	if (!s->discovery) {
 		d[343] = 10;                        /* ANATT */
-		/* ANACAP: every state reported; the group id does not change while attached */
-		d[344] = 0x1 | 0x2 | 0x4 | 0x8 | 0x10 | 0x40;
+		/* ANACAP: every state reported; the group id of a path changes when its port
+		 * moves to another group (so not bit 6) */
+		d[344] = 0x1 | 0x2 | 0x4 | 0x8 | 0x10;
 		tt_put_le32(d + 345, TT_NVMF_ANA_GROUP_MAX);     /* ANAGRPMAX */
 		tt_put_le32(d + 349, tt_nvmf_ana_group_count()); /* NANAGRPID */
 	}
@@ -258,7 +261,7 @@ static size_t discovery_log(struct tt_nvmf_ctrl *c, uint8_t **out)
 	d = calloc(1, len);
 	if (!d)
 		return 0;
-	tt_put_le64(d + 0, 1); /* GENCTR: the configuration does not change at run time yet */
+	tt_put_le64(d + 0, tt_nvmf_discovery_genctr()); /* GENCTR */
 	tt_put_le64(d + 8, nrec);
 	nrec = 0;
 	tt_list_for_each(pn, tt_nvmf_ports()) {
@@ -393,6 +396,8 @@ static void get_log_page(struct tt_nvmf_req *r, struct tt_nvmf_ctrl *c)
 			done(r, TT_NVME_SC_INTERNAL);
 			return;
 		}
+		if (!rae)
+			c->aen_disc_masked = false;
 		break;
 	default:
 		done(r, TT_NVME_SCT_CMD | TT_NVME_SC_INVALID_LOG_PAGE | TT_NVME_DNR);

@@ -115,3 +115,22 @@ void tt_nvmf_ana_reset(void)
 	memset(states, 0, sizeof(states));
 	change_count = 0;
 }
+
+void tt_nvmf_ana_port_moved(struct tt_nvmf_port *p)
+{
+	struct tt_list *sn, *cn;
+
+	change_count++;
+	/* the ports of a group are its paths: the controllers through @p see the new group's
+	 * state and, in the log page and Identify Namespace, the new group id */
+	tt_list_for_each(sn, tt_nvmf_subsystems()) {
+		struct tt_nvmf_subsys *s = tt_list_entry(sn, struct tt_nvmf_subsys, node);
+
+		tt_list_for_each(cn, &s->ctrls) {
+			struct tt_nvmf_ctrl *c = tt_list_entry(cn, struct tt_nvmf_ctrl, node);
+
+			if (c->port == p)
+				tt_nvmf_ctrl_ana_changed(c);
+		}
+	}
+}

@@ -60,6 +60,8 @@ static void ctrl_free(struct tt_nvmf_ctrl *c)
 	while ((n = tt_list_pop(&c->waiters)) != NULL)
 		connect_resume(tt_list_entry(n, struct tt_nvmf_req, node));
 	tt_nvmf_resv_ctrl_end(c);
+	if (c->port)
+		tt_nvmf_port_put(c->port);
 	tt_nvmf_subsys_put(c->subsys);
 	free(c);
 }
@@ -239,6 +241,17 @@ void tt_nvmf_ctrl_ana_changed(struct tt_nvmf_ctrl *c)
 	}
 }
 
+/* Discovery Log Page Change notice: type 2 (notice), information F0h, log page 70h. */
+#define AEN_DISC_CHANGED (0x2u | 0xf0u << 8 | (uint32_t)TT_NVME_LOG_DISCOVERY << 16)
+
+void tt_nvmf_ctrl_discovery_changed(struct tt_nvmf_ctrl *c)
+{
+	if (c->state == TT_NVMF_CTRL_LIVE && (c->aec & (1u << 31)) && !c->aen_disc_masked) {
+		c->aen_disc_masked = true; /* until the host reads the discovery log page */
+		tt_nvmf_ctrl_event(c, AEN_DISC_CHANGED);
+	}
+}
+
 /* ---- requests -------------------------------------------------------------------------------- */
 
 void tt_nvmf_req_done(struct tt_nvmf_req *r, uint16_t status, uint32_t dw0)
@@ -320,6 +333,23 @@ void tt_nvmf_qpair_init(struct tt_nvmf_qpair *qp, const struct tt_nvmf_qpair_ops
 	qp->port = port;
 	qp->id = ++qpair_ids;
 	tt_list_init(&qp->node);
+	tt_list_init(&qp->port_node);
+	if (port) {
+		tt_nvmf_port_get(port); /* the queue pair's, dropped in tt_nvmf_qpair_fini */
+		tt_list_add_tail(&port->qpairs, &qp->port_node);
+	}
+}
+
+void tt_nvmf_qpair_fini(struct tt_nvmf_qpair *qp)
+{
+	struct tt_nvmf_port *p = qp->port;
+
+	if (!p)
+		return;
+	qp->port = NULL;
+	tt_list_del(&qp->port_node);
+	tt_list_init(&qp->port_node);
+	tt_nvmf_port_put(p);
 }
 
 void tt_nvmf_qpair_closed(struct tt_nvmf_qpair *qp)
@@ -435,6 +465,8 @@ static void connect_admin(struct tt_nvmf_req *r, struct tt_nvmf_subsys *s, const
 	snprintf(c->hostnqn, sizeof(c->hostnqn), "%s", hostnqn);
 	memcpy(c->hostid, d + CD_HOSTID, 16);
 	c->port = qp->port;
+	if (c->port)
+		tt_nvmf_port_get(c->port); /* the controller's, dropped when it is freed */
 	c->kato_ms = tt_le32(r->sqe + 48);
 	c->wce = true;
 	tt_list_init(&c->qpairs);
@@ -495,7 +527,9 @@ static void nvmf_connect(struct tt_nvmf_req *r)
 	char subnqn[TT_NVMF_NQN_MAX + 1], hostnqn[TT_NVMF_NQN_MAX + 1];
 	struct tt_nvmf_subsys *s;
 
-	if (qp->connected || qp->closed) {
+	if (qp->connected || qp->closed ||
+	    (qp->port && qp->port->state == TT_NVMF_PORT_REMOVED)) {
+		/* (a queue whose port was removed is being disconnected: nothing serves it) */
 		tt_nvmf_req_done(r, TT_NVME_SC_CMD_SEQ_ERROR | TT_NVME_DNR, 0);
 		return;
 	}

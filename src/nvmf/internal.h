@@ -49,7 +49,7 @@ struct tt_nvmf_ctrl {
 	uint16_t cntlid;
 	char hostnqn[TT_NVMF_NQN_MAX + 1];
 	uint8_t hostid[16];
-	struct tt_nvmf_port *port;
+	struct tt_nvmf_port *port;      /* its admin queue's, a reference until freed */
 	struct tt_list qpairs;          /* bound queue pairs */
 	struct tt_nvmf_qpair *qps[TT_NVMF_MAX_IO_QUEUES + 1];  /* by qid */
 	uint16_t io_queues;             /* granted by Set Features (Number of Queues) */
@@ -65,6 +65,7 @@ struct tt_nvmf_ctrl {
 	unsigned npending_aen;
 	bool aen_ns_masked;             /* a namespace notice was sent, log not read yet */
 	bool aen_ana_masked;            /* an ANA change notice was sent, log not read yet */
+	bool aen_disc_masked;           /* a discovery log change notice was sent, log not read */
 	uint32_t changed_ns[TT_NVMF_MAX_NAMESPACES];
 	unsigned nchanged;              /* > TT_NVMF_MAX_NAMESPACES: overflowed */
 	struct tt_list waiters;         /* Connect requests waiting for this controller's end */
@@ -87,6 +88,8 @@ void tt_nvmf_ctrl_event(struct tt_nvmf_ctrl *c, uint32_t dw0);
 void tt_nvmf_ctrl_ns_changed(struct tt_nvmf_ctrl *c, uint32_t nsid);
 /* The ANA state of the controller's group changed: notice (AEC bit 11) unless one is unread. */
 void tt_nvmf_ctrl_ana_changed(struct tt_nvmf_ctrl *c);
+/* A discovery controller: the discovery log changed: notice (AEC bit 31) unless one is unread. */
+void tt_nvmf_ctrl_discovery_changed(struct tt_nvmf_ctrl *c);
 /* The ANA group and state of the controller's path (its port; group 1 without a port). */
 uint32_t tt_nvmf_ctrl_ana_group(const struct tt_nvmf_ctrl *c);
 
@@ -123,6 +126,14 @@ bool tt_nvmf_host_allowed(const struct tt_nvmf_subsys *s, const char *hostnqn);
 void tt_nvmf_subsys_put(struct tt_nvmf_subsys *s);
 /* ana.c */
 void tt_nvmf_ana_reset(void);
+/* @p moved to another group: change count, notices to the controllers through it. */
+void tt_nvmf_ana_port_moved(struct tt_nvmf_port *p);
+/* port.c */
+/* Removes every port (tt_nvmf_fini). */
+void tt_nvmf_ports_fini(void);
+/* A port or a subsystem came or went, or a host list changed: the discovery log changed (GENCTR
+ * moves on, notices to the discovery controllers). */
+void tt_nvmf_discovery_changed(void);
 struct tt_nvmf_subsys *tt_nvmf_discovery(void);
 
 #endif

@@ -9,6 +9,9 @@
  * listening, discovery log entry and shutdown of a port's transport (struct tt_nvmf_port_xport).
  *
  * ANA: every port is in one ANA group (ana.c); a controller's path is its admin queue's port.
+ * A port may move to another group at run time (its controllers get an ANA change notice) or be
+ * removed (port.c): it stops listening, the controllers whose admin queue came in through it end,
+ * and the other queue pairs that came in through it are disconnected.
  *
  * Threads: this first slice runs every NVMe-oF object on loop 0 (the loop that accepts
  * connections and runs configuration): subsystems, controllers, queue pairs, and the backend
@@ -113,9 +116,36 @@ struct tt_nvmf_port_xport {
 	unsigned (*conn_count)(void);
 };
 
+/*
+ * Port lifecycle; port_set_state() (port.c) is the only writer of the state:
+ *
+ *   tt_nvmf_port_add -> SERVING --tt_nvmf_port_remove | tt_nvmf_fini--> REMOVED -> freed
+ *
+ *   SERVING    in the registry (tt_nvmf_ports), listening, in the discovery log.
+ *   REMOVED    out of the registry and not listening; the controllers whose admin queue came in
+ *              through it have ended and its other queue pairs are disconnected. The object
+ *              stays, read-only, until its last reference goes.
+ *
+ * Port references (refs) and their holders:
+ *   - the registry, from tt_nvmf_port_add until REMOVED is entered;
+ *   - each queue pair that came in through it (qp->port, in p->qpairs), from
+ *     tt_nvmf_qpair_init until tt_nvmf_qpair_fini (the transport frees its connection);
+ *   - each controller whose admin queue came in through it (ctrl->port), from Connect until the
+ *     controller is freed.
+ * Counters and the ANA group are written through those holders only, so none is written after
+ * the port is freed; lists (tetherctl port list) read the registry only.
+ */
+enum tt_nvmf_port_state {
+	TT_NVMF_PORT_SERVING,
+	TT_NVMF_PORT_REMOVED,
+};
+
 /* A port: a listening address whose subsystems the discovery log reports. */
 struct tt_nvmf_port {
-	struct tt_list node;
+	struct tt_list node;            /* in the registry while SERVING */
+	enum tt_nvmf_port_state state;  /* port_set_state() only */
+	int refs;
+	struct tt_list qpairs;          /* struct tt_nvmf_qpair that came in through it */
 	uint16_t portid;
 	const struct tt_nvmf_port_xport *xp;
 	struct tt_portal_addr addr;
@@ -143,15 +173,18 @@ struct tt_nvmf_qpair_ops {
 	/* The request is done: r->cqe is filled; send r->xfer_len bytes of r->buf first when
 	 * r->dir is C2H. The transport owns the request again. */
 	void (*complete)(struct tt_nvmf_req *r);
-	/* The controller ended: stop the queue now (no waiting for the host). The transport calls
-	 * tt_nvmf_qpair_closed() later, from its own callback, never from inside this call. */
+	/* The controller ended or the port it came in through was removed: stop the queue now (no
+	 * waiting for the host). The transport calls tt_nvmf_qpair_closed() later, from its own
+	 * callback, never from inside this call. */
 	void (*disconnect)(struct tt_nvmf_qpair *qp);
 };
 
 /* A queue pair (one NVMe/TCP connection); the transport's connection embeds it. */
 struct tt_nvmf_qpair {
 	const struct tt_nvmf_qpair_ops *ops;
-	struct tt_nvmf_port *port;      /* where it came in (NULL in unit tests) */
+	struct tt_nvmf_port *port;      /* where it came in, a reference until tt_nvmf_qpair_fini
+					 * (NULL in unit tests) */
+	struct tt_list port_node;       /* in port->qpairs */
 	struct tt_nvmf_ctrl *ctrl;      /* a controller reference from Connect to closed */
 	struct tt_list node;            /* in ctrl->qpairs */
 	uint16_t qid;
@@ -225,8 +258,12 @@ void tt_nvmf_req_exec(struct tt_nvmf_req *r);
 /* Completes @r at once with @status (a transport error, a bad layout). */
 void tt_nvmf_req_fail(struct tt_nvmf_req *r, uint16_t status);
 
+/* A new queue pair that came in through @port (NULL: none): takes a port reference. */
 void tt_nvmf_qpair_init(struct tt_nvmf_qpair *qp, const struct tt_nvmf_qpair_ops *ops,
 			struct tt_nvmf_port *port);
+/* The transport frees the queue pair's connection (after tt_nvmf_qpair_closed, or when it never
+ * reached the core): drops the port reference. Idempotent; a zeroed queue pair is fine. */
+void tt_nvmf_qpair_fini(struct tt_nvmf_qpair *qp);
 /* The transport's queue is gone (peer closed, error, disconnect done): drops its controller
  * reference; closing the admin queue ends the controller. Requests still executing complete
  * later through ops->complete: the transport keeps them until then. */
@@ -261,6 +298,22 @@ int tt_nvmf_subsys_add_host(struct tt_nvmf_subsys *s, const char *hostnqn, char 
 int tt_nvmf_port_add(const char *addr, uint32_t ana_group, struct tt_nvmf_port **out, char *err,
 		     size_t errlen);
 struct tt_nvmf_port *tt_nvmf_port_find(const char *addr);
+/* Stops serving the port @addr: it stops listening and leaves the discovery log, the
+ * controllers whose admin queue came in through it end, the other queue pairs that came in
+ * through it are disconnected; freed with its last reference. The ANA group keeps its state.
+ * 0, or -ENOENT (no such port) / -EINVAL (not an address) with @err naming @addr. */
+int tt_nvmf_port_remove(const char *addr, char *err, size_t errlen);
+/* Moves @p to ANA group @group (1..TT_NVMF_ANA_GROUP_MAX): the ANA change count moves on and its
+ * live controllers get an ANA change notice (when they enabled them); Identify Namespace, the ANA
+ * log page and the I/O checks of its paths follow the new group. 0 (also when already there) or
+ * -EINVAL with @err naming the group. */
+int tt_nvmf_port_set_ana_group(struct tt_nvmf_port *p, uint32_t group, char *err, size_t errlen);
+/* References (see the port lifecycle above). */
+void tt_nvmf_port_get(struct tt_nvmf_port *p);
+void tt_nvmf_port_put(struct tt_nvmf_port *p);
+const char *tt_nvmf_port_state_name(enum tt_nvmf_port_state s);
+/* The discovery log's generation counter: moves on when a port or a subsystem comes or goes. */
+uint64_t tt_nvmf_discovery_genctr(void);
 /* Every port, in creation order (loop 0). */
 struct tt_list *tt_nvmf_ports(void);
 /* Every subsystem but the discovery one, in creation order (loop 0). */

@@ -340,6 +340,7 @@ static void conn_free_mem(struct nvr_conn *c)
 	free(c->reqs);
 	if (c->listener)
 		tt_listener_put(c->listener);
+	tt_nvmf_qpair_fini(&c->qp); /* the port's reference goes */
 	free(c);
 }
 
@@ -416,6 +417,7 @@ static void nvr_request(void *arg, struct rdma_cm_id *id, struct rdma_event_chan
 			const struct tt_rdma_request *req)
 {
 	struct tt_listener *l = arg;
+	struct tt_nvmf_port *port = port_of(l);
 	struct tt_rdma_conn_params p = { .max_sge = 1 };
 	struct sockaddr_storage peer_ss;
 	struct sockaddr *sa = rdma_get_peer_addr(id);
@@ -433,6 +435,8 @@ static void nvr_request(void *arg, struct rdma_cm_id *id, struct rdma_event_chan
 	tt_sockaddr_format(&peer_ss, peer, sizeof(peer));
 	sts = tt_nvrdma_cm_req_parse(req->priv, req->priv_len, TT_NVMF_MAX_IO_QUEUES,
 				     TT_NVMF_MAX_QUEUE_DEPTH, &cm);
+	if (!sts && !port)
+		sts = TT_NVRDMA_CM_NO_RESOURCES; /* the port is being removed */
 	if (sts) {
 		request_reject(l, id, ch, peer, sts);
 		return;
@@ -450,7 +454,7 @@ static void nvr_request(void *arg, struct rdma_cm_id *id, struct rdma_event_chan
 		request_reject(l, id, ch, peer, TT_NVRDMA_CM_NO_RESOURCES);
 		return;
 	}
-	tt_nvmf_qpair_init(&c->qp, &qp_ops, port_of(l));
+	tt_nvmf_qpair_init(&c->qp, &qp_ops, port);
 	/* Connect must name the queue this connection was made for, with no more entries */
 	c->qp.qid_fixed = true;
 	c->qp.fixed_qid = cm.qid;

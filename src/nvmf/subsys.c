@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* NVMe-oF subsystems, namespaces, allowed hosts and ports (loop 0; see nvmf.h). */
+/* NVMe-oF subsystems, namespaces and allowed hosts (loop 0; see nvmf.h); ports are in port.c. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,17 +8,12 @@
 #include "base/errmsg.h"
 #include "base/log.h"
 #include "nvmf/internal.h"
-#include "nvmf/rdma.h"
-#include "nvmf/tcp.h"
 
 static struct tt_list subsystems = TT_LIST_INIT(subsystems);
-static struct tt_list ports = TT_LIST_INIT(ports);
 static struct tt_nvmf_subsys *discovery;
-static uint16_t next_portid = 1;
 
 struct tt_list *tt_nvmf_subsystems(void) { return &subsystems; }
 static void subsys_free(struct tt_nvmf_subsys *s);
-struct tt_list *tt_nvmf_ports(void) { return &ports; }
 struct tt_nvmf_subsys *tt_nvmf_discovery(void) { return discovery; }
 
 /* "nqn.YYYY-MM.domain[:...]" of printable ASCII, or the discovery NQN. */
@@ -105,6 +100,7 @@ int tt_nvmf_subsys_create(const char *nqn, struct tt_nvmf_subsys **out, char *er
 		return -ENOMEM;
 	}
 	tt_list_add_tail(&subsystems, &s->node);
+	tt_nvmf_discovery_changed();
 	tt_info("nvmf", "subsystem %s created", nqn);
 	if (out)
 		*out = s;
@@ -138,6 +134,7 @@ int tt_nvmf_subsys_delete(const char *nqn, char *err, size_t errlen)
 		return -ENOENT;
 	}
 	tt_info("nvmf", "subsystem %s deleted", nqn);
+	tt_nvmf_discovery_changed();
 	subsys_unregister(s);
 	return 0;
 }
@@ -196,6 +193,7 @@ int tt_nvmf_subsys_remove_host(struct tt_nvmf_subsys *s, const char *hostnqn, ch
 		tt_errmsg(err, errlen, 0, "subsystem %s: host %s is not in the list", s->nqn, hostnqn);
 		return -ENOENT;
 	}
+	tt_nvmf_discovery_changed();
 	if (!tt_nvmf_host_allowed(s, hostnqn)) {
 		tt_list_for_each_safe(n, t, &s->ctrls) {
 			struct tt_nvmf_ctrl *c = tt_list_entry(n, struct tt_nvmf_ctrl, node);
@@ -306,6 +304,8 @@ void tt_nvmf_subsys_allow_any_host(struct tt_nvmf_subsys *s, bool any)
 {
 	struct tt_list *n, *t;
 
+	if (s->allow_any_host != any)
+		tt_nvmf_discovery_changed();
 	s->allow_any_host = any;
 	/* controllers of hosts no longer allowed end */
 	tt_list_for_each_safe(n, t, &s->ctrls) {
@@ -339,6 +339,7 @@ int tt_nvmf_subsys_add_host(struct tt_nvmf_subsys *s, const char *hostnqn, char 
 	snprintf(h->nqn, sizeof(h->nqn), "%s", hostnqn);
 	tt_list_add_tail(&s->hosts, &h->node);
 	s->allow_any_host = false;
+	tt_nvmf_discovery_changed();
 	return 0;
 }
 
@@ -449,119 +450,6 @@ unsigned tt_nvmf_subsys_ctrl_count(const struct tt_nvmf_subsys *s)
 	return tt_list_count(&s->ctrls);
 }
 
-struct tt_nvmf_port *tt_nvmf_port_find(const char *addr)
-{
-	struct tt_portal_addr a;
-	struct tt_list *n;
-	char msg[256];
-
-	if (tt_portal_addr_parse(addr, &a, msg, sizeof(msg)))
-		return NULL;
-	tt_list_for_each(n, &ports) {
-		struct tt_nvmf_port *p = tt_list_entry(n, struct tt_nvmf_port, node);
-
-		if (tt_portal_addr_equal(&p->addr, &a))
-			return p;
-	}
-	return NULL;
-}
-
-/* The transport of each NVMe-oF fabric this build serves. */
-static const struct tt_nvmf_port_xport *const port_xports[] = {
-	[TT_FABRIC_NVME_TCP] = &tt_nvmf_tcp_port,
-#ifdef TT_HAVE_RDMA
-	[TT_FABRIC_NVME_RDMA] = &tt_nvmf_rdma_port,
-#endif
-};
-
-static const struct tt_nvmf_port_xport *port_xport(int fabric)
-{
-	if (fabric < 0 || (size_t)fabric >= sizeof(port_xports) / sizeof(port_xports[0]))
-		return NULL;
-	return port_xports[fabric];
-}
-
-bool tt_nvmf_fabric_served(int fabric)
-{
-	return port_xport(fabric) != NULL;
-}
-
-void tt_nvmf_close_all(void)
-{
-	for (size_t i = 0; i < sizeof(port_xports) / sizeof(port_xports[0]); i++)
-		if (port_xports[i])
-			port_xports[i]->close_all();
-}
-
-unsigned tt_nvmf_conn_count(void)
-{
-	unsigned n = 0;
-
-	for (size_t i = 0; i < sizeof(port_xports) / sizeof(port_xports[0]); i++)
-		if (port_xports[i])
-			n += port_xports[i]->conn_count();
-	return n;
-}
-
-int tt_nvmf_port_add(const char *addr, uint32_t ana_group, struct tt_nvmf_port **out, char *err,
-		     size_t errlen)
-{
-	const struct tt_nvmf_port_xport *xp;
-	struct tt_nvmf_port *p;
-	struct tt_portal_addr a;
-	struct tt_list *n;
-	int rc = tt_portal_addr_parse(addr, &a, err, errlen);
-
-	if (rc)
-		return rc;
-	xp = port_xport(a.fabric);
-	if (!xp) {
-		tt_errmsg(err, errlen, 0, "port '%s': %s", addr, (a.fabric == TT_FABRIC_NVME_RDMA) ?
-			  "nvme-rdma:// is not served by this build (no rdma-core)" :
-			  "an NVMe-oF port is nvme-tcp:// or nvme-rdma://");
-		return -EPROTONOSUPPORT;
-	}
-	if (ana_group > TT_NVMF_ANA_GROUP_MAX) {
-		tt_errmsg(err, errlen, 0, "port '%s': ANA group %u out of range (1..%d)", addr,
-			  ana_group, TT_NVMF_ANA_GROUP_MAX);
-		return -EINVAL;
-	}
-	if (!ana_group)
-		ana_group = 1;
-	tt_list_for_each(n, &ports) {
-		p = tt_list_entry(n, struct tt_nvmf_port, node);
-		if (tt_portal_addr_equal(&p->addr, &a)) {
-			if (p->ana_group != ana_group) {
-				tt_errmsg(err, errlen, 0, "port '%s' is in ANA group %u already",
-					  p->name, p->ana_group);
-				return -EEXIST;
-			}
-			if (out)
-				*out = p;
-			return 0;
-		}
-	}
-	p = calloc(1, sizeof(*p));
-	if (!p) {
-		tt_errmsg(err, errlen, 0, "port '%s': out of memory", addr);
-		return -ENOMEM;
-	}
-	p->addr = a;
-	p->ana_group = ana_group;
-	tt_portal_addr_format(&a, p->name, sizeof(p->name));
-	p->xp = xp;
-	rc = xp->listen(p, err, errlen);
-	if (rc) {
-		free(p);
-		return rc;
-	}
-	p->portid = next_portid++;
-	tt_list_add_tail(&ports, &p->node);
-	if (out)
-		*out = p;
-	return 0;
-}
-
 void tt_nvmf_print_serving(FILE *f)
 {
 	struct tt_list *sn, *n;
@@ -574,7 +462,7 @@ void tt_nvmf_print_serving(FILE *f)
 		tt_list_for_each(n, &s->namespaces)
 			nns++;
 		fprintf(f, "tetherd: serving %s on ", s->nqn);
-		tt_list_for_each(n, &ports) {
+		tt_list_for_each(n, tt_nvmf_ports()) {
 			fprintf(f, "%s%s", first ? "" : ", ",
 				tt_list_entry(n, struct tt_nvmf_port, node)->name);
 			first = false;
@@ -614,13 +502,7 @@ void tt_nvmf_fini(void)
 {
 	struct tt_list *n, *t;
 
-	tt_list_for_each_safe(n, t, &ports) {
-		struct tt_nvmf_port *p = tt_list_entry(n, struct tt_nvmf_port, node);
-
-		tt_list_del(&p->node);
-		p->xp->unlisten(p);
-		free(p);
-	}
+	tt_nvmf_ports_fini();
 	tt_list_for_each_safe(n, t, &subsystems) {
 		struct tt_nvmf_subsys *s = tt_list_entry(n, struct tt_nvmf_subsys, node);
 

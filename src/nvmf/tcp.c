@@ -95,6 +95,7 @@ static void conn_put(struct nvtcp_conn *c)
 	tt_work_cancel(&c->close_work);
 	tt_timer_cancel(&c->drain_timer);
 	tt_list_del(&c->node);
+	tt_nvmf_qpair_fini(&c->qp); /* the port's reference goes */
 	free(c);
 }
 
@@ -698,15 +699,22 @@ static struct tt_nvmf_port *port_of(const struct tt_listener *l)
 
 static void accept_one(struct nvtcp_listener *l, int fd, const struct sockaddr_storage *peer)
 {
-	struct nvtcp_conn *c = calloc(1, sizeof(*c));
+	struct tt_nvmf_port *port = port_of(l->listener);
+	struct nvtcp_conn *c;
 	int one = 1, rc;
 
+	if (!port) {
+		/* the port is being removed: nothing serves this address any more */
+		close(fd);
+		return;
+	}
+	c = calloc(1, sizeof(*c));
 	if (!c) {
 		close(fd);
 		return;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	tt_nvmf_qpair_init(&c->qp, &qp_ops, port_of(l->listener));
+	tt_nvmf_qpair_init(&c->qp, &qp_ops, port);
 	c->qp.id = ++conn_ids;
 	tt_sockaddr_format(peer, c->qp.peer, sizeof(c->qp.peer));
 	c->fd = fd;
@@ -724,6 +732,7 @@ static void accept_one(struct nvtcp_listener *l, int fd, const struct sockaddr_s
 		tt_log_ratelimited(TT_LOG_WARN, "nvme-tcp", "%s: cannot watch: %s", c->qp.peer,
 				   strerror(-rc));
 		close(fd);
+		tt_nvmf_qpair_fini(&c->qp);
 		free(c);
 		return;
 	}

@@ -875,15 +875,20 @@ static int plan_nvmf(struct builder *b, const struct tt_config_nvmf *cur,
 	char path[64];
 	int rc;
 
+	/* ports first: a host on a port that goes loses that path (its reconnects are refused)
+	 * rather than seeing its subsystem disappear behind a port still served */
 	for (size_t i = 0; i < cur->nports; i++) {
 		bool kept = false;
 
 		for (size_t k = 0; k < want->nports; k++)
 			kept |= tt_portal_addr_equal(&cur->ports[i].parsed, &want->ports[k].parsed);
-		if (!kept)
-			return plan_fail(b, "nvmf.ports", "port %s is not in the file: an NVMe-oF port "
-					 "cannot be removed at run time (restart tetherd)",
-					 cur->ports[i].addr);
+		if (kept)
+			continue;
+		NEW_STEP(b, &b->removals, s, TT_APPLY_NVMF_PORT_REMOVE, -1);
+		snprintf(s->addr, sizeof(s->addr), "%s", cur->ports[i].addr);
+		s->ana_group = cur->ports[i].ana_group;
+		step_text(s, "remove port %s (ANA group %u; the controllers through it end)",
+			  s->addr, s->ana_group);
 	}
 	for (size_t i = 0; i < cur->nsubsys; i++) {
 		if (find_subsys(want, cur->subsys[i].nqn))
@@ -917,10 +922,14 @@ static int plan_nvmf(struct builder *b, const struct tt_config_nvmf *cur,
 			if (tt_portal_addr_equal(&cur->ports[k].parsed, &p->parsed))
 				o = &cur->ports[k];
 		snprintf(path, sizeof(path), "nvmf.ports[%zu]", i);
-		if (o && o->ana_group != p->ana_group)
-			return plan_fail(b, path, "port %s is in ANA group %u: a port's group cannot "
-					 "change at run time (move states between groups instead)",
-					 p->addr, o->ana_group);
+		if (o && o->ana_group != p->ana_group) {
+			NEW_STEP(b, &b->changes, s, TT_APPLY_NVMF_PORT_MOVE, -1);
+			snprintf(s->path, sizeof(s->path), "%s.ana_group", path);
+			snprintf(s->addr, sizeof(s->addr), "%s", p->addr);
+			s->ana_group = p->ana_group;
+			step_text(s, "move port %s: ANA group %u -> %u", p->addr, o->ana_group,
+				  p->ana_group);
+		}
 		if (o)
 			continue;
 		NEW_STEP(b, &b->changes, s, TT_APPLY_NVMF_PORT_ADD, -1);
@@ -1183,6 +1192,7 @@ static int run_nvmf_step(const struct tt_apply_step *s, char *err, size_t errlen
 	int rc = 0;
 
 	if (s->op != TT_APPLY_NVMF_ANA_SET && s->op != TT_APPLY_NVMF_PORT_ADD &&
+	    s->op != TT_APPLY_NVMF_PORT_REMOVE && s->op != TT_APPLY_NVMF_PORT_MOVE &&
 	    s->op != TT_APPLY_NVMF_SUBSYS_CREATE && s->op != TT_APPLY_NVMF_SUBSYS_REMOVE) {
 		sub = tt_nvmf_subsys_find(s->nqn);
 		if (!sub)
@@ -1190,6 +1200,17 @@ static int run_nvmf_step(const struct tt_apply_step *s, char *err, size_t errlen
 					s->nqn);
 	}
 	switch (s->op) {
+	case TT_APPLY_NVMF_PORT_REMOVE:
+		rc = tt_nvmf_port_remove(s->addr, msg, sizeof(msg));
+		break;
+	case TT_APPLY_NVMF_PORT_MOVE: {
+		struct tt_nvmf_port *p = tt_nvmf_port_find(s->addr);
+
+		if (!p)
+			return run_fail(err, errlen, -ENOENT, "%s: port %s is gone", where, s->addr);
+		rc = tt_nvmf_port_set_ana_group(p, s->ana_group, msg, sizeof(msg));
+		break;
+	}
 	case TT_APPLY_NVMF_SUBSYS_REMOVE:
 		rc = tt_nvmf_subsys_delete(s->nqn, msg, sizeof(msg));
 		break;
@@ -1255,6 +1276,8 @@ static int run_step(const struct tt_apply_plan *plan, size_t i, struct tt_target
 		return 0;
 	case TT_APPLY_TARGET_CREATE:
 		return create_target(plan, i, prepared, err, errlen);
+	case TT_APPLY_NVMF_PORT_REMOVE:
+	case TT_APPLY_NVMF_PORT_MOVE:
 	case TT_APPLY_NVMF_SUBSYS_REMOVE:
 	case TT_APPLY_NVMF_NS_REMOVE:
 	case TT_APPLY_NVMF_HOST_REMOVE:

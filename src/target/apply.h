@@ -43,10 +43,12 @@ enum tt_apply_op {
 	TT_APPLY_TPG_CREATE,      /* with its portals */
 	TT_APPLY_PORTAL_ADD,
 	/* NVMe-oF (the "nvmf" section), after the iSCSI objects a namespace may use */
-	TT_APPLY_NVMF_SUBSYS_REMOVE,  /* removals */
+	TT_APPLY_NVMF_PORT_REMOVE,    /* removals, ports first: controllers through it end */
+	TT_APPLY_NVMF_SUBSYS_REMOVE,
 	TT_APPLY_NVMF_NS_REMOVE,
 	TT_APPLY_NVMF_HOST_REMOVE,    /* the host's controllers end */
 	TT_APPLY_NVMF_ANA_SET,        /* an ANA group's state (notices to the controllers) */
+	TT_APPLY_NVMF_PORT_MOVE,      /* a port to another ANA group (notices) */
 	TT_APPLY_NVMF_PORT_ADD,
 	TT_APPLY_NVMF_SUBSYS_CREATE,  /* with its hosts and namespaces */
 	TT_APPLY_NVMF_SUBSYS_IDS,     /* serial and model */

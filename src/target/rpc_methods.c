@@ -506,6 +506,17 @@ static int m_ana_list(json_t *params, json_t **result, struct tt_rpc_error *e)
 	return 0;
 }
 
+/* A port of the registry (loop 0: removed ports are not in it). */
+static json_t *nvmf_port_json(const struct tt_nvmf_port *p)
+{
+	return json_pack("{ss sI sI ss sI sI sI}", "address", p->name,
+			 "portid", (json_int_t)p->portid, "ana_group", (json_int_t)p->ana_group,
+			 "ana_state", tt_nvmf_ana_state_name(tt_nvmf_ana_get(p->ana_group)),
+			 "read_cmds", (json_int_t)p->read_cmds,
+			 "write_cmds", (json_int_t)p->write_cmds,
+			 "ana_refused", (json_int_t)p->ana_refused);
+}
+
 static int m_nvmf_port_list(json_t *params, json_t **result, struct tt_rpc_error *e)
 {
 	static const char *const keys[] = { NULL };
@@ -516,17 +527,67 @@ static int m_nvmf_port_list(json_t *params, json_t **result, struct tt_rpc_error
 	if ((rc = check_params(params, keys, e)))
 		return rc;
 	list = json_array();
-	tt_list_for_each(n, tt_nvmf_ports()) {
-		const struct tt_nvmf_port *p = tt_list_entry(n, struct tt_nvmf_port, node);
-
-		json_array_append_new(list, json_pack(
-			"{ss sI sI ss sI sI sI}", "address", p->name, "portid", (json_int_t)p->portid,
-			"ana_group", (json_int_t)p->ana_group,
-			"ana_state", tt_nvmf_ana_state_name(tt_nvmf_ana_get(p->ana_group)),
-			"read_cmds", (json_int_t)p->read_cmds, "write_cmds", (json_int_t)p->write_cmds,
-			"ana_refused", (json_int_t)p->ana_refused));
-	}
+	tt_list_for_each(n, tt_nvmf_ports())
+		json_array_append_new(list, nvmf_port_json(tt_list_entry(n, struct tt_nvmf_port,
+									 node)));
 	*result = list;
+	return 0;
+}
+
+/* The port named by param "addr": 0, or an error naming the param. */
+static int nvmf_port_param(json_t *params, struct tt_nvmf_port **out, const char **addr,
+			   struct tt_rpc_error *e)
+{
+	struct tt_portal_addr a;
+	char msg[256];
+	int rc;
+
+	if ((rc = param_str(params, "addr", true, addr, e)))
+		return rc;
+	if (tt_portal_addr_parse(*addr, &a, msg, sizeof(msg)))
+		return invalid(e, "param \"addr\": %s", msg);
+	if (a.fabric != TT_FABRIC_NVME_TCP && a.fabric != TT_FABRIC_NVME_RDMA)
+		return invalid(e, "param \"addr\": '%s' is not an NVMe-oF address (nvme-tcp:// or "
+			       "nvme-rdma://)", *addr);
+	*out = tt_nvmf_port_find(*addr);
+	if (!*out) {
+		snprintf(msg, sizeof(msg), "param \"addr\": no NVMe-oF port %s", *addr);
+		return failed(e, -ENOENT, msg);
+	}
+	return 0;
+}
+
+static int m_nvmf_port_remove(json_t *params, json_t **result, struct tt_rpc_error *e)
+{
+	static const char *const keys[] = { "addr", NULL };
+	struct tt_nvmf_port *p;
+	const char *addr;
+	char err[512] = "";
+	int rc;
+
+	if ((rc = check_params(params, keys, e)) || (rc = nvmf_port_param(params, &p, &addr, e)))
+		return rc;
+	if ((rc = tt_nvmf_port_remove(p->name, err, sizeof(err))))
+		return failed(e, rc, err);
+	*result = json_true();
+	return 0;
+}
+
+static int m_nvmf_port_set(json_t *params, json_t **result, struct tt_rpc_error *e)
+{
+	static const char *const keys[] = { "addr", "ana_group", NULL };
+	struct tt_nvmf_port *p;
+	const char *addr;
+	long long group;
+	char err[512] = "";
+	int rc;
+
+	if ((rc = check_params(params, keys, e)) || (rc = nvmf_port_param(params, &p, &addr, e)) ||
+	    (rc = param_int(params, "ana_group", 1, TT_NVMF_ANA_GROUP_MAX, &group, e)))
+		return rc;
+	if ((rc = tt_nvmf_port_set_ana_group(p, (uint32_t)group, err, sizeof(err))))
+		return failed(e, rc, err);
+	*result = nvmf_port_json(p);
 	return 0;
 }
 
@@ -952,6 +1013,8 @@ static const struct {
 	{ "ana_set", m_ana_set },
 	{ "ana_list", m_ana_list },
 	{ "nvmf_port_list", m_nvmf_port_list },
+	{ "nvmf_port_remove", m_nvmf_port_remove },
+	{ "nvmf_port_set", m_nvmf_port_set },
 	{ "nvmf_subsystem_list", m_nvmf_subsystem_list },
 	{ "nvmf_controller_list", m_nvmf_controller_list },
 	{ "lun_add", m_lun_add },

@@ -9,7 +9,12 @@
 # not in a subsystem's list is refused at Connect; `tetherctl apply` adds it (it connects) and
 # takes it out again (refused); `tetherctl save` round-trips; bad files name the field and
 # change nothing; tetherctl lists subsystems, controllers, ports (with per-port counters) and ANA
-# groups; tetherd stops cleanly.
+# groups. Ports at run time: `tetherctl port set` moves port 2 to group 1 and back under a
+# connected host (the notice on that path only, log page, Identify Namespace and I/O follow);
+# `tetherctl port remove` closes the host's queues through it (also an I/O queue of the other
+# path's controller), the address refuses connections, port 1 serves on and the discovery log
+# drops it; `tetherctl apply` adds it back, moves it to another group, removes it and adds it
+# again. tetherd keeps running and stops cleanly.
 #
 # Exit: 0 pass, 77 skip (reason printed), 1 fail.
 # Environment: TT_BUILD, TT_TOP (see tests/lib/common.sh).
@@ -131,13 +136,69 @@ contains "nvmf.ana_groups[0].state: unknown ANA state \"standby\"" "apply of a b
 "$TT_PYTHON" - "$TT_WORK/saved.json" "$TT_WORK/bad2.json" <<'PY' || fail "edit"
 import json, sys
 c = json.load(open(sys.argv[1]))
-c["nvmf"]["ports"].pop()
+c["nvmf"]["ports"][1]["ana_group"] = 129
+c["nvmf"]["subsystems"].append({"nqn": "nqn.2026-11.org.tether:new"})
 json.dump(c, open(sys.argv[2], "w"))
 PY
-ctl apply "$TT_WORK/bad2.json" && fail "a port removal was applied"
-contains "nvmf.ports: port" "apply without a port"
+ctl apply "$TT_WORK/bad2.json" && fail "a port in ANA group 129 was applied"
+contains "nvmf.ports[1].ana_group" "apply of a group out of range"
 ctl_ok save "$TT_WORK/saved3.json"
 cmp -s "$TT_WORK/saved.json" "$TT_WORK/saved3.json" || fail "a refused apply changed something"
+
+step "tetherctl port set moves a port between ANA groups under a connected host"
+OUT=$(nvme --nqn "$S1" portmove 2>&1) || fail "portmove: $OUT"
+ctl_ok ana list
+contains "127.0.0.1:$P2" "ana list after the moves"
+ctl_ok save "$TT_WORK/saved4.json"
+cmp -s "$TT_WORK/saved.json" "$TT_WORK/saved4.json" || fail "port 2 is not back in group 2"
+
+step "tetherctl port remove under a connected host"
+OUT=$(nvme --nqn "$S1" portremove 2>&1) || fail "portremove: $OUT"
+tt_alive main "the port removal"
+ctl_ok port list
+[[ $OUT == *"127.0.0.1:$P2"* ]] && fail "port list still shows the removed port: $OUT"
+contains "127.0.0.1:$P1" "port list after the removal"
+OUT=$(nvme --nqn "$S1" connect 2>&1) || fail "connect through port 1 after the removal: $OUT"
+ctl port remove "nvme-tcp://127.0.0.1:$P2" && fail "a removed port was removed again"
+contains "no NVMe-oF port" "port remove of a removed port"
+
+step "tetherctl apply adds the port back, moves it, removes it and adds it again"
+ctl_ok apply --dry-run "$TT_WORK/saved.json"
+contains "add port nvme-tcp://127.0.0.1:$P2 (ANA group 2)" "apply --dry-run"
+ctl_ok port list
+[[ $OUT == *"127.0.0.1:$P2"* ]] && fail "apply --dry-run added the port: $OUT"
+ctl_ok apply "$TT_WORK/saved.json"
+contains "add port nvme-tcp://127.0.0.1:$P2 (ANA group 2)" "apply"
+(exec 3<>"/dev/tcp/127.0.0.1/$P2") 2>/dev/null || fail "the port added back refuses connections"
+"$TT_PYTHON" - "$TT_WORK/saved.json" "$TT_WORK/moved.json" "$TT_WORK/noport.json" <<'PY' ||
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["nvmf"]["ports"][1]["ana_group"] = 1
+json.dump(c, open(sys.argv[2], "w"))
+c["nvmf"]["ports"].pop()
+json.dump(c, open(sys.argv[3], "w"))
+PY
+	fail "edit"
+ctl_ok apply "$TT_WORK/moved.json"
+contains "move port nvme-tcp://127.0.0.1:$P2: ANA group 2 -> 1" "apply of a move"
+ctl_ok port list
+read -r _ _ g st _ < <(echo "$OUT" | grep "127.0.0.1:$P2 ")
+{ [ "$g" = 1 ] && [ "$st" = optimized ]; } || fail "port list after the move: $OUT"
+OUT=$(nvme --nqn "$S1" --port "$P2" --port2 0 connect 2>&1) ||
+	fail "a host through the port added back and moved to group 1 (optimized): $OUT"
+ctl_ok apply --dry-run "$TT_WORK/noport.json"
+contains "remove port nvme-tcp://127.0.0.1:$P2 (ANA group 1; the controllers through it end)" \
+	"apply --dry-run without the port"
+ctl_ok apply "$TT_WORK/noport.json"
+contains "remove port nvme-tcp://127.0.0.1:$P2" "apply without the port"
+if (exec 3<>"/dev/tcp/127.0.0.1/$P2") 2>/dev/null; then
+	fail "the port removed by apply still accepts connections"
+fi
+ctl_ok apply "$TT_WORK/saved.json"
+contains "add port nvme-tcp://127.0.0.1:$P2 (ANA group 2)" "apply of the saved file"
+ctl_ok save "$TT_WORK/saved5.json"
+cmp -s "$TT_WORK/saved.json" "$TT_WORK/saved5.json" ||
+	fail "save after the port round trip differs: $(diff "$TT_WORK/saved.json" "$TT_WORK/saved5.json")"
 
 tt_alive main "the NVMe-oF cases"
 tt_stop main

@@ -762,7 +762,147 @@ def case_connect(a):
     c.close()
 
 
-CASES.update({"ana": case_ana, "refused": case_refused, "connect": case_connect})
+def ctl_fails(a, expect, *args):
+    """A tetherctl command that must fail with a message containing @expect."""
+    cmd = shlex.split(a.ctl) + list(args)
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                       timeout=30)
+    check(r.returncode != 0, "%s succeeded: %s" % (" ".join(cmd), r.stdout.strip()))
+    check(expect in r.stdout, "%s: no \"%s\" in: %s" % (" ".join(cmd), expect, r.stdout.strip()))
+
+
+def ns_group(c):
+    st, _, _, idn = c.command(0x06, nsid=1, cdw={10: 0}, read_len=4096)
+    check(st == 0, "Identify Namespace: %#x" % st)
+    return struct.unpack("<I", idn[92:96])[0], 1 << idn[130]
+
+
+def port_line(a, port):
+    lines = [ln.split() for ln in ctl(a, "port", "list").splitlines()
+             if ln.startswith("nvme-tcp://%s:%d " % (a.addr, port))]
+    return lines[0] if lines else None
+
+
+def case_portmove(a):
+    """Port 2 (group 2, inaccessible) moves to group 1 (optimized) under a connected host, then
+    back: the notice on its path only, the log page, Identify Namespace and I/O follow."""
+    addr2 = "nvme-tcp://%s:%d" % (a.addr, a.port2)
+    c1, q1 = path_up(a, a.port)
+    c2, q2 = path_up(a, a.port2)
+    g, bs = ns_group(c2)
+    grp, state, count, _ = ana_log(c2)
+    check((g, grp, state) == (2, 2, 3), "path 2 before the move: ANAGRPID %d, log group %d "
+          "state %d (expected group 2, inaccessible)" % (g, grp, state))
+    data = os.urandom(4096)
+    st, _, _, _ = q2.command(0x01, nsid=1, cdw={10: 64, 12: 4096 // bs - 1}, data=data)
+    check(st == 0x302, "Write through group 2 (inaccessible): %#x" % st)
+    p1, p2 = aer_send(c1), aer_send(c2)
+    check(no_pdu(c1, 0.3) and no_pdu(c2, 0.3), "an AER completed with no change")
+    out = ctl(a, "port", "set", addr2, "--ana-group", "1")
+    check(" 1 " in out and "optimized" in out, "port set prints the port in group 1: %s" % out)
+    st, dw0 = aer_wait(c2, p2)
+    check(st == 0 and dw0 == ANA_CHANGE_AEN, "AER of the moved path: %#x %#x" % (st, dw0))
+    check(no_pdu(c1, 0.3), "a notice reached the path whose port did not move")
+    grp, state, cnt, nsids = ana_log(c2)
+    check((grp, state) == (1, 1) and 1 in nsids,
+          "ANA log of the moved path: group %d state %d nsids %s" % (grp, state, nsids))
+    check(cnt > count, "the change count moved on (%d -> %d)" % (count, cnt))
+    check(ns_group(c2)[0] == 1, "Identify Namespace ANAGRPID after the move")
+    check(ns_group(c1)[0] == 1, "Identify Namespace ANAGRPID of the other path")
+    st, _, _, _ = q2.command(0x01, nsid=1, cdw={10: 64, 12: 4096 // bs - 1}, data=data)
+    check(st == 0, "Write through the moved path (optimized): %#x" % st)
+    st, _, _, back = q2.command(0x02, nsid=1, cdw={10: 64, 12: 4096 // bs - 1}, read_len=4096)
+    check(st == 0 and back == data, "Read back through the moved path: %#x" % st)
+    line = port_line(a, a.port2)
+    check(line and line[2] == "1" and line[3] == "optimized", "port list: %s" % line)
+    # bad input names the field; nothing moves
+    ctl_fails(a, "ana_group", "port", "set", addr2, "--ana-group", "0")
+    ctl_fails(a, "ana_group", "port", "set", addr2, "--ana-group", "129")
+    ctl_fails(a, "no NVMe-oF port", "port", "set", "nvme-tcp://%s:1" % a.addr, "--ana-group", "2")
+    ctl_fails(a, "addr", "port", "set", "nvme-tcp://no-such-host", "--ana-group", "2")
+    check(no_pdu(c2, 0.3), "a refused move sent a notice")
+    # back to group 2
+    p2 = aer_send(c2)
+    ctl(a, "port", "set", addr2, "--ana-group", "2")
+    st, dw0 = aer_wait(c2, p2)
+    check(st == 0 and dw0 == ANA_CHANGE_AEN, "AER after the move back: %#x %#x" % (st, dw0))
+    grp, state, _, _ = ana_log(c2)
+    check((grp, state) == (2, 3), "ANA log after the move back: group %d state %d" % (grp, state))
+    check(ns_group(c2)[0] == 2, "Identify Namespace ANAGRPID after the move back")
+    st, _, _, _ = q2.command(0x02, nsid=1, cdw={10: 64, 12: 4096 // bs - 1}, read_len=4096)
+    check(st == 0x302, "Read through group 2 again: %#x" % st)
+    check(no_pdu(c1, 0.3), "a notice reached the path whose port did not move")
+    for c in (c1, c2, q1, q2):
+        c.close()
+
+
+def closed_by_target(c, secs=5):
+    c.s.settimeout(secs)
+    try:
+        return c.s.recv(1) == b""
+    except ConnectionResetError:
+        return True
+    except socket.timeout:
+        return False
+    finally:
+        c.s.settimeout(10)
+
+
+def case_portremove(a):
+    """tetherctl port remove of port 2 under a connected host: its queues are closed, a new
+    connection to the address is refused, port 1 still serves, the discovery log drops it."""
+    addr2 = "nvme-tcp://%s:%d" % (a.addr, a.port2)
+    c1, q1 = path_up(a, a.port)
+    c2, q2 = path_up(a, a.port2)
+    # an I/O queue of the controller of port 1 that came in through port 2
+    qx = Conn(a.addr, a.port2)
+    qx.icreq()
+    ctrls = ctl(a, "controller", "list")
+    cntlid = [int(ln.split()[1]) for ln in ctrls.splitlines()
+              if a.nqn in ln and ":%d " % a.port in ln]
+    check(len(cntlid) == 1, "controller list: the controller of port 1: %s" % ctrls)
+    st, _, _, _ = qx.connect(a.nqn, qid=2, cntlid=cntlid[0])
+    check(st == 0, "I/O queue 2 of the controller of port 1, through port 2: %#x" % st)
+    st, _, _, _ = qx.command(0x02, nsid=1, cdw={10: 0, 12: 0}, read_len=512)
+    check(st == 0, "Read on that queue: %#x" % st)
+    aer_send(c1)
+    ctl(a, "port", "remove", addr2)
+    for c, what in ((c2, "admin queue"), (q2, "I/O queue"), (qx, "other controller's queue")):
+        check(closed_by_target(c), "the %s through the removed port was not closed" % what)
+    try:
+        Conn(a.addr, a.port2, timeout=5).close()
+        raise Fail("a new connection to the removed port %s was accepted" % addr2)
+    except ConnectionRefusedError:
+        pass
+    # port 1 serves on: its controller lives, no notice, I/O goes
+    check(no_pdu(c1, 0.3), "a PDU reached the path of port 1")
+    st, _, _, _ = q1.command(0x02, nsid=1, cdw={10: 0, 12: 0}, read_len=512)
+    check(st == 0, "Read through port 1 after the removal: %#x" % st)
+    st, _, _, _ = c1.command(0x18)  # Keep Alive
+    check(st == 0, "Keep Alive through port 1: %#x" % st)
+    lines = [ln for ln in ctl(a, "controller", "list").splitlines() if a.nqn in ln]
+    check(len(lines) == 1 and ":%d " % a.port in lines[0],
+          "controller list after the removal: %s" % lines)
+    check(port_line(a, a.port2) is None and port_line(a, a.port) is not None,
+          "port list after the removal: %s" % ctl(a, "port", "list"))
+    d, _ = admin_up(a, DISC_NQN, kato=0)
+    st, _, _, log = d.command(0x02, cdw={10: 0x70 | (4096 // 4 - 1) << 16}, read_len=4096)
+    check(st == 0, "discovery log: %#x" % st)
+    numrec = struct.unpack("<Q", log[8:16])[0]
+    svcs = {log[1024 * (i + 1) + 32:1024 * (i + 1) + 64].decode().strip("\0 ")
+            for i in range(min(numrec, 3))}
+    check(str(a.port2) not in svcs and str(a.port) in svcs,
+          "discovery log services after the removal: %s" % sorted(svcs))
+    d.close()
+    ctl_fails(a, "no NVMe-oF port", "port", "remove", addr2)
+    ctl_fails(a, "not an NVMe-oF address", "port", "remove", "iscsi://%s:%d" % (a.addr, a.port))
+    check(no_pdu(c1, 0.3), "the parked AER of port 1 completed")
+    for c in (c1, q1, c2, q2, qx):
+        c.close()
+
+
+CASES.update({"ana": case_ana, "refused": case_refused, "connect": case_connect,
+              "portmove": case_portmove, "portremove": case_portremove})
 
 # ---- reservations -----------------------------------------------------------------------------
 

@@ -8,7 +8,12 @@
 # one multipath head with two paths and their ana_state, then runs fio (crc32c verify) on the
 # head while it asks the host for `tetherctl ana set` several times, moving optimized and
 # inaccessible between the groups: each time the paths' ana_state follows and the writes move to
-# the optimized port (tetherctl port list counters), and fio ends without an error.
+# the optimized port (tetherctl port list counters). Then, still under fio, `tetherctl port set`
+# moves the inaccessible port into the optimized group (both paths optimized, the path's ANA group
+# id follows), `tetherctl port remove` removes the other port (its path goes down, the writes go
+# through the remaining one), and `tetherctl apply` of the original file adds the port back and
+# moves the other one back to its group: the host reconnects the path by itself and the writes
+# return to it. fio ends without an error.
 # Exit 0 pass, 77 skip (reason printed; also with TT_VM_TARGET=tgtd), else fail. See docs/vm.md.
 set -euo pipefail
 
@@ -33,9 +38,11 @@ vm_prepare_config <<JSON
 }
 JSON
 
-# The guest asks with files ana.N in the control folder, one "GROUP STATE" per line (none: only
-# the counters); the host runs tetherctl ana set, writes `tetherctl port list` to ports.N and
-# answers ana-ack.N ("ok" or the error).
+# The guest asks with files ana.N in the control folder, one request per line (none: only the
+# counters): "GROUP STATE" (tetherctl ana set), "port-set ADDR GROUP" (tetherctl port set
+# nvme-tcp://ADDR:4420 --ana-group GROUP), "port-remove ADDR" (tetherctl port remove), "apply"
+# (tetherctl apply of the test's configuration file); the host runs them, writes `tetherctl port
+# list` to ports.N and answers ana-ack.N ("ok" or the error).
 ana_watch() {
 	local f n group state out
 	while kill -0 $$ 2>/dev/null; do
@@ -43,12 +50,22 @@ ana_watch() {
 			[[ -f $f ]] || continue
 			n=${f##*/ana.}
 			out=ok
-			while read -r group state; do
+			while read -r group state arg; do
 				[[ -n $group ]] || continue
-				[[ $group =~ ^[0-9]+$ && $state =~ ^[a-z-]+$ ]] || { out="error: bad request '$group $state'"; break; }
-				vm_log "tetherctl ana set $group $state"
-				vm_ctl ana set "$group" "$state" >>"$VM_RUN/ctl.log" 2>&1 ||
-					{ out="error: tetherctl ana set $group $state failed"; break; }
+				if [[ $group == port-set && $state =~ ^[0-9.]+$ && $arg =~ ^[0-9]+$ ]]; then
+					set -- port set "nvme-tcp://$state:4420" --ana-group "$arg"
+				elif [[ $group == port-remove && $state =~ ^[0-9.]+$ ]]; then
+					set -- port remove "nvme-tcp://$state:4420"
+				elif [[ $group == apply ]]; then
+					set -- apply "$VM_RUN/tetherd.json"
+				elif [[ $group =~ ^[0-9]+$ && $state =~ ^[a-z-]+$ ]]; then
+					set -- ana set "$group" "$state"
+				else
+					out="error: bad request '$group $state $arg'"
+					break
+				fi
+				vm_log "tetherctl $*"
+				vm_ctl "$@" >>"$VM_RUN/ctl.log" 2>&1 || { out="error: tetherctl $* failed"; break; }
 			done <"$f"
 			rm -f "$f"
 			vm_ctl port list >"$VM_RUN/ctl/.ports.$n" 2>&1 || out="error: tetherctl port list failed"
@@ -70,6 +87,6 @@ echo "--- tetherctl ana list, port list at the end"
 vm_ctl ana list || rc=1
 vm_ctl port list || rc=1
 echo "--- ANA changes logged by tetherd"
-grep -E "ANA group" "$VM_RUN/target.log" | sed 's/^/  /' || true
+grep -E "ANA group|port nvme-tcp" "$VM_RUN/target.log" | sed 's/^/  /' || true
 ((rc == 0)) || vm_fail "guest checks failed (status $rc)"
 echo "PASS"

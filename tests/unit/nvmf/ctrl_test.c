@@ -234,6 +234,7 @@ static struct fake_qp *admin_live(uint32_t kato, uint16_t *cntlid)
 static void close_qp(struct fake_qp *q)
 {
 	tt_nvmf_qpair_closed(&q->qp);
+	tt_nvmf_qpair_fini(&q->qp);
 	free(q);
 }
 
@@ -612,8 +613,9 @@ static uint16_t read1(struct fake_qp *q)
  * of a change (only to the controllers of the group, one until the log page is read). */
 static void test_ana(void **state)
 {
-	struct tt_nvmf_port p1 = { .ana_group = 1, .name = "p1" }, p2 = { .ana_group = 2,
-									   .name = "p2" };
+	/* ports of the test alone (not in the registry): the test holds a reference to each */
+	struct tt_nvmf_port p1 = { .ana_group = 1, .name = "p1", .refs = 1 },
+			    p2 = { .ana_group = 2, .name = "p2", .refs = 1 };
 	struct fake_qp *a1, *a2, *q1, *q2;
 	struct fake_req *aer1, *aer2, *r;
 	uint16_t c1, c2;
@@ -630,6 +632,8 @@ static void test_ana(void **state)
 	assert_int_equal(tt_nvmf_ana_set(3, (enum tt_nvmf_ana_state)7, err, sizeof(err)), -EINVAL);
 	assert_int_equal(tt_nvmf_ana_state_parse("persistent-loss"), TT_NVMF_ANA_PERSISTENT_LOSS);
 	assert_int_equal(tt_nvmf_ana_state_parse("standby"), -EINVAL);
+	tt_list_init(&p1.qpairs);
+	tt_list_init(&p2.qpairs);
 	qp_port = &p1;
 	a1 = admin_live(0, &c1);
 	q1 = qp_new();
@@ -722,6 +726,10 @@ static void test_ana(void **state)
 	assert_true(aer1->done);
 	assert_int_equal(status_of(&aer1->req), TT_NVME_SC_ABORT_REQ);
 	free(aer1);
+	/* queue pairs and controllers let go of the ports: the test's references only */
+	assert_int_equal(p1.refs, 1);
+	assert_int_equal(p2.refs, 1);
+	assert_true(tt_list_empty(&p1.qpairs));
 }
 
 /* Deleting a subsystem ends its controllers; it stays until the last one is gone. Removing a

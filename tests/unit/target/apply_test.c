@@ -234,7 +234,8 @@ static void refused_values(void **state)
 #define H1 "nqn.2014-08.org.nvmexpress:uuid:h1"
 #define H2 "nqn.2014-08.org.nvmexpress:uuid:h2"
 
-/* NVMe-oF: ANA states, ports, subsystems, hosts and namespaces; a port cannot go or move. */
+/* NVMe-oF: ANA states, ports (added, removed, moved between groups), subsystems, hosts and
+ * namespaces. */
 static void nvmf_changes(void **state)
 {
 	const char *cur = NV("{\"ana_groups\": [{\"id\": 1, \"state\": \"optimized\"}, "
@@ -282,14 +283,40 @@ static void nvmf_changes(void **state)
 		"not listed end)\n");
 	assert_string_equal(plan_text(cur, NV("{\"ports\": [" P1 ", " P2 "]}")),
 			    "remove subsystem " S1 " (its controllers end)\n");
+	/* a port that goes: removed before the subsystems that go */
 	assert_string_equal(plan_text(cur, NV("{\"ports\": [" P1 "]}")),
-			    "ERR: nvmf.ports: port nvme-tcp://127.0.0.1:4421 is not in the file: an "
-			    "NVMe-oF port cannot be removed at run time (restart tetherd)");
-	assert_string_equal(plan_text(cur, NV("{\"ports\": [" P1 ", {\"address\": "
-					      "\"nvme-tcp://127.0.0.1:4421\", \"ana_group\": 3}]}")),
-			    "ERR: nvmf.ports[1]: port nvme-tcp://127.0.0.1:4421 is in ANA group 2: "
-			    "a port's group cannot change at run time (move states between groups "
-			    "instead)");
+			    "remove port nvme-tcp://127.0.0.1:4421 (ANA group 2; the controllers "
+			    "through it end)\n"
+			    "remove subsystem " S1 " (its controllers end)\n");
+	assert_string_equal(plan_text(cur, NV("{\"ana_groups\": [{\"id\": 1, \"state\": "
+					      "\"optimized\"}, {\"id\": 2, \"state\": "
+					      "\"inaccessible\"}], \"ports\": [], \"subsystems\": "
+					      "[{\"nqn\": \"" S1 "\", \"hosts\": [\"" H1 "\"], "
+					      "\"namespaces\": [{\"nsid\": 1, \"backend\": "
+					      "\"ram:1M\"}]}]}")),
+			    "remove port nvme-tcp://127.0.0.1:4420 (ANA group 1; the controllers "
+			    "through it end)\n"
+			    "remove port nvme-tcp://127.0.0.1:4421 (ANA group 2; the controllers "
+			    "through it end)\n");
+	/* a port that moves to another group: after the groups' states, before new ports */
+	assert_string_equal(plan_text(cur, NV("{\"ana_groups\": [{\"id\": 1, \"state\": "
+					      "\"optimized\"}, {\"id\": 2, \"state\": "
+					      "\"inaccessible\"}, {\"id\": 3, \"state\": "
+					      "\"non-optimized\"}], \"ports\": [" P1 ", {\"address\": "
+					      "\"nvme-tcp://127.0.0.1:4421\", \"ana_group\": 3}, "
+					      "{\"address\": \"nvme-tcp://127.0.0.1:4423\", "
+					      "\"ana_group\": 2}], \"subsystems\": [{\"nqn\": \"" S1
+					      "\", \"hosts\": [\"" H1 "\"], \"namespaces\": "
+					      "[{\"nsid\": 1, \"backend\": \"ram:1M\"}]}]}")),
+			    "ANA group 3: optimized -> non-optimized\n"
+			    "move port nvme-tcp://127.0.0.1:4421: ANA group 2 -> 3\n"
+			    "add port nvme-tcp://127.0.0.1:4423 (ANA group 2)\n");
+	/* the group's default (1) when the file leaves it out */
+	assert_string_equal(plan_text(cur, NV("{\"ports\": [{\"address\": "
+					      "\"nvme-tcp://127.0.0.1:4420\"}, {\"address\": "
+					      "\"nvme-tcp://127.0.0.1:4421\"}]}")),
+			    "remove subsystem " S1 " (its controllers end)\n"
+			    "move port nvme-tcp://127.0.0.1:4421: ANA group 2 -> 1\n");
 }
 
 int main(void)

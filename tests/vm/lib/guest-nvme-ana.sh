@@ -3,20 +3,23 @@
 #
 # guest-nvme-ana.sh - guest side of nvme_ana_multipath.sh: native NVMe multipath over two
 # nvme-tcp ports in two ANA groups; fio with crc32c verification on the multipath head while
-# the host moves optimized and inaccessible between the groups.
+# the host moves optimized and inaccessible between the groups, then moves a port to the other
+# group, removes the other port and adds it back (tetherctl apply).
 #
-# Variables: NQN, TT_NVME_ANA_IO_S [90] (seconds of fio: longer than the four moves), TT_VM_LUN_MB.
+# Variables: NQN, TT_NVME_ANA_IO_S [120] (seconds of fio: longer than the four moves and the
+# port phase), TT_VM_LUN_MB.
 
 # shellcheck source=guest-lib.sh source-path=SCRIPTDIR
 . /mnt/host/tests/vm/lib/guest-lib.sh
 
 NQN=${NQN:?}
-IO_S=${TT_NVME_ANA_IO_S:-90}
+IO_S=${TT_NVME_ANA_IO_S:-120}
 G_ANA=0
 PORTS=
 
-# g_ana "GROUP STATE"...: ask the host for tetherctl ana set (none: only the counters); the
-# host's `tetherctl port list` lands in $PORTS
+# g_ana "GROUP STATE"|"port-set ADDR GROUP"|"port-remove ADDR"|apply...: ask the host for
+# tetherctl ana set, port set, port remove, apply (none: only the counters); the host's
+# `tetherctl port list` lands in $PORTS
 g_ana() {
 	local n ack
 	G_ANA=$((G_ANA + 1))
@@ -147,10 +150,84 @@ for round in 1 2 3 4; do
 	fi
 done
 g_figure nvme_ana_moves "$moves"
+
+# path_state ADDR: the controller state of the path through ADDR (live, connecting, ...; none)
+path_state() {
+	local c
+	for c in "$SUBSYS"/nvme[0-9]*; do
+		[[ $(basename "$c") =~ ^nvme[0-9]+$ ]] || continue
+		grep -qE "traddr=$1(,|\$)" "$c/address" 2>/dev/null || continue
+		cat "$c/state" 2>/dev/null
+		return 0
+	done
+	echo none
+}
+grp_of() {
+	local c
+	for c in "$SUBSYS"/nvme[0-9]*; do
+		[[ $(basename "$c") =~ ^nvme[0-9]+$ ]] || continue
+		grep -qE "traddr=$1(,|\$)" "$c/address" 2>/dev/null || continue
+		cat "$c"/nvme*c*n1/ana_grpid 2>/dev/null | head -1
+		return 0
+	done
+}
+# writes_grow ADDR: the writes through ADDR grow over 4 s (and fio still runs)
+writes_grow() {
+	local w0 w1
+	g_ana
+	w0=$(port_writes "$1")
+	sleep 4
+	g_ana
+	w1=$(port_writes "$1")
+	kill -0 "$fio_pid" 2>/dev/null || g_die "fio ended during the port phase (raise TT_NVME_ANA_IO_S)"
+	echo "writes through $1: $w0 -> $w1"
+	[ -n "$w1" ] && [ -n "$w0" ] && [ "$w1" -gt "$w0" ]
+}
+# after round 4: A optimized (group 1), B inaccessible (group 2). Port B moves to group 1.
+t0=$(g_now)
+g_ana "port-set $PORTAL_B 1"
+if wait_ana optimized optimized && [ "$(grp_of "$PORTAL_B")" = 1 ]; then
+	g_ok "port $PORTAL_B moved to ANA group 1: both paths optimized, its ANA group id 1, after $(g_since "$t0") s"
+else
+	paths
+	g_bad "after the move: ana_state A $(ana_of "$PORTAL_A"), B $(ana_of "$PORTAL_B"), B's group $(grp_of "$PORTAL_B")"
+fi
+# port A goes: its path leaves live, the writes continue through B
+t0=$(g_now)
+g_ana "port-remove $PORTAL_A"
+for _ in $(seq 150); do
+	[ "$(path_state "$PORTAL_A")" != live ] && break
+	sleep 0.2
+done
+if [ "$(path_state "$PORTAL_A")" != live ]; then
+	g_ok "port $PORTAL_A removed: its path is $(path_state "$PORTAL_A") after $(g_since "$t0") s"
+else
+	g_bad "port $PORTAL_A removed: its path is still live"
+fi
+if writes_grow "$PORTAL_B"; then g_ok "the writes go through $PORTAL_B with $PORTAL_A removed"
+else g_bad "no writes through $PORTAL_B with $PORTAL_A removed"; fi
+# the original file: port A back in group 1, port B back in group 2; the host reconnects A
+t0=$(g_now)
+g_ana apply
+for _ in $(seq 300); do
+	[ "$(path_state "$PORTAL_A")" = live ] && [ "$(ana_of "$PORTAL_A")" = optimized ] &&
+		[ "$(ana_of "$PORTAL_B")" = inaccessible ] && break
+	sleep 0.2
+done
+if [ "$(path_state "$PORTAL_A")" = live ] && [ "$(ana_of "$PORTAL_A")" = optimized ] &&
+	[ "$(ana_of "$PORTAL_B")" = inaccessible ]; then
+	g_ok "port $PORTAL_A added back by tetherctl apply: the host reconnected its path after $(g_since "$t0") s"
+	g_figure nvme_port_back_s "$(g_since "$t0")"
+else
+	paths
+	g_bad "after apply: path A $(path_state "$PORTAL_A") ana $(ana_of "$PORTAL_A"), B ana $(ana_of "$PORTAL_B")"
+fi
+if writes_grow "$PORTAL_A"; then g_ok "the writes are back on $PORTAL_A"
+else g_bad "no writes through $PORTAL_A after it came back"; fi
 rc=0
 wait "$fio_pid" || rc=$?
 if [ $rc = 0 ] && grep -q 'err= 0' /tmp/fio.ana && ! grep -qE 'err= *[1-9]|verify:|bad' /tmp/fio.ana; then
-	g_ok "fio saw no I/O error and no verify mismatch through $moves ANA moves"
+	g_ok "fio saw no I/O error and no verify mismatch through $moves ANA moves and the port phase"
 else
 	cat /tmp/fio.ana
 	g_bad "fio failed (status $rc)"

@@ -7,8 +7,11 @@
 # list-subsys, fio crc32c with 4k-256k writes (in-capsule data up to 8 KiB, RDMA READ of keyed
 # SGLs above, RDMA WRITE of the reads), ext4 with checksummed files, disconnect, connect again
 # with the data intact; the RDMA device deleted under the connected host (tetherd lets go of it
-# at once) and added again (tetherd listens again by itself, a new connect finds the data); then
-# SIGTERM of tetherd while the host is connected: exit 0, no sanitizer report.
+# at once) and added again (tetherd listens again by itself, a new connect finds the data); the
+# port removed under the connected host (tetherctl port remove: the host's queues go down, its
+# reconnects and a discovery are refused) and added back by tetherctl apply of the saved
+# configuration (the host reconnects by itself, the data intact); then SIGTERM of tetherd while
+# the host is connected: exit 0, no sanitizer report.
 #
 # Variables: TT_VM_GUEST_BUILD (set by the host), TT_VM_LUN_MB.
 
@@ -182,6 +185,53 @@ DEV=$(g_nvme_ns "$NQN") || { nvme_diag; g_die "no namespace after the device cam
 g_figure nvme_rdma_connect_after_rebind_s "$(g_since "$t0")"
 if fio_job --verify_only; then g_ok "connected again over the new device, fio pattern intact"
 else cat /tmp/fio.out; g_bad "fio pattern corrupted after the device came back"; fi
+
+# ---- the port removed under the connected host, then added back by tetherctl apply
+# ctrl_state: the state of the host's controller of $NQN (live, connecting, ...; none)
+ctrl_state() {
+	local s d
+	for s in /sys/class/nvme-subsystem/*; do
+		[ "$(cat "$s/subsysnqn" 2>/dev/null)" = "$NQN" ] || continue
+		for d in "$s"/nvme[0-9]*; do
+			case ${d##*/} in *n[0-9]*) continue ;; esac
+			cat "$d/state" 2>/dev/null && return 0
+		done
+	done
+	echo none
+}
+g_ctl save /tmp/tetherd-saved.json >/dev/null || g_bad "tetherctl save"
+t0=$(g_now)
+g_ctl port remove "nvme-rdma://$IP:4420" || g_bad "tetherctl port remove nvme-rdma://$IP:4420"
+for _ in $(seq 150); do [ "$(ctrl_state)" != live ] && break; sleep 0.2; done
+if [ "$(ctrl_state)" != live ]; then
+	g_ok "port removed: the host's controller is $(ctrl_state) after $(g_since "$t0") s"
+else
+	nvme_diag
+	g_bad "port removed: the host's controller is still live"
+fi
+kill -0 "$G_TETHERD_PID" 2>/dev/null || g_die "tetherd exited on the port removal"
+if g_ctl port list | grep -q "nvme-rdma://$IP:4420"; then g_bad "port list still has the removed port"
+else g_ok "port list no longer has nvme-rdma://$IP:4420"; fi
+if timeout 30 nvme discover -t rdma -a "$IP" -s 4420 >/dev/null 2>&1; then
+	g_bad "a discovery through the removed port succeeded"
+else
+	g_ok "a discovery through the removed port is refused"
+fi
+t0=$(g_now)
+out=$(g_ctl apply /tmp/tetherd-saved.json 2>&1) || g_bad "tetherctl apply: $out"
+echo "$out" | sed 's/^/  /'
+grep -q "add port nvme-rdma://$IP:4420" <<<"$out" && g_ok "tetherctl apply adds the port back" ||
+	g_bad "tetherctl apply did not add the port back"
+for _ in $(seq 300); do [ "$(ctrl_state)" = live ] && break; sleep 0.2; done
+if [ "$(ctrl_state)" = live ]; then
+	g_figure nvme_rdma_port_back_s "$(g_since "$t0")"
+	g_ok "the host reconnected by itself $(g_since "$t0") s after the port came back"
+else
+	nvme_diag
+	g_bad "the host did not reconnect after the port came back (controller $(ctrl_state))"
+fi
+if fio_job --verify_only; then g_ok "fio pattern intact through the port removal"
+else cat /tmp/fio.out; g_bad "fio pattern corrupted after the port came back"; fi
 
 # ---- SIGTERM with the host connected: tetherd drains its RDMA queues and exits 0
 [ "$G_FAILS" = 0 ] || nvme_diag
