@@ -219,15 +219,15 @@ void tt_nvmf_io_exec(struct tt_nvmf_req *r)
 	switch (opc) {
 	case TT_NVME_CMD_READ:
 		s->read_cmds++;
-		if (c->port)
-			c->port->read_cmds++;
+		if (r->qp->port) /* the port the queue came in through */
+			r->qp->port->read_cmds++;
 		s->units_read += nlb * bs / 512;
 		submit(r, ns, TT_BDEV_READ, slba * bs, nlb * bs, r->buf, false);
 		return;
 	case TT_NVME_CMD_WRITE:
 		s->write_cmds++;
-		if (c->port)
-			c->port->write_cmds++;
+		if (r->qp->port)
+			r->qp->port->write_cmds++;
 		s->units_written += nlb * bs / 512;
 		submit(r, ns, TT_BDEV_WRITE, slba * bs, nlb * bs, r->buf, fua || !c->wce);
 		return;
