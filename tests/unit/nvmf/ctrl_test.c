@@ -15,91 +15,10 @@
 #include "bdev/bdev.h"
 #include "nvmf/nvmf.h"
 
+#include "fake_qp.h"
+
 #define NQN "nqn.2026-11.org.tether:test"
 #define HOST "nqn.2014-08.org.nvmexpress:uuid:test-host"
-
-struct fake_qp {
-	struct tt_nvmf_qpair qp;
-	unsigned completions, disconnects;
-	uint8_t last_cqe[16];
-	struct tt_nvmf_req *last;
-};
-
-struct fake_req {
-	struct tt_nvmf_req req;
-	bool done;
-	uint8_t data[8192];
-};
-
-static struct tt_loop *loop;
-
-static void fq_complete(struct tt_nvmf_req *r)
-{
-	struct fake_qp *f = tt_container_of(r->qp, struct fake_qp, qp);
-
-	f->completions++;
-	memcpy(f->last_cqe, r->cqe, 16);
-	f->last = r;
-	tt_container_of(r, struct fake_req, req)->done = true;
-}
-
-static void fq_disconnect(struct tt_nvmf_qpair *qp)
-{
-	tt_container_of(qp, struct fake_qp, qp)->disconnects++;
-}
-
-/* the caps of NVMe/TCP: in-capsule data at offset 0, transport SGL data blocks */
-static const struct tt_nvmf_xport_caps fq_caps = {
-	.icd_max = TT_NVMF_IN_CAPSULE,
-	.transport_sgl = TT_SGL_TRANSPORT_BLOCK,
-	.sgls = 0x1 | 1u << 20,
-};
-
-static const struct tt_nvmf_qpair_ops fq_ops = { .caps = &fq_caps,
-						 .complete = fq_complete,
-						 .disconnect = fq_disconnect };
-
-static uint16_t status_of(const struct tt_nvmf_req *r)
-{
-	return (uint16_t)((tt_le16(r->cqe + 14) >> 1) & 0x7ff);
-}
-
-static void run_until(bool *flag)
-{
-	for (int i = 0; i < 2000 && !*flag; i++)
-		tt_loop_run_once(loop, 1);
-	assert_true(*flag);
-}
-
-/* A command with SGL length @len (transport data block), data in r->data. */
-static struct fake_req *cmd(struct fake_qp *q, uint8_t opc, uint32_t nsid, uint32_t len, bool h2c)
-{
-	struct fake_req *r = calloc(1, sizeof(*r));
-
-	assert_non_null(r);
-	r->req.qp = &q->qp;
-	r->req.sqe[0] = opc;
-	r->req.sqe[1] = 0x40;
-	tt_put_le16(r->req.sqe + 2, (uint16_t)(q->completions + 1));
-	tt_put_le32(r->req.sqe + 4, nsid);
-	tt_put_le32(r->req.sqe + 32, len);
-	r->req.sqe[39] = h2c ? TT_SGL_DATA_BLOCK_OFFSET : TT_SGL_TRANSPORT_BLOCK;
-	r->req.buf = r->data;
-	return r;
-}
-
-/* Lays out and executes @r, runs the loop until it completes; returns its status. */
-static uint16_t exec(struct fake_req *r)
-{
-	bool inc;
-	uint16_t st = tt_nvmf_req_layout(&r->req, &inc);
-
-	assert_int_equal(st, 0);
-	r->req.buf = r->data;
-	tt_nvmf_req_exec(&r->req);
-	run_until(&r->done);
-	return status_of(&r->req);
-}
 
 static uint16_t do_connect(struct fake_qp *q, uint16_t qid, uint16_t cntlid, uint32_t kato,
 			uint16_t *out_cntlid)
@@ -163,8 +82,8 @@ static int setup(void **state)
 
 	(void)state;
 	tt_clock_fake(1000000000ull);
-	assert_int_equal(tt_loop_create(&loop, 0), 0);
-	assert_int_equal(tt_loop_run_once(loop, 0), 0);
+	assert_int_equal(tt_loop_create(&fq_loop, 0), 0);
+	assert_int_equal(tt_loop_run_once(fq_loop, 0), 0);
 	assert_int_equal(tt_nvmf_init(), 0);
 	assert_int_equal(tt_nvmf_subsys_create(NQN, &subsys, err, sizeof(err)), 0);
 	assert_int_equal(tt_bdev_open("ram:4M", &bdev, err, sizeof(err)), 0);
@@ -178,8 +97,8 @@ static int teardown(void **state)
 	tt_nvmf_fini();
 	tt_bdev_put(bdev);
 	for (int i = 0; i < 10; i++)
-		tt_loop_run_once(loop, 0);
-	tt_loop_destroy(loop);
+		tt_loop_run_once(fq_loop, 0);
+	tt_loop_destroy(fq_loop);
 	tt_clock_real();
 	return 0;
 }
@@ -401,7 +320,7 @@ static void test_keep_alive(void **state)
 	/* Keep Alive every second: the controller stays */
 	for (int i = 0; i < 5; i++) {
 		tt_clock_advance(1000000000ull);
-		tt_loop_run_once(loop, 0);
+		tt_loop_run_once(fq_loop, 0);
 		assert_int_equal(simple(a, TT_NVME_ADM_KEEP_ALIVE, 0, 0, 0, NULL), 0);
 	}
 	assert_int_equal(tt_nvmf_subsys_ctrl_count(subsys), 1);
@@ -409,17 +328,17 @@ static void test_keep_alive(void **state)
 	/* traffic based keep-alive: I/O commands alone keep it too */
 	for (int i = 0; i < 5; i++) {
 		tt_clock_advance(1500000000ull);
-		tt_loop_run_once(loop, 0);
+		tt_loop_run_once(fq_loop, 0);
 		assert_int_equal(simple(q, TT_NVME_CMD_FLUSH, 1, 0, 0, NULL), 0);
 	}
 	assert_int_equal(tt_nvmf_subsys_ctrl_count(subsys), 1);
 	assert_int_equal(a->disconnects, 0);
 	/* silence: past KATO the controller ends and both queues are told to go */
 	tt_clock_advance(1999000000ull);
-	tt_loop_run_once(loop, 0);
+	tt_loop_run_once(fq_loop, 0);
 	assert_int_equal(tt_nvmf_subsys_ctrl_count(subsys), 1);
 	tt_clock_advance(2000000ull);
-	tt_loop_run_once(loop, 0);
+	tt_loop_run_once(fq_loop, 0);
 	assert_int_equal(tt_nvmf_subsys_ctrl_count(subsys), 0);
 	assert_int_equal(a->disconnects, 1);
 	assert_int_equal(q->disconnects, 1);
@@ -448,7 +367,7 @@ static void test_async_events(void **state)
 		assert_int_equal(tt_nvmf_req_layout(&aer->req, &inc), 0);
 	}
 	tt_nvmf_req_exec(&aer->req);
-	tt_loop_run_once(loop, 0);
+	tt_loop_run_once(fq_loop, 0);
 	assert_false(aer->done); /* parked */
 	assert_int_equal(tt_nvmf_ns_add(subsys, 5, bdev, 5, err, sizeof(err)), 0);
 	assert_true(aer->done);
@@ -479,7 +398,7 @@ static void test_async_events(void **state)
 	/* an AER parked when the controller ends completes (aborted) */
 	aer = cmd(a, TT_NVME_ADM_ASYNC_EVENT, 0, 0, false);
 	tt_nvmf_req_exec(&aer->req);
-	tt_loop_run_once(loop, 0);
+	tt_loop_run_once(fq_loop, 0);
 	/* the removal above is still pending: it completes at once */
 	assert_true(aer->done);
 	free(aer);
@@ -513,7 +432,7 @@ static void test_replace_drains(void **state)
 	assert_int_equal(tt_nvmf_req_layout(&w->req, &inc), 0);
 	tt_nvmf_req_exec(&w->req);
 	for (int i = 0; i < 5; i++)
-		tt_loop_run_once(loop, 0);
+		tt_loop_run_once(fq_loop, 0);
 	assert_int_equal(tt_bdev_delay_parked(slow), 1);
 
 	a2 = qp_new();
@@ -527,7 +446,7 @@ static void test_replace_drains(void **state)
 	assert_int_equal(tt_nvmf_req_layout(&c2->req, &inc), 0);
 	tt_nvmf_req_exec(&c2->req);
 	for (int i = 0; i < 5; i++)
-		tt_loop_run_once(loop, 0);
+		tt_loop_run_once(fq_loop, 0);
 	/* the old controller ended, its queues were told to go, the Connect waits */
 	assert_false(c2->done);
 	assert_int_equal(a->disconnects, 1);
@@ -577,7 +496,7 @@ static struct fake_req *aer_park(struct fake_qp *a)
 
 	assert_int_equal(tt_nvmf_req_layout(&aer->req, &inc), 0);
 	tt_nvmf_req_exec(&aer->req);
-	tt_loop_run_once(loop, 0);
+	tt_loop_run_once(fq_loop, 0);
 	return aer;
 }
 

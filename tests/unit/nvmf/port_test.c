@@ -23,81 +23,12 @@
 #include "bdev/bdev.h"
 #include "nvmf/nvmf.h"
 
+#include "fake_qp.h"
+
 #define NQN "nqn.2026-11.org.tether:port-test"
 #define HOST "nqn.2014-08.org.nvmexpress:uuid:port-test-host"
 
-struct fake_qp {
-	struct tt_nvmf_qpair qp;
-	unsigned completions, disconnects;
-};
-
-struct fake_req {
-	struct tt_nvmf_req req;
-	bool done;
-	uint8_t data[8192];
-};
-
-static void fq_complete(struct tt_nvmf_req *r)
-{
-	tt_container_of(r->qp, struct fake_qp, qp)->completions++;
-	tt_container_of(r, struct fake_req, req)->done = true;
-}
-
-static void fq_disconnect(struct tt_nvmf_qpair *qp)
-{
-	tt_container_of(qp, struct fake_qp, qp)->disconnects++;
-}
-
-static const struct tt_nvmf_xport_caps fq_caps = {
-	.icd_max = TT_NVMF_IN_CAPSULE,
-	.transport_sgl = TT_SGL_TRANSPORT_BLOCK,
-	.sgls = 0x1 | 1u << 20,
-};
-
-static const struct tt_nvmf_qpair_ops fq_ops = { .caps = &fq_caps,
-						 .complete = fq_complete,
-						 .disconnect = fq_disconnect };
-
-static struct tt_loop *loop0(void) { return tt_loops_get(0); }
-
-static uint16_t status_of(const struct tt_nvmf_req *r)
-{
-	return (uint16_t)((tt_le16(r->cqe + 14) >> 1) & 0x7ff);
-}
-
-static void run_until(bool *flag)
-{
-	for (int i = 0; i < 2000 && !*flag; i++)
-		tt_loop_run_once(loop0(), 1);
-	assert_true(*flag);
-}
-
-static struct fake_req *cmd(struct fake_qp *q, uint8_t opc, uint32_t nsid, uint32_t len, bool h2c)
-{
-	struct fake_req *r = calloc(1, sizeof(*r));
-
-	assert_non_null(r);
-	r->req.qp = &q->qp;
-	r->req.sqe[0] = opc;
-	r->req.sqe[1] = 0x40;
-	tt_put_le16(r->req.sqe + 2, (uint16_t)(q->completions + 1));
-	tt_put_le32(r->req.sqe + 4, nsid);
-	tt_put_le32(r->req.sqe + 32, len);
-	r->req.sqe[39] = h2c ? TT_SGL_DATA_BLOCK_OFFSET : TT_SGL_TRANSPORT_BLOCK;
-	r->req.buf = r->data;
-	return r;
-}
-
-static uint16_t exec(struct fake_req *r)
-{
-	bool inc;
-
-	assert_int_equal(tt_nvmf_req_layout(&r->req, &inc), 0);
-	r->req.buf = r->data;
-	tt_nvmf_req_exec(&r->req);
-	run_until(&r->done);
-	return status_of(&r->req);
-}
+static struct tt_loop *loop0(void) { return fq_loop; }
 
 static uint16_t do_connect(struct fake_qp *q, const char *subnqn, uint16_t qid, uint16_t cntlid,
 			   uint16_t *out_cntlid)
@@ -577,6 +508,7 @@ int main(void)
 		fprintf(stderr, "cannot start a loop\n");
 		return 1;
 	}
+	fq_loop = tt_loops_get(0);
 	rc = tt_run_group("port_test", tests, NULL, NULL);
 	tt_loops_shutdown();
 	return rc;
